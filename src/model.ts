@@ -1,0 +1,86 @@
+/**
+ * The domain model shared by reader, planner, executor and emulator.
+ * Plain, JSON-serialisable data only.
+ */
+
+/** 1 = one-to-one (C2C) conversation, 2 = group conversation. */
+export type ConversationType = 1 | 2;
+
+/** One conversation: `id` is the peer's UserID (type 1) or the group's ID (type 2). */
+export interface Conversation {
+  readonly type: ConversationType;
+  readonly id: string;
+}
+
+/** A stable string key for a conversation, e.g. `1:alice` or `2:@TGS#1B2AUI7RZ`. */
+export function conversationKey(c: Conversation): string {
+  return `${c.type}:${c.id}`;
+}
+
+export function parseConversationKey(key: string): Conversation {
+  const type = key.charCodeAt(0) === 50 ? 2 : 1; // '2' or '1'
+  return { type, id: key.slice(2) };
+}
+
+/** Orders conversations by key (code-unit order), so plans are deterministic. */
+export function compareConversations(a: Conversation, b: Conversation): number {
+  const ka = conversationKey(a);
+  const kb = conversationKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** One validated CSV row: a conversation in a group of a user, or an empty group (`conversation` absent). */
+export interface Membership {
+  readonly user: string;
+  readonly group: string;
+  readonly conversation?: Conversation;
+  /** 1-based physical line number of the row in the input file. */
+  readonly line: number;
+}
+
+/** A named group and its conversations, sorted by {@link compareConversations}, without duplicates. */
+export interface GroupState {
+  readonly name: string;
+  readonly conversations: readonly Conversation[];
+}
+
+/** What the CSV says one user should have. Groups sorted by name. */
+export interface DesiredUser {
+  readonly user: string;
+  readonly groups: readonly GroupState[];
+  /** Lines of the rows this user came from (for reports and the failures file). */
+  readonly lines: readonly number[];
+  /** True when at least one of this user's rows was rejected: never mirrored destructively. */
+  readonly hasRejectedRows: boolean;
+}
+
+/** A group as the service holds it. Several groups may share a name if the service allows duplicates. */
+export interface RemoteGroup extends GroupState {
+  readonly groupId: number;
+}
+
+/** What the service holds for one user. */
+export interface RemoteUser {
+  readonly user: string;
+  readonly groups: readonly RemoteGroup[];
+}
+
+/** The documented per-user and per-call limits. */
+export const LIMITS = {
+  /** Conversation groups per user (51010). */
+  groupsPerUser: 20,
+  /** Distinct grouped conversations per user (51008). */
+  conversationsPerUser: 1000,
+  /** ContactItem entries per create call, ContactUpdateItem entries per update call (51006). */
+  itemsPerCall: 100,
+  /** ContactItem entries per search call. */
+  itemsPerSearch: 300,
+  /** GroupName bytes on create (51011). */
+  groupNameBytesCreate: 64,
+  /** NewGroupName bytes on rename, as the official update page reads (51011). */
+  groupNameBytesRename: 32,
+  /** Documented calls per second per endpoint. */
+  callsPerSecond: 200,
+} as const;
+
+export type Mode = 'merge' | 'mirror';
