@@ -1,0 +1,61 @@
+import type { Conversation, Mode } from '../model.js';
+
+/**
+ * One API write. `id` is derived from the content (user, kind, group, items), so the same plan always
+ * has the same ids; the checkpoint records outcomes by id.
+ *
+ * - `create`: create_contact_group with up to 100 initial conversations (`add`, possibly empty).
+ * - `update`: update_contact_group (UpdateGroupType 2) with up to 100 items, adds and removals mixed.
+ * - `delete`: del_contact_group (mirror mode only).
+ */
+export type Operation =
+  | { readonly id: string; readonly kind: 'create'; readonly user: string; readonly group: string; readonly add: readonly Conversation[] }
+  | {
+      readonly id: string;
+      readonly kind: 'update';
+      readonly user: string;
+      readonly group: string;
+      readonly add: readonly Conversation[];
+      readonly remove: readonly Conversation[];
+    }
+  | { readonly id: string; readonly kind: 'delete'; readonly user: string; readonly group: string };
+
+export type OperationKind = Operation['kind'];
+
+/** A user left out whole because it breaks a per-user limit. */
+export interface LimitViolation {
+  readonly user: string;
+  readonly limit: 'groups' | 'conversations';
+  /** The count the user would reach (after merging with the app's state in merge mode). */
+  readonly count: number;
+  readonly max: number;
+  readonly message: string;
+}
+
+/** The plan for one user: operations in execution order, or the violations that left it out. */
+export interface UserPlan {
+  readonly user: string;
+  readonly operations: readonly Operation[];
+  readonly violations: readonly LimitViolation[];
+  /** sha256 of the user's canonical desired state, for the --state snapshot. */
+  readonly desiredDigest: string;
+  /** Counts for summaries. */
+  readonly stats: UserPlanStats;
+}
+
+export interface UserPlanStats {
+  readonly groupsCreated: number;
+  readonly groupsDeleted: number;
+  readonly membershipsAdded: number;
+  readonly membershipsRemoved: number;
+  /** Memberships already in place (left alone). */
+  readonly membershipsUnchanged: number;
+  /** Memberships the run looks at: the user's remote memberships (the base for --max-delete P%). */
+  readonly membershipsExamined: number;
+}
+
+export interface PlanOptions {
+  readonly mode: Mode;
+  /** When true, remote state is not read: the app is taken as empty. */
+  readonly assumeEmpty: boolean;
+}
