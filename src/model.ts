@@ -52,6 +52,16 @@ export interface DesiredUser {
   readonly lines: readonly number[];
   /** True when at least one of this user's rows was rejected: never mirrored destructively. */
   readonly hasRejectedRows: boolean;
+  /**
+   * First input line of each membership, keyed by {@link membershipKey}, for the failures file.
+   * Absent when the user comes from a plan file.
+   */
+  readonly lineOf?: ReadonlyMap<string, number>;
+}
+
+/** Key of one membership (or of an empty-group declaration when `conversation` is absent). */
+export function membershipKey(group: string, conversation?: Conversation): string {
+  return conversation === undefined ? `${group}\u0000` : `${group}\u0000${conversationKey(conversation)}`;
 }
 
 /** A group as the service holds it. Several groups may share a name if the service allows duplicates. */
