@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 const SECRET_PARAM = /([?&](?:usersig|UserSig|secret[_-]?key)=)[^&\s"]*/g;
 
@@ -17,7 +17,15 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       level: options.level ?? 'info',
       base: null,
       redact: {
-        paths: ['secretKey', '*.secretKey', 'userSig', '*.userSig', 'usersig', '*.usersig', 'headers.authorization'],
+        paths: [
+          'secretKey',
+          '*.secretKey',
+          'userSig',
+          '*.userSig',
+          'usersig',
+          '*.usersig',
+          'headers.authorization',
+        ],
         censor: '[Redacted]',
       },
       formatters: {

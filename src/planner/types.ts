@@ -9,7 +9,13 @@ import type { Conversation, Mode } from '../model.js';
  * - `delete`: del_contact_group (mirror mode only).
  */
 export type Operation =
-  | { readonly id: string; readonly kind: 'create'; readonly user: string; readonly group: string; readonly add: readonly Conversation[] }
+  | {
+      readonly id: string;
+      readonly kind: 'create';
+      readonly user: string;
+      readonly group: string;
+      readonly add: readonly Conversation[];
+    }
   | {
       readonly id: string;
       readonly kind: 'update';

@@ -13,14 +13,33 @@ import type { Conversation, RemoteUser } from '../model.js';
  *   Nothing is swallowed: a caller must look at `failed`.
  */
 export interface ChatApi {
-  createGroup(user: string, group: string, conversations: readonly Conversation[], signal?: AbortSignal): Promise<GroupWriteResult>;
-  updateGroupMembers(user: string, group: string, changes: MemberChanges, signal?: AbortSignal): Promise<GroupWriteResult>;
-  renameGroup(user: string, oldName: string, newName: string, signal?: AbortSignal): Promise<{ groupId: number }>;
+  createGroup(
+    user: string,
+    group: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult>;
+  updateGroupMembers(
+    user: string,
+    group: string,
+    changes: MemberChanges,
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult>;
+  renameGroup(
+    user: string,
+    oldName: string,
+    newName: string,
+    signal?: AbortSignal,
+  ): Promise<{ groupId: number }>;
   deleteGroup(user: string, group: string, signal?: AbortSignal): Promise<{ groupId: number }>;
   /** One page of get_contact_group. */
   getGroupsPage(user: string, startIndex: number, signal?: AbortSignal): Promise<GroupsPage>;
   /** search_contact_group for at most 300 conversations. */
-  searchGroups(user: string, conversations: readonly Conversation[], signal?: AbortSignal): Promise<SearchResult>;
+  searchGroups(
+    user: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<SearchResult>;
 }
 
 export interface MemberChanges {

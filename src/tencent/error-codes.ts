@@ -26,7 +26,13 @@ export const ERROR_CODES: ReadonlyMap<number, ErrorCodeInfo> = new Map<number, E
   [50004, { class: 'transient', meaning: 'internal server error' }],
   [50005, { class: 'transient', meaning: 'network timeout' }],
   [51006, { class: 'permanent', meaning: 'more than 100 conversations in one request' }],
-  [51007, { class: 'permanent', meaning: 'group conversation could not be resolved (internal error or group disbanded)' }],
+  [
+    51007,
+    {
+      class: 'permanent',
+      meaning: 'group conversation could not be resolved (internal error or group disbanded)',
+    },
+  ],
   [51008, { class: 'permanent', meaning: 'more than 1000 grouped conversations for this user' }],
   [51009, { class: 'permanent', meaning: 'conversation group not found' }],
   [51010, { class: 'permanent', meaning: 'more than 20 conversation groups for this user' }],
@@ -63,7 +69,10 @@ export const ERROR_CODES: ReadonlyMap<number, ErrorCodeInfo> = new Map<number, E
   [70014, { class: 'fatal', meaning: 'SDKAppID does not match the UserSig' }],
   [70016, { class: 'fatal', meaning: 'key not found: check the SDKAppID against the region' }],
   [70020, { class: 'fatal', meaning: 'SDKAppID not found: check the SDKAppID against the region' }],
-  [70050, { class: 'fatal', meaning: 'UserSig failures are rate limited: fix the key, retry after a minute' }],
+  [
+    70050,
+    { class: 'fatal', meaning: 'UserSig failures are rate limited: fix the key, retry after a minute' },
+  ],
   [70051, { class: 'fatal', meaning: 'account blocklisted' }],
   [70052, { class: 'resign', meaning: 'UserSig invalid' }],
   [70107, { class: 'permanent', meaning: 'user account not imported' }],

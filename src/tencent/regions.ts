@@ -28,10 +28,16 @@ export function resolveBaseUrl(target: { region?: string; endpoint?: string; bac
     try {
       url = new URL(target.endpoint);
     } catch {
-      throw new SyncError('CONFIG', `Expected --endpoint to be a URL such as http://127.0.0.1:8080, got "${target.endpoint}"`);
+      throw new SyncError(
+        'CONFIG',
+        `Expected --endpoint to be a URL such as http://127.0.0.1:8080, got "${target.endpoint}"`,
+      );
     }
     if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      throw new SyncError('CONFIG', `Plain http is allowed only to loopback, got host "${url.hostname}": use https`);
+      throw new SyncError(
+        'CONFIG',
+        `Plain http is allowed only to loopback, got host "${url.hostname}": use https`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new SyncError('CONFIG', `Expected an http or https endpoint, got "${url.protocol}"`);
@@ -40,7 +46,10 @@ export function resolveBaseUrl(target: { region?: string; endpoint?: string; bac
   }
   const region = target.region ?? 'singapore';
   if (!isRegion(region)) {
-    throw new SyncError('CONFIG', `Unknown region "${region}": expected one of ${Object.keys(REGIONS).join(', ')}`);
+    throw new SyncError(
+      'CONFIG',
+      `Unknown region "${region}": expected one of ${Object.keys(REGIONS).join(', ')}`,
+    );
   }
   const domains = REGIONS[region];
   return new URL(`https://${target.backup === true ? domains.backup : domains.primary}`);

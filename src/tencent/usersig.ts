@@ -27,7 +27,13 @@ export interface SignOptions {
   now?: number;
 }
 
-function hmacBase64(secretKey: string, identifier: string, sdkAppId: number, time: number, expire: number): string {
+function hmacBase64(
+  secretKey: string,
+  identifier: string,
+  sdkAppId: number,
+  time: number,
+  expire: number,
+): string {
   const content =
     `TLS.identifier:${identifier}\n` +
     `TLS.sdkappid:${sdkAppId}\n` +
@@ -106,7 +112,13 @@ export function verifyUserSig(userSig: string, options: VerifyOptions): UserSigV
     return { ok: false, errorCode: 70001, reason: 'UserSig expired' };
   }
   const expected = Buffer.from(
-    hmacBase64(options.secretKey, doc['TLS.identifier'], doc['TLS.sdkappid'], doc['TLS.time'], doc['TLS.expire']),
+    hmacBase64(
+      options.secretKey,
+      doc['TLS.identifier'],
+      doc['TLS.sdkappid'],
+      doc['TLS.time'],
+      doc['TLS.expire'],
+    ),
   );
   const given = Buffer.from(doc['TLS.sig']);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
@@ -125,9 +137,15 @@ export class UserSigCache {
   #sig: string | undefined;
   #renewAt = 0;
 
-  constructor(options: Omit<SignOptions, 'now'>, nowSeconds: () => number = () => Math.floor(Date.now() / 1000)) {
+  constructor(
+    options: Omit<SignOptions, 'now'>,
+    nowSeconds: () => number = () => Math.floor(Date.now() / 1000),
+  ) {
     if (!Number.isInteger(options.sdkAppId) || options.sdkAppId <= 0) {
-      throw new SyncError('CONFIG', `Expected SDKAppID to be a positive integer, got ${String(options.sdkAppId)}`);
+      throw new SyncError(
+        'CONFIG',
+        `Expected SDKAppID to be a positive integer, got ${String(options.sdkAppId)}`,
+      );
     }
     if (options.secretKey.length === 0) throw new SyncError('CONFIG', 'Expected a non-empty SecretKey');
     this.#options = options;

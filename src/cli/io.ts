@@ -1,0 +1,26 @@
+import type { Writable } from 'node:stream';
+
+/** What a command may touch of the outside world; tests pass their own. */
+export interface CliIo {
+  readonly stdout: Writable & { isTTY?: boolean };
+  readonly stderr: Writable & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  /** Aborted on SIGINT/SIGTERM by the entry point. */
+  readonly signal?: AbortSignal;
+}
+
+/** Exit codes, the contract scripts rely on (README "Exit codes"). Set only in src/cli/. */
+export const EXIT = {
+  ok: 0,
+  fatal: 1,
+  changesOrDrift: 2,
+  interrupted: 3,
+  partial: 4,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export function writeLine(stream: Writable, text = ''): void {
+  stream.write(`${text}\n`);
+}
