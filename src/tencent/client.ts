@@ -1,0 +1,395 @@
+import { type Dispatcher, Pool } from 'undici';
+import { SyncError } from '../errors.js';
+import type { Conversation } from '../model.js';
+import type {
+  ChatApi,
+  GroupsPage,
+  GroupWriteResult,
+  ItemResult,
+  MemberChanges,
+  SearchResult,
+} from './api.js';
+import {
+  type CallEvent,
+  type CallSubject,
+  isRecord,
+  MalformedResponse,
+  type ResponseParser,
+  Transport,
+} from './http.js';
+import { resolveBaseUrl } from './regions.js';
+import { UserSigCache } from './usersig.js';
+import type {
+  CreateContactGroupRequest,
+  DelContactGroupRequest,
+  Endpoint,
+  GetContactGroupRequest,
+  SearchContactGroupRequest,
+  UpdateContactGroupRequest,
+  WireContactItem,
+} from './wire.js';
+
+export { type CallEvent, type CallOutcome, errorForFailure, failureOf } from './http.js';
+
+/** Options of {@link TencentClient}. Validated when the client is constructed. */
+export interface TencentClientOptions {
+  /** The app's SDKAppID. */
+  sdkAppId: number;
+  /** The app's SecretKey; used only to sign UserSigs, never sent or logged. */
+  secretKey: string;
+  /** The app admin account the calls are made as. @default 'administrator' */
+  admin?: string;
+  /** One of the eight regions (regions.ts). Give `region` or `endpoint`, not both. @default 'singapore' */
+  region?: string;
+  /** Use the region's documented backup domain. @default false */
+  backup?: boolean;
+  /** A base URL instead of a region, e.g. the emulator's; plain http only to loopback. */
+  endpoint?: string;
+  /** Most connections kept open to the service (keep-alive). @default 64 */
+  connections?: number;
+  /**
+   * Headers and body timeout of one call, in ms. Must exceed the service's own 3 s timeout.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /** Validity of the admin UserSig, in seconds (renewed before it expires). @default 86400 */
+  userSigExpireSeconds?: number;
+  /** An undici dispatcher to send through instead of the client's own Pool; `close()` leaves it open. */
+  dispatcher?: Dispatcher;
+  /** Called after every HTTP call (a re-signed retry is a second call), for metrics. */
+  onCall?: (event: CallEvent) => void;
+  /** Current Unix time in seconds, for UserSig signing. @default the system clock */
+  nowSeconds?: () => number;
+}
+
+const SERVER_TIMEOUT_MS = 3000;
+
+/**
+ * `ChatApi` over HTTP: one keep-alive undici Pool, a cached admin UserSig, and strict success
+ * criteria (HTTP 200, ActionStatus OK, ErrorCode 0). It does not retry, except once after a
+ * UserSig refusal; retrying is the executor's job (`failureOf` + `classifyFailure`).
+ */
+export class TencentClient implements ChatApi {
+  /** The service's base URL (origin only). */
+  readonly baseUrl: URL;
+  readonly #transport: Transport;
+  readonly #pool: Pool | undefined;
+  #closed = false;
+
+  constructor(options: TencentClientOptions) {
+    const o = options;
+    this.baseUrl = validateOptions(o);
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    this.#pool =
+      o.dispatcher === undefined
+        ? new Pool(this.baseUrl, {
+            connections: o.connections ?? 64,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+            connectTimeout: timeoutMs,
+          })
+        : undefined;
+    const userSigs = new UserSigCache(
+      {
+        sdkAppId: o.sdkAppId,
+        secretKey: o.secretKey,
+        identifier: o.admin ?? 'administrator',
+        expireSeconds: o.userSigExpireSeconds ?? 86_400,
+      },
+      o.nowSeconds,
+    );
+    this.#transport = new Transport({
+      dispatcher: o.dispatcher ?? (this.#pool as Pool),
+      origin: this.baseUrl,
+      sdkAppId: o.sdkAppId,
+      admin: o.admin ?? 'administrator',
+      secretKey: o.secretKey,
+      userSigs,
+      timeoutMs,
+      ...(o.onCall === undefined ? {} : { onCall: o.onCall }),
+    });
+  }
+
+  createGroup(
+    user: string,
+    group: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult> {
+    // ContactItem is optional on the official page: an empty group is sent without it.
+    const item: CreateContactGroupRequest['GroupContactItem'][0] =
+      conversations.length === 0
+        ? { GroupName: group }
+        : { GroupName: group, ContactItem: conversations.map(toWireItem) };
+    const body: CreateContactGroupRequest = { From_Account: user, GroupContactItem: [item] };
+    return this.#call('create_contact_group', body, { user, group }, parseGroupResult, signal);
+  }
+
+  updateGroupMembers(
+    user: string,
+    group: string,
+    changes: MemberChanges,
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult> {
+    const body: UpdateContactGroupRequest = {
+      From_Account: user,
+      UpdateType: 1,
+      UpdateGroup: {
+        UpdateGroupType: 2,
+        OldGroupName: group,
+        ContactUpdateItem: [
+          ...changes.add.map((c) => ({ ContactOptType: 1 as const, ContactItem: toWireItem(c) })),
+          ...changes.remove.map((c) => ({ ContactOptType: 2 as const, ContactItem: toWireItem(c) })),
+        ],
+      },
+    };
+    return this.#call('update_contact_group', body, { user, group }, parseUpdateResult, signal);
+  }
+
+  async renameGroup(
+    user: string,
+    oldName: string,
+    newName: string,
+    signal?: AbortSignal,
+  ): Promise<{ groupId: number }> {
+    const body: UpdateContactGroupRequest = {
+      From_Account: user,
+      UpdateType: 1,
+      UpdateGroup: { UpdateGroupType: 1, OldGroupName: oldName, NewGroupName: newName },
+    };
+    const result = await this.#call(
+      'update_contact_group',
+      body,
+      { user, group: oldName },
+      parseUpdateResult,
+      signal,
+    );
+    return { groupId: result.groupId };
+  }
+
+  deleteGroup(user: string, group: string, signal?: AbortSignal): Promise<{ groupId: number }> {
+    const body: DelContactGroupRequest = { From_Account: user, GroupName: [group] };
+    return this.#call('del_contact_group', body, { user, group }, (b) => parseDeletedGroup(b, group), signal);
+  }
+
+  getGroupsPage(user: string, startIndex: number, signal?: AbortSignal): Promise<GroupsPage> {
+    const body: GetContactGroupRequest = { From_Account: user, StartIndex: startIndex };
+    return this.#call('get_contact_group', body, { user }, parseGroupsPage, signal);
+  }
+
+  searchGroups(
+    user: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<SearchResult> {
+    const body: SearchContactGroupRequest = {
+      From_Account: user,
+      ContactItem: conversations.map(toWireItem),
+    };
+    return this.#call(
+      'search_contact_group',
+      body,
+      { user },
+      (b) => ({
+        groups: parseGroupItems(b.GroupItem),
+        conversations: parseContactResults(b.ContactResultItem, 'ContactResultItem'),
+      }),
+      signal,
+    );
+  }
+
+  /** Closes the client's own Pool (waiting for calls in flight). An injected dispatcher stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool?.close();
+  }
+
+  #call<T>(
+    endpoint: Endpoint,
+    body: unknown,
+    subject: CallSubject,
+    parse: ResponseParser<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(
+        new SyncError('USAGE', `${endpoint} called after the client was closed`, { user: subject.user }),
+      );
+    }
+    return this.#transport.call(endpoint, body, subject, parse, signal);
+  }
+}
+
+// Wire ↔ domain. Bodies arrive as `unknown`; each parser narrows what it needs or throws
+// MalformedResponse, which the transport turns into a transient `network` failure.
+
+type Body = Readonly<Record<string, unknown>>;
+type GroupRef = { name: string; groupId: number };
+type ContactGroups = { conversation: Conversation; groupIds: readonly number[] };
+
+function toWireItem(c: Conversation): WireContactItem {
+  return c.type === 1 ? { Type: 1, To_Account: c.id } : { Type: 2, ToGroupId: c.id };
+}
+
+function fromWireItem(v: unknown, where: string): Conversation {
+  if (isRecord(v)) {
+    if (v.Type === 1 && typeof v.To_Account === 'string') return { type: 1, id: v.To_Account };
+    if (v.Type === 2 && typeof v.ToGroupId === 'string') return { type: 2, id: v.ToGroupId };
+  }
+  throw new MalformedResponse(`${where} is not a conversation`);
+}
+
+/** An optional array field: absent → []. */
+function arrayOf(v: unknown, where: string): readonly unknown[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new MalformedResponse(`${where} is not an array`);
+  return v;
+}
+
+function recordOf(v: unknown, where: string): Body {
+  if (!isRecord(v)) throw new MalformedResponse(`${where} is missing or not an object`);
+  return v;
+}
+
+function intOf(v: unknown, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new MalformedResponse(`${where} is not an integer`);
+  return v;
+}
+
+function stringOf(v: unknown, where: string): string {
+  if (typeof v !== 'string') throw new MalformedResponse(`${where} is not a string`);
+  return v;
+}
+
+function parseGroupItem(v: unknown, where: string): GroupRef {
+  const r = recordOf(v, where);
+  return { name: stringOf(r.GroupName, `${where}.GroupName`), groupId: intOf(r.GroupId, `${where}.GroupId`) };
+}
+
+function parseGroupItems(v: unknown): GroupRef[] {
+  return arrayOf(v, 'GroupItem').map((g, i) => parseGroupItem(g, `GroupItem[${i}]`));
+}
+
+function parseContactResults(v: unknown, field: string): ContactGroups[] {
+  return arrayOf(v, field).map((item, i) => {
+    const where = `${field}[${i}]`;
+    const ids = arrayOf(recordOf(item, where).ContactGroupId, `${where}.ContactGroupId`);
+    return {
+      conversation: fromWireItem(item, where),
+      groupIds: ids.map((id, j) => intOf(id, `${where}.ContactGroupId[${j}]`)),
+    };
+  });
+}
+
+function parseItemResult(v: unknown, op: 'add' | 'remove', where: string): ItemResult {
+  const r = recordOf(v, where);
+  const info = r.ResultInfo;
+  return {
+    conversation: fromWireItem(r.ContactItem, `${where}.ContactItem`),
+    op,
+    resultCode: intOf(r.ResultCode, `${where}.ResultCode`),
+    resultInfo: typeof info === 'string' ? info : '',
+  };
+}
+
+function writeResult(group: GroupRef, items: ItemResult[]): GroupWriteResult {
+  return {
+    groupId: group.groupId,
+    groupName: group.name,
+    items,
+    failed: items.filter((i) => i.resultCode !== 0),
+  };
+}
+
+function parseGroupResult(body: Body): GroupWriteResult {
+  const first = arrayOf(body.GroupResultItem, 'GroupResultItem')[0];
+  const result = recordOf(first, 'GroupResultItem[0]');
+  const group = parseGroupItem(result.GroupItem, 'GroupResultItem[0].GroupItem');
+  const items = arrayOf(result.ResultItem, 'GroupResultItem[0].ResultItem').map((r, i) =>
+    parseItemResult(r, 'add', `GroupResultItem[0].ResultItem[${i}]`),
+  );
+  return writeResult(group, items);
+}
+
+function parseUpdateResult(body: Body): GroupWriteResult {
+  const r = recordOf(body.UpdateGroupResult, 'UpdateGroupResult');
+  const group = {
+    name: stringOf(r.GroupName, 'UpdateGroupResult.GroupName'),
+    groupId: intOf(r.GroupId, 'UpdateGroupResult.GroupId'),
+  };
+  const items = arrayOf(r.ContactResultItem, 'UpdateGroupResult.ContactResultItem').map((item, i) => {
+    const where = `UpdateGroupResult.ContactResultItem[${i}]`;
+    const opType = recordOf(item, where).ContactOptType;
+    if (opType !== 1 && opType !== 2) throw new MalformedResponse(`${where}.ContactOptType is not 1 or 2`);
+    return parseItemResult(item, opType === 1 ? 'add' : 'remove', where);
+  });
+  return writeResult(group, items);
+}
+
+function parseDeletedGroup(body: Body, name: string): { groupId: number } {
+  const groups = parseGroupItems(body.GroupItem);
+  const deleted = groups.find((g) => g.name === name) ?? groups[0];
+  if (deleted === undefined) throw new MalformedResponse('GroupItem names no deleted group');
+  return { groupId: deleted.groupId };
+}
+
+function parseGroupsPage(body: Body): GroupsPage {
+  const next = body.NextStartIndex;
+  return {
+    groups: parseGroupItems(body.GroupItem),
+    conversations: parseContactResults(body.ContactItem, 'ContactItem'),
+    complete: body.CompleteFlag === 1,
+    nextStartIndex: typeof next === 'number' && Number.isInteger(next) && next >= 0 ? next : 0,
+  };
+}
+
+/**
+ * Validates the options eagerly and resolves the base URL; every problem found is reported in one
+ * `CONFIG` error.
+ */
+function validateOptions(options: TencentClientOptions): URL {
+  const problems: string[] = [];
+  const expect = (name: string, wanted: string, value: unknown) =>
+    problems.push(`Expected \`${name}\` to be ${wanted}, got \`${String(value)}\` (${typeof value})`);
+  const isInt = (v: unknown, min: number) => typeof v === 'number' && Number.isInteger(v) && v >= min;
+
+  if (!isInt(options.sdkAppId, 1)) expect('sdkAppId', 'an integer from 1 and up', options.sdkAppId);
+  if (typeof options.secretKey !== 'string' || options.secretKey.length === 0) {
+    // Never echo the key, even a malformed one.
+    problems.push(`Expected \`secretKey\` to be a non-empty string, got a ${typeof options.secretKey}`);
+  }
+  if (options.admin !== undefined && (typeof options.admin !== 'string' || options.admin.length === 0)) {
+    expect('admin', 'a non-empty string', options.admin);
+  }
+  if (options.region !== undefined && options.endpoint !== undefined) {
+    problems.push('Expected either `region` or `endpoint`, got both');
+  }
+  if (options.connections !== undefined && !isInt(options.connections, 1)) {
+    expect('connections', 'an integer from 1 and up', options.connections);
+  }
+  const t = options.timeoutMs;
+  if (t !== undefined && !(typeof t === 'number' && Number.isFinite(t) && t > SERVER_TIMEOUT_MS)) {
+    expect('timeoutMs', `a number of ms above the service's own ${SERVER_TIMEOUT_MS} ms timeout`, t);
+  }
+  if (options.userSigExpireSeconds !== undefined && !isInt(options.userSigExpireSeconds, 60)) {
+    expect('userSigExpireSeconds', 'an integer from 60 and up', options.userSigExpireSeconds);
+  }
+  if (options.onCall !== undefined && typeof options.onCall !== 'function') {
+    expect('onCall', 'a function', options.onCall);
+  }
+  let baseUrl: URL | undefined;
+  try {
+    baseUrl =
+      options.endpoint === undefined
+        ? resolveBaseUrl({ region: options.region ?? 'singapore', backup: options.backup === true })
+        : resolveBaseUrl({ endpoint: options.endpoint });
+  } catch (err) {
+    problems.push(err instanceof Error ? err.message : String(err));
+  }
+  if (problems.length > 0 || baseUrl === undefined) {
+    throw new SyncError('CONFIG', `Invalid client options: ${problems.join('; ')}`);
+  }
+  return baseUrl;
+}

@@ -1,0 +1,312 @@
+import { getRandomValues } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { SyncError, type SyncErrorContext } from '../errors.js';
+import { redactSecrets } from '../log.js';
+import { classifyFailure, describeErrorCode, type Failure } from './error-codes.js';
+import type { UserSigCache } from './usersig.js';
+import type { Endpoint } from './wire.js';
+
+/** How one HTTP call ended, as the `onCall` hook sees it. */
+export type CallOutcome = 'ok' | 'api_error' | 'http_error' | 'network_error' | 'timeout';
+
+/** One HTTP call to the service, for metrics. Holds no URL, query string, UserSig or key. */
+export interface CallEvent {
+  readonly endpoint: Endpoint;
+  /** Wall time from sending the request to the end of the response body (or the failure). */
+  readonly durationMs: number;
+  /** Present when a response arrived. */
+  readonly httpStatus?: number;
+  /** Present when the service answered with a non-zero ErrorCode. */
+  readonly errorCode?: number;
+  /** A malformed 200 answer and a call aborted by the caller count as `network_error`. */
+  readonly outcome: CallOutcome;
+}
+
+/** What a call is about, for error messages and `SyncError.context`. Never secrets. */
+export interface CallSubject {
+  readonly user: string;
+  readonly group?: string;
+}
+
+// Failures of errors built here. A WeakMap keeps the error's own shape (and JSON) unchanged.
+const failures = new WeakMap<SyncError, Failure>();
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * The classifier's view of an error a `ChatApi` call rejected with, for `classifyFailure`.
+ * `undefined` for anything that is not a service failure (e.g. `INTERRUPTED`: the caller aborted).
+ * Works for errors this module built and, by code and context, for `SyncError`s built elsewhere
+ * (fakes in tests): `API` + `errorCode` → api; `TRANSPORT` + `httpStatus` → http; other `TRANSPORT` → network.
+ */
+export function failureOf(err: unknown): Failure | undefined {
+  if (!(err instanceof SyncError)) return undefined;
+  const known = failures.get(err);
+  if (known !== undefined) return known;
+  if (err.code === 'API' && err.context.errorCode !== undefined) {
+    return { kind: 'api', errorCode: err.context.errorCode };
+  }
+  if (err.code === 'TRANSPORT') {
+    if (err.context.httpStatus !== undefined) return { kind: 'http', status: err.context.httpStatus };
+    return { kind: 'network', cause: 'unknown' };
+  }
+  return undefined;
+}
+
+/**
+ * Builds the `SyncError` a `ChatApi` call rejects with for `failure`, so that `failureOf` returns
+ * `failure` for it. Fakes of `ChatApi` in tests use it to script timeouts and network errors.
+ */
+export function errorForFailure(
+  failure: Failure,
+  message: string,
+  context: SyncErrorContext = {},
+  options?: ErrorOptions,
+): SyncError {
+  const ctx: SyncErrorContext = { ...context };
+  if (failure.kind === 'api') ctx.errorCode = failure.errorCode;
+  if (failure.kind === 'http') ctx.httpStatus = failure.status;
+  const err = new SyncError(failure.kind === 'api' ? 'API' : 'TRANSPORT', message, ctx, options);
+  failures.set(err, failure);
+  return err;
+}
+
+/** Thrown by response parsers; becomes a `network` failure with cause `malformed response`. */
+export class MalformedResponse extends Error {
+  override readonly name = 'MalformedResponse';
+}
+
+/** A body parser: returns the domain value or throws `MalformedResponse`. */
+export type ResponseParser<T> = (body: Readonly<Record<string, unknown>>) => T;
+
+export interface TransportOptions {
+  readonly dispatcher: Dispatcher;
+  readonly origin: URL;
+  readonly sdkAppId: number;
+  readonly admin: string;
+  readonly secretKey: string;
+  readonly userSigs: UserSigCache;
+  readonly timeoutMs: number;
+  readonly onCall?: (event: CallEvent) => void;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A fresh uint32 from the system CSPRNG, for the `random` query parameter. */
+export function randomUint32(): number {
+  return getRandomValues(new Uint32Array(1))[0] as number;
+}
+
+/**
+ * POSTs JSON to one endpoint and returns the parsed body of a successful answer. Success means
+ * HTTP 200, `ActionStatus` "OK" and `ErrorCode` 0; anything else rejects with a `SyncError`.
+ * On a `resign` answer (70001, 70052, …) the UserSig is re-signed and the call sent once more.
+ */
+export class Transport {
+  readonly #o: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#o = options;
+  }
+
+  async call<T>(
+    endpoint: Endpoint,
+    body: unknown,
+    subject: CallSubject,
+    parse: ResponseParser<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
+    try {
+      return await this.#send(endpoint, body, subject, parse, signal);
+    } catch (err) {
+      const failure = failureOf(err);
+      if (failure === undefined || classifyFailure(failure) !== 'resign') throw err;
+      this.#o.userSigs.invalidate();
+      return this.#send(endpoint, body, subject, parse, signal);
+    }
+  }
+
+  async #send<T>(
+    endpoint: Endpoint,
+    body: unknown,
+    subject: CallSubject,
+    parse: ResponseParser<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    const o = this.#o;
+    const userSig = o.userSigs.get();
+    const query = new URLSearchParams({
+      sdkappid: String(o.sdkAppId),
+      identifier: o.admin,
+      usersig: userSig,
+      random: String(randomUint32()),
+      contenttype: 'json',
+    });
+    const call: CallState = { endpoint, subject, userSig, started: performance.now() };
+
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await o.dispatcher.request({
+        origin: o.origin,
+        path: `/v4/recentcontact/${endpoint}?${query.toString()}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        headersTimeout: o.timeoutMs,
+        bodyTimeout: o.timeoutMs,
+        signal: signal ?? null,
+      });
+    } catch (err) {
+      throw this.#thrown(call, err, signal);
+    }
+
+    const status = response.statusCode;
+    if (status !== 200) {
+      // Always drain, or the connection stays busy and a small pool stalls.
+      await response.body.dump().catch(() => undefined);
+      throw this.#fail(call, { kind: 'http', status }, 'http_error', `HTTP ${status}`, {
+        httpStatus: status,
+      });
+    }
+    let text: string;
+    try {
+      text = await response.body.text();
+    } catch (err) {
+      throw this.#thrown(call, err, signal);
+    }
+    const malformed = (reason: string) =>
+      this.#fail(call, MALFORMED, 'network_error', `malformed response: ${reason}`, { httpStatus: 200 });
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw malformed('the body is not JSON');
+    }
+    if (!isRecord(parsed)) throw malformed('the body is not a JSON object');
+    const { ActionStatus: action, ErrorCode: code, ErrorInfo: info } = parsed;
+    if ((action !== 'OK' && action !== 'FAIL') || typeof code !== 'number' || !Number.isInteger(code)) {
+      throw malformed('ActionStatus or ErrorCode missing or invalid');
+    }
+    if (code !== 0) {
+      const serverText = typeof info === 'string' && info.length > 0 ? `: ${info.slice(0, 500)}` : '';
+      const detail = `ErrorCode ${code} (${describeErrorCode(code)})${serverText}`;
+      throw this.#fail(call, { kind: 'api', errorCode: code }, 'api_error', detail, { httpStatus: 200 });
+    }
+    if (action !== 'OK') throw malformed('ActionStatus FAIL with ErrorCode 0');
+    let result: T;
+    try {
+      result = parse(parsed);
+    } catch (err) {
+      if (err instanceof MalformedResponse) throw malformed(err.message);
+      throw err;
+    }
+    this.#emit(call, 'ok', { httpStatus: 200 });
+    return result;
+  }
+
+  /** Turns what undici threw (or a body read that broke off) into a SyncError. */
+  #thrown(call: CallState, err: unknown, signal: AbortSignal | undefined): SyncError {
+    if (signal?.aborted === true) {
+      this.#emit(call, 'network_error', {});
+      return new SyncError(
+        'INTERRUPTED',
+        `${call.endpoint} for ${describeSubject(call.subject)} was aborted`,
+        contextOf(call.subject),
+      );
+    }
+    const code = errorCodeOf(err);
+    if (code !== undefined && TIMEOUT_CODES.has(code)) {
+      const detail = `no response within ${this.#o.timeoutMs} ms (${code})`;
+      return this.#fail(call, { kind: 'timeout' }, 'timeout', detail, { cause: err });
+    }
+    const name = code ?? (err instanceof Error ? err.name : 'unknown');
+    const detail = `network error (${name}${err instanceof Error ? `: ${err.message}` : ''})`;
+    return this.#fail(call, { kind: 'network', cause: name }, 'network_error', detail, { cause: err });
+  }
+
+  #fail(
+    call: CallState,
+    failure: Failure,
+    outcome: CallOutcome,
+    detail: string,
+    extra: { httpStatus?: number; cause?: unknown },
+  ): SyncError {
+    const errorCode = failure.kind === 'api' ? failure.errorCode : undefined;
+    this.#emit(call, outcome, { httpStatus: extra.httpStatus, errorCode });
+    const clean = (text: string) => this.#scrub(text, call.userSig);
+    return errorForFailure(
+      failure,
+      clean(`${call.endpoint} failed for ${describeSubject(call.subject)}: ${detail}`),
+      contextOf(call.subject),
+      extra.cause === undefined ? undefined : { cause: sanitizedCause(extra.cause, clean) },
+    );
+  }
+
+  #emit(
+    call: CallState,
+    outcome: CallOutcome,
+    extra: { httpStatus?: number | undefined; errorCode?: number | undefined },
+  ): void {
+    const hook = this.#o.onCall;
+    if (hook === undefined) return;
+    const event: { -readonly [K in keyof CallEvent]: CallEvent[K] } = {
+      endpoint: call.endpoint,
+      durationMs: performance.now() - call.started,
+      outcome,
+    };
+    if (extra.httpStatus !== undefined) event.httpStatus = extra.httpStatus;
+    if (extra.errorCode !== undefined) event.errorCode = extra.errorCode;
+    try {
+      hook(event);
+    } catch {
+      // A metrics hook must never change the outcome of a call.
+    }
+  }
+
+  /** Removes the key and the UserSig (also URL-encoded) from any text that may reach a message. */
+  #scrub(text: string, userSig: string): string {
+    let out = text;
+    for (const secret of [this.#o.secretKey, userSig, encodeURIComponent(userSig)]) {
+      if (secret.length > 0) out = out.split(secret).join('[Redacted]');
+    }
+    return redactSecrets(out);
+  }
+}
+
+interface CallState {
+  readonly endpoint: Endpoint;
+  readonly subject: CallSubject;
+  readonly userSig: string;
+  readonly started: number;
+}
+
+const MALFORMED: Failure = { kind: 'network', cause: 'malformed response' };
+
+function contextOf(subject: CallSubject): SyncErrorContext {
+  return subject.group === undefined ? { user: subject.user } : { user: subject.user, group: subject.group };
+}
+
+function describeSubject(subject: CallSubject): string {
+  return subject.group === undefined
+    ? `user "${subject.user}"`
+    : `user "${subject.user}", group "${subject.group}"`;
+}
+
+function errorCodeOf(err: unknown): string | undefined {
+  if (!isRecord(err) && !(err instanceof Error)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A copy of an undici error that keeps its name and code and a scrubbed message, nothing else. */
+function sanitizedCause(err: unknown, clean: (text: string) => string): Error {
+  const copy = new Error(clean(err instanceof Error ? err.message : String(err)));
+  copy.name = err instanceof Error ? err.name : 'Error';
+  const code = errorCodeOf(err);
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
