@@ -47,6 +47,20 @@ export interface UserPlan {
   readonly desiredDigest: string;
   /** Counts for summaries. */
   readonly stats: UserPlanStats;
+  /**
+   * Present (and true) when mirror mode was asked for but the user has rejected rows: its intent is
+   * unknown, so it was planned as merge (nothing removed or deleted).
+   */
+  readonly downgradedToMerge?: boolean;
+  /** Remote groups that share a name; each name was planned as one group (the union of its members). */
+  readonly duplicateGroups?: readonly DuplicateGroup[];
+}
+
+/** Several remote groups with one name (a service that allows duplicate names, or a past bug). */
+export interface DuplicateGroup {
+  readonly name: string;
+  /** The service's ids of the groups with this name, ascending. */
+  readonly groupIds: readonly number[];
 }
 
 export interface UserPlanStats {
@@ -58,6 +72,12 @@ export interface UserPlanStats {
   readonly membershipsUnchanged: number;
   /** Memberships the run looks at: the user's remote memberships (the base for --max-delete P%). */
   readonly membershipsExamined: number;
+  /** Groups in the desired state (the CSV). Always set by `planUser`. */
+  readonly desiredGroups?: number;
+  /** Distinct conversations across the desired groups. Always set by `planUser`. */
+  readonly desiredConversations?: number;
+  /** Memberships (group, conversation) in the desired state. Always set by `planUser`. */
+  readonly desiredMemberships?: number;
 }
 
 export interface PlanOptions {

@@ -1,0 +1,56 @@
+import { LIMITS } from '../model.js';
+import { distinctKeys, type FoldedRemote, type LogicalGroup } from './normalize.js';
+import type { LimitViolation } from './types.js';
+
+/**
+ * The per-user limits, checked before any call.
+ * - merge: counted on the state after merging (what the app holds plus what the CSV adds);
+ *   groups the service holds twice under one name count twice, as the service counts them.
+ * - mirror: counted on the desired state (plus extra service groups sharing a kept name, which a
+ *   mirror run does not remove).
+ */
+export function checkLimits(
+  user: string,
+  want: ReadonlyMap<string, LogicalGroup>,
+  have: FoldedRemote,
+  mirror: boolean,
+): LimitViolation[] {
+  const violations: LimitViolation[] = [];
+  const merging = !mirror && have.physicalGroups > 0;
+  let groups = 0;
+  if (mirror) {
+    for (const name of want.keys()) groups += have.groups.get(name)?.groupIds.length ?? 1;
+  } else {
+    groups = have.physicalGroups;
+    for (const name of want.keys()) if (!have.groups.has(name)) groups += 1;
+  }
+  if (groups > LIMITS.groupsPerUser) {
+    const context = merging ? ` after merging with the ${have.physicalGroups} already in the app` : '';
+    violations.push({
+      user,
+      limit: 'groups',
+      count: groups,
+      max: LIMITS.groupsPerUser,
+      message: `user ${user} has ${groups} groups${context}, the limit is ${LIMITS.groupsPerUser}`,
+    });
+  }
+  const wanted = distinctKeys(want.values());
+  let conversations = wanted.size;
+  let held = 0;
+  if (!mirror) {
+    const remoteKeys = distinctKeys(have.groups.values());
+    held = remoteKeys.size;
+    for (const k of remoteKeys) if (!wanted.has(k)) conversations += 1;
+  }
+  if (conversations > LIMITS.conversationsPerUser) {
+    const context = merging && held > 0 ? ` after merging with the ${held} already in the app` : '';
+    violations.push({
+      user,
+      limit: 'conversations',
+      count: conversations,
+      max: LIMITS.conversationsPerUser,
+      message: `user ${user} has ${conversations} conversations${context}, the limit is ${LIMITS.conversationsPerUser}`,
+    });
+  }
+  return violations;
+}

@@ -1,0 +1,56 @@
+import { type Conversation, conversationKey } from '../model.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
+import type { Operation } from './types.js';
+
+/** An operation before its id is known. */
+export type DraftOperation =
+  | {
+      readonly kind: 'create';
+      readonly user: string;
+      readonly group: string;
+      readonly add: readonly Conversation[];
+    }
+  | {
+      readonly kind: 'update';
+      readonly user: string;
+      readonly group: string;
+      readonly add: readonly Conversation[];
+      readonly remove: readonly Conversation[];
+    }
+  | { readonly kind: 'delete'; readonly user: string; readonly group: string };
+
+/** Hex characters kept from the sha256 (64 bits: collisions within one user are not a concern). */
+export const OPERATION_ID_LENGTH = 16;
+
+/** The content hash of one operation: sha256 over canonical JSON of user, kind, group and items. */
+export function hashOperation(op: DraftOperation): string {
+  const add = op.kind === 'delete' ? [] : op.add.map(conversationKey);
+  const remove = op.kind === 'update' ? op.remove.map(conversationKey) : [];
+  return sha256Hex(canonicalJson({ user: op.user, kind: op.kind, group: op.group, add, remove })).slice(
+    0,
+    OPERATION_ID_LENGTH,
+  );
+}
+
+/**
+ * Gives each operation its id: the content hash, and for the second and later operations of one
+ * user with the same content (e.g. two deletes of a name the service holds twice) `-2`, `-3`, ….
+ * The same list of operations always gets the same ids.
+ */
+export function assignOperationIds(drafts: readonly DraftOperation[]): Operation[] {
+  const seen = new Map<string, number>();
+  return drafts.map((draft) => {
+    const hash = hashOperation(draft);
+    const n = (seen.get(hash) ?? 0) + 1;
+    seen.set(hash, n);
+    const id = n === 1 ? hash : `${hash}-${n}`;
+    return withId(draft, id);
+  });
+}
+
+function withId(draft: DraftOperation, id: string): Operation {
+  if (draft.kind === 'create')
+    return { id, kind: 'create', user: draft.user, group: draft.group, add: draft.add };
+  if (draft.kind === 'delete') return { id, kind: 'delete', user: draft.user, group: draft.group };
+  return { id, kind: 'update', user: draft.user, group: draft.group, add: draft.add, remove: draft.remove };
+}

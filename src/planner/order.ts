@@ -1,0 +1,154 @@
+import { type Conversation, conversationKey } from '../model.js';
+import { compareCodeUnits } from './canonical.js';
+import type { DraftOperation } from './operation-id.js';
+
+/** One update call on a group the service already holds: removals come before adds. */
+export interface UpdateChunk {
+  readonly group: string;
+  /** Position of the chunk in the group's sequence (ties keep that order). */
+  readonly index: number;
+  readonly add: readonly Conversation[];
+  readonly remove: readonly Conversation[];
+}
+
+/** A group to create: the create carries `chunks[0]` (possibly empty), updates carry the rest. */
+export interface NewGroup {
+  readonly group: string;
+  readonly chunks: readonly (readonly Conversation[])[];
+}
+
+/** A name to delete, `count` times (once per service group holding it). */
+export interface GroupDeletion {
+  readonly group: string;
+  readonly count: number;
+}
+
+/**
+ * Orders one user's operations so that every intermediate state stays within the 20-group and
+ * 1000-conversation limits whenever the start and end states are within them:
+ *
+ * 1. deletes (groups and conversations only go down);
+ * 2. updates that remove, pure removals first, then by net change (adds − removals) ascending;
+ * 3. updates that only add (groups unchanged, conversations only go up);
+ * 4. creates, each followed by its extra add updates (groups and conversations only go up).
+ *
+ * Phases 1, 3 and 4 are monotone, so the group count never passes max(start, end). The one
+ * non-monotone step is an update mixing removals and adds (at most one per group: the chunk where
+ * the group's removals end and its adds begin). The sequence is simulated; when such a mixed update
+ * would take the user past `conversationLimit` (possible when a removal only frees a conversation
+ * once another group drops it too), it is split into its removals (kept in phase 2) and its adds
+ * (moved to phase 3), at the cost of one extra call. With every mixed update split, the conversation
+ * count is monotone too, so the loop ends with a safe order.
+ */
+export function orderOperations(
+  user: string,
+  parts: {
+    readonly deletes: readonly GroupDeletion[];
+    readonly updates: readonly UpdateChunk[];
+    readonly creates: readonly NewGroup[];
+  },
+  start: ReadonlyMap<string, ReadonlySet<string>>,
+  conversationLimit: number,
+): DraftOperation[] {
+  let updates = [...parts.updates];
+  for (;;) {
+    const { drafts, sources } = sequence(user, parts.deletes, updates, parts.creates);
+    const at = firstOverflow(drafts, start, conversationLimit);
+    const source = at < 0 ? undefined : sources[at];
+    if (source === undefined) return drafts;
+    updates = updates.flatMap((u) =>
+      u === source
+        ? [
+            { group: u.group, index: u.index, add: [], remove: u.remove },
+            { group: u.group, index: u.index, add: u.add, remove: [] },
+          ]
+        : [u],
+    );
+  }
+}
+
+function sequence(
+  user: string,
+  deletes: readonly GroupDeletion[],
+  updates: readonly UpdateChunk[],
+  creates: readonly NewGroup[],
+): { drafts: DraftOperation[]; sources: (UpdateChunk | undefined)[] } {
+  const drafts: DraftOperation[] = [];
+  const sources: (UpdateChunk | undefined)[] = [];
+  const push = (d: DraftOperation, source?: UpdateChunk): void => {
+    drafts.push(d);
+    sources.push(source);
+  };
+  for (const d of [...deletes].sort((a, b) => compareCodeUnits(a.group, b.group))) {
+    for (let i = 0; i < d.count; i++) push({ kind: 'delete', user, group: d.group });
+  }
+  const byGroup = (a: UpdateChunk, b: UpdateChunk): number =>
+    compareCodeUnits(a.group, b.group) || a.index - b.index;
+  const net = (u: UpdateChunk): number => u.add.length - u.remove.length;
+  const pureRemovals = updates.filter((u) => u.remove.length > 0 && u.add.length === 0).sort(byGroup);
+  const mixed = updates
+    .filter((u) => u.remove.length > 0 && u.add.length > 0)
+    .sort((a, b) => net(a) - net(b) || byGroup(a, b));
+  const adding = updates.filter((u) => u.remove.length === 0).sort(byGroup);
+  for (const u of [...pureRemovals, ...mixed, ...adding]) {
+    push({ kind: 'update', user, group: u.group, add: u.add, remove: u.remove }, u);
+  }
+  for (const c of [...creates].sort((a, b) => compareCodeUnits(a.group, b.group))) {
+    push({ kind: 'create', user, group: c.group, add: c.chunks[0] ?? [] });
+    for (const add of c.chunks.slice(1)) push({ kind: 'update', user, group: c.group, add, remove: [] });
+  }
+  return { drafts, sources };
+}
+
+/**
+ * Replays the drafts on the start state (name → conversation keys) and returns the index of the first
+ * update that mixes removals and adds and leaves more than `limit` distinct conversations, or -1.
+ */
+function firstOverflow(
+  drafts: readonly DraftOperation[],
+  start: ReadonlyMap<string, ReadonlySet<string>>,
+  limit: number,
+): number {
+  const groups = new Map<string, Set<string>>();
+  const refs = new Map<string, number>();
+  const take = (key: string): void => {
+    refs.set(key, (refs.get(key) ?? 0) + 1);
+  };
+  const drop = (key: string): void => {
+    const n = (refs.get(key) ?? 0) - 1;
+    if (n > 0) refs.set(key, n);
+    else refs.delete(key);
+  };
+  for (const [name, keys] of start) {
+    groups.set(name, new Set(keys));
+    for (const k of keys) take(k);
+  }
+  for (let i = 0; i < drafts.length; i++) {
+    const d = drafts[i] as DraftOperation;
+    let members = groups.get(d.group);
+    if (d.kind === 'delete') {
+      for (const k of members ?? []) drop(k);
+      groups.delete(d.group);
+      continue;
+    }
+    if (members === undefined) {
+      members = new Set();
+      groups.set(d.group, members);
+    }
+    if (d.kind === 'update') {
+      for (const c of d.remove) {
+        const k = conversationKey(c);
+        if (members.delete(k)) drop(k);
+      }
+    }
+    for (const c of d.add) {
+      const k = conversationKey(c);
+      if (!members.has(k)) {
+        members.add(k);
+        take(k);
+      }
+    }
+    if (d.kind === 'update' && d.add.length > 0 && d.remove.length > 0 && refs.size > limit) return i;
+  }
+  return -1;
+}

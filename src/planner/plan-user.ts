@@ -1,0 +1,140 @@
+import { type Conversation, type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
+import { chunk } from './chunk.js';
+import { checkLimits } from './limits.js';
+import {
+  digestDesired,
+  distinctKeys,
+  type FoldedRemote,
+  foldDesired,
+  foldRemote,
+  type LogicalGroup,
+  sortedEntries,
+  sortedMembers,
+  sortedNames,
+} from './normalize.js';
+import { assignOperationIds } from './operation-id.js';
+import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
+import type { PlanOptions, UserPlan, UserPlanStats } from './types.js';
+
+/**
+ * Plans one user: the fewest calls that take the service from `remote` to `desired`.
+ * Pure and deterministic: the same inputs (in any order of groups and conversations) give the same
+ * plan with the same operation ids. `remote` undefined means the app is taken as empty.
+ *
+ * - merge: every desired membership exists afterwards; nothing is removed.
+ * - mirror: the user ends with exactly the desired groups and memberships, unless the user has
+ *   rejected rows: then it is planned as merge and the plan says `downgradedToMerge: true`.
+ * - New group: one create with its first ≤ 100 conversations, then updates of ≤ 100 adds.
+ *   Existing group: ceil(changes / 100) updates, removals before adds. Name gone (mirror): one
+ *   delete per service group holding it. Operation order: see {@link orderOperations}.
+ * - Remote groups sharing a name are one group for the diff (union of members), reported in
+ *   `duplicateGroups`; a name the service already holds is never created again.
+ * - A user over a limit gets no operations, only `violations`.
+ */
+export function planUser(
+  desired: DesiredUser,
+  remote: RemoteUser | undefined,
+  options: PlanOptions,
+): UserPlan {
+  const user = desired.user;
+  const downgraded = options.mode === 'mirror' && desired.hasRejectedRows;
+  const mirror = options.mode === 'mirror' && !desired.hasRejectedRows;
+  const want = foldDesired(desired.groups);
+  const have = foldRemote(remote);
+  const desiredDigest = digestDesired(user, want, desired.hasRejectedRows);
+  const extras = {
+    ...(downgraded ? { downgradedToMerge: true } : {}),
+    ...(have.duplicates.length > 0 ? { duplicateGroups: have.duplicates } : {}),
+  };
+  const base = baseStats(want, have);
+
+  const violations = checkLimits(user, want, have, mirror);
+  if (violations.length > 0) {
+    const stats: UserPlanStats = { ...base, membershipsUnchanged: base.membershipsExamined };
+    return { user, operations: [], violations, desiredDigest, stats, ...extras };
+  }
+
+  const deletes: GroupDeletion[] = [];
+  const updates: UpdateChunk[] = [];
+  const creates: NewGroup[] = [];
+  let added = 0;
+  let removed = 0;
+  let unchanged = 0;
+  for (const name of sortedNames(new Map([...want, ...have.groups]))) {
+    const w = want.get(name);
+    const h = have.groups.get(name);
+    if (h === undefined) {
+      const add = sortedMembers(w as LogicalGroup);
+      added += add.length;
+      const chunks = chunk(add, LIMITS.itemsPerCall);
+      creates.push({ group: name, chunks: chunks.length > 0 ? chunks : [[]] });
+      continue;
+    }
+    if (w === undefined) {
+      if (mirror) {
+        deletes.push({ group: name, count: h.groupIds.length });
+        removed += h.members.size;
+      } else {
+        unchanged += h.members.size;
+      }
+      continue;
+    }
+    const add: Conversation[] = [];
+    const remove: Conversation[] = [];
+    for (const [k, c] of sortedEntries(w)) if (!h.members.has(k)) add.push(c);
+    for (const [k, c] of sortedEntries(h)) {
+      if (w.members.has(k) || !mirror) unchanged += 1;
+      else remove.push(c);
+    }
+    added += add.length;
+    removed += remove.length;
+    chunk([...remove, ...add], LIMITS.itemsPerCall).forEach((items, index) => {
+      updates.push({
+        group: name,
+        index,
+        remove: items.slice(0, Math.max(0, remove.length - index * LIMITS.itemsPerCall)),
+        add: items.slice(Math.max(0, remove.length - index * LIMITS.itemsPerCall)),
+      });
+    });
+  }
+
+  const drafts = orderOperations(
+    user,
+    { deletes, updates, creates },
+    startState(have),
+    LIMITS.conversationsPerUser,
+  );
+  const stats: UserPlanStats = {
+    ...base,
+    groupsCreated: creates.length,
+    groupsDeleted: deletes.reduce((n, d) => n + d.count, 0),
+    membershipsAdded: added,
+    membershipsRemoved: removed,
+    membershipsUnchanged: unchanged,
+  };
+  return { user, operations: assignOperationIds(drafts), violations: [], desiredDigest, stats, ...extras };
+}
+
+function baseStats(want: ReadonlyMap<string, LogicalGroup>, have: FoldedRemote): UserPlanStats {
+  let desiredMemberships = 0;
+  for (const g of want.values()) desiredMemberships += g.members.size;
+  let examined = 0;
+  for (const g of have.groups.values()) examined += g.members.size;
+  return {
+    groupsCreated: 0,
+    groupsDeleted: 0,
+    membershipsAdded: 0,
+    membershipsRemoved: 0,
+    membershipsUnchanged: 0,
+    membershipsExamined: examined,
+    desiredGroups: want.size,
+    desiredConversations: distinctKeys(want.values()).size,
+    desiredMemberships,
+  };
+}
+
+function startState(have: FoldedRemote): Map<string, ReadonlySet<string>> {
+  const out = new Map<string, ReadonlySet<string>>();
+  for (const [name, g] of have.groups) out.set(name, new Set(g.members.keys()));
+  return out;
+}
