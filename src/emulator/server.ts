@@ -1,0 +1,291 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { SyncError } from '../errors.js';
+import { verifyUserSig } from '../tencent/usersig.js';
+import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
+import { FaultInjector, type FaultKind } from './faults.js';
+import { type EmulatorOptions, type ResolvedEmulatorOptions, resolveEmulatorOptions } from './options.js';
+import { readStateFile, StateFileWriter } from './persistence.js';
+import { SlidingWindowLimiter } from './rate-limit.js';
+import { ContactGroupStore } from './store.js';
+
+/** Counters of one endpoint. Not part of the Tencent API. */
+export interface EndpointStats {
+  /** Calls that passed URL, auth and the rate limiter (whatever they were answered). */
+  readonly accepted: number;
+  /** Calls answered 60007. */
+  readonly rateLimited: number;
+  /** Accepted calls hit by each injected fault. */
+  readonly faults: Readonly<Record<FaultKind, number>>;
+  /** The most accepted calls in any sliding window of `rateLimitWindowMs`, computed exactly. */
+  readonly maxInWindow: number;
+}
+
+export interface EmulatorStats {
+  readonly endpoints: Readonly<Record<Endpoint, EndpointStats>>;
+}
+
+export interface RunningEmulator {
+  /** Base URL, e.g. `http://127.0.0.1:45678`: a client's endpoint. */
+  readonly url: string;
+  readonly port: number;
+  readonly host: string;
+  /** The live store, for in-process tests (seed with `store.load`, read with `store.state()`). */
+  readonly store: ContactGroupStore;
+  stats(): EmulatorStats;
+  /** Forgets all state and counters and restarts the fault sequence from the seed. */
+  reset(): void;
+  /** Stops listening, drops keep-alive connections and pending answers, saves the state file. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const UINT32 = /^\d{1,10}$/;
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const BAD_GATEWAY = '<html><body>502 Bad Gateway</body></html>';
+
+type Answer = { errorCode: number; info: string };
+
+/** What to do with a request, after `delayMs`: answer it, or drop its connection. */
+type Reply =
+  | { kind: 'http'; status: number; type: string; text: string; delayMs: number }
+  | { kind: 'drop'; delayMs: number };
+
+function json(status: number, value: unknown): Reply {
+  return { kind: 'http', status, type: JSON_TYPE, text: JSON.stringify(value), delayMs: 0 };
+}
+
+function apiError(errorCode: number, info: string, delayMs: number): Reply {
+  const text = JSON.stringify({ ActionStatus: 'FAIL', ErrorCode: errorCode, ErrorInfo: info });
+  return { kind: 'http', status: 200, type: JSON_TYPE, text, delayMs };
+}
+
+/**
+ * Starts a local Tencent Cloud Chat server for the five conversation-group endpoints on node:http.
+ * Answers every business error with HTTP 200 and the envelope, as the real service does.
+ */
+export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  const o = resolveEmulatorOptions(options);
+  const store = new ContactGroupStore({
+    duplicateNames: o.duplicateNames,
+    existingMember: o.existingMember,
+    knownUsers: o.knownUsers,
+    pageSize: o.pageSize,
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+  });
+  let writer: StateFileWriter | undefined;
+  if (o.stateFile !== undefined) {
+    const data = await readStateFile(o.stateFile);
+    if (data !== undefined) store.load(data);
+    writer = new StateFileWriter(o.stateFile, () => store.snapshot(), o.persistDebounceMs);
+  }
+  let savedRevision = store.revision;
+  const noteChanges = (): void => {
+    if (store.revision === savedRevision) return;
+    savedRevision = store.revision;
+    writer?.markDirty();
+  };
+
+  const limiters = new Map<Endpoint, SlidingWindowLimiter>();
+  const faultCounts = new Map<Endpoint, Record<FaultKind, number>>();
+  const resetCounters = (): void => {
+    for (const e of ENDPOINTS) {
+      limiters.set(
+        e,
+        new SlidingWindowLimiter({
+          limit: o.rateLimit,
+          windowMs: o.rateLimitWindowMs,
+          now: () => performance.now(),
+        }),
+      );
+      faultCounts.set(e, { transient: 0, http502: 0, lost: 0 });
+    }
+  };
+  resetCounters();
+  const faults = new FaultInjector(o);
+  const faultEndpoints = new Set(o.faultEndpoints);
+  const timers = new Set<NodeJS.Timeout>();
+
+  const stats = (): EmulatorStats => {
+    const endpoints = {} as Record<Endpoint, EndpointStats>;
+    for (const e of ENDPOINTS) {
+      const l = limiters.get(e) as SlidingWindowLimiter;
+      endpoints[e] = {
+        accepted: l.accepted,
+        rateLimited: l.rejected,
+        faults: { ...(faultCounts.get(e) as Record<FaultKind, number>) },
+        maxInWindow: l.maxInWindow,
+      };
+    }
+    return { endpoints };
+  };
+  const reset = (): void => {
+    store.reset();
+    resetCounters();
+    faults.reset();
+    noteChanges();
+  };
+
+  const answerApi = (method: string | undefined, url: URL, body: Buffer | undefined): Reply => {
+    // Calls refused before the rate limiter draw nothing from the fault sequence: they get the base latency.
+    if (method !== 'POST') return apiError(60002, `HTTP method must be POST, got ${method}`, o.latencyMs);
+    const match = /^\/v4\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+    const command = match?.[2] ?? '';
+    if (match?.[1] !== 'recentcontact' || !(ENDPOINTS as readonly string[]).includes(command)) {
+      return apiError(60009, `unknown API ${url.pathname}`, o.latencyMs);
+    }
+    const endpoint = command as Endpoint;
+    const refused = checkQuery(url.searchParams, o);
+    if (refused !== undefined) return apiError(refused.errorCode, refused.info, o.latencyMs);
+    if (!(limiters.get(endpoint) as SlidingWindowLimiter).tryAcquire()) {
+      return apiError(60007, 'REST API call frequency exceeds the limit', o.latencyMs);
+    }
+    const decision = faults.decide(faultEndpoints.has(endpoint));
+    const { delayMs } = decision;
+    if (decision.kind !== 'none') (faultCounts.get(endpoint) as Record<FaultKind, number>)[decision.kind]++;
+    if (decision.kind === 'http502')
+      return { kind: 'http', status: 502, type: 'text/html', text: BAD_GATEWAY, delayMs };
+    if (decision.kind === 'transient') {
+      const info = decision.errorCode === 50004 ? 'internal server error' : 'network timeout';
+      return apiError(decision.errorCode, info, delayMs);
+    }
+    let parsed: unknown;
+    try {
+      if (body === undefined) throw new Error('body too large');
+      parsed = JSON.parse(body.toString('utf8'));
+    } catch {
+      return apiError(60003, 'request body is not valid JSON', delayMs);
+    }
+    const text = JSON.stringify(store.handle(endpoint, parsed));
+    noteChanges();
+    // A lost answer: the change is applied, then the connection dies without a response.
+    if (decision.kind === 'lost') return { kind: 'drop', delayMs };
+    return { kind: 'http', status: 200, type: JSON_TYPE, text, delayMs };
+  };
+
+  const answerAdmin = (method: string | undefined, path: string, body: Buffer | undefined): Reply => {
+    const route = `${method} ${path}`;
+    if (route === 'GET /__emulator/stats') return json(200, stats());
+    if (route === 'GET /__emulator/state') return json(200, store.state());
+    if (route === 'POST /__emulator/reset') {
+      reset();
+      return json(200, { ok: true });
+    }
+    if (route === 'PUT /__emulator/state') {
+      try {
+        store.load(JSON.parse(body?.toString('utf8') ?? ''));
+      } catch (error) {
+        return json(400, { ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+      noteChanges();
+      return json(200, { ok: true });
+    }
+    return json(404, { ok: false, error: `no route ${route}` });
+  };
+
+  const deliver = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
+    const run = (): void => {
+      if (reply.kind === 'drop') req.socket.destroy();
+      else send(res, reply.status, reply.type, reply.text);
+    };
+    if (reply.delayMs <= 0) {
+      run();
+      return;
+    }
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      run();
+    }, reply.delayMs);
+    timers.add(timer);
+  };
+
+  const server: Server = createServer((req, res) => {
+    readBody(req)
+      .then((body) => {
+        const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+        if (url.pathname.startsWith('/__emulator/'))
+          deliver(req, res, answerAdmin(req.method, url.pathname, body));
+        else if (url.pathname.startsWith('/v4/')) deliver(req, res, answerApi(req.method, url, body));
+        else send(res, 404, 'text/plain', 'not found');
+      })
+      .catch(() => {
+        // A request whose socket died while its body was read has nobody to answer.
+        if (!res.headersSent && !res.destroyed) send(res, 500, 'text/plain', 'internal emulator error');
+      });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new SyncError(
+          'CONFIG',
+          `Emulator cannot listen on ${o.host}:${o.port}: ${error.code ?? error.message}`,
+        ),
+      ),
+    );
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      noteChanges();
+      await writer?.flush();
+    })();
+    return closing;
+  };
+
+  return { url: `http://${urlHost}:${port}`, port, host: o.host, store, stats, reset, close };
+}
+
+function checkQuery(q: URLSearchParams, o: ResolvedEmulatorOptions): Answer | undefined {
+  const sdkappid = q.get('sdkappid');
+  if (sdkappid === null || sdkappid === '')
+    return { errorCode: 60012, info: 'sdkappid is missing from the URL' };
+  if (!UINT32.test(sdkappid)) return { errorCode: 60002, info: 'sdkappid must be an unsigned integer' };
+  if (Number(sdkappid) !== o.sdkAppId) {
+    return { errorCode: 60006, info: `SDKAppID ${sdkappid} is invalid (this emulator serves ${o.sdkAppId})` };
+  }
+  const identifier = q.get('identifier');
+  if (identifier === null || identifier === '')
+    return { errorCode: 60002, info: 'identifier is missing from the URL' };
+  const random = q.get('random');
+  if (random === null || !UINT32.test(random) || Number(random) > 0xffff_ffff) {
+    return { errorCode: 60002, info: 'random must be a 32-bit unsigned integer' };
+  }
+  if (q.get('contenttype') !== 'json') return { errorCode: 60002, info: 'contenttype must be json' };
+  const usersig = q.get('usersig');
+  if (usersig === null || usersig === '') return { errorCode: 70002, info: 'usersig is empty' };
+  const verdict = verifyUserSig(usersig, { sdkAppId: o.sdkAppId, secretKey: o.secretKey, identifier });
+  if (!verdict.ok) return { errorCode: verdict.errorCode, info: verdict.reason };
+  if (identifier !== o.admin)
+    return { errorCode: 60010, info: `identifier ${identifier} is not an app admin` };
+  return undefined;
+}
+
+/** The whole body, or `undefined` when it is larger than 1 MiB (it is read to the end either way). */
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
+  }
+  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string): void {
+  if (res.destroyed || res.writableEnded) return;
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
