@@ -77,36 +77,30 @@ export class TencentClient implements ChatApi {
   #closed = false;
 
   constructor(options: TencentClientOptions) {
-    const o = options;
-    this.baseUrl = validateOptions(o);
-    const timeoutMs = o.timeoutMs ?? 10_000;
+    this.baseUrl = validateOptions(options);
+    const { sdkAppId, secretKey, admin = 'administrator', timeoutMs = 10_000, dispatcher, onCall } = options;
     this.#pool =
-      o.dispatcher === undefined
+      dispatcher === undefined
         ? new Pool(this.baseUrl, {
-            connections: o.connections ?? 64,
+            connections: options.connections ?? 64,
             headersTimeout: timeoutMs,
             bodyTimeout: timeoutMs,
             connectTimeout: timeoutMs,
           })
         : undefined;
     const userSigs = new UserSigCache(
-      {
-        sdkAppId: o.sdkAppId,
-        secretKey: o.secretKey,
-        identifier: o.admin ?? 'administrator',
-        expireSeconds: o.userSigExpireSeconds ?? 86_400,
-      },
-      o.nowSeconds,
+      { sdkAppId, secretKey, identifier: admin, expireSeconds: options.userSigExpireSeconds ?? 86_400 },
+      options.nowSeconds,
     );
     this.#transport = new Transport({
-      dispatcher: o.dispatcher ?? (this.#pool as Pool),
+      dispatcher: dispatcher ?? (this.#pool as Pool),
       origin: this.baseUrl,
-      sdkAppId: o.sdkAppId,
-      admin: o.admin ?? 'administrator',
-      secretKey: o.secretKey,
+      sdkAppId,
+      admin,
+      secretKey,
       userSigs,
       timeoutMs,
-      ...(o.onCall === undefined ? {} : { onCall: o.onCall }),
+      ...(onCall === undefined ? {} : { onCall }),
     });
   }
 

@@ -36,7 +36,8 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 
 /**
  * The classifier's view of an error a `ChatApi` call rejected with, for `classifyFailure`.
- * `undefined` for anything that is not a service failure (e.g. `INTERRUPTED`: the caller aborted).
+ * `undefined` for anything that is not a service failure (e.g. `INTERRUPTED`: the caller aborted;
+ * an abort whose reason is a `TimeoutError`, as from `AbortSignal.timeout`, is a `timeout` failure).
  * Works for errors this module built and, by code and context, for `SyncError`s built elsewhere
  * (fakes in tests): `API` + `errorCode` → api; `TRANSPORT` + `httpStatus` → http; other `TRANSPORT` → network.
  */
@@ -211,6 +212,11 @@ export class Transport {
   /** Turns what undici threw (or a body read that broke off) into a SyncError. */
   #thrown(call: CallState, err: unknown, signal: AbortSignal | undefined): SyncError {
     if (signal?.aborted === true) {
+      // A deadline the caller set (AbortSignal.timeout) is a timeout; any other abort stops the run.
+      if (isRecord(signal.reason) && signal.reason.name === 'TimeoutError') {
+        const detail = "no response before the caller's deadline";
+        return this.#fail(call, { kind: 'timeout' }, 'timeout', detail, { cause: signal.reason });
+      }
       this.#emit(call, 'network_error', {});
       return new SyncError(
         'INTERRUPTED',
@@ -297,9 +303,7 @@ function describeSubject(subject: CallSubject): string {
 }
 
 function errorCodeOf(err: unknown): string | undefined {
-  if (!isRecord(err) && !(err instanceof Error)) return undefined;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
+  return isRecord(err) && typeof err.code === 'string' ? err.code : undefined;
 }
 
 /** A copy of an undici error that keeps its name and code and a scrubbed message, nothing else. */

@@ -422,6 +422,16 @@ describe('timeouts, network errors, aborts', () => {
     expect(err.code).toBe('INTERRUPTED');
     expect(failureOf(err)).toBeUndefined();
   });
+
+  it('a caller deadline (AbortSignal.timeout) is a timeout failure', async () => {
+    stub.handle(() => undefined);
+    const err = await rejection(client().getGroupsPage('u', 0, AbortSignal.timeout(50)));
+    expect(err.code).toBe('TRANSPORT');
+    expect(failureOf(err)).toEqual({ kind: 'timeout' });
+    expect(err.message).toBe(
+      'get_contact_group failed for user "u": no response before the caller\'s deadline',
+    );
+  });
 });
 
 describe('UserSig refusals', () => {
