@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
+import { type EmulatorStats, type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { isSyncError } from '../../src/errors.js';
 import { signUserSig } from '../../src/tencent/usersig.js';
 import { c2c, createBody } from './builders.js';
@@ -108,7 +108,7 @@ describe('observability routes', () => {
     await call(emu.url, 'get_contact_group', { From_Account: 'u', StartIndex: 0 });
     await call(emu.url, 'get_contact_group', { From_Account: 'u', StartIndex: 0 });
     await call(emu.url, 'get_contact_group', {}, { usersig: 'bad' }); // refused before the limiter
-    const stats = await (await fetch(`${emu.url}/__emulator/stats`)).json();
+    const stats = (await (await fetch(`${emu.url}/__emulator/stats`)).json()) as EmulatorStats;
     expect(stats).toEqual(emu.stats());
     expect(stats.endpoints.get_contact_group).toEqual({
       accepted: 2,
