@@ -1,0 +1,93 @@
+import { type Conversation, conversationKey, type Mode } from '../model.js';
+import { canonicalJson, type JsonValue } from './canonical.js';
+import type { PlanSummary } from './summary.js';
+import type { Operation, UserPlan, UserPlanStats } from './types.js';
+
+/** The `format` value of every plan file. */
+export const PLAN_FORMAT = 'cgsync-plan';
+/** The plan file version this code writes and reads. See PLAN-FORMAT.md. */
+export const PLAN_VERSION = 1;
+
+/** The first line of a plan file: what the plan was made from. */
+export interface PlanHeader {
+  readonly format: typeof PLAN_FORMAT;
+  readonly version: typeof PLAN_VERSION;
+  readonly mode: Mode;
+  readonly assumeEmpty: boolean;
+  /** sha256 of the input CSV's bytes. */
+  readonly inputDigest: string;
+  /** Anything else that shaped the plan (JSON, written with sorted keys). */
+  readonly options: { readonly [key: string]: JsonValue };
+}
+
+export function createPlanHeader(fields: Omit<PlanHeader, 'format' | 'version'>): PlanHeader {
+  return { format: PLAN_FORMAT, version: PLAN_VERSION, ...fields };
+}
+
+export function serializeHeader(h: PlanHeader): string {
+  return (
+    `{"format":${JSON.stringify(h.format)},"version":${h.version},"mode":${JSON.stringify(h.mode)},` +
+    `"assumeEmpty":${h.assumeEmpty},"inputDigest":${JSON.stringify(h.inputDigest)},"options":${canonicalJson(h.options)}}`
+  );
+}
+
+/**
+ * One user's line. Keys in a fixed order; `user` is not repeated inside operations and violations;
+ * conversations are written as their keys (`1:alice`, `2:@TGS#…`).
+ */
+export function serializeUserPlan(plan: UserPlan): string {
+  const line = {
+    user: plan.user,
+    desiredDigest: plan.desiredDigest,
+    operations: plan.operations.map(serializeOperation),
+    violations: plan.violations.map((v) => ({
+      limit: v.limit,
+      count: v.count,
+      max: v.max,
+      message: v.message,
+    })),
+    stats: serializeStats(plan.stats),
+    ...(plan.downgradedToMerge === true ? { downgradedToMerge: true } : {}),
+    ...(plan.duplicateGroups !== undefined && plan.duplicateGroups.length > 0
+      ? { duplicateGroups: plan.duplicateGroups.map((d) => ({ name: d.name, groupIds: [...d.groupIds] })) }
+      : {}),
+  };
+  return JSON.stringify(line);
+}
+
+const keys = (cs: readonly Conversation[]): string[] => cs.map(conversationKey);
+
+function serializeOperation(op: Operation): object {
+  if (op.kind === 'create') return { id: op.id, kind: op.kind, group: op.group, add: keys(op.add) };
+  if (op.kind === 'update') {
+    return { id: op.id, kind: op.kind, group: op.group, add: keys(op.add), remove: keys(op.remove) };
+  }
+  return { id: op.id, kind: op.kind, group: op.group };
+}
+
+/** The stats keys in the order they are written; the optional ones last. */
+export const STATS_KEYS = [
+  'groupsCreated',
+  'groupsDeleted',
+  'membershipsAdded',
+  'membershipsRemoved',
+  'membershipsUnchanged',
+  'membershipsExamined',
+  'desiredGroups',
+  'desiredConversations',
+  'desiredMemberships',
+] as const satisfies readonly (keyof UserPlanStats)[];
+
+function serializeStats(stats: UserPlanStats): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of STATS_KEYS) {
+    const v = stats[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
+/** The last line. The summary is written as built (its keys come in a fixed order). */
+export function serializeSummary(summary: PlanSummary): string {
+  return JSON.stringify({ summary });
+}

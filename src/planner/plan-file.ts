@@ -1,0 +1,116 @@
+import { rename, rm } from 'node:fs/promises';
+import { SyncError } from '../errors.js';
+import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
+import { LineFileWriter } from './line-file.js';
+import { type PlanHeader, serializeHeader, serializeSummary, serializeUserPlan } from './plan-file-format.js';
+import type { PlanSummary } from './summary.js';
+import type { UserPlan } from './types.js';
+
+export {
+  createPlanHeader,
+  PLAN_FORMAT,
+  PLAN_VERSION,
+  type PlanHeader,
+} from './plan-file-format.js';
+export { type PlanFile, readPlanFile } from './plan-file-read.js';
+
+/** Where spills go and when; see {@link ExternalSortOptions} for the defaults. */
+export type PlanFileWriterOptions = ExternalSortOptions;
+
+/**
+ * Writes a plan file (NDJSON, see PLAN-FORMAT.md): the header, one line per user in user-ID order
+ * (code units) whatever order users are added in, and the summary. Bounded memory: users are
+ * sorted with an external merge sort. The file appears only when complete (written to a temporary
+ * name, fsynced, renamed). Always end with `finish()` or `abort()`: both remove the temporary files.
+ */
+export class PlanFileWriter {
+  readonly #path: string;
+  readonly #header: PlanHeader;
+  readonly #sorter: ExternalSorter;
+  #done = false;
+
+  constructor(path: string, header: PlanHeader, options: PlanFileWriterOptions = {}) {
+    this.#path = path;
+    this.#header = header;
+    this.#sorter = new ExternalSorter(options);
+  }
+
+  /** Sorted runs written to disk so far. */
+  get spilledRuns(): number {
+    return this.#sorter.spilledRuns;
+  }
+
+  async add(plan: UserPlan): Promise<void> {
+    if (this.#done) throw new Error('PlanFileWriter: add() after finish() or abort()');
+    await this.#sorter.add(plan.user, serializeUserPlan(plan));
+  }
+
+  async finish(summary: PlanSummary): Promise<void> {
+    if (this.#done) throw new Error('PlanFileWriter: finish() called twice');
+    this.#done = true;
+    const partial = `${this.#path}.${process.pid}.partial`;
+    let out: LineFileWriter | undefined;
+    try {
+      out = await LineFileWriter.create(partial);
+      await out.write(serializeHeader(this.#header));
+      let previous: string | undefined;
+      for await (const [user, line] of this.#sorter.sorted()) {
+        if (user === previous) {
+          throw new SyncError('INVALID_INPUT', `user ${user} was planned twice; each user must come once`, {
+            user,
+          });
+        }
+        previous = user;
+        await out.write(line);
+      }
+      await out.write(serializeSummary(summary));
+      const closing = out;
+      out = undefined;
+      await closing.close({ sync: true });
+      await rename(partial, this.#path);
+    } catch (err) {
+      await out?.discard();
+      await rm(partial, { force: true });
+      throw wrapIo(err, this.#path);
+    } finally {
+      await this.#sorter.dispose();
+    }
+  }
+
+  /** Gives up: removes the temporary files. Harmless after `finish()`. */
+  async abort(): Promise<void> {
+    this.#done = true;
+    await this.#sorter.dispose();
+  }
+}
+
+/** Writes a whole plan file from user plans in any order; `summary` is read after the last user. */
+export async function writePlanFile(
+  path: string,
+  header: PlanHeader,
+  plans: AsyncIterable<UserPlan> | Iterable<UserPlan>,
+  summary: PlanSummary | (() => PlanSummary),
+  options: PlanFileWriterOptions = {},
+): Promise<void> {
+  const writer = new PlanFileWriter(path, header, options);
+  try {
+    for await (const plan of plans) await writer.add(plan);
+    await writer.finish(typeof summary === 'function' ? summary() : summary);
+  } catch (err) {
+    throw wrapIo(err, path);
+  } finally {
+    await writer.abort();
+  }
+}
+
+function wrapIo(err: unknown, path: string): unknown {
+  if (
+    err instanceof SyncError ||
+    !(err instanceof Error) ||
+    !('code' in err) ||
+    typeof err.code !== 'string'
+  ) {
+    return err;
+  }
+  return new SyncError('IO', `cannot write plan file ${path}: ${err.message}`, { path }, { cause: err });
+}

@@ -1,0 +1,225 @@
+import { LIMITS, type Mode } from '../model.js';
+import { BoundedSortedList } from './bounded-list.js';
+import { addUserCalls, type CallCounts, emptyCallCounts, estimateDuration } from './calls.js';
+import { compareCodeUnits } from './canonical.js';
+import type { LimitViolation, UserPlan } from './types.js';
+
+/** A rejected CSV row as the reader reports it. */
+export interface RowRejection {
+  /** 1-based physical line where the row starts. */
+  readonly line: number;
+  /** Stable code of the broken rule. */
+  readonly rule: string;
+  readonly message: string;
+  readonly value?: string;
+}
+
+/** One bar of a histogram: users whose count is within [min, max] (`max` null: no upper bound). */
+export interface HistogramBucket {
+  readonly label: string;
+  readonly min: number;
+  readonly max: number | null;
+  readonly count: number;
+}
+
+/** What a mirror run would take away from one user. */
+export interface UserRemovals {
+  readonly user: string;
+  readonly membershipsRemoved: number;
+  readonly groupsDeleted: number;
+}
+
+/**
+ * The totals of a plan, accumulated user by user in bounded memory: counts, histograms, and the
+ * first `listLimit` rejections (by line), violations and removals (by user ID) with their totals.
+ * Independent of the order users arrive in. Plain JSON.
+ */
+export interface PlanSummary {
+  readonly mode: Mode;
+  readonly assumeEmpty: boolean;
+  /** Calls per second per endpoint used for `estimatedSeconds`. */
+  readonly rate: number;
+  readonly listLimit: number;
+  readonly users: number;
+  /** Users with at least one operation. */
+  readonly usersWithChanges: number;
+  readonly usersOverLimits: number;
+  /** Mirror asked for, merge planned because of rejected rows. */
+  readonly usersDowngraded: number;
+  readonly usersWithDuplicateGroups: number;
+  readonly groups: { readonly desired: number; readonly created: number; readonly deleted: number };
+  readonly memberships: {
+    readonly desired: number;
+    readonly added: number;
+    readonly removed: number;
+    readonly unchanged: number;
+    readonly examined: number;
+  };
+  /** Calls per endpoint; get_contact_group is an estimate (pages of 100) and 0 with assume-empty. */
+  readonly calls: CallCounts;
+  /** Lower bound: endpoints in parallel, each at `rate`; latency and retries not counted. */
+  readonly estimatedSeconds: number;
+  readonly rejectedRows: { readonly count: number; readonly first: readonly RowRejection[] };
+  /** `count` counts violations (a user may break both limits); `first` is ordered by user, then limit. */
+  readonly violations: { readonly count: number; readonly first: readonly LimitViolation[] };
+  /** Users a mirror plan takes memberships or groups away from. */
+  readonly removals: { readonly users: number; readonly first: readonly UserRemovals[] };
+  /** Desired groups per user. */
+  readonly groupsPerUser: readonly HistogramBucket[];
+  /** Desired distinct conversations per user. */
+  readonly conversationsPerUser: readonly HistogramBucket[];
+}
+
+export interface SummaryOptions {
+  readonly mode: Mode;
+  readonly assumeEmpty: boolean;
+  /**
+   * Calls per second per endpoint, for the duration estimate.
+   * @default 200
+   */
+  readonly rate?: number;
+  /**
+   * How many rejected rows, violations and users with removals are listed (the totals are always kept).
+   * @default 20
+   */
+  readonly listLimit?: number;
+}
+
+const GROUP_BUCKETS: readonly [number, number | null][] = [
+  ...Array.from({ length: LIMITS.groupsPerUser + 1 }, (_, i): [number, number] => [i, i]),
+  [LIMITS.groupsPerUser + 1, null],
+];
+const CONVERSATION_BUCKETS: readonly [number, number | null][] = [
+  [0, 0],
+  [1, 10],
+  [11, 50],
+  [51, 100],
+  [101, 250],
+  [251, 500],
+  [501, 750],
+  [751, 1000],
+  [1001, null],
+];
+
+/** Accumulates a {@link PlanSummary}; `addUser` for every user plan, `addRejection` for every rejected row. */
+export class SummaryBuilder {
+  readonly #options: Required<SummaryOptions>;
+  readonly #calls = emptyCallCounts();
+  readonly #rejections: BoundedSortedList<RowRejection>;
+  readonly #violations: BoundedSortedList<LimitViolation>;
+  readonly #removals: BoundedSortedList<UserRemovals>;
+  readonly #groupHistogram = new Array<number>(GROUP_BUCKETS.length).fill(0);
+  readonly #conversationHistogram = new Array<number>(CONVERSATION_BUCKETS.length).fill(0);
+  #rejectedRows = 0;
+  #violationCount = 0;
+  #removalUsers = 0;
+  #users = 0;
+  #usersWithChanges = 0;
+  #usersOverLimits = 0;
+  #usersDowngraded = 0;
+  #usersWithDuplicateGroups = 0;
+  #groups = { desired: 0, created: 0, deleted: 0 };
+  #memberships = { desired: 0, added: 0, removed: 0, unchanged: 0, examined: 0 };
+
+  constructor(options: SummaryOptions) {
+    const rate = options.rate ?? LIMITS.callsPerSecond;
+    const listLimit = options.listLimit ?? 20;
+    if (!(Number.isFinite(rate) && rate > 0)) {
+      throw new RangeError(`Expected \`rate\` to be a number above 0, got \`${rate}\` (${typeof rate})`);
+    }
+    if (!Number.isSafeInteger(listLimit) || listLimit < 0) {
+      throw new RangeError(`Expected \`listLimit\` to be a whole number from 0 and up, got \`${listLimit}\``);
+    }
+    this.#options = { mode: options.mode, assumeEmpty: options.assumeEmpty, rate, listLimit };
+    this.#rejections = new BoundedSortedList(
+      listLimit,
+      (a, b) => a.line - b.line || compareCodeUnits(a.rule, b.rule),
+    );
+    this.#violations = new BoundedSortedList(
+      listLimit,
+      (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.limit, b.limit),
+    );
+    this.#removals = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
+  }
+
+  addUser(plan: UserPlan): void {
+    const s = plan.stats;
+    this.#users += 1;
+    if (plan.operations.length > 0) this.#usersWithChanges += 1;
+    if (plan.violations.length > 0) this.#usersOverLimits += 1;
+    if (plan.downgradedToMerge === true) this.#usersDowngraded += 1;
+    if ((plan.duplicateGroups?.length ?? 0) > 0) this.#usersWithDuplicateGroups += 1;
+    for (const v of plan.violations) {
+      this.#violationCount += 1;
+      this.#violations.add(v);
+    }
+    this.#groups.desired += s.desiredGroups ?? 0;
+    this.#groups.created += s.groupsCreated;
+    this.#groups.deleted += s.groupsDeleted;
+    this.#memberships.desired += s.desiredMemberships ?? 0;
+    this.#memberships.added += s.membershipsAdded;
+    this.#memberships.removed += s.membershipsRemoved;
+    this.#memberships.unchanged += s.membershipsUnchanged;
+    this.#memberships.examined += s.membershipsExamined;
+    if (s.membershipsRemoved > 0 || s.groupsDeleted > 0) {
+      this.#removalUsers += 1;
+      this.#removals.add({
+        user: plan.user,
+        membershipsRemoved: s.membershipsRemoved,
+        groupsDeleted: s.groupsDeleted,
+      });
+    }
+    addUserCalls(this.#calls, plan, { readsState: !this.#options.assumeEmpty });
+    bump(this.#groupHistogram, GROUP_BUCKETS, s.desiredGroups ?? 0);
+    bump(this.#conversationHistogram, CONVERSATION_BUCKETS, s.desiredConversations ?? 0);
+  }
+
+  addRejection(rejection: RowRejection): void {
+    this.#rejectedRows += 1;
+    const { line, rule, message, value } = rejection;
+    this.#rejections.add(value === undefined ? { line, rule, message } : { line, rule, message, value });
+  }
+
+  /** The summary so far (the builder can go on accumulating). */
+  result(): PlanSummary {
+    const o = this.#options;
+    const calls = { ...this.#calls };
+    return {
+      mode: o.mode,
+      assumeEmpty: o.assumeEmpty,
+      rate: o.rate,
+      listLimit: o.listLimit,
+      users: this.#users,
+      usersWithChanges: this.#usersWithChanges,
+      usersOverLimits: this.#usersOverLimits,
+      usersDowngraded: this.#usersDowngraded,
+      usersWithDuplicateGroups: this.#usersWithDuplicateGroups,
+      groups: { ...this.#groups },
+      memberships: { ...this.#memberships },
+      calls,
+      estimatedSeconds: estimateDuration(calls, o.rate),
+      rejectedRows: { count: this.#rejectedRows, first: this.#rejections.toArray() },
+      violations: { count: this.#violationCount, first: this.#violations.toArray() },
+      removals: { users: this.#removalUsers, first: this.#removals.toArray() },
+      groupsPerUser: histogram(this.#groupHistogram, GROUP_BUCKETS),
+      conversationsPerUser: histogram(this.#conversationHistogram, CONVERSATION_BUCKETS),
+    };
+  }
+}
+
+function bump(counts: number[], buckets: readonly [number, number | null][], value: number): void {
+  const i = buckets.findIndex(([min, max]) => value >= min && (max === null || value <= max));
+  if (i >= 0) counts[i] = (counts[i] ?? 0) + 1;
+}
+
+function histogram(
+  counts: readonly number[],
+  buckets: readonly [number, number | null][],
+): HistogramBucket[] {
+  return buckets.map(([min, max], i) => ({
+    label: max === null ? `${min}+` : min === max ? `${min}` : `${min}–${max}`,
+    min,
+    max,
+    count: counts[i] ?? 0,
+  }));
+}

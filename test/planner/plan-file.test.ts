@@ -1,0 +1,264 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isSyncError } from '../../src/errors.js';
+import {
+  createPlanHeader,
+  PlanFileWriter,
+  readPlanFile,
+  writePlanFile,
+} from '../../src/planner/plan-file.js';
+import { planUser } from '../../src/planner/plan-user.js';
+import { SummaryBuilder } from '../../src/planner/summary.js';
+import type { UserPlan } from '../../src/planner/types.js';
+import { c2c, desiredUser, grp, peers, remoteUser } from './fixtures.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cgsync-planner-test-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const header = createPlanHeader({
+  mode: 'mirror',
+  assumeEmpty: false,
+  inputDigest: 'a'.repeat(64),
+  options: { rate: 200, b: [1, 'x'] },
+});
+
+function samplePlans(): UserPlan[] {
+  const opts = { mode: 'mirror', assumeEmpty: false } as const;
+  const users = [
+    'zoe',
+    'alice',
+    'Bob',
+    'émile',
+    '名前',
+    'bob',
+    'a\tb "q"',
+    'carol',
+    'dan',
+    'eve',
+    'fay',
+    'gus',
+  ];
+  return users.map((u, i) =>
+    planUser(
+      desiredUser(
+        u,
+        { friends: peers(`${u}-p`, i * 23), [`g${i}`]: [grp('@TGS#1')] },
+        { hasRejectedRows: i === 3 },
+      ),
+      remoteUser(
+        u,
+        i % 2 === 0
+          ? [
+              ['old', [c2c('x')]],
+              ['friends', peers(`${u}-q`, 5)],
+              ['old', []],
+            ]
+          : [],
+      ),
+      opts,
+    ),
+  );
+}
+
+function summarize(plans: readonly UserPlan[]) {
+  const b = new SummaryBuilder({ mode: 'mirror', assumeEmpty: false, listLimit: 3 });
+  for (const p of plans) b.addUser(p);
+  b.addRejection({
+    line: 9,
+    rule: 'group-too-long',
+    message: 'line 9: GroupName is 68 bytes, the limit is 64',
+    value: 'x',
+  });
+  b.addRejection({ line: 4, rule: 'missing-user', message: 'line 4: From_Account is empty' });
+  return b.result();
+}
+
+async function collect(users: AsyncIterable<UserPlan>): Promise<UserPlan[]> {
+  const out: UserPlan[] = [];
+  for await (const u of users) out.push(u);
+  return out;
+}
+
+describe('plan file', () => {
+  it('round-trips: header, users in user-ID order, summary', async () => {
+    const plans = samplePlans();
+    const path = join(dir, 'round.plan');
+    await writePlanFile(path, header, plans, () => summarize(plans));
+    const file = await readPlanFile(path);
+    expect(file.header).toEqual(header);
+    expect(file.summary).toEqual(summarize(plans));
+    const sorted = [...plans].sort((a, b) => (a.user < b.user ? -1 : 1));
+    expect(await collect(file.users)).toEqual(sorted);
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(lines[0]).toBe(
+      `{"format":"cgsync-plan","version":1,"mode":"mirror","assumeEmpty":false,"inputDigest":"${'a'.repeat(64)}","options":{"b":[1,"x"],"rate":200}}`,
+    );
+    expect(lines.at(-1)).toBe('');
+    expect(lines.at(-2)).toMatch(/^\{"summary":\{"mode":"mirror"/);
+  });
+
+  it('is byte-identical whatever order users arrive in, also when the external sort spills', async () => {
+    const plans = samplePlans();
+    const reference = join(dir, 'reference.plan');
+    await writePlanFile(reference, header, plans, summarize(plans));
+    const expected = await readFile(reference);
+    const spillDir = join(dir, 'spills');
+    await rm(spillDir, { recursive: true, force: true });
+    await mkdir(spillDir);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.shuffledSubarray(plans, { minLength: plans.length, maxLength: plans.length }),
+        fc.integer({ min: 1, max: 5 }),
+        async (order, maxBufferedRecords) => {
+          const path = join(dir, `shuffled-${run++}.plan`);
+          const writer = new PlanFileWriter(path, header, { tmpDir: spillDir, maxBufferedRecords, fanIn: 2 });
+          for (const p of order) await writer.add(p);
+          expect(writer.spilledRuns).toBeGreaterThan(0);
+          await writer.finish(summarize(order));
+          expect(await readFile(path)).toEqual(expected);
+          expect(await readdir(spillDir)).toEqual([]);
+          await rm(path);
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('cleans up its temporary files and writes nothing when a user comes twice', async () => {
+    const plans = samplePlans();
+    const spillDir = join(dir, 'spills-dup');
+    await mkdir(spillDir);
+    const path = join(dir, 'dup.plan');
+    const twice = [...plans, plans[0] as UserPlan];
+    const err = await writePlanFile(path, header, twice, summarize(plans), {
+      tmpDir: spillDir,
+      maxBufferedRecords: 2,
+    }).catch((e: unknown) => e);
+    expect(isSyncError(err, 'INVALID_INPUT')).toBe(true);
+    expect(await readdir(spillDir)).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.startsWith('dup.plan'))).toEqual([]);
+  });
+
+  it('cleans up when the plan source fails midway', async () => {
+    const spillDir = join(dir, 'spills-fail');
+    await mkdir(spillDir);
+    async function* failing() {
+      for (const p of samplePlans().slice(0, 5)) yield p;
+      throw new Error('reader broke');
+    }
+    const path = join(dir, 'fail.plan');
+    await expect(
+      writePlanFile(path, header, failing(), summarize([]), { tmpDir: spillDir, maxBufferedRecords: 1 }),
+    ).rejects.toThrow('reader broke');
+    expect(await readdir(spillDir)).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.startsWith('fail.plan'))).toEqual([]);
+  });
+
+  it('writes an empty plan (no users) that reads back', async () => {
+    const path = join(dir, 'empty.plan');
+    await writePlanFile(path, header, [], summarize([]));
+    const file = await readPlanFile(path);
+    expect(await collect(file.users)).toEqual([]);
+    expect(file.summary.users).toBe(0);
+  });
+});
+
+describe('readPlanFile refuses broken files with the line number', () => {
+  let good: string[];
+  beforeAll(async () => {
+    const plans = samplePlans().slice(0, 4);
+    const path = join(dir, 'good.plan');
+    await writePlanFile(path, header, plans, summarize(plans));
+    good = (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+  });
+
+  async function readBroken(lines: string[], raw?: string): Promise<unknown> {
+    const path = join(dir, `broken-${Math.random().toString(36).slice(2)}.plan`);
+    await writeFile(path, raw ?? `${lines.join('\n')}\n`);
+    try {
+      const file = await readPlanFile(path);
+      await collect(file.users);
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  const expectError = (err: unknown, pattern: RegExp, line?: number) => {
+    expect(isSyncError(err, 'CHECKPOINT'), String(err)).toBe(true);
+    expect((err as Error).message).toMatch(pattern);
+    if (line !== undefined) expect((err as { context: { line?: number } }).context.line).toBe(line);
+  };
+
+  it('accepts the file as written', async () => {
+    expect(await readBroken(good)).toBeUndefined();
+  });
+
+  it('a truncated file', async () => {
+    const text = `${good.join('\n')}\n`;
+    expectError(await readBroken([], text.slice(0, text.length - 40)), /last line: the line is not complete/);
+    expectError(await readBroken(good.slice(0, 3)), /last line: expected the summary line/);
+    expectError(await readBroken([], ''), /line 1: the file is empty/);
+  });
+
+  it('another format or version', async () => {
+    expectError(
+      await readBroken([good[0]?.replace('"version":1', '"version":2') ?? '', ...good.slice(1)]),
+      /line 1: version: plan version 2 is not supported/,
+      1,
+    );
+    expectError(
+      await readBroken(['{"format":"other"}', ...good.slice(1)]),
+      /line 1: format: expected "cgsync-plan"/,
+      1,
+    );
+  });
+
+  it('an edited operation, a bad field, bad JSON', async () => {
+    const edited = [...good];
+    edited[2] = (edited[2] ?? '').replace(/"add":\["1:/, '"add":["1:X');
+    expectError(
+      await readBroken(edited),
+      /line 3: operations\[0\]\.id: [0-9a-f]{16} does not match the operation's content/,
+      3,
+    );
+    const bad = [...good];
+    bad[3] = (bad[3] ?? '').replace('"kind":"create"', '"kind":"rename"');
+    expectError(
+      await readBroken(bad),
+      /line 4: operations\[\d+\]\.kind: expected one of "create", "update", "delete", got "rename"/,
+      4,
+    );
+    const notJson = [...good];
+    notJson[2] = '{"user":';
+    expectError(await readBroken(notJson), /line 3: not valid JSON/, 3);
+  });
+
+  it('users out of order, repeated, counted wrong, or after the summary', async () => {
+    const swapped = [good[0], good[2], good[1], ...good.slice(3)] as string[];
+    expectError(await readBroken(swapped), /line 3: user .* comes after/, 3);
+    const repeated = [good[0], good[1], good[1], ...good.slice(2)] as string[];
+    expectError(await readBroken(repeated), /line 3: user .* comes after/, 3);
+    const missing = [good[0], ...good.slice(2)] as string[];
+    expectError(await readBroken(missing), /line 5: the file holds 3 users but its summary says 4/, 5);
+    expectError(
+      await readBroken([...good, good.at(-1) as string]),
+      /line 7: a line after the summary line/,
+      7,
+    );
+  });
+
+  it('a missing file is an IO error', async () => {
+    const err = await readPlanFile(join(dir, 'nope.plan')).catch((e: unknown) => e);
+    expect(isSyncError(err, 'IO')).toBe(true);
+  });
+});
