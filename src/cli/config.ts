@@ -4,15 +4,10 @@ import { SyncError } from '../errors.js';
 import { isRegion, REGIONS, resolveBaseUrl } from '../tencent/regions.js';
 
 /** Connection settings, from flags or the environment (PRODUCT.md "Configuration"). */
-export interface ConnectionConfig {
-  readonly sdkAppId: number;
-  readonly secretKey: string;
-  readonly admin: string;
+export interface ConnectionConfig extends Credentials {
   readonly region?: string;
   readonly endpoint?: string;
   readonly baseUrl: URL;
-  /** Things worth a word that do not stop the run (e.g. a key file readable by others). */
-  readonly warnings: readonly string[];
 }
 
 export interface ConnectionFlags {
@@ -21,6 +16,14 @@ export interface ConnectionFlags {
   admin?: string;
   region?: string;
   endpoint?: string;
+}
+
+/** SDKAppID, key and admin: what signing (and the emulator's verifying) needs. */
+export interface Credentials {
+  readonly sdkAppId: number;
+  readonly secretKey: string;
+  readonly admin: string;
+  readonly warnings: readonly string[];
 }
 
 /**
@@ -33,6 +36,59 @@ export function resolveConnection(
   cwd: string,
 ): ConnectionConfig {
   const problems: string[] = [];
+  const credentials = collectCredentials(flags, env, cwd, problems);
+  const region = flags.region ?? env.TENCENT_REGION;
+  const endpoint = flags.endpoint ?? env.TENCENT_ENDPOINT;
+  let baseUrl: URL | undefined;
+  if (
+    endpoint !== undefined &&
+    region !== undefined &&
+    flags.endpoint !== undefined &&
+    flags.region !== undefined
+  ) {
+    problems.push('give either --region or --endpoint, not both');
+  } else if (endpoint === undefined && region === undefined) {
+    problems.push(`no target: set TENCENT_REGION (${Object.keys(REGIONS).join(', ')}) or TENCENT_ENDPOINT`);
+  } else if (endpoint === undefined && region !== undefined && !isRegion(region)) {
+    problems.push(`unknown region "${region}": expected one of ${Object.keys(REGIONS).join(', ')}`);
+  } else {
+    try {
+      // An endpoint wins over a region (e.g. TENCENT_REGION in the environment, --endpoint for a rehearsal).
+      baseUrl = resolveBaseUrl(endpoint === undefined ? { region: region as string } : { endpoint });
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  if (problems.length > 0 || baseUrl === undefined) {
+    throw new SyncError('CONFIG', `Configuration problems:\n  - ${problems.join('\n  - ')}`);
+  }
+  return {
+    ...credentials,
+    baseUrl,
+    ...(endpoint === undefined ? { region: region as string } : { endpoint }),
+  };
+}
+
+/** Resolves the SDKAppID, key and admin only (for `usersig` and `emulator`). */
+export function resolveCredentials(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Credentials {
+  const problems: string[] = [];
+  const credentials = collectCredentials(flags, env, cwd, problems);
+  if (problems.length > 0) {
+    throw new SyncError('CONFIG', `Configuration problems:\n  - ${problems.join('\n  - ')}`);
+  }
+  return credentials;
+}
+
+function collectCredentials(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+  problems: string[],
+): Credentials {
   const warnings: string[] = [];
   const rawAppId = flags.sdkappid ?? env.TENCENT_SDKAPPID;
   let sdkAppId = 0;
@@ -68,35 +124,5 @@ export function resolveConnection(
 
   const admin = flags.admin ?? env.TENCENT_ADMIN ?? 'administrator';
   if (admin === '') problems.push('admin identifier is empty');
-
-  const region = flags.region ?? env.TENCENT_REGION;
-  const endpoint = flags.endpoint ?? env.TENCENT_ENDPOINT;
-  let baseUrl: URL | undefined;
-  if (endpoint === undefined && region === undefined) {
-    problems.push(`no target: set TENCENT_REGION (${Object.keys(REGIONS).join(', ')}) or TENCENT_ENDPOINT`);
-  } else if (endpoint === undefined && region !== undefined && !isRegion(region)) {
-    problems.push(`unknown region "${region}": expected one of ${Object.keys(REGIONS).join(', ')}`);
-  } else {
-    try {
-      baseUrl = resolveBaseUrl({
-        ...(region === undefined ? {} : { region }),
-        ...(endpoint === undefined ? {} : { endpoint }),
-      });
-    } catch (err) {
-      problems.push(err instanceof Error ? err.message : String(err));
-    }
-  }
-
-  if (problems.length > 0 || baseUrl === undefined) {
-    throw new SyncError('CONFIG', `Configuration problems:\n  - ${problems.join('\n  - ')}`);
-  }
-  return {
-    sdkAppId,
-    secretKey,
-    admin,
-    baseUrl,
-    warnings,
-    ...(region === undefined ? {} : { region }),
-    ...(endpoint === undefined ? {} : { endpoint }),
-  };
+  return { sdkAppId, secretKey, admin, warnings };
 }

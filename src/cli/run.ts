@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { isSyncError, SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { VERSION } from '../version.js';
+import { runEmulatorCommand } from './emulator.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import { runUsersig } from './usersig.js';
 
@@ -52,7 +53,107 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     )
     .action(async (opts) => setExit(await runUsersig(opts, io)));
 
+  program
+    .command('emulator')
+    .description(
+      'run a local Tencent Cloud Chat emulator (conversation-group endpoints) until SIGINT/SIGTERM',
+    )
+    .option('--sdkappid <id>', 'SDKAppID it serves (env TENCENT_SDKAPPID)')
+    .option(
+      '--secret-key-file <file>',
+      'file holding the SecretKey it verifies UserSigs with (env TENCENT_SECRET_KEY)',
+    )
+    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN)')
+    .addOption(
+      new Option('--port <port>', 'port, 0 for any free one')
+        .default(8080)
+        .argParser(intInRange('--port', 0, 65_535)),
+    )
+    .option('--host <host>', 'interface to bind (loopback unless --allow-non-loopback)', '127.0.0.1')
+    .option('--allow-non-loopback', 'allow binding a non-loopback host')
+    .addOption(
+      new Option('--latency <ms>', 'delay before answering').default(0).argParser(nonNegative('--latency')),
+    )
+    .addOption(
+      new Option('--jitter <ms>', 'latency varies by ± this').default(0).argParser(nonNegative('--jitter')),
+    )
+    .addOption(
+      new Option('--fault-rate <p>', 'probability of a transient 50004/50005')
+        .default(0)
+        .argParser(probability('--fault-rate')),
+    )
+    .addOption(
+      new Option('--lost-rate <p>', 'probability that a change is applied and its answer lost')
+        .default(0)
+        .argParser(probability('--lost-rate')),
+    )
+    .addOption(
+      new Option('--http502-rate <p>', 'probability of an HTTP 502')
+        .default(0)
+        .argParser(probability('--http502-rate')),
+    )
+    .addOption(
+      new Option('--rate-limit <n>', 'accepted calls per endpoint in any 1 s window')
+        .default(200)
+        .argParser(positiveInt('--rate-limit')),
+    )
+    .addOption(
+      new Option('--page-size <n>', 'conversations per get_contact_group page')
+        .default(100)
+        .argParser(positiveInt('--page-size')),
+    )
+    .addOption(
+      new Option('--duplicate-names <mode>', 'creating a name that exists')
+        .choices(['reject', 'allow'])
+        .default('reject'),
+    )
+    .addOption(
+      new Option('--existing-member <mode>', 're-adding a member / removing a non-member')
+        .choices(['ok', 'error'])
+        .default('ok'),
+    )
+    .addOption(
+      new Option('--seed <n>', 'seed of the fault sequence')
+        .default(1)
+        .argParser(intInRange('--seed', 0, 0xffff_ffff)),
+    )
+    .option('--known-users <file>', 'only these UserIDs (one per line) are imported; others get 50001')
+    .option('--state-file <file>', 'load state from and save it (atomically) to this JSON file')
+    .action(async (opts) => setExit(await runEmulatorCommand(opts, io)));
+
   return program;
+}
+
+function intInRange(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `Expected ${name} to be a whole number from ${min} to ${max}, got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+function nonNegative(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function probability(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+      throw new InvalidArgumentError(`Expected ${name} to be a probability from 0 to 1, got "${value}"`);
+    }
+    return n;
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { UserSigCache } from '../tencent/usersig.js';
-import { type ConnectionFlags, resolveConnection } from './config.js';
+import { type ConnectionFlags, resolveCredentials } from './config.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 
 export interface UsersigArgs extends ConnectionFlags {
@@ -10,7 +10,7 @@ export interface UsersigArgs extends ConnectionFlags {
 /** `cgsync usersig`: prints the admin UserSig on the last line of stdout. */
 export async function runUsersig(args: UsersigArgs, io: CliIo): Promise<ExitCode> {
   // A target is not needed to sign; accept a missing region/endpoint here.
-  const config = resolveConnection(
+  const config = resolveCredentials(
     {
       ...args,
       ...((args.region ?? args.endpoint ?? io.env.TENCENT_REGION ?? io.env.TENCENT_ENDPOINT)
