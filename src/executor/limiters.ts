@@ -1,0 +1,198 @@
+import Bottleneck from 'bottleneck';
+import { SyncError } from '../errors.js';
+import { LIMITS } from '../model.js';
+import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
+import { abortReason, type Clock, systemClock } from './clock.js';
+import { CallStats } from './stats.js';
+
+/** Options of {@link createEndpointLimiters}. */
+export interface LimiterOptions {
+  /**
+   * Calls per second allowed on each endpoint (the documented limit is per endpoint).
+   * @default 200
+   */
+  readonly rate?: number;
+  /**
+   * Fraction of `rate` the limiter aims at, so that an exact sliding 1000 ms window on the server never
+   * sees more than `rate` (start spacing has a fence-post +1 and timers fire a little late).
+   * @default 0.97
+   */
+  readonly headroom?: number;
+  /**
+   * Calls in flight per endpoint. With `rate` in flight, latencies up to one second still reach the rate.
+   * @default rate
+   */
+  readonly maxConcurrent?: number;
+  /**
+   * Largest slow-down factor applied to an endpoint's call spacing after rate-limit answers.
+   * @default 16
+   */
+  readonly maxSlowdown?: number;
+  /**
+   * Quiet time (no rate-limit answer) after which an endpoint's slow-down factor is halved.
+   * @default 2000
+   */
+  readonly recoverAfterMs?: number;
+  /** Counters to update; a fresh set when absent. */
+  readonly stats?: CallStats;
+  /** @default the system clock */
+  readonly clock?: Clock;
+}
+
+/**
+ * The per-endpoint rate budget. Every API call goes through {@link EndpointScheduler.schedule}, retries
+ * included, so no call ever bypasses the budget.
+ */
+export interface EndpointScheduler {
+  /**
+   * Runs `fn` when the endpoint's budget allows. If `signal` aborts while the call still waits its turn,
+   * the returned promise rejects at once and `fn` never runs; once started, `fn` runs to its end.
+   */
+  schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /** A rate-limit answer came back: slow the whole endpoint down. */
+  reportRateLimited(endpoint: Endpoint): void;
+  /** A call succeeded: lets a slowed-down endpoint recover. */
+  reportSuccess(endpoint: Endpoint): void;
+  /** The current call spacing of an endpoint, in ms. */
+  spacingMs(endpoint: Endpoint): number;
+  readonly stats: CallStats;
+  /** Drops calls still waiting and waits for running ones. */
+  stop(): Promise<void>;
+}
+
+/** Spacing between call starts for a rate with headroom. Fractional ms are fine for Bottleneck. */
+export function spacingFor(rate: number, headroom: number): number {
+  return 1000 / (rate * headroom);
+}
+
+/**
+ * The Bottleneck settings of one endpoint's limiter: the only place limiters are configured, so that a
+ * shared Redis datastore (`datastore: 'ioredis'`, `id: 'cgsync-<endpoint>'`, `clientOptions`) can be
+ * added here later without touching the callers.
+ */
+export function bottleneckSettings(
+  endpoint: Endpoint,
+  spacingMs: number,
+  maxConcurrent: number,
+): Bottleneck.ConstructorOptions {
+  return { id: `cgsync-${endpoint}`, minTime: spacingMs, maxConcurrent };
+}
+
+class EndpointLimiter {
+  readonly limiter: Bottleneck;
+  readonly baseSpacing: number;
+  factor = 1;
+  lastRateLimitAt = Number.NEGATIVE_INFINITY;
+  lastChangeAt = Number.NEGATIVE_INFINITY;
+
+  constructor(endpoint: Endpoint, baseSpacing: number, maxConcurrent: number) {
+    this.baseSpacing = baseSpacing;
+    this.limiter = new Bottleneck(bottleneckSettings(endpoint, baseSpacing, maxConcurrent));
+    // Bottleneck emits 'error' for failures inside its own machinery; never let that crash the process.
+    this.limiter.on('error', () => {});
+  }
+
+  spacing(): number {
+    return this.baseSpacing * this.factor;
+  }
+
+  setFactor(factor: number, now: number): void {
+    this.factor = factor;
+    this.lastChangeAt = now;
+    this.limiter.updateSettings({ minTime: this.spacing() });
+  }
+}
+
+function validateOptions(rate: number, headroom: number, maxConcurrent: number, maxSlowdown: number): void {
+  const check = (ok: boolean, what: string, value: number) => {
+    if (!ok) throw new SyncError('USAGE', `Expected ${what}, got ${String(value)}`, { value: String(value) });
+  };
+  check(Number.isFinite(rate) && rate > 0, '`rate` to be a number above 0', rate);
+  check(Number.isFinite(headroom) && headroom > 0 && headroom <= 1, '`headroom` to be in (0, 1]', headroom);
+  check(
+    Number.isInteger(maxConcurrent) && maxConcurrent >= 1,
+    '`maxConcurrent` to be an integer from 1',
+    maxConcurrent,
+  );
+  check(Number.isFinite(maxSlowdown) && maxSlowdown >= 1, '`maxSlowdown` to be a number from 1', maxSlowdown);
+}
+
+/**
+ * One Bottleneck limiter per endpoint, each spacing call starts by `1000 / (rate × headroom)` ms and
+ * capping calls in flight. Rate-limit answers double an endpoint's spacing (at most once per 250 ms,
+ * up to `maxSlowdown`); after `recoverAfterMs` without one, successes halve it back.
+ * Bottleneck's own retry (`failed` event) is never used: it would bypass the spacing.
+ */
+export function createEndpointLimiters(options: LimiterOptions = {}): EndpointScheduler {
+  const rate = options.rate ?? LIMITS.callsPerSecond;
+  const headroom = options.headroom ?? 0.97;
+  const maxConcurrent = options.maxConcurrent ?? Math.max(1, Math.ceil(rate));
+  const maxSlowdown = options.maxSlowdown ?? 16;
+  const recoverAfterMs = options.recoverAfterMs ?? 2000;
+  const clock = options.clock ?? systemClock;
+  const stats = options.stats ?? new CallStats();
+  validateOptions(rate, headroom, maxConcurrent, maxSlowdown);
+
+  const limiters = new Map<Endpoint, EndpointLimiter>();
+  for (const endpoint of ENDPOINTS) {
+    limiters.set(endpoint, new EndpointLimiter(endpoint, spacingFor(rate, headroom), maxConcurrent));
+  }
+  const get = (endpoint: Endpoint) => limiters.get(endpoint) as EndpointLimiter;
+
+  return {
+    stats,
+    schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      if (signal?.aborted) return Promise.reject(abortReason(signal));
+      let state: 'waiting' | 'running' | 'cancelled' = 'waiting';
+      const job = get(endpoint).limiter.schedule(async (): Promise<T | undefined> => {
+        if (state === 'cancelled') return undefined;
+        state = 'running';
+        stats.of(endpoint).calls++;
+        return fn();
+      });
+      if (signal === undefined) return job as Promise<T>;
+      return new Promise<T>((resolve, reject) => {
+        const onAbort = () => {
+          if (state !== 'waiting') return;
+          state = 'cancelled';
+          reject(abortReason(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        job.then(
+          (value) => {
+            signal.removeEventListener('abort', onAbort);
+            if (state === 'running') resolve(value as T);
+          },
+          (error: unknown) => {
+            signal.removeEventListener('abort', onAbort);
+            if (state !== 'cancelled') reject(error);
+          },
+        );
+      });
+    },
+    reportRateLimited(endpoint) {
+      const limiter = get(endpoint);
+      const now = clock.now();
+      limiter.lastRateLimitAt = now;
+      // Many calls in flight learn of the same overload together: slow down once per burst.
+      if (now - limiter.lastChangeAt < 250 || limiter.factor >= maxSlowdown) return;
+      limiter.setFactor(Math.min(maxSlowdown, limiter.factor * 2), now);
+    },
+    reportSuccess(endpoint) {
+      const limiter = get(endpoint);
+      if (limiter.factor === 1) return;
+      const now = clock.now();
+      if (now - limiter.lastRateLimitAt < recoverAfterMs || now - limiter.lastChangeAt < recoverAfterMs)
+        return;
+      limiter.setFactor(Math.max(1, limiter.factor / 2), now);
+    },
+    spacingMs(endpoint) {
+      return get(endpoint).spacing();
+    },
+    async stop() {
+      await Promise.all(
+        [...limiters.values()].map((l) => l.limiter.stop({ dropWaitingJobs: true }).catch(() => undefined)),
+      );
+    },
+  };
+}

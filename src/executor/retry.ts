@@ -1,0 +1,168 @@
+import { isSyncError } from '../errors.js';
+import { failureOf } from '../tencent/client.js';
+import { classifyFailure, type Failure } from '../tencent/error-codes.js';
+import type { Endpoint } from '../tencent/wire.js';
+import { type Clock, systemClock } from './clock.js';
+import type { EndpointScheduler } from './limiters.js';
+
+/** How often and how patiently a call is retried. */
+export interface RetryPolicy {
+  /**
+   * Attempts per call, the first included.
+   * @default 8
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Backoff base: attempt n waits a random time in [0, min(capMs, baseMs × 2^(n-1))) (full jitter).
+   * Rate-limit answers use at least 500 ms as the base, since the service counts over 1 s windows.
+   * @default 250
+   */
+  readonly baseMs?: number;
+  /**
+   * Longest backoff wait.
+   * @default 30000
+   */
+  readonly capMs?: number;
+  /** Source of randomness for jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+}
+
+/** Options of one {@link callWithRetry}. */
+export interface CallOptions extends RetryPolicy {
+  /** Aborts the call in flight (passed to `fn`). */
+  readonly signal?: AbortSignal;
+  /**
+   * Stops starting attempts: a call still waiting for the limiter is dropped and a backoff wait ends.
+   * @default signal
+   */
+  readonly stopSignal?: AbortSignal;
+  /**
+   * The call writes. A failure after which the write may or may not have been applied (timeout, lost
+   * response, server-side timeout) is then not retried blindly: it is thrown, and the caller reconciles.
+   * @default false
+   */
+  readonly write?: boolean;
+}
+
+/** What a failed call means for the caller. */
+export type Verdict =
+  /** Not applied and worth repeating (transient, or the service asked us to slow down). */
+  | { readonly kind: 'retry'; readonly rateLimited: boolean }
+  /** A write that may have been applied: read the state and redo only what is missing. */
+  | { readonly kind: 'unknown_outcome' }
+  /** This call cannot succeed as sent: an outcome, not an error of the run. */
+  | { readonly kind: 'permanent' }
+  /** Configuration, account or unexpected failure: stop the run. */
+  | { readonly kind: 'fatal' }
+  /** The run is stopping and aborted the call. */
+  | { readonly kind: 'aborted' };
+
+/** Network errors raised before the request could reach the service: never applied. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The executor's reading of a rejected `ChatApi` call, built on the one classifier
+ * (`classifyFailure(failureOf(err))`). `resign` is fatal here: the client has already re-signed once.
+ */
+export function judgeFailure(err: unknown, options: { write?: boolean; signal?: AbortSignal } = {}): Verdict {
+  if (options.signal?.aborted === true || isAbort(err)) return { kind: 'aborted' };
+  const failure = failureOf(err);
+  if (failure === undefined) return { kind: 'fatal' };
+  switch (classifyFailure(failure)) {
+    case 'rate_limited':
+      return { kind: 'retry', rateLimited: true };
+    case 'transient':
+      return options.write === true && mayHaveApplied(failure)
+        ? { kind: 'unknown_outcome' }
+        : { kind: 'retry', rateLimited: false };
+    case 'permanent':
+      return { kind: 'permanent' };
+    case 'resign':
+    case 'fatal':
+      return { kind: 'fatal' };
+  }
+}
+
+function mayHaveApplied(failure: Failure): boolean {
+  return !(failure.kind === 'network' && NOT_SENT.has(failure.cause));
+}
+
+function isAbort(err: unknown): boolean {
+  if (isSyncError(err, 'INTERRUPTED')) return true;
+  return err instanceof Error && err.name === 'AbortError';
+}
+
+/** A short code for reports: the API ErrorCode, `HTTP 502`, `TIMEOUT`, a network error name, or the SyncError code. */
+export function failureCode(err: unknown): number | string {
+  const failure = failureOf(err);
+  if (failure !== undefined) {
+    switch (failure.kind) {
+      case 'api':
+        return failure.errorCode;
+      case 'http':
+        return `HTTP ${failure.status}`;
+      case 'timeout':
+        return 'TIMEOUT';
+      case 'network':
+        return failure.cause === 'unknown' ? 'NETWORK' : failure.cause;
+    }
+  }
+  if (isSyncError(err)) return err.code;
+  return 'UNEXPECTED';
+}
+
+/** The message of an error, for reports. */
+export function failureMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Full-jitter backoff before attempt `attempt + 1`. */
+export function backoffMs(attempt: number, rateLimited: boolean, policy: RetryPolicy = {}): number {
+  const base = rateLimited ? Math.max(500, policy.baseMs ?? 250) : (policy.baseMs ?? 250);
+  const cap = policy.capMs ?? 30_000;
+  const ceiling = Math.min(cap, base * 2 ** Math.min(30, attempt - 1));
+  return Math.floor((policy.random ?? Math.random)() * ceiling);
+}
+
+/**
+ * Runs `fn` through `endpoint`'s limiter, retrying what {@link judgeFailure} calls `retry` with capped
+ * exponential backoff and full jitter; every attempt goes back through the limiter. Rate-limit answers
+ * also slow the whole endpoint down. Anything else, and the last failure when attempts run out, is
+ * rethrown unchanged: the caller judges it again.
+ */
+export async function callWithRetry<T>(
+  scheduler: EndpointScheduler,
+  endpoint: Endpoint,
+  fn: (signal?: AbortSignal) => Promise<T>,
+  options: CallOptions = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 8;
+  const clock = options.clock ?? systemClock;
+  const stopSignal = options.stopSignal ?? options.signal;
+  const counts = scheduler.stats.of(endpoint);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const value = await scheduler.schedule(endpoint, () => fn(options.signal), stopSignal);
+      scheduler.reportSuccess(endpoint);
+      return value;
+    } catch (err) {
+      const verdict = judgeFailure(err, { write: options.write ?? false, ...signalOption(options.signal) });
+      if (verdict.kind === 'aborted') throw err;
+      counts.failures++;
+      if (verdict.kind !== 'retry') throw err;
+      if (verdict.rateLimited) {
+        counts.rateLimited++;
+        scheduler.reportRateLimited(endpoint);
+      }
+      if (attempt >= maxAttempts) throw err;
+      await clock.sleep(backoffMs(attempt, verdict.rateLimited, options), stopSignal);
+      counts.retries++;
+    }
+  }
+}
+
+function signalOption(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal === undefined ? {} : { signal };
+}
