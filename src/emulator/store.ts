@@ -24,6 +24,7 @@ import {
   type RenameCommand,
 } from './requests.js';
 import { type EmulatorState, parseSnapshot, type StateGroup, type StoreSnapshot } from './snapshot.js';
+import { type Grouped, type GroupRecord, UserGroups } from './user-groups.js';
 
 /** Options of the pure store; see `EmulatorOptions` for their meaning. */
 export interface StoreOptions {
@@ -47,27 +48,6 @@ export type StoreResponse =
   | DelContactGroupResponse
   | GetContactGroupResponse;
 
-interface GroupRecord {
-  readonly groupId: number;
-  name: string;
-  members: Map<string, Conversation>;
-}
-
-/** A conversation in at least one group: in how many, and when its grouping last changed. */
-interface Grouped {
-  readonly conversation: Conversation;
-  count: number;
-  timestamp: number;
-}
-
-interface UserRecord {
-  nextGroupId: number;
-  /** Ascending GroupId. */
-  groups: GroupRecord[];
-  /** Insertion order = the order get_contact_group pages through. */
-  grouped: Map<string, Grouped>;
-}
-
 const OK = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' } as const;
 
 function fail(errorCode: number, info: string): WireEnvelope {
@@ -90,7 +70,7 @@ function itemResult(c: Conversation, code: number, info: string): WireItemResult
  * update and delete act on the group with the lowest GroupId of that name.
  */
 export class ContactGroupStore {
-  readonly #users = new Map<string, UserRecord>();
+  readonly #users = new Map<string, UserGroups>();
   readonly #duplicateNames: DuplicateNames;
   readonly #existingMember: ExistingMember;
   readonly #knownUsers: ReadonlySet<string> | undefined;
@@ -127,26 +107,23 @@ export class ContactGroupStore {
   }
 
   createContactGroup(body: unknown): CreateContactGroupResponse {
-    return this.#refusable(() => {
+    return refusable(() => {
       const cmd = parseCreate(body);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
-      const groups = user?.groups ?? [];
-      if (groups.length >= LIMITS.groupsPerUser) {
-        throw new Refusal(
-          51010,
-          `${cmd.user} already has ${groups.length} conversation groups, the limit is 20`,
-        );
+      const count = user?.groups.length ?? 0;
+      if (count >= LIMITS.groupsPerUser) {
+        throw new Refusal(51010, `${cmd.user} already has ${count} conversation groups, the limit is 20`);
       }
-      this.#checkNameFree(groups, cmd.name);
+      this.#checkNameFree(user?.groups ?? [], cmd.name);
       const members = new Map<string, Conversation>();
       const results = cmd.conversations.map((c) => this.#applyChange(members, 'add', c));
-      this.#checkConversationLimit(user, new Map(), members);
+      checkConversationLimit(user?.countAfter(undefined, members) ?? members.size);
 
       const record = user ?? this.#addUser(cmd.user);
-      const group: GroupRecord = { groupId: record.nextGroupId++, name: cmd.name, members: new Map() };
-      record.groups.push(group);
-      this.#commitMembers(record, group, members);
+      const group = record.addGroup(cmd.name);
+      record.setMembers(group, members, this.#now());
+      this.#revision++;
       return {
         GroupResultItem: [
           { GroupItem: { GroupName: group.name, GroupId: group.groupId }, ResultItem: results },
@@ -157,7 +134,7 @@ export class ContactGroupStore {
   }
 
   updateContactGroup(body: unknown): UpdateContactGroupResponse {
-    return this.#refusable(() => {
+    return refusable(() => {
       const cmd = parseUpdate(body);
       this.#checkImported(cmd.user);
       return cmd.kind === 'rename' ? this.#rename(cmd) : this.#updateMembers(cmd);
@@ -165,7 +142,7 @@ export class ContactGroupStore {
   }
 
   searchContactGroup(body: unknown): SearchContactGroupResponse {
-    return this.#refusable(() => {
+    return refusable(() => {
       const cmd = parseSearch(body);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
@@ -173,43 +150,38 @@ export class ContactGroupStore {
       const found: WireContactResult[] = [];
       for (const c of cmd.conversations) {
         const key = conversationKey(c);
-        const grouped = user?.grouped.get(key);
+        const grouped = user?.groupedOf(key);
         // A conversation in no group has no group data to report: it is left out.
         if (seen.has(key) || user === undefined || grouped === undefined) continue;
         seen.add(key);
-        found.push(this.#contactResult(user, key, grouped));
+        found.push(contactResult(user, key, grouped));
       }
       return { ContactResultItem: found, GroupItem: groupItems(user), ...OK };
     });
   }
 
   delContactGroup(body: unknown): DelContactGroupResponse {
-    return this.#refusable(() => {
+    return refusable(() => {
       const cmd = parseDelete(body);
       this.#checkImported(cmd.user);
-      const user = this.#users.get(cmd.user);
-      const group = findGroup(user, cmd.name);
-      if (user === undefined || group === undefined) {
-        throw new Refusal(51009, `conversation group "${cmd.name}" of ${cmd.user} does not exist`);
-      }
-      this.#commitMembers(user, group, new Map());
-      user.groups = user.groups.filter((g) => g !== group);
+      const { user, group } = this.#existingGroup(cmd.user, cmd.name);
+      user.removeGroup(group, this.#now());
       this.#revision++;
       return { GroupItem: [{ GroupName: group.name, GroupId: group.groupId }], ...OK };
     });
   }
 
   getContactGroup(body: unknown): GetContactGroupResponse {
-    return this.#refusable(() => {
+    return refusable(() => {
       const cmd = parseGet(body);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
-      const entries = user === undefined ? [] : [...user.grouped];
+      const entries = user?.grouped() ?? [];
       const end = cmd.startIndex + this.#pageSize;
-      const page = entries.slice(cmd.startIndex, end);
       const complete = end >= entries.length;
+      const page = entries.slice(cmd.startIndex, end);
       return {
-        ContactItem: user === undefined ? [] : page.map(([key, g]) => this.#contactResult(user, key, g)),
+        ContactItem: user === undefined ? [] : page.map(([key, g]) => contactResult(user, key, g)),
         GroupItem: groupItems(user),
         CompleteFlag: complete ? 1 : 0,
         NextStartIndex: complete ? 0 : end,
@@ -221,19 +193,15 @@ export class ContactGroupStore {
   /** The full state, users sorted, groups by GroupId. Users without groups are left out. */
   state(): EmulatorState {
     const users: Record<string, StateGroup[]> = {};
-    for (const name of [...this.#users.keys()].sort()) {
-      const groups = this.#users.get(name)?.groups ?? [];
-      if (groups.length > 0) users[name] = groups.map(stateGroup);
-    }
+    for (const [name, user] of this.#sortedUsers()) if (user.groups.length > 0) users[name] = user.toState();
     return { users };
   }
 
   /** The state file content: the state plus every user's next GroupId. */
   snapshot(): StoreSnapshot {
     const users: Record<string, { nextGroupId: number; groups: StateGroup[] }> = {};
-    for (const name of [...this.#users.keys()].sort()) {
-      const u = this.#users.get(name);
-      if (u !== undefined) users[name] = { nextGroupId: u.nextGroupId, groups: u.groups.map(stateGroup) };
+    for (const [name, user] of this.#sortedUsers()) {
+      users[name] = { nextGroupId: user.nextGroupId, groups: user.toState() };
     }
     return { version: 1, users };
   }
@@ -244,16 +212,10 @@ export class ContactGroupStore {
    */
   load(data: unknown): void {
     const snapshot = parseSnapshot(data);
-    this.#users.clear();
     const now = this.#now();
+    this.#users.clear();
     for (const [name, entry] of Object.entries(snapshot.users)) {
-      const record = this.#addUser(name);
-      record.nextGroupId = entry.nextGroupId;
-      for (const g of [...entry.groups].sort((a, b) => a.groupId - b.groupId)) {
-        const group: GroupRecord = { groupId: g.groupId, name: g.name, members: new Map() };
-        record.groups.push(group);
-        this.#commitMembers(record, group, new Map(g.members.map((m) => [conversationKey(m), m])), now);
-      }
+      this.#users.set(name, UserGroups.fromState(entry.nextGroupId, entry.groups, now));
     }
     this.#revision++;
   }
@@ -264,21 +226,8 @@ export class ContactGroupStore {
     this.#revision++;
   }
 
-  #refusable<T>(run: () => T): T | WireEnvelope {
-    try {
-      return run();
-    } catch (error) {
-      if (error instanceof Refusal) return fail(error.errorCode, error.message);
-      throw error;
-    }
-  }
-
   #rename(cmd: RenameCommand): UpdateContactGroupResponse {
-    const user = this.#users.get(cmd.user);
-    const group = findGroup(user, cmd.oldName);
-    if (user === undefined || group === undefined) {
-      throw new Refusal(51009, `conversation group "${cmd.oldName}" of ${cmd.user} does not exist`);
-    }
+    const { user, group } = this.#existingGroup(cmd.user, cmd.oldName);
     this.#checkNameFree(
       user.groups.filter((g) => g !== group),
       cmd.newName,
@@ -298,18 +247,15 @@ export class ContactGroupStore {
   }
 
   #updateMembers(cmd: MembersCommand): UpdateContactGroupResponse {
-    const user = this.#users.get(cmd.user);
-    const group = findGroup(user, cmd.groupName);
-    if (user === undefined || group === undefined) {
-      throw new Refusal(51009, `conversation group "${cmd.groupName}" of ${cmd.user} does not exist`);
-    }
+    const { user, group } = this.#existingGroup(cmd.user, cmd.groupName);
     const members = new Map(group.members);
     const results = cmd.changes.map((ch) => ({
       ContactOptType: ch.op === 'add' ? (1 as const) : (2 as const),
       ...this.#applyChange(members, ch.op, ch.conversation),
     }));
-    this.#checkConversationLimit(user, group.members, members);
-    this.#commitMembers(user, group, members);
+    checkConversationLimit(user.countAfter(group, members));
+    user.setMembers(group, members, this.#now());
+    this.#revision++;
     return {
       UpdateType: 1,
       UpdateGroupResult: {
@@ -331,17 +277,25 @@ export class ContactGroupStore {
     const key = conversationKey(c);
     const present = members.has(key);
     if (op === 'add' ? present : !present) {
-      return this.#existingMember === 'ok'
-        ? itemResult(c, 0, '')
-        : itemResult(
-            c,
-            50002,
-            op === 'add' ? 'conversation is already in the group' : 'conversation is not in the group',
-          );
+      if (this.#existingMember === 'ok') return itemResult(c, 0, '');
+      return itemResult(
+        c,
+        50002,
+        op === 'add' ? 'conversation is already in the group' : 'conversation is not in the group',
+      );
     }
     if (op === 'add') members.set(key, c);
     else members.delete(key);
     return itemResult(c, 0, '');
+  }
+
+  #existingGroup(userId: string, name: string): { user: UserGroups; group: GroupRecord } {
+    const user = this.#users.get(userId);
+    const group = user?.find(name);
+    if (user === undefined || group === undefined) {
+      throw new Refusal(51009, `conversation group "${name}" of ${userId} does not exist`);
+    }
+    return { user, group };
   }
 
   #checkImported(user: string): void {
@@ -356,71 +310,44 @@ export class ContactGroupStore {
     }
   }
 
-  /** 51008 when replacing a group's members `before` by `after` would group more than 1000 conversations. */
-  #checkConversationLimit(
-    user: UserRecord | undefined,
-    before: ReadonlyMap<string, Conversation>,
-    after: ReadonlyMap<string, Conversation>,
-  ): void {
-    let total = user?.grouped.size ?? 0;
-    for (const key of after.keys()) if (!before.has(key) && user?.grouped.get(key) === undefined) total++;
-    for (const key of before.keys()) if (!after.has(key) && user?.grouped.get(key)?.count === 1) total--;
-    if (total > LIMITS.conversationsPerUser) {
-      throw new Refusal(
-        51008,
-        `the call would group ${total} conversations, more than ${LIMITS.conversationsPerUser}`,
-      );
-    }
+  #addUser(name: string): UserGroups {
+    const user = new UserGroups();
+    this.#users.set(name, user);
+    return user;
   }
 
-  /** Replaces a group's members and keeps the per-user grouped-conversation index in step. */
-  #commitMembers(
-    user: UserRecord,
-    group: GroupRecord,
-    members: Map<string, Conversation>,
-    now = this.#now(),
-  ): void {
-    for (const [key, c] of members) {
-      if (group.members.has(key)) continue;
-      const g = user.grouped.get(key);
-      if (g === undefined) user.grouped.set(key, { conversation: c, count: 1, timestamp: now });
-      else {
-        g.count++;
-        g.timestamp = now;
-      }
-    }
-    for (const key of group.members.keys()) {
-      if (members.has(key)) continue;
-      const g = user.grouped.get(key);
-      if (g === undefined) continue;
-      if (--g.count === 0) user.grouped.delete(key);
-      else g.timestamp = now;
-    }
-    group.members = members;
-    this.#revision++;
-  }
-
-  #addUser(name: string): UserRecord {
-    const record: UserRecord = { nextGroupId: 1, groups: [], grouped: new Map() };
-    this.#users.set(name, record);
-    return record;
-  }
-
-  #contactResult(user: UserRecord, key: string, g: Grouped): WireContactResult {
-    const ids = user.groups.filter((group) => group.members.has(key)).map((group) => group.groupId);
-    return { ...toWire(g.conversation), StandardMark: '', ContactGroupId: ids, Timestamp: g.timestamp };
+  #sortedUsers(): [string, UserGroups][] {
+    return [...this.#users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 }
 
-function findGroup(user: UserRecord | undefined, name: string): GroupRecord | undefined {
-  // Groups are kept by ascending GroupId, so with duplicate names this is the lowest.
-  return user?.groups.find((g) => g.name === name);
+function refusable<T>(run: () => T): T | WireEnvelope {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof Refusal) return fail(error.errorCode, error.message);
+    throw error;
+  }
 }
 
-function groupItems(user: UserRecord | undefined): WireGroupItem[] {
+function checkConversationLimit(total: number): void {
+  if (total > LIMITS.conversationsPerUser) {
+    throw new Refusal(
+      51008,
+      `the call would group ${total} conversations, more than ${LIMITS.conversationsPerUser}`,
+    );
+  }
+}
+
+function contactResult(user: UserGroups, key: string, g: Grouped): WireContactResult {
+  return {
+    ...toWire(g.conversation),
+    StandardMark: '',
+    ContactGroupId: user.groupIdsOf(key),
+    Timestamp: g.timestamp,
+  };
+}
+
+function groupItems(user: UserGroups | undefined): WireGroupItem[] {
   return (user?.groups ?? []).map((g) => ({ GroupName: g.name, GroupId: g.groupId }));
-}
-
-function stateGroup(g: GroupRecord): StateGroup {
-  return { groupId: g.groupId, name: g.name, members: [...g.members.values()].map((c) => ({ ...c })) };
 }
