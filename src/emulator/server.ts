@@ -64,7 +64,12 @@ function apiError(errorCode: number, info: string, delayMs: number): Reply {
 
 /**
  * Starts a local Tencent Cloud Chat server for the five conversation-group endpoints on node:http.
- * Answers every business error with HTTP 200 and the envelope, as the real service does.
+ * Every business error is HTTP 200 with the envelope, as the real service does. Checks, in order:
+ * POST (60002) → `/v4/recentcontact/{known command}` (60009) → sdkappid present (60012), numeric
+ * (60002), the configured one (60006) → identifier present, random a uint32, contenttype=json
+ * (60002) → usersig present (70002) and valid (70003/70014/70013/70001/70009) → identifier is the
+ * admin (60010) → rate limiter (60007) → fault draw → JSON body (60003) → the store.
+ * Only calls that reach the limiter count; only accepted calls draw faults.
  */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   const o = resolveEmulatorOptions(options);

@@ -141,6 +141,12 @@ export class ContactGroupStore {
     });
   }
 
+  /**
+   * Answers only conversations in at least one group (each once), and every group of the user in
+   * `GroupItem`. More than 300 conversations → 50002 (the page names no count-specific code).
+   * Marks are not emulated: `StandardMark` is "" and `CustomMark` absent; `Timestamp` is when the
+   * conversation's grouping last changed.
+   */
   searchContactGroup(body: unknown): SearchContactGroupResponse {
     return refusable(() => {
       const cmd = parseSearch(body);
@@ -171,6 +177,12 @@ export class ContactGroupStore {
     });
   }
 
+  /**
+   * The real paging is UNKNOWN (reference §2.1); the emulator's choice: `StartIndex` is an offset
+   * into the user's grouped conversations in first-grouped order; a page holds `pageSize` of them;
+   * every page carries every group of the user (empty ones too); the last page has CompleteFlag 1
+   * and NextStartIndex 0, the others CompleteFlag 0 and NextStartIndex = the next offset.
+   */
   getContactGroup(body: unknown): GetContactGroupResponse {
     return refusable(() => {
       const cmd = parseGet(body);
