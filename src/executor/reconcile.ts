@@ -22,7 +22,8 @@ export function findGroup(remote: RemoteUser, name: string): RemoteGroup | undef
  * - `update` → only the adds still missing and the removals still present; a missing group keeps its
  *   adds (the call will report the group missing) and drops its removals.
  * - `delete` of a missing group → nothing.
- * The result keeps `op.id`: the checkpoint records outcomes by planned operation.
+ * The result keeps `op.id`: the checkpoint records outcomes by planned operation; it is `op` itself
+ * when nothing changed.
  */
 export function reconcileOperation(op: Operation, remote: RemoteUser): Operation | undefined {
   const group = findGroup(remote, op.group);
@@ -35,11 +36,13 @@ export function reconcileOperation(op: Operation, remote: RemoteUser): Operation
     }
     case 'update': {
       if (group === undefined) {
-        return op.add.length === 0 ? undefined : { ...op, remove: [] };
+        if (op.add.length === 0) return undefined;
+        return op.remove.length === 0 ? op : { ...op, remove: [] };
       }
       const add = missing(op.add, group);
       const remove = present(op.remove, group);
       if (add.length === 0 && remove.length === 0) return undefined;
+      if (add.length === op.add.length && remove.length === op.remove.length) return op;
       return { ...op, add, remove };
     }
     case 'delete':

@@ -1,0 +1,369 @@
+import { type Conversation, conversationKey, membershipKey, type RemoteUser } from '../model.js';
+import type { LimitViolation, Operation } from '../planner/types.js';
+import type { ChatApi, ItemResult } from '../tencent/api.js';
+import { failureOf } from '../tencent/client.js';
+import { describeErrorCode, ERROR_CODES } from '../tencent/error-codes.js';
+import type { Endpoint } from '../tencent/wire.js';
+import type { CheckpointStore, UserProgress } from './checkpoint.js';
+import type { FailedItemRecord } from './checkpoint-records.js';
+import type { Clock } from './clock.js';
+import type { EndpointScheduler } from './limiters.js';
+import { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
+import {
+  backoffMs,
+  callWithRetry,
+  failureCode,
+  failureMessage,
+  judgeFailure,
+  type RetryPolicy,
+  type Verdict,
+} from './retry.js';
+
+/** One user's planned work, as the run loop receives it. */
+export interface UserWork {
+  readonly user: string;
+  /** Planned operations, in execution order. */
+  readonly operations: readonly Operation[];
+  /** First input line of each membership (`DesiredUser.lineOf`), for failure reports. */
+  readonly lineOf?: ReadonlyMap<string, number>;
+  /** Limits the user breaks: when any, the user is skipped and reported, and nothing is called. */
+  readonly violations?: readonly LimitViolation[];
+}
+
+/** One membership (or group) that could not be applied. */
+export interface FailedItem {
+  readonly user: string;
+  readonly group: string;
+  /** Absent for a group-level failure (creating an empty group, deleting a group). */
+  readonly conversation?: Conversation;
+  readonly action: 'create' | 'add' | 'remove' | 'delete';
+  /** The API ErrorCode or ResultCode, or a transport code such as `TIMEOUT` or `HTTP 502`. */
+  readonly errorCode: number | string;
+  readonly message: string;
+  /** The input line of the membership, when known. */
+  readonly line?: number;
+  readonly opId: string;
+}
+
+/** How one operation ended. `stopped`: the run is stopping and the operation's outcome is left open. */
+export type OpOutcome = 'ok' | 'failed' | 'stopped';
+
+/** What a user's processing needs from the run. */
+export interface UserContext {
+  readonly api: ChatApi;
+  readonly scheduler: EndpointScheduler;
+  readonly checkpoint: CheckpointStore;
+  readonly retry: RetryPolicy;
+  readonly clock: Clock;
+  /** Aborted when the run stops starting calls. */
+  readonly stopSignal: AbortSignal;
+  /** Aborted when calls in flight are abandoned. */
+  readonly callSignal: AbortSignal;
+  /** A fatal failure: the run must stop. */
+  fatal(err: unknown): void;
+  failedItem(item: FailedItem): void;
+  opOutcome(outcome: 'ok' | 'failed', reconciled: boolean): void;
+}
+
+export type UserOutcome = 'done' | 'failed' | 'skipped' | 'unfinished';
+
+const ENDPOINT_OF: Readonly<Record<Operation['kind'], Endpoint>> = {
+  create: 'create_contact_group',
+  update: 'update_contact_group',
+  delete: 'del_contact_group',
+};
+
+async function invoke(api: ChatApi, op: Operation, signal?: AbortSignal): Promise<readonly ItemResult[]> {
+  switch (op.kind) {
+    case 'create':
+      return (await api.createGroup(op.user, op.group, op.add, signal)).failed;
+    case 'update':
+      return (await api.updateGroupMembers(op.user, op.group, { add: op.add, remove: op.remove }, signal))
+        .failed;
+    case 'delete':
+      await api.deleteGroup(op.user, op.group, signal);
+      return [];
+  }
+}
+
+/**
+ * Whether a permanent refusal of `op` may only mean that an earlier attempt already did it: a create
+ * answered "exists" (50002 with a duplicate-name message, a 51010 count that includes our own group, an
+ * unknown code), or a delete answered "not found". The state is read before deciding.
+ */
+function worthLooking(op: Operation, err: unknown): boolean {
+  const failure = failureOf(err);
+  if (failure?.kind !== 'api') return false;
+  const code = failure.errorCode;
+  if (op.kind === 'create')
+    return code === 50002 || code === 51009 || code === 51010 || !ERROR_CODES.has(code);
+  return op.kind === 'delete' && code === 51009;
+}
+
+/** Applies one user's operations strictly in order; see runApply for the rules. */
+export async function applyUser(
+  work: UserWork,
+  prior: UserProgress | undefined,
+  ctx: UserContext,
+): Promise<UserOutcome> {
+  const { user } = work;
+  if (work.violations !== undefined && work.violations.length > 0) {
+    ctx.checkpoint.recordUser({
+      user,
+      outcome: 'skipped',
+      reason: work.violations.map((v) => v.message).join('; '),
+    });
+    return 'skipped';
+  }
+  const okOps = prior?.status === 'begun' ? prior.okOps : new Set<string>();
+  const pending = work.operations.filter((op) => !okOps.has(op.id));
+  if (pending.length === 0) {
+    ctx.checkpoint.recordUser({ user, outcome: 'done' });
+    return 'done';
+  }
+  if (ctx.stopSignal.aborted) return 'unfinished';
+  try {
+    await ctx.checkpoint.begin(user);
+  } catch (err) {
+    ctx.fatal(err);
+    return 'unfinished';
+  }
+  const state: { remote: RemoteUser | undefined; failedCreates: Map<string, FailedItem> } = {
+    remote: undefined,
+    failedCreates: new Map(),
+  };
+  if (prior?.status === 'begun') {
+    // A previous run may have left a call with an unknown outcome: look before writing anything.
+    const read = await readState(user, ctx);
+    if (read === 'stopped') return 'unfinished';
+    if (read instanceof Error) {
+      ctx.checkpoint.recordUser({
+        user,
+        outcome: 'failed',
+        reason: `reading the state failed: ${read.message}`,
+      });
+      return 'failed';
+    }
+    state.remote = read;
+  }
+  let failed = 0;
+  for (const op of pending) {
+    if (ctx.stopSignal.aborted) return 'unfinished';
+    const blocked = state.failedCreates.get(op.group);
+    const outcome =
+      blocked === undefined
+        ? await runOperation(work, op, state, ctx)
+        : failWithoutCall(work, op, blocked, ctx);
+    if (outcome === 'stopped') return 'unfinished';
+    if (outcome === 'failed') failed++;
+    if (ctx.checkpoint.failure !== undefined) {
+      ctx.fatal(ctx.checkpoint.failure);
+      return 'unfinished';
+    }
+  }
+  if (failed > 0) {
+    ctx.checkpoint.recordUser({ user, outcome: 'failed', reason: `${failed} operation(s) failed` });
+    return 'failed';
+  }
+  ctx.checkpoint.recordUser({ user, outcome: 'done' });
+  return 'done';
+}
+
+async function readState(user: string, ctx: UserContext): Promise<RemoteUser | Error | 'stopped'> {
+  try {
+    return await readRemoteUser(ctx.api, ctx.scheduler, user, {
+      ...ctx.retry,
+      clock: ctx.clock,
+      signal: ctx.callSignal,
+      stopSignal: ctx.stopSignal,
+    });
+  } catch (err) {
+    const verdict = judgeFailure(err, { signal: ctx.callSignal });
+    if (verdict.kind === 'aborted' || ctx.stopSignal.aborted) return 'stopped';
+    if (verdict.kind === 'fatal') {
+      ctx.fatal(err);
+      return 'stopped';
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+async function runOperation(
+  work: UserWork,
+  planned: Operation,
+  state: { remote: RemoteUser | undefined; failedCreates: Map<string, FailedItem> },
+  ctx: UserContext,
+): Promise<OpOutcome> {
+  const maxRounds = ctx.retry.maxAttempts ?? 8;
+  let current = state.remote === undefined ? planned : reconcileOperation(planned, state.remote);
+  let reconciled = current !== planned;
+  for (let round = 1; ; round++) {
+    if (current === undefined) return finish(work, planned, [], undefined, reconciled, ctx);
+    if (ctx.stopSignal.aborted) return 'stopped';
+    const op: Operation = current;
+    let verdict: Verdict;
+    let error: unknown;
+    try {
+      const failedItems = await callWithRetry(
+        ctx.scheduler,
+        ENDPOINT_OF[op.kind],
+        (signal) => invoke(ctx.api, op, signal),
+        {
+          ...ctx.retry,
+          clock: ctx.clock,
+          signal: ctx.callSignal,
+          stopSignal: ctx.stopSignal,
+          write: true,
+        },
+      );
+      if (state.remote !== undefined) state.remote = applyToRemote(state.remote, op, failedItems);
+      return finish(work, op, failedItems, undefined, reconciled, ctx);
+    } catch (err) {
+      error = err;
+      verdict = judgeFailure(err, { write: true, signal: ctx.callSignal });
+    }
+    if (verdict.kind === 'aborted' || ctx.stopSignal.aborted) return 'stopped';
+    if (verdict.kind === 'fatal') {
+      ctx.fatal(error);
+      return 'stopped';
+    }
+    const look =
+      verdict.kind === 'unknown_outcome' || (verdict.kind === 'permanent' && worthLooking(op, error));
+    if (!look || round >= maxRounds) {
+      const outcome = finish(work, op, [], error, reconciled, ctx);
+      if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
+      return outcome;
+    }
+    if (verdict.kind === 'unknown_outcome') {
+      try {
+        await ctx.clock.sleep(backoffMs(round, false, ctx.retry), ctx.stopSignal);
+      } catch {
+        return 'stopped';
+      }
+    }
+    const read = await readState(work.user, ctx);
+    if (read === 'stopped') return 'stopped';
+    if (read instanceof Error) return finish(work, op, [], error, reconciled, ctx);
+    state.remote = read;
+    const next = reconcileOperation(planned, read);
+    reconciled = true;
+    if (verdict.kind === 'permanent' && next !== undefined && next.kind === op.kind) {
+      // Not what it seemed: the group really is missing (create) or present (delete).
+      const outcome = finish(work, op, [], error, reconciled, ctx);
+      if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
+      return outcome;
+    }
+    current = next;
+  }
+}
+
+function lineOf(work: UserWork, group: string, conversation?: Conversation): { line?: number } {
+  const line = work.lineOf?.get(membershipKey(group, conversation));
+  return line === undefined ? {} : { line };
+}
+
+function toFailedItem(
+  work: UserWork,
+  op: Operation,
+  conversation: Conversation | undefined,
+  error: unknown,
+): FailedItem {
+  const action =
+    op.kind === 'create'
+      ? conversation === undefined
+        ? 'create'
+        : 'add'
+      : op.kind === 'delete'
+        ? 'delete'
+        : 'add';
+  return {
+    user: work.user,
+    group: op.group,
+    ...(conversation === undefined ? {} : { conversation }),
+    action,
+    errorCode: failureCode(error),
+    message: failureMessage(error),
+    ...lineOf(work, op.group, conversation),
+    opId: op.id,
+  };
+}
+
+/** Items of a whole operation that failed as one call. */
+function itemsOfFailedCall(work: UserWork, op: Operation, error: unknown): FailedItem[] {
+  const base = toFailedItem(work, op, undefined, error);
+  if (op.kind === 'delete') return [base];
+  const items: FailedItem[] = op.add.map((c) => ({
+    ...base,
+    action: 'add' as const,
+    conversation: c,
+    ...lineOf(work, op.group, c),
+  }));
+  if (op.kind === 'update') {
+    for (const c of op.remove) {
+      const { line: _line, ...rest } = base;
+      items.push({ ...rest, action: 'remove', conversation: c });
+    }
+  }
+  return items.length === 0 ? [base] : items;
+}
+
+function finish(
+  work: UserWork,
+  op: Operation,
+  failedItems: readonly ItemResult[],
+  error: unknown,
+  reconciled: boolean,
+  ctx: UserContext,
+): OpOutcome {
+  const failed = error !== undefined || failedItems.length > 0;
+  const records: FailedItemRecord[] = failedItems.map((f) => ({
+    conversation: conversationKey(f.conversation),
+    action: f.op,
+    code: f.resultCode,
+  }));
+  ctx.checkpoint.recordOp({
+    id: op.id,
+    user: work.user,
+    kind: op.kind,
+    group: op.group,
+    outcome: failed ? 'failed' : 'ok',
+    ...(error === undefined ? {} : { errorCode: failureCode(error) }),
+    ...(records.length === 0 ? {} : { items: records }),
+    ...(reconciled ? { reconciled: true } : {}),
+  });
+  if (error !== undefined) {
+    for (const item of itemsOfFailedCall(work, op, error)) ctx.failedItem(item);
+  }
+  for (const f of failedItems) {
+    ctx.failedItem({
+      user: work.user,
+      group: op.group,
+      conversation: f.conversation,
+      action: f.op,
+      errorCode: f.resultCode,
+      message: f.resultInfo.length > 0 ? f.resultInfo : describeErrorCode(f.resultCode),
+      ...(f.op === 'add' ? lineOf(work, op.group, f.conversation) : {}),
+      opId: op.id,
+    });
+  }
+  ctx.opOutcome(failed ? 'failed' : 'ok', reconciled);
+  return failed ? 'failed' : 'ok';
+}
+
+/** An operation on a group whose creation failed: recorded as failed without a call. */
+function failWithoutCall(work: UserWork, op: Operation, cause: FailedItem, ctx: UserContext): OpOutcome {
+  const message = `not attempted: creating group "${op.group}" failed (${String(cause.errorCode)})`;
+  const error = Object.assign(new Error(message), { code: cause.errorCode });
+  ctx.checkpoint.recordOp({
+    id: op.id,
+    user: work.user,
+    kind: op.kind,
+    group: op.group,
+    outcome: 'failed',
+    errorCode: cause.errorCode,
+  });
+  for (const item of itemsOfFailedCall(work, op, error))
+    ctx.failedItem({ ...item, errorCode: cause.errorCode, message });
+  ctx.opOutcome('failed', false);
+  return 'failed';
+}
