@@ -1,0 +1,91 @@
+import {
+  describeMode,
+  endpointRows,
+  formatCount,
+  formatDuration,
+  escapeMarkdown as md,
+  totalWrites,
+  usersUnchanged,
+} from './report-format.js';
+import type { HistogramBucket, PlanSummary } from './summary.js';
+
+/** The plan summary as Markdown (GitHub-flavoured tables); user data escaped. */
+export function renderMarkdown(summary: PlanSummary): string {
+  const s = summary;
+  const out: string[] = [];
+  out.push('# cgsync plan', '', `${md(describeMode(s))}.`, '');
+  out.push(
+    '| | total | details |',
+    '|---|---:|---|',
+    `| users | ${formatCount(s.users)} | ${formatCount(s.usersWithChanges)} with changes, ${formatCount(usersUnchanged(s))} unchanged, ${formatCount(s.usersOverLimits)} over limits, ${formatCount(s.usersDowngraded)} downgraded to merge, ${formatCount(s.usersWithDuplicateGroups)} with duplicate group names |`,
+    `| groups | ${formatCount(s.groups.desired)} | ${formatCount(s.groups.created)} to create, ${formatCount(s.groups.deleted)} to delete |`,
+    `| memberships | ${formatCount(s.memberships.desired)} | ${formatCount(s.memberships.added)} to add, ${formatCount(s.memberships.removed)} to remove, ${formatCount(s.memberships.unchanged)} unchanged, ${formatCount(s.memberships.examined)} in the app |`,
+    `| writes | ${formatCount(totalWrites(s))} | estimated ${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint |`,
+    '',
+  );
+  out.push('## Calls per endpoint', '', '| endpoint | calls | time at the rate |', '|---|---:|---:|');
+  for (const row of endpointRows(s)) {
+    out.push(`| \`${row.endpoint}\` | ${formatCount(row.calls)} | ${formatDuration(row.seconds)} |`);
+  }
+  out.push(
+    '',
+    'Endpoints run in parallel, so the plan takes as long as the slowest one; latency and retries are not counted.',
+    '',
+  );
+
+  out.push(`## Rejected rows: ${formatCount(s.rejectedRows.count)}`, '');
+  if (s.rejectedRows.first.length > 0) {
+    out.push(
+      ...listed(s.rejectedRows.first.length, s.rejectedRows.count),
+      '| line | rule | reason |',
+      '|---:|---|---|',
+    );
+    for (const r of s.rejectedRows.first) out.push(`| ${r.line} | ${md(r.rule)} | ${md(r.message)} |`);
+    out.push('');
+  }
+  out.push(`## Users over limits: ${formatCount(s.usersOverLimits)}`, '');
+  if (s.violations.first.length > 0) {
+    out.push(
+      ...listed(s.violations.first.length, s.violations.count),
+      '| user | limit | count | max | message |',
+      '|---|---|---:|---:|---|',
+    );
+    for (const v of s.violations.first) {
+      out.push(
+        `| ${md(v.user)} | ${v.limit} | ${formatCount(v.count)} | ${formatCount(v.max)} | ${md(v.message)} |`,
+      );
+    }
+    out.push('');
+  }
+  if (s.mode === 'mirror' || s.removals.users > 0) {
+    out.push(`## Removals (mirror): ${formatCount(s.removals.users)} users`, '');
+    if (s.removals.first.length > 0) {
+      out.push(
+        ...listed(s.removals.first.length, s.removals.users),
+        '| user | memberships removed | groups deleted |',
+        '|---|---:|---:|',
+      );
+      for (const r of s.removals.first) {
+        out.push(
+          `| ${md(r.user)} | ${formatCount(r.membershipsRemoved)} | ${formatCount(r.groupsDeleted)} |`,
+        );
+      }
+      out.push('');
+    }
+  }
+  out.push('## Groups per user', '', ...histogram(s.groupsPerUser, 'groups'), '');
+  out.push('## Conversations per user', '', ...histogram(s.conversationsPerUser, 'conversations'));
+  return `${out.join('\n')}\n`;
+}
+
+function listed(n: number, total: number): string[] {
+  return n < total ? [`First ${formatCount(n)} of ${formatCount(total)}:`, ''] : [];
+}
+
+function histogram(buckets: readonly HistogramBucket[], what: string): string[] {
+  return [
+    `| ${what} | users |`,
+    '|---:|---:|',
+    ...buckets.map((b) => `| ${b.label} | ${formatCount(b.count)} |`),
+  ];
+}

@@ -1,0 +1,97 @@
+import {
+  describeMode,
+  endpointRows,
+  formatCount,
+  formatDuration,
+  plural,
+  revealControls as t,
+  totalWrites,
+  usersUnchanged,
+} from './report-format.js';
+import type { HistogramBucket, PlanSummary } from './summary.js';
+
+const BAR_WIDTH = 40;
+
+/** The plan summary for a terminal: plain text, user data sanitized, no colours. */
+export function renderText(summary: PlanSummary): string {
+  const s = summary;
+  const out: string[] = [];
+  out.push(`cgsync plan: ${describeMode(s)}`);
+  out.push(
+    `  users        ${formatCount(s.users)}: ${formatCount(s.usersWithChanges)} with changes, ` +
+      `${formatCount(usersUnchanged(s))} unchanged, ${formatCount(s.usersOverLimits)} over limits`,
+  );
+  if (s.usersDowngraded > 0) {
+    out.push(
+      `               ${plural(s.usersDowngraded, 'user')} with rejected rows planned as merge, not mirror`,
+    );
+  }
+  if (s.usersWithDuplicateGroups > 0) {
+    out.push(
+      `               ${plural(s.usersWithDuplicateGroups, 'user')} with duplicate group names in the app`,
+    );
+  }
+  out.push(
+    `  groups       ${formatCount(s.groups.desired)} desired: ${formatCount(s.groups.created)} to create, ` +
+      `${formatCount(s.groups.deleted)} to delete`,
+  );
+  out.push(
+    `  memberships  ${formatCount(s.memberships.desired)} desired: ${formatCount(s.memberships.added)} to add, ` +
+      `${formatCount(s.memberships.removed)} to remove, ${formatCount(s.memberships.unchanged)} unchanged` +
+      (s.assumeEmpty ? '' : ` (${formatCount(s.memberships.examined)} in the app)`),
+  );
+  out.push(`  calls        ${formatCount(totalWrites(s))} writes`);
+  for (const row of endpointRows(s)) {
+    out.push(
+      `    ${row.endpoint.padEnd(22)} ${formatCount(row.calls).padStart(10)}  ${formatDuration(row.seconds)}`,
+    );
+  }
+  out.push(
+    `  estimated    ${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint ` +
+      '(endpoints in parallel; latency and retries not counted)',
+  );
+
+  if (s.rejectedRows.count > 0) {
+    out.push(
+      '',
+      `Rejected rows: ${formatCount(s.rejectedRows.count)}${shown(s.rejectedRows.first.length, s.rejectedRows.count)}`,
+    );
+    for (const r of s.rejectedRows.first)
+      out.push(`  line ${String(r.line).padEnd(7)} ${t(r.rule).padEnd(22)} ${t(r.message)}`);
+  }
+  if (s.usersOverLimits > 0) {
+    out.push(
+      '',
+      `Users over limits: ${formatCount(s.usersOverLimits)}${shown(s.violations.first.length, s.violations.count)}`,
+    );
+    for (const v of s.violations.first) out.push(`  ${t(v.message)}`);
+  }
+  if (s.removals.users > 0) {
+    out.push(
+      '',
+      `Would remove: ${plural(s.memberships.removed, 'membership')} and delete ${plural(s.groups.deleted, 'group')}, ` +
+        `from ${plural(s.removals.users, 'user')}${shown(s.removals.first.length, s.removals.users)}`,
+    );
+    for (const r of s.removals.first) {
+      out.push(
+        `  ${t(r.user)}: -${plural(r.membershipsRemoved, 'membership')}, -${plural(r.groupsDeleted, 'group')}`,
+      );
+    }
+  }
+  out.push('', 'Groups per user', ...bars(s.groupsPerUser));
+  out.push('', 'Conversations per user', ...bars(s.conversationsPerUser));
+  return `${out.join('\n')}\n`;
+}
+
+function shown(listed: number, total: number): string {
+  return listed < total ? ` (first ${formatCount(listed)} shown)` : '';
+}
+
+function bars(buckets: readonly HistogramBucket[]): string[] {
+  const max = Math.max(1, ...buckets.map((b) => b.count));
+  const width = Math.max(...buckets.map((b) => b.label.length));
+  return buckets.map((b) => {
+    const n = b.count === 0 ? 0 : Math.max(1, Math.round((b.count / max) * BAR_WIDTH));
+    return `  ${b.label.padStart(width)} │${'█'.repeat(n)} ${formatCount(b.count)}`;
+  });
+}

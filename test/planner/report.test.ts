@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import {
+  escapeHtml,
+  escapeMarkdown,
+  formatDuration,
+  htmlText,
+  revealControls,
+} from '../../src/planner/report-format.js';
+import { renderHtml } from '../../src/planner/report-html.js';
+import { renderMarkdown } from '../../src/planner/report-markdown.js';
+import { renderText } from '../../src/planner/report-text.js';
+import { SummaryBuilder } from '../../src/planner/summary.js';
+import { NASTY_USERS, sampleSummary } from './sample-summary.js';
+
+const summary = sampleSummary({ listLimit: 300 });
+
+describe('report helpers', () => {
+  it('formats durations', () => {
+    expect([0, 0.04, 9.95, 12.2, 200, 7265].map(formatDuration)).toEqual([
+      '0.0 s',
+      '0.1 s',
+      '10.0 s',
+      '13 s',
+      '3 min 20 s',
+      '2 h 01 min',
+    ]);
+  });
+
+  it('escapes HTML, Markdown and terminal text', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    expect(escapeMarkdown('a|b `c` *d*\n<e>')).toBe('a\\|b \\`c\\` \\*d\\*↵&lt;e&gt;');
+    expect(revealControls('red\u001b[31m\u202eok\n')).toBe('red\\u{1b}[31m\\u{202e}ok\\u{a}');
+  });
+});
+
+describe('renderText', () => {
+  const text = renderText(summary);
+
+  it('shows the totals, calls per endpoint and the estimate', () => {
+    expect(text).toContain(`cgsync plan: mirror mode, current state read from the app`);
+    expect(text).toMatch(/users {8}240: \d+ with changes, \d+ unchanged, \d+ over limits/);
+    expect(text).toMatch(/create_contact_group +\d+/);
+    expect(text).toContain('at 200 calls/s per endpoint');
+    expect(text).toContain('Rejected rows: 3');
+    expect(text).toContain('line 7       type-invalid');
+    expect(text).toMatch(/Users over limits: \d+/);
+    expect(text).toContain('Groups per user');
+  });
+
+  it('lets no control character or bidi override of user data reach the terminal', () => {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the test.
+    expect(text.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(text).toContain('line\\u{a}break\\u{1b}[31m');
+  });
+});
+
+describe('renderMarkdown', () => {
+  const markdown = renderMarkdown(summary);
+
+  it('keeps every table row at its column count whatever the names hold', () => {
+    const cells = (row: string) => row.split(/(?<!\\)\|/).length - 2;
+    const lines = markdown.split('\n');
+    let columns = 0;
+    for (const line of lines) {
+      if (!line.startsWith('|')) {
+        columns = 0;
+        continue;
+      }
+      if (columns === 0) columns = cells(line);
+      expect(cells(line), line).toBe(columns);
+    }
+    expect(markdown).toContain('pipe\\|user\\`tick\\`');
+    expect(markdown).toContain('&lt;script&gt;');
+    expect(markdown).not.toContain('<script>');
+    expect(markdown).toContain('line↵break\\u{1b}\\[31m');
+  });
+
+  it('lists rejected rows with line numbers and removals in mirror mode', () => {
+    expect(markdown).toContain('## Rejected rows: 3');
+    expect(markdown).toContain('| 7 | type-invalid |');
+    expect(markdown).toMatch(/## Removals \(mirror\): \d+ users/);
+  });
+});
+
+describe('renderHtml', () => {
+  const html = renderHtml(summary);
+
+  it('is one self-contained page: no scripts, no external assets', () => {
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).not.toMatch(
+      /<script|<link|<img|<iframe|src=|@import|url\(|https?:\/\/(?!www\.w3\.org\/2000\/svg)/i,
+    );
+    expect(html.match(/<svg /g)?.length).toBe(3);
+  });
+
+  it('escapes every user name', () => {
+    for (const user of NASTY_USERS.slice(0, 3)) expect(html).toContain(htmlText(user));
+    expect(html).toContain('line\\u{a}break\\u{1b}[31m');
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the point of the test.
+    expect(html.replace(/\n/g, '')).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    expect(html).toContain('&lt;b&gt;very long name&lt;/b&gt;');
+  });
+
+  it('shows rejected rows with line numbers, users over limits by name, and the counts', () => {
+    expect(html).toContain('Rejected rows (3)');
+    expect(html).toMatch(/<td class="num">7<\/td><td>type-invalid<\/td>/);
+    expect(html).toMatch(/Users over limits \(\d+\)/);
+    expect(html).toContain('user user005 has 21 groups, the limit is 20');
+  });
+
+  it('says when lists are cut and when they are empty', () => {
+    const small = renderHtml(sampleSummary({ listLimit: 2 }));
+    expect(small).toMatch(/First 2 of \d+ shown/);
+    const empty = renderHtml(new SummaryBuilder({ mode: 'merge', assumeEmpty: true }).result());
+    expect(empty).toContain('No row was rejected.');
+    expect(empty).toContain('No user is over a limit.');
+    expect(empty).not.toContain('Removals');
+  });
+});
