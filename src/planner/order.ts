@@ -51,6 +51,10 @@ export function orderOperations(
   conversationLimit: number,
 ): DraftOperation[] {
   let updates = [...parts.updates];
+  // Without a mixed update (always so in merge mode) every phase is monotone: nothing to check.
+  if (!updates.some((u) => u.add.length > 0 && u.remove.length > 0)) {
+    return sequence(user, parts.deletes, updates, parts.creates).drafts;
+  }
   for (;;) {
     const { drafts, sources } = sequence(user, parts.deletes, updates, parts.creates);
     const at = firstOverflow(drafts, start, conversationLimit);
