@@ -1,0 +1,62 @@
+import type { Membership } from '../model.js';
+import type { UserBuilder } from './user-builder.js';
+
+/**
+ * The working-file format of the reader (spill and partitions): one row per line,
+ * `user TAB kind TAB group TAB id TAB line LF`, where kind is `0` (empty-group declaration), `1` or `2`
+ * (conversation type), or `R` (a rejected row of that user: only marks the user). Backslash, TAB, CR
+ * and LF inside values are escaped as `\\`, `\t`, `\r`, `\n`. The user comes first so a line can be
+ * routed to its partition without decoding it.
+ */
+
+const NEEDS_ESCAPE = /[\\\t\r\n]/;
+
+export function escapeValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
+  return value.replace(/[\\\t\r\n]/g, (ch) =>
+    ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '\\n',
+  );
+}
+
+export function unescapeValue(value: string): string {
+  if (value.indexOf('\\') === -1) return value;
+  return value.replace(/\\(.)/g, (_, ch: string) =>
+    ch === 't' ? '\t' : ch === 'r' ? '\r' : ch === 'n' ? '\n' : ch,
+  );
+}
+
+export function encodeMembership(m: Membership): string {
+  const c = m.conversation;
+  return c === undefined
+    ? `${escapeValue(m.user)}\t0\t${escapeValue(m.group)}\t\t${m.line}\n`
+    : `${escapeValue(m.user)}\t${c.type}\t${escapeValue(m.group)}\t${escapeValue(c.id)}\t${m.line}\n`;
+}
+
+export function encodeRejected(user: string, line: number): string {
+  return `${escapeValue(user)}\tR\t\t\t${line}\n`;
+}
+
+/** The escaped user of an encoded line (its first field). */
+export function encodedUser(line: string): string {
+  return line.slice(0, line.indexOf('\t'));
+}
+
+/** Applies one line (without its LF) to its user's builder. Throws on a malformed line (a corrupted working file). */
+export function decodeInto(text: string, builder: UserBuilder): void {
+  const a = text.indexOf('\t');
+  const b = text.indexOf('\t', a + 1);
+  const c = text.indexOf('\t', b + 1);
+  const d = text.indexOf('\t', c + 1);
+  if (a < 0 || b !== a + 2 || c < 0 || d < 0 || text.indexOf('\t', d + 1) !== -1) {
+    throw new Error(`Malformed working-file line: ${JSON.stringify(text.slice(0, 200))}`);
+  }
+  const kind = text.charCodeAt(a + 1);
+  const line = Number(text.slice(d + 1));
+  if (kind === 82 /* R */) {
+    builder.markRejected();
+    return;
+  }
+  const group = unescapeValue(text.slice(b + 1, c));
+  if (kind === 48 /* 0 */) builder.add(group, 0, '', line);
+  else builder.add(group, kind === 50 /* 2 */ ? 2 : 1, unescapeValue(text.slice(c + 1, d)), line);
+}

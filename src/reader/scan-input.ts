@@ -1,0 +1,212 @@
+import { rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SyncError } from '../errors.js';
+import type { Membership } from '../model.js';
+import { parseCsvFile } from './csv-file.js';
+import { hash32, OrderTracker } from './order-tracker.js';
+import { encodedUser, encodeMembership, encodeRejected } from './row-codec.js';
+import { isRejection, RowValidator } from './row-validator.js';
+import type { ReaderOptions, Rejection, ScanSummary } from './types.js';
+import { streamUsers, type UserStream, type WorkLayout } from './user-stream.js';
+import { createWorkDir, LineWriter, readLineBatches, removeWorkDir } from './work-files.js';
+
+const DEFAULT_PARTITION_BYTES = 8 * 1024 * 1024;
+const MAX_PARTITIONS = 4096;
+/** Total string buffer budget of the partition writers. */
+const PARTITION_BUFFER_BUDGET = 32 * 1024 * 1024;
+
+/**
+ * A scanned input: every row validated and counted, rejections reported, and the rows staged for
+ * {@link InputScan.users}. Owns a working directory until `users()` finishes or `dispose()` is called.
+ */
+export class InputScan {
+  readonly path: string;
+  readonly summary: ScanSummary;
+  readonly #work: WorkLayout;
+  #used = false;
+
+  /** @internal Built by {@link scanInput}. */
+  constructor(path: string, summary: ScanSummary, work: WorkLayout) {
+    this.path = path;
+    this.summary = summary;
+    this.#work = work;
+  }
+
+  /** The users, one at a time (see {@link streamUsers}). Single use; removes the working files when done. */
+  users(): UserStream {
+    if (this.#used)
+      throw new SyncError('USAGE', `The users of ${this.path} were already read (users() is single use)`);
+    this.#used = true;
+    return streamUsers(this.#work, this.summary);
+  }
+
+  /** Removes the working files when the users will not be read (safe to call more than once). */
+  async dispose(): Promise<void> {
+    this.#used = true;
+    await removeWorkDir(this.#work.dir);
+  }
+}
+
+/**
+ * Pass 1 of 2: validates every row, reports rejections (`onRejected`, `strict`, `maxInvalid`), hashes
+ * the file, and stages the valid rows for pass 2 in a working file, without holding the file in memory.
+ *
+ * Why two passes: whether the rows are grouped by user is only known at the end of the file, and the
+ * caller may already be writing to the API while users are emitted. So nothing is emitted until the
+ * whole file was read and checked; a file that fails (not UTF-8, broken quoting, too many rejections)
+ * fails before the first user. The cost: the valid rows are written once more to disk (about the size
+ * of the input) and read back, which is cheaper than parsing the CSV twice.
+ *
+ * Staging: rows go to one spill file in file order while every user's rows are contiguous
+ * ({@link OrderTracker}). The first time a finished user reappears, the spill written so far is
+ * redistributed into N partition files by hash of the user, and later rows go straight to their
+ * partition; N = file size / `partitionBytes` (at least 1, at most 4096), so one partition is about
+ * `partitionBytes` of input whatever the file size.
+ */
+export async function scanInput(path: string, options: ReaderOptions = {}): Promise<InputScan> {
+  const maxInvalid = options.maxInvalid ?? Number.POSITIVE_INFINITY;
+  if (!(maxInvalid === Number.POSITIVE_INFINITY || (Number.isInteger(maxInvalid) && maxInvalid >= 0))) {
+    throw new SyncError(
+      'USAGE',
+      `Expected \`maxInvalid\` to be an integer from 0 and up, got \`${maxInvalid}\``,
+    );
+  }
+  const partitionBytes = options.partitionBytes ?? DEFAULT_PARTITION_BYTES;
+  if (!(Number.isInteger(partitionBytes) && partitionBytes > 0)) {
+    throw new SyncError(
+      'USAGE',
+      `Expected \`partitionBytes\` to be an integer from 1 and up, got \`${partitionBytes}\``,
+    );
+  }
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (!info.isFile()) throw new SyncError('IO', `Cannot read ${path}: not a regular file`, { path });
+    size = info.size;
+  } catch (error) {
+    if (error instanceof SyncError) throw error;
+    throw new SyncError('IO', `Cannot read ${path}: ${(error as Error).message}`, { path }, { cause: error });
+  }
+
+  const dir = await createWorkDir(options.tmpDir ?? tmpdir());
+  const spill = new LineWriter(join(dir, 'rows.tsv'));
+  let partitions: LineWriter[] | undefined;
+  const validator = new RowValidator();
+  const tracker = new OrderTracker();
+  let validRows = 0;
+  let rejectedRows = 0;
+  let blankRows = 0;
+
+  const stage = (text: string): Promise<void> | undefined => {
+    if (partitions === undefined) return spill.write(text);
+    return partitions[hash32(encodedUser(text)) % partitions.length]!.write(text);
+  };
+
+  const startPartitioning = async (): Promise<void> => {
+    const count = Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
+    const flushAt = Math.max(8 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
+    partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
+    await spill.flush();
+    if (spill.bytes > 0) {
+      for await (const lines of readLineBatches(spill.path)) {
+        for (const text of lines) {
+          const pending = stage(`${text}\n`);
+          if (pending !== undefined) await pending;
+        }
+      }
+    }
+    await rm(spill.path, { force: true });
+  };
+
+  const observe = (user: string): Promise<void> | undefined => {
+    if (!tracker.grouped) return undefined;
+    tracker.observe(user);
+    return tracker.grouped ? undefined : startPartitioning();
+  };
+
+  const reject = (rejection: Rejection): Promise<void> | undefined => {
+    rejectedRows++;
+    options.onRejected?.(rejection);
+    if (options.strict === true) {
+      throw new SyncError('INVALID_ROW', `Invalid row: ${rejection.message}`, {
+        line: rejection.line,
+        ...(rejection.user === undefined ? {} : { user: rejection.user }),
+        ...(rejection.value === undefined ? {} : { value: rejection.value }),
+      });
+    }
+    if (rejectedRows > maxInvalid) {
+      throw new SyncError(
+        'INVALID_INPUT',
+        `More than ${maxInvalid} rows rejected (the last at line ${rejection.line}): the input looks wrong`,
+        { line: rejection.line },
+      );
+    }
+    if (rejection.user === undefined) return undefined;
+    return chain(observe(rejection.user), () => stage(encodeRejected(rejection.user!, rejection.line)));
+  };
+
+  const accept = (membership: Membership): Promise<void> | undefined => {
+    validRows++;
+    return chain(observe(membership.user), () => stage(encodeMembership(membership)));
+  };
+
+  try {
+    const facts = await parseCsvFile(
+      path,
+      (record) => {
+        const outcome = validator.accept(record);
+        if (outcome === 'header') return undefined;
+        if (outcome === 'blank') {
+          blankRows++;
+          return undefined;
+        }
+        return isRejection(outcome) ? reject(outcome) : accept(outcome);
+      },
+      options.signal,
+    );
+    const layout = validator.layout;
+    if (layout === undefined) {
+      throw new SyncError('INVALID_INPUT', `Invalid input ${path}: no header row (the file is empty)`, {
+        path,
+      });
+    }
+    let work: WorkLayout;
+    if (partitions === undefined) {
+      await spill.flush();
+      work = { kind: 'grouped', dir, spill: spill.bytes > 0 ? spill.path : undefined };
+    } else {
+      for (const partition of partitions) await partition.flush();
+      work = {
+        kind: 'partitioned',
+        dir,
+        partitions: partitions.filter((p) => p.bytes > 0).map((p) => p.path),
+      };
+    }
+    const summary: ScanSummary = {
+      rows: validRows + rejectedRows,
+      validRows,
+      rejectedRows,
+      blankRows,
+      bytes: facts.bytes,
+      inputDigest: facts.digest,
+      sortedByUser: partitions === undefined,
+      headerForm: layout.form,
+      header: validator.header,
+      failuresFile: layout.failuresFile,
+      partitions: partitions?.length ?? 0,
+    };
+    return new InputScan(path, summary, work);
+  } catch (error) {
+    await removeWorkDir(dir);
+    throw error;
+  }
+}
+
+/** Runs `next` after `first` settles, staying synchronous when `first` is undefined. */
+function chain(
+  first: Promise<void> | undefined,
+  next: () => Promise<void> | undefined,
+): Promise<void> | undefined {
+  return first === undefined ? next() : first.then(next);
+}

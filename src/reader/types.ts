@@ -1,0 +1,96 @@
+/**
+ * Public types of the CSV reader: rejections, options and summaries.
+ */
+
+/**
+ * Stable codes of the row rules. A row breaks at most one (the first checked, in this order).
+ *
+ * - `COLUMN_COUNT`: the row has more or fewer cells than the header.
+ * - `USER_EMPTY`: From_Account (or `user`) is empty.
+ * - `GROUP_EMPTY`: GroupName (or `group`) is empty.
+ * - `GROUP_TOO_LONG`: GroupName is longer than 64 UTF-8 bytes.
+ * - `TYPE_INVALID`: Type is not `1`, `2`, `c2c` or `group`.
+ * - `TYPE_MISSING`: Type is empty but a conversation (To_Account, ToGroupId or peer) is given.
+ * - `PEER_MISSING`: Type 1 without To_Account, Type 2 without ToGroupId, or a Type without `peer`.
+ * - `PEER_CONFLICT`: Type 1 with a ToGroupId, or Type 2 with a To_Account.
+ */
+export type RejectionRule =
+  | 'COLUMN_COUNT'
+  | 'USER_EMPTY'
+  | 'GROUP_EMPTY'
+  | 'GROUP_TOO_LONG'
+  | 'TYPE_INVALID'
+  | 'TYPE_MISSING'
+  | 'PEER_MISSING'
+  | 'PEER_CONFLICT';
+
+/** One rejected row. The run goes on without it. */
+export interface Rejection {
+  /** 1-based physical line where the row starts in the file (quoted newlines counted). */
+  readonly line: number;
+  readonly rule: RejectionRule;
+  /** Names the line, the column and the problem, e.g. `line 42: GroupName is 68 bytes, the limit is 64`. */
+  readonly message: string;
+  /** The offending cell (trimmed), when one cell is to blame. */
+  readonly value?: string;
+  /** The user the row belongs to (trimmed From_Account), when the row has one. */
+  readonly user?: string;
+  /** The row's original cells, untrimmed, as parsed (for the failures file). */
+  readonly record: readonly string[];
+  /** The header's original cells, untrimmed. */
+  readonly header: readonly string[];
+}
+
+/** Which header the file uses. */
+export type HeaderForm = 'canonical' | 'short';
+
+/** Options of {@link scanInput}. */
+export interface ReaderOptions {
+  /** Throw `SyncError('INVALID_ROW')` at the first rejected row (after `onRejected` saw it). @default false */
+  readonly strict?: boolean;
+  /** Throw `SyncError('INVALID_INPUT')` as soon as more than this many rows are rejected. @default Infinity */
+  readonly maxInvalid?: number;
+  /** Called once per rejected row, in file order, during the scan; the reader keeps none of them. */
+  readonly onRejected?: (rejection: Rejection) => void;
+  /** Where the `cgsync-*` working directory goes. @default os.tmpdir() */
+  readonly tmpDir?: string;
+  /**
+   * Target input bytes per partition when the file is not grouped by user; a partition is loaded
+   * whole in the second pass, so this bounds memory (roughly 6–10× this in heap). @default 8 MiB
+   */
+  readonly partitionBytes?: number;
+  /** Aborts the scan with `SyncError('INTERRUPTED')`. */
+  readonly signal?: AbortSignal;
+}
+
+/** What the first pass learnt about the file. */
+export interface ScanSummary {
+  /** Data rows (valid + rejected); the header and blank rows are not counted. */
+  readonly rows: number;
+  readonly validRows: number;
+  readonly rejectedRows: number;
+  /** Rows whose cells are all empty or blank (e.g. trailing `,,,,` from a spreadsheet): skipped. */
+  readonly blankRows: number;
+  /** Size of the file in bytes. */
+  readonly bytes: number;
+  /** sha256 (hex) of the file's raw bytes. */
+  readonly inputDigest: string;
+  /**
+   * True when every user's rows are contiguous (grouped, not necessarily sorted): users stream in
+   * file order. False when the rows were hash-partitioned: users come partition by partition.
+   */
+  readonly sortedByUser: boolean;
+  readonly headerForm: HeaderForm;
+  /** The header's original cells. */
+  readonly header: readonly string[];
+  /** True when the header carries `error_code` and `error_message`: a cgsync failures file (see README). */
+  readonly failuresFile: boolean;
+  /** Number of partitions written (0 when grouped). */
+  readonly partitions: number;
+}
+
+/** The summary once every user has been read. */
+export interface ReaderSummary extends ScanSummary {
+  /** Distinct users emitted (a user whose rows were all rejected still counts, with no groups). */
+  readonly users: number;
+}

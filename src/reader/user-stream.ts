@@ -1,0 +1,103 @@
+import { rm } from 'node:fs/promises';
+import type { DesiredUser } from '../model.js';
+import { decodeInto, unescapeValue } from './row-codec.js';
+import type { ReaderSummary, ScanSummary } from './types.js';
+import { UserBuilder } from './user-builder.js';
+import { readLineBatches, removeWorkDir } from './work-files.js';
+
+/** Where the first pass left the rows. */
+export type WorkLayout =
+  | { readonly kind: 'grouped'; readonly dir: string; readonly spill: string | undefined }
+  | { readonly kind: 'partitioned'; readonly dir: string; readonly partitions: readonly string[] };
+
+/** The users of a scanned file, one at a time. Single use. */
+export interface UserStream extends AsyncIterableIterator<DesiredUser> {
+  /** Set once every user has been read. */
+  readonly summary: ReaderSummary | undefined;
+}
+
+/**
+ * The second pass. Grouped input: the spill file (validated rows in file order) is read once and a
+ * user is emitted as soon as the next user starts, so memory is O(largest user). Partitioned input:
+ * one partition is loaded at a time, its users built and emitted in user-ID order, then the partition
+ * is deleted. The working directory is removed when the iteration ends, however it ends.
+ */
+export function streamUsers(work: WorkLayout, scan: ScanSummary): UserStream {
+  let summary: ReaderSummary | undefined;
+  async function* generate(): AsyncGenerator<DesiredUser> {
+    let users = 0;
+    try {
+      if (work.kind === 'grouped') {
+        let current: UserBuilder | undefined;
+        let currentKey = '';
+        if (work.spill !== undefined) {
+          for await (const lines of readLineBatches(work.spill)) {
+            for (const text of lines) {
+              const key = text.slice(0, text.indexOf('\t'));
+              if (current === undefined || key !== currentKey) {
+                if (current !== undefined) {
+                  users++;
+                  yield current.build();
+                }
+                current = new UserBuilder(unescapeValue(key));
+                currentKey = key;
+              }
+              decodeInto(text, current);
+            }
+          }
+        }
+        if (current !== undefined) {
+          users++;
+          yield current.build();
+        }
+      } else {
+        for (const partition of work.partitions) {
+          // Bucket the partition's lines by user (one Map lookup per line, then a counting sort), so
+          // each user's builder lives only while it is built, as in the grouped case.
+          const keys: string[] = [];
+          const indexOf = new Map<string, number>();
+          const lines: string[] = [];
+          const owners: number[] = [];
+          for await (const batch of readLineBatches(partition)) {
+            for (const text of batch) {
+              const key = text.slice(0, text.indexOf('\t'));
+              let owner = indexOf.get(key);
+              if (owner === undefined) {
+                owner = keys.length;
+                keys.push(key);
+                indexOf.set(key, owner);
+              }
+              lines.push(text);
+              owners.push(owner);
+            }
+          }
+          indexOf.clear();
+          await rm(partition, { force: true });
+          const starts = new Int32Array(keys.length + 1);
+          for (const owner of owners) starts[owner + 1]!++;
+          for (let u = 0; u < keys.length; u++) starts[u + 1]! += starts[u]!;
+          const fill = starts.slice(0, keys.length);
+          const bucketed: string[] = new Array(lines.length);
+          for (let i = 0; i < lines.length; i++) bucketed[fill[owners[i]!]!++] = lines[i]!;
+          lines.length = 0;
+          owners.length = 0;
+          const names = keys.map(unescapeValue);
+          const order = Array.from({ length: keys.length }, (_, u) => u);
+          order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+          for (const u of order) {
+            const builder = new UserBuilder(names[u]!);
+            for (let i = starts[u]!; i < starts[u + 1]!; i++) decodeInto(bucketed[i]!, builder);
+            users++;
+            yield builder.build();
+          }
+        }
+      }
+      summary = { ...scan, users };
+    } finally {
+      await removeWorkDir(work.dir);
+    }
+  }
+  const iterator = generate();
+  Object.defineProperty(iterator, 'summary', { get: () => summary, enumerable: true });
+  return iterator as AsyncGenerator<DesiredUser> & { readonly summary: ReaderSummary | undefined };
+}
