@@ -1,0 +1,157 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { SyncError } from '../errors.js';
+import type { FailedItem } from './apply-user.js';
+
+/** The columns a failures file adds to the input's own. */
+export const FAILURE_COLUMNS = ['error_code', 'error_message', 'line'] as const;
+
+/** The canonical input header, used when the input had none (a plan file). */
+export const CANONICAL_HEADER = ['From_Account', 'GroupName', 'Type', 'To_Account', 'ToGroupId'] as const;
+
+/** First characters a spreadsheet may run as a formula (or that hide one). */
+const FORMULA_FIRST = new Set(['=', '+', '-', '@', '\t', '\r']);
+
+/**
+ * Escapes a cell so that spreadsheets show it as text: a cell starting with `=`, `+`, `-`, `@`, TAB or
+ * CR gets a leading `'`. The reader removes exactly that `'` again when the file is a failures file
+ * (its header has `error_code` and `error_message`), so a failures file is a faithful input.
+ * (A value that itself starts with `'` followed by one of those characters is the one case that does
+ * not survive the round trip: it loses its `'`.)
+ */
+export function escapeFormula(value: string): string {
+  return value.length > 0 && FORMULA_FIRST.has(value.charAt(0)) ? `'${value}` : value;
+}
+
+/** RFC 4180 quoting: a cell with a comma, quote, CR or LF is quoted, its quotes doubled. */
+export function quoteCell(value: string): string {
+  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
+}
+
+/** One CSV line (CRLF-terminated) of escaped, quoted cells. */
+export function formatRow(cells: readonly string[]): string {
+  return `${cells.map((c) => quoteCell(escapeFormula(c))).join(',')}\r\n`;
+}
+
+/** A row the reader rejected, as it reports it. */
+export interface RejectedRow {
+  readonly line: number;
+  readonly rule: string;
+  readonly message: string;
+  /** The row's original cells. */
+  readonly record: readonly string[];
+}
+
+const isFailureColumn = (name: string) =>
+  (FAILURE_COLUMNS as readonly string[]).includes(name.trim().toLowerCase());
+
+/**
+ * The columns kept from the input header: all of them, except the failure columns of an input that is
+ * itself a failures file (they are written afresh).
+ */
+export function keptColumns(header: readonly string[]): number[] {
+  const names = header.map((h) => h.trim().toLowerCase());
+  const failuresInput = names.includes('error_code') && names.includes('error_message');
+  return header.map((_, i) => i).filter((i) => !(failuresInput && isFailureColumn(header[i] as string)));
+}
+
+/** The cells of a failed membership under `header` (unknown columns empty). */
+export function itemCells(header: readonly string[], item: FailedItem): string[] {
+  const c = item.conversation;
+  return header.map((name) => {
+    switch (name.trim().toLowerCase()) {
+      case 'from_account':
+      case 'user':
+        return item.user;
+      case 'groupname':
+      case 'group':
+        return item.group;
+      case 'type':
+        return c === undefined ? '' : String(c.type);
+      case 'to_account':
+        return c?.type === 1 ? c.id : '';
+      case 'togroupid':
+        return c?.type === 2 ? c.id : '';
+      case 'peer':
+        return c?.id ?? '';
+      default:
+        return '';
+    }
+  });
+}
+
+/**
+ * Writes `--failures`: the input's columns plus `error_code,error_message,line`, one row per rejected
+ * row and per membership (or empty group) that could not be added. Failed removals and deletions are
+ * not written: as input rows they would add back what the run meant to remove; they are in the run's
+ * result and log. The file is itself a valid cgsync input.
+ */
+export class FailuresWriter {
+  readonly path: string;
+  readonly #stream: WriteStream;
+  readonly #header: readonly string[];
+  readonly #kept: readonly number[];
+  #error: unknown;
+  #rows = 0;
+
+  private constructor(path: string, stream: WriteStream, header: readonly string[]) {
+    this.path = path;
+    this.#stream = stream;
+    this.#header = header;
+    this.#kept = keptColumns(header);
+    stream.on('error', (err) => {
+      this.#error ??= err;
+    });
+    stream.write(formatRow([...this.#kept.map((i) => header[i] as string), ...FAILURE_COLUMNS]));
+  }
+
+  /** Creates (or truncates) the file. `header` is the input's header; the canonical one for a plan file. */
+  static create(path: string, header: readonly string[] = CANONICAL_HEADER): FailuresWriter {
+    return new FailuresWriter(path, createWriteStream(path, { flags: 'w' }), header);
+  }
+
+  /** Rows written so far, the header excepted. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  writeRejected(row: RejectedRow): void {
+    const cells = this.#kept.map((i) => row.record[i] ?? '');
+    this.#write([...cells, row.rule, row.message, String(row.line)]);
+  }
+
+  /** Writes an `add` or `create` failure; ignores `remove` and `delete` (see the class comment). */
+  writeFailed(item: FailedItem): void {
+    if (item.action === 'remove' || item.action === 'delete') return;
+    const all = itemCells(this.#header, item);
+    const cells = this.#kept.map((i) => all[i] ?? '');
+    this.#write([
+      ...cells,
+      String(item.errorCode),
+      item.message,
+      item.line === undefined ? '' : String(item.line),
+    ]);
+  }
+
+  #write(cells: readonly string[]): void {
+    if (this.#error !== undefined) return;
+    this.#rows++;
+    this.#stream.write(formatRow(cells));
+  }
+
+  /** Ends the file; rejects with `SyncError('IO')` if any write failed. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#stream.end(() => resolve());
+      this.#stream.once('error', () => resolve());
+    });
+    if (this.#error !== undefined) {
+      const code = (this.#error as NodeJS.ErrnoException).code ?? String(this.#error);
+      throw new SyncError(
+        'IO',
+        `cannot write failures file ${this.path}: ${code}`,
+        { path: this.path },
+        { cause: this.#error },
+      );
+    }
+  }
+}
