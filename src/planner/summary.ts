@@ -174,10 +174,17 @@ export class SummaryBuilder {
     bump(this.#conversationHistogram, CONVERSATION_BUCKETS, s.desiredConversations ?? 0);
   }
 
+  /** Extra fields (the reader's `record`, `header`, `user`) are not kept; long texts are clipped. */
   addRejection(rejection: RowRejection): void {
     this.#rejectedRows += 1;
-    const { line, rule, message, value } = rejection;
-    this.#rejections.add(value === undefined ? { line, rule, message } : { line, rule, message, value });
+    const line = rejection.line;
+    const rule = clip(rejection.rule);
+    const message = clip(rejection.message);
+    this.#rejections.add(
+      rejection.value === undefined
+        ? { line, rule, message }
+        : { line, rule, message, value: clip(rejection.value) },
+    );
   }
 
   /** The summary so far (the builder can go on accumulating). */
@@ -205,6 +212,13 @@ export class SummaryBuilder {
       conversationsPerUser: histogram(this.#conversationHistogram, CONVERSATION_BUCKETS),
     };
   }
+}
+
+/** Longest text kept from a rejection, so one huge cell cannot bloat the summary. */
+const MAX_TEXT = 300;
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
 }
 
 function bump(counts: number[], buckets: readonly [number, number | null][], value: number): void {

@@ -96,6 +96,23 @@ describe('SummaryBuilder', () => {
     );
   });
 
+  it('keeps only the reported fields of a rejection, clipped', () => {
+    const b = new SummaryBuilder({ mode: 'merge', assumeEmpty: true });
+    const rejection = {
+      line: 3,
+      rule: 'GROUP_TOO_LONG',
+      message: 'line 3: too long',
+      value: 'x'.repeat(5000),
+      record: ['a'],
+      header: ['h'],
+    };
+    b.addRejection(rejection);
+    const [kept] = b.result().rejectedRows.first;
+    expect(Object.keys(kept ?? {})).toEqual(['line', 'rule', 'message', 'value']);
+    expect(kept?.value).toHaveLength(300);
+    expect(kept?.value?.endsWith('…')).toBe(true);
+  });
+
   it('is the same whatever order users arrive in', () => {
     fc.assert(
       fc.property(
