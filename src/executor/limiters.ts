@@ -35,8 +35,25 @@ export interface LimiterOptions {
   readonly recoverAfterMs?: number;
   /** Counters to update; a fresh set when absent. */
   readonly stats?: CallStats;
+  /**
+   * A budget shared with other processes (the Redis gate, redis-gate.ts), awaited inside each scheduled
+   * job just before the call. A gate failure other than an abort is fatal for the run ({@link isGateFailure}).
+   */
+  readonly gate?: CallGate;
   /** @default the system clock */
   readonly clock?: Clock;
+}
+
+/** A shared budget: resolves when this process may start one call on `endpoint`; rejects on abort. */
+export interface CallGate {
+  acquire(endpoint: Endpoint, signal?: AbortSignal): Promise<void>;
+}
+
+const gateFailures = new WeakSet<object>();
+
+/** Whether `err` came from the shared gate (e.g. Redis unreachable) rather than from the call itself. */
+export function isGateFailure(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && gateFailures.has(err);
 }
 
 /**
@@ -144,9 +161,18 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
     schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       if (signal?.aborted) return Promise.reject(abortReason(signal));
       let state: 'waiting' | 'running' | 'cancelled' = 'waiting';
+      const gate = options.gate;
       const job = get(endpoint).limiter.schedule(async (): Promise<T | undefined> => {
         if (state === 'cancelled') return undefined;
         state = 'running';
+        if (gate !== undefined) {
+          try {
+            await gate.acquire(endpoint, signal);
+          } catch (err) {
+            if (typeof err === 'object' && err !== null && !signal?.aborted) gateFailures.add(err);
+            throw err;
+          }
+        }
         stats.of(endpoint).calls++;
         return fn();
       });

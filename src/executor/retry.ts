@@ -3,7 +3,7 @@ import { failureOf } from '../tencent/client.js';
 import { classifyFailure, type Failure } from '../tencent/error-codes.js';
 import type { Endpoint } from '../tencent/wire.js';
 import { type Clock, systemClock } from './clock.js';
-import type { EndpointScheduler } from './limiters.js';
+import { type EndpointScheduler, isGateFailure } from './limiters.js';
 
 /** How often and how patiently a call is retried. */
 export interface RetryPolicy {
@@ -65,9 +65,11 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREAC
 /**
  * The executor's reading of a rejected `ChatApi` call, built on the one classifier
  * (`classifyFailure(failureOf(err))`). `resign` is fatal here: the client has already re-signed once.
+ * A failure of the shared gate (Redis unreachable) is fatal: the run stops and can be resumed.
  */
 export function judgeFailure(err: unknown, options: { write?: boolean; signal?: AbortSignal } = {}): Verdict {
   if (options.signal?.aborted === true || isAbort(err)) return { kind: 'aborted' };
+  if (isGateFailure(err)) return { kind: 'fatal' };
   const failure = failureOf(err);
   if (failure === undefined) return { kind: 'fatal' };
   switch (classifyFailure(failure)) {

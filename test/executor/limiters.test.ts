@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
-import { createEndpointLimiters, spacingFor } from '../../src/executor/limiters.js';
+import { createEndpointLimiters, isGateFailure, spacingFor } from '../../src/executor/limiters.js';
+import { callWithRetry, judgeFailure } from '../../src/executor/retry.js';
 import { FakeClock } from './helpers.js';
 
 /** Largest number of timestamps inside any window of `windowMs` (start inclusive, end exclusive). */
@@ -110,6 +111,45 @@ describe('createEndpointLimiters (real clock, kept short)', { timeout: 5000 }, (
       expect(await first).toBe('first');
       await new Promise((r) => setTimeout(r, 20));
       expect(ran).toBe(false);
+      expect(limiters.stats.of('get_contact_group').calls).toBe(1);
+    } finally {
+      await limiters.stop();
+    }
+  });
+});
+
+describe('shared gate', () => {
+  it('passes the gate just before each call, and makes a gate failure fatal, never retried', async () => {
+    const order: string[] = [];
+    let refuse = false;
+    const limiters = createEndpointLimiters({
+      rate: 1000,
+      gate: {
+        acquire: async (endpoint) => {
+          order.push(`gate ${endpoint}`);
+          if (refuse)
+            throw new SyncError('TRANSPORT', 'Redis at 127.0.0.1:6379 is unreachable: ECONNREFUSED');
+        },
+      },
+    });
+    try {
+      await limiters.schedule('get_contact_group', async () => {
+        order.push('call');
+      });
+      expect(order).toEqual(['gate get_contact_group', 'call']);
+      refuse = true;
+      let attempts = 0;
+      const failure = await callWithRetry(
+        limiters,
+        'get_contact_group',
+        async () => {
+          attempts++;
+        },
+        { clock: new FakeClock() },
+      ).catch((err: unknown) => err);
+      expect(isGateFailure(failure)).toBe(true);
+      expect(judgeFailure(failure)).toEqual({ kind: 'fatal' });
+      expect(attempts).toBe(0);
       expect(limiters.stats.of('get_contact_group').calls).toBe(1);
     } finally {
       await limiters.stop();
