@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DesiredUser } from '../../src/model.js';
-import { readUsers } from '../../src/reader/read-users.js';
+import { type ReadUsersOptions, readUsers } from '../../src/reader/read-users.js';
 import { scanInput } from '../../src/reader/scan-input.js';
 import type { ReaderOptions, ReaderSummary, Rejection } from '../../src/reader/types.js';
 
@@ -49,7 +49,7 @@ export async function readAll(path: string, options: ReaderOptions = {}): Promis
 }
 
 /** Same through the path form of readUsers. */
-export async function readAllByPath(path: string, options: ReaderOptions = {}): Promise<DesiredUser[]> {
+export async function readAllByPath(path: string, options: ReadUsersOptions = {}): Promise<DesiredUser[]> {
   const users: DesiredUser[] = [];
   for await (const user of readUsers(path, options)) users.push(user);
   return users;
