@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { SyncError } from '../errors.js';
 import { LIMITS } from '../model.js';
@@ -152,6 +153,8 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
 
   const stop = new AbortController();
   const abandon = new AbortController();
+  // Every waiting and running call listens to these two: hundreds of listeners are expected.
+  setMaxListeners(0, stop.signal, abandon.signal);
   let fatal: Error | undefined;
   let interrupted = false;
   const users = { done: 0, failed: 0, skipped: 0, alreadyDone: 0, unfinished: 0 };
