@@ -237,6 +237,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
       }
       queue.add(() => runUser(work)).catch(fail);
       if (queue.size >= concurrency) await Promise.race([queue.onSizeLessThan(concurrency), stopped]);
+      if (stop.signal.aborted) break; // pull nothing more: the producer may read state for each user
     }
   } catch (err) {
     fail(err);
