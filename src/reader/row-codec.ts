@@ -9,10 +9,17 @@ import type { UserBuilder } from './user-builder.js';
  * routed to its partition without decoding it.
  */
 
-const NEEDS_ESCAPE = /[\\\t\r\n]/;
-
 export function escapeValue(value: string): string {
-  if (!NEEDS_ESCAPE.test(value)) return value;
+  let plain = true;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    // TAB 9, LF 10, CR 13, backslash 92
+    if (c === 92 || (c <= 13 && (c === 9 || c === 10 || c === 13))) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) return value;
   return value.replace(/[\\\t\r\n]/g, (ch) =>
     ch === '\\' ? '\\\\' : ch === '\t' ? '\\t' : ch === '\r' ? '\\r' : '\\n',
   );

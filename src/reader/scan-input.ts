@@ -11,7 +11,7 @@ import type { ReaderOptions, Rejection, ScanSummary } from './types.js';
 import { streamUsers, type UserStream, type WorkLayout } from './user-stream.js';
 import { createWorkDir, LineWriter, readLineBatches, removeWorkDir } from './work-files.js';
 
-const DEFAULT_PARTITION_BYTES = 8 * 1024 * 1024;
+const DEFAULT_PARTITION_BYTES = 2 * 1024 * 1024;
 const MAX_PARTITIONS = 4096;
 /** Total string buffer budget of the partition writers. */
 const PARTITION_BUFFER_BUDGET = 32 * 1024 * 1024;
@@ -142,13 +142,18 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
         { line: rejection.line },
       );
     }
-    if (rejection.user === undefined) return undefined;
-    return chain(observe(rejection.user), () => stage(encodeRejected(rejection.user!, rejection.line)));
+    const user = rejection.user;
+    if (user === undefined) return undefined;
+    const switching = observe(user);
+    if (switching === undefined) return stage(encodeRejected(user, rejection.line));
+    return switching.then(() => stage(encodeRejected(user, rejection.line)));
   };
 
   const accept = (membership: Membership): Promise<void> | undefined => {
     validRows++;
-    return chain(observe(membership.user), () => stage(encodeMembership(membership)));
+    const switching = observe(membership.user);
+    if (switching === undefined) return stage(encodeMembership(membership));
+    return switching.then(() => stage(encodeMembership(membership)));
   };
 
   try {
@@ -201,12 +206,4 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     await removeWorkDir(dir);
     throw error;
   }
-}
-
-/** Runs `next` after `first` settles, staying synchronous when `first` is undefined. */
-function chain(
-  first: Promise<void> | undefined,
-  next: () => Promise<void> | undefined,
-): Promise<void> | undefined {
-  return first === undefined ? next() : first.then(next);
 }

@@ -55,8 +55,10 @@ export interface ReaderOptions {
   /** Where the `cgsync-*` working directory goes. @default os.tmpdir() */
   readonly tmpDir?: string;
   /**
-   * Target input bytes per partition when the file is not grouped by user; a partition is loaded
-   * whole in the second pass, so this bounds memory (roughly 6–10× this in heap). @default 8 MiB
+   * Target input bytes per partition when the file is not grouped by user. A partition is loaded whole
+   * in the second pass, so this bounds memory (roughly 10× this in heap); smaller partitions also
+   * read faster (better cache locality). At most 4096 partitions: past 8 GiB of input they grow.
+   * @default 2 MiB
    */
   readonly partitionBytes?: number;
   /** Aborts the scan with `SyncError('INTERRUPTED')`. */

@@ -370,6 +370,28 @@ describe('scanInput options', () => {
     );
   });
 
+  it('signal: an abort during the scan stops it with INTERRUPTED', async () => {
+    const controller = new AbortController();
+    const rows = Array.from({ length: 5000 }, (_, i) => (i === 10 ? 'x,,1,y,' : `u${i},G,1,p,`));
+    await expectSyncError(
+      scanInput(scratch.file('abort-late.csv', csv(HEADER, ...rows)), {
+        signal: controller.signal,
+        onRejected: () => controller.abort(),
+      }),
+      'INTERRUPTED',
+      /interrupted/,
+    );
+  });
+
+  it('onRejected: an exception it throws ends the scan with that exception', async () => {
+    const failing = scanInput(scratch.file('callback.csv', text), {
+      onRejected: () => {
+        throw new Error('failures file is full');
+      },
+    });
+    await expect(failing).rejects.toThrow('failures file is full');
+  });
+
   it('onScanned: the path form scans first and hands over the scan', async () => {
     let rows = -1;
     const users = await readAllByPath(scratch.file('onscanned.csv', text), {
