@@ -1,21 +1,25 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isSyncError, SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { VERSION } from '../version.js';
+import { runApplyCommand } from './apply.js';
 import { runEmulatorCommand } from './emulator.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import {
+  collect,
+  intInRange,
+  maxDeleteOption,
+  nonNegative,
+  nonNegativeInt,
+  parseDuration,
+  positiveInt,
+  positiveNumber,
+  probability,
+  shardOption,
+} from './parsers.js';
+import { runPlanCommand } from './plan.js';
 import { runUsersig } from './usersig.js';
-
-/** Parses a positive integer option with a message that says what was expected and what was given. */
-export function positiveInt(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
-      throw new InvalidArgumentError(`Expected ${name} to be a whole number from 1 and up, got "${value}"`);
-    }
-    return n;
-  };
-}
+import { runVerifyCommand } from './verify.js';
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -43,6 +47,77 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       writeErr: (s) => io.stderr.write(s),
     })
     .showHelpAfterError('(run cgsync --help for usage)');
+
+  const mode = () =>
+    new Option('--mode <mode>', 'merge: add what is missing; mirror: also remove what the CSV lacks')
+      .choices(['merge', 'mirror'])
+      .default('merge');
+  const rate = () =>
+    new Option('--rate <n>', 'calls per second per endpoint')
+      .default(200)
+      .argParser(positiveNumber('--rate'));
+  const inputOptions = (cmd: Command) =>
+    cmd
+      .option('--strict', 'fail on the first rejected row')
+      .addOption(
+        new Option('--max-invalid <n>', 'fail when more rows than this are rejected').argParser(
+          nonNegativeInt('--max-invalid'),
+        ),
+      )
+      .addOption(
+        new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+      );
+
+  inputOptions(
+    connectionOptions(program.command('plan'))
+      .description('dry run: what would change, how many calls, how long; writes nothing to the service')
+      .argument('<input.csv>', 'the CSV export')
+      .addOption(mode())
+      .option('--assume-empty', 'do not read the app state (it is known to be empty)')
+      .option('--out <plan.ndjson>', 'write the plan for `cgsync apply <plan>`')
+      .option('--report <file>', 'write a report (.html or .md); repeatable', collect, [])
+      .option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none')
+      .option('--json', 'print the summary as JSON')
+      .addOption(rate()),
+  ).action(async (input: string, opts) => setExit(await runPlanCommand(input, opts, io)));
+
+  inputOptions(
+    connectionOptions(program.command('apply'))
+      .description('apply a CSV (or a plan file): rate-limited, retrying, resumable')
+      .argument('<input>', 'the CSV export, or a plan file from `cgsync plan --out`')
+      .requiredOption('--checkpoint <file>', 'resumable checkpoint log (NDJSON)')
+      .addOption(mode())
+      .option('--assume-empty', 'do not read the app state (it is known to be empty): the fastest migration')
+      .addOption(
+        new Option(
+          '--max-delete <N|P%>',
+          'mirror: refuse when more memberships would be removed (default 10%)',
+        ).argParser(maxDeleteOption),
+      )
+      .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
+      .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
+      .option('--refresh', 'with --state: re-read every user (drift repair)')
+      .addOption(rate())
+      .addOption(new Option('--concurrency <n>', 'users in flight').argParser(positiveInt('--concurrency')))
+      .addOption(
+        new Option('--max-duration <d>', 'stop after this long (e.g. 30m), resumable; exit 3').argParser(
+          parseDuration('--max-duration'),
+        ),
+      )
+      .option('--redis <url>', 'share the per-endpoint budget with every process using this Redis')
+      .option('--json', 'print a machine-readable summary on stdout'),
+  ).action(async (input: string, opts) => setExit(await runApplyCommand(input, opts, io)));
+
+  connectionOptions(program.command('verify'))
+    .description('read the app back and compare with the CSV: exit 0 when equal, 2 on drift')
+    .argument('<input.csv>', 'the CSV export')
+    .addOption(mode())
+    .addOption(rate())
+    .addOption(
+      new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+    )
+    .option('--json', 'print the result as JSON')
+    .action(async (input: string, opts) => setExit(await runVerifyCommand(input, opts, io)));
 
   connectionOptions(program.command('usersig'))
     .description('print the admin UserSig (last line of stdout)')
@@ -122,38 +197,6 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .action(async (opts) => setExit(await runEmulatorCommand(opts, io)));
 
   return program;
-}
-
-function intInRange(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < min || n > max) {
-      throw new InvalidArgumentError(
-        `Expected ${name} to be a whole number from ${min} to ${max}, got "${value}"`,
-      );
-    }
-    return n;
-  };
-}
-
-function nonNegative(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
-      throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got "${value}"`);
-    }
-    return n;
-  };
-}
-
-function probability(name: string): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !(n >= 0 && n <= 1)) {
-      throw new InvalidArgumentError(`Expected ${name} to be a probability from 0 to 1, got "${value}"`);
-    }
-    return n;
-  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { LIMITS } from '../model.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 import { abortReason, type Clock, systemClock } from './clock.js';
 import { CallStats } from './stats.js';
+import { SlidingWindowGate } from './window-gate.js';
 
 /** Options of {@link createEndpointLimiters}. */
 export interface LimiterOptions {
@@ -13,11 +14,10 @@ export interface LimiterOptions {
    */
   readonly rate?: number;
   /**
-   * Fraction of `rate` the limiter aims at, so that an exact sliding 1000 ms window on the server never
-   * sees more than `rate`: start spacing has a fence-post +1, timers fire late, and arrivals jitter.
-   * Measured (bench/apply-throughput.ts, emulator in-process with 50±20 ms latency and faults, 2 busy
-   * cores): 0.97 saw up to 200–201 calls in a window (an occasional 60007); 0.95 at most 197.
-   * @default 0.95
+   * Fraction of `rate` Bottleneck's start spacing aims at. Spacing alone cannot keep an exact sliding
+   * window at `rate` (timers fire late, late calls bunch up: 0.97 drew an occasional 60007), so the hard
+   * cap is the window gate (window-gate.ts); the spacing only keeps calls smooth inside it.
+   * @default 0.99
    */
   readonly headroom?: number;
   /**
@@ -42,6 +42,12 @@ export interface LimiterOptions {
    * job just before the call. A gate failure other than an abort is fatal for the run ({@link isGateFailure}).
    */
   readonly gate?: CallGate;
+  /**
+   * The hard cap's margin: at most `rate` call starts in any window of 1000 ms plus this many ms
+   * (window-gate.ts), covering the time between a start here and its arrival at the service.
+   * @default 25
+   */
+  readonly windowMarginMs?: number;
   /** @default the system clock */
   readonly clock?: Clock;
 }
@@ -144,7 +150,7 @@ function validateOptions(rate: number, headroom: number, maxConcurrent: number, 
  */
 export function createEndpointLimiters(options: LimiterOptions = {}): EndpointScheduler {
   const rate = options.rate ?? LIMITS.callsPerSecond;
-  const headroom = options.headroom ?? 0.95;
+  const headroom = options.headroom ?? 0.99;
   const maxConcurrent = options.maxConcurrent ?? Math.max(1, Math.ceil(rate));
   const maxSlowdown = options.maxSlowdown ?? 16;
   const recoverAfterMs = options.recoverAfterMs ?? 1000;
@@ -157,6 +163,12 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
     limiters.set(endpoint, new EndpointLimiter(endpoint, spacingFor(rate, headroom), maxConcurrent));
   }
   const get = (endpoint: Endpoint) => limiters.get(endpoint) as EndpointLimiter;
+  const windowLimit = Math.max(1, Math.floor(rate));
+  const windowGate = new SlidingWindowGate({
+    limit: windowLimit,
+    windowMs: (1000 * windowLimit) / rate + (options.windowMarginMs ?? 25),
+    clock,
+  });
 
   return {
     stats,
@@ -175,6 +187,8 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
             throw err;
           }
         }
+        // Last, so the recorded start is as close as it gets to the call itself.
+        await windowGate.acquire(endpoint, signal);
         stats.of(endpoint).calls++;
         return fn();
       });

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Nightly sync: make Tencent Cloud Chat match tonight's export, touching only what changed.
+#
+#   jobs/nightly-sync.sh /exports/groups-$(date +%F).csv
+#
+# - mirror mode: extra memberships are removed and groups missing from the export deleted, for the
+#   users in the export (and users that vanished since the last applied snapshot);
+# - --max-delete guards against a destructive surprise (default 10% of the memberships looked at): over
+#   it the night changes nothing and exits 1 with the numbers;
+# - --state keeps a digest per user: users whose rows did not change make no API call at all
+#   (set REFRESH=1, e.g. weekly, to re-read everyone and repair drift);
+# - the checkpoint's lock stops two runs from overlapping; --max-duration ends the run in its window
+#   (exit 3, resumable).
+# Exit codes: 0 ok, 1 fatal or guard refused, 3 out of time (resumes next run), 4 some rows/users failed.
+set -euo pipefail
+input=${1:?usage: jobs/nightly-sync.sh <export.csv>}
+work=${WORK_DIR:-/var/lib/cgsync}
+mkdir -p "$work"
+cgsync=${CGSYNC:-$(dirname "$0")/../dist/cli/main.js}
+
+args=(apply "$input"
+  --mode mirror
+  --state "$work/state.json"
+  --checkpoint "$work/checkpoint-$(date +%F).ndjson"
+  --failures "$work/failures-$(date +%F).csv"
+  --max-delete "${MAX_DELETE:-10%}"
+  --max-duration "${MAX_DURATION:-5h}")
+[ "${REFRESH:-0}" = 1 ] && args+=(--refresh)
+[ -n "${SECRET_KEY_FILE:-}" ] && args+=(--secret-key-file "$SECRET_KEY_FILE")
+[ -n "${REDIS_URL:-}" ] && args+=(--redis "$REDIS_URL")
+[ -n "${SHARD:-}" ] && args+=(--shard "$SHARD")
+
+exec node "$cgsync" "${args[@]}" --json

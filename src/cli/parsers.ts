@@ -1,0 +1,88 @@
+import { InvalidArgumentError } from 'commander';
+import { isSyncError } from '../errors.js';
+import { parseMaxDelete } from '../sync/guard.js';
+import { parseShard } from '../sync/shard.js';
+
+export { parseDuration } from './duration.js';
+
+/** Option parsers with messages that say what was expected and what was given. */
+export function positiveInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) {
+      throw new InvalidArgumentError(`Expected ${name} to be a whole number from 1 and up, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function nonNegativeInt(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) {
+      throw new InvalidArgumentError(`Expected ${name} to be a whole number from 0 and up, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function intInRange(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(
+        `Expected ${name} to be a whole number from ${min} to ${max}, got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+export function nonNegative(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0) {
+      throw new InvalidArgumentError(`Expected ${name} to be a number >= 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function positiveNumber(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`Expected ${name} to be a number above 0, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+export function probability(name: string): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (value.trim() === '' || !(n >= 0 && n <= 1)) {
+      throw new InvalidArgumentError(`Expected ${name} to be a probability from 0 to 1, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+/** Wraps a parser that throws SyncError('USAGE') so commander reports it as an option error. */
+function asOption<T>(parse: (value: string) => T): (value: string) => T {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (err) {
+      if (isSyncError(err)) throw new InvalidArgumentError(err.message);
+      throw err;
+    }
+  };
+}
+
+export const maxDeleteOption = asOption(parseMaxDelete);
+export const shardOption = asOption(parseShard);
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

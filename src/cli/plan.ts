@@ -1,0 +1,48 @@
+import type { Mode } from '../model.js';
+import { renderText } from '../planner/report-text.js';
+import { runPlanJob } from '../sync/plan-job.js';
+import type { Shard } from '../sync/shard.js';
+import type { ConnectionFlags } from './config.js';
+import { connect } from './connect.js';
+import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+
+export interface PlanArgs extends ConnectionFlags {
+  mode: Mode;
+  assumeEmpty?: boolean;
+  out?: string;
+  report: string[];
+  detailedExitcode?: boolean;
+  rate: number;
+  shard?: Shard;
+  strict?: boolean;
+  maxInvalid?: number;
+  json?: boolean;
+}
+
+/** `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. */
+export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): Promise<ExitCode> {
+  const connection = args.assumeEmpty === true ? undefined : await connect({ ...args, rate: args.rate }, io);
+  try {
+    const { summary } = await runPlanJob({
+      input,
+      mode: args.mode,
+      assumeEmpty: args.assumeEmpty === true,
+      reports: args.report,
+      rate: args.rate,
+      ...(args.out === undefined ? {} : { out: args.out }),
+      ...(args.shard === undefined ? {} : { shard: args.shard }),
+      ...(args.strict === undefined ? {} : { strict: args.strict }),
+      ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
+      ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+    if (args.json === true) writeLine(io.stdout, JSON.stringify(summary));
+    else io.stdout.write(renderText(summary));
+    if (args.out !== undefined) writeLine(io.stderr, `plan written to ${args.out}`);
+    for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
+    const pending = summary.usersWithChanges > 0;
+    return args.detailedExitcode === true && pending ? EXIT.changesOrDrift : EXIT.ok;
+  } finally {
+    await connection?.close();
+  }
+}

@@ -1,0 +1,120 @@
+import type { EndpointScheduler } from '../executor/limiters.js';
+import { conversationKey, type Mode } from '../model.js';
+import type { Operation } from '../planner/types.js';
+import { scanInput } from '../reader/scan-input.js';
+import type { Rejection } from '../reader/types.js';
+import type { ChatApi } from '../tencent/api.js';
+import { planUsers } from './plan-users.js';
+import type { Shard } from './shard.js';
+
+/** How one user's groups differ from the CSV. */
+export interface UserDrift {
+  readonly user: string;
+  /** Groups the CSV has and the app lacks. */
+  readonly missingGroups: readonly string[];
+  /** `group: conversation` pairs the CSV has and the app lacks. */
+  readonly missingMemberships: readonly string[];
+  /** Mirror only: memberships the app has beyond the CSV. */
+  readonly extraMemberships: readonly string[];
+  /** Mirror only: groups the app has that the CSV does not. */
+  readonly extraGroups: readonly string[];
+  /** Set when the user breaks a per-user limit: the CSV cannot be applied as it is. */
+  readonly overLimit?: string;
+}
+
+export interface VerifyResult {
+  readonly users: number;
+  readonly usersWithDrift: number;
+  /** The first `listLimit` drifted users, in input order. */
+  readonly drift: readonly UserDrift[];
+  readonly rejectedRows: number;
+}
+
+export interface VerifyJobOptions {
+  readonly input: string;
+  readonly mode: Mode;
+  readonly api: ChatApi;
+  readonly scheduler: EndpointScheduler;
+  readonly shard?: Shard;
+  /** @default 100 */
+  readonly listLimit?: number;
+  readonly onRejected?: (rejection: Rejection) => void;
+  readonly signal?: AbortSignal;
+}
+
+function driftOf(user: string, operations: readonly Operation[]): UserDrift {
+  const missingGroups: string[] = [];
+  const missingMemberships: string[] = [];
+  const extraMemberships: string[] = [];
+  const extraGroups: string[] = [];
+  for (const op of operations) {
+    if (op.kind === 'create') missingGroups.push(op.group);
+    if (op.kind === 'delete') extraGroups.push(op.group);
+    if (op.kind === 'create' || op.kind === 'update') {
+      for (const c of op.add) missingMemberships.push(`${op.group}: ${conversationKey(c)}`);
+    }
+    if (op.kind === 'update')
+      for (const c of op.remove) extraMemberships.push(`${op.group}: ${conversationKey(c)}`);
+  }
+  return { user, missingGroups, missingMemberships, extraMemberships, extraGroups };
+}
+
+/**
+ * `cgsync verify`: reads the app back and compares it with the CSV. A user matches when planning it
+ * against what the app holds gives no operation (merge: the CSV's memberships all exist; mirror: the
+ * groups and memberships are exactly the CSV's). Writes nothing.
+ */
+export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyResult> {
+  let rejectedRows = 0;
+  const scan = await scanInput(options.input, {
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onRejected: (r) => {
+      rejectedRows++;
+      options.onRejected?.(r);
+    },
+  });
+  const listLimit = options.listLimit ?? 100;
+  const drift: UserDrift[] = [];
+  let users = 0;
+  let usersWithDrift = 0;
+  for await (const { plan } of planUsers(scan.users(), {
+    mode: options.mode,
+    assumeEmpty: false,
+    api: options.api,
+    scheduler: options.scheduler,
+    ...(options.shard === undefined ? {} : { shard: options.shard }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  })) {
+    users++;
+    const violation = plan.violations[0];
+    if (plan.operations.length === 0 && violation === undefined) continue;
+    usersWithDrift++;
+    if (drift.length < listLimit) {
+      const d = driftOf(plan.user, plan.operations);
+      drift.push(violation === undefined ? d : { ...d, overLimit: violation.message });
+    }
+  }
+  return { users, usersWithDrift, drift, rejectedRows };
+}
+
+/** Human lines for a drift report. */
+export function formatDrift(result: VerifyResult): string {
+  const lines: string[] = [];
+  for (const d of result.drift) {
+    lines.push(`${JSON.stringify(d.user)}:`);
+    if (d.overLimit !== undefined) lines.push(`  over a limit: ${d.overLimit}`);
+    for (const g of d.missingGroups) lines.push(`  missing group ${JSON.stringify(g)}`);
+    for (const m of d.missingMemberships) lines.push(`  missing ${m}`);
+    for (const m of d.extraMemberships) lines.push(`  extra ${m}`);
+    for (const g of d.extraGroups) lines.push(`  extra group ${JSON.stringify(g)}`);
+  }
+  if (result.usersWithDrift > result.drift.length) {
+    lines.push(`… and ${result.usersWithDrift - result.drift.length} more users with differences`);
+  }
+  lines.push(
+    result.usersWithDrift === 0
+      ? `verify: all ${result.users} users match`
+      : `verify: ${result.usersWithDrift} of ${result.users} users differ`,
+  );
+  return `${lines.join('\n')}\n`;
+}
