@@ -3,6 +3,7 @@ import { isSyncError, SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { VERSION } from '../version.js';
 import { runApplyCommand } from './apply.js';
+import { runDemo } from './demo.js';
 import { runEmulatorCommand } from './emulator.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import {
@@ -118,6 +119,13 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     )
     .option('--json', 'print the result as JSON')
     .action(async (input: string, opts) => setExit(await runVerifyCommand(input, opts, io)));
+
+  program
+    .command('demo')
+    .description('the migration job on a sample against a built-in emulator, no configuration (npm start)')
+    .option('--input <csv>', 'CSV to migrate (default: samples/demo.csv)')
+    .option('--dir <dir>', 'where the report, plan and checkpoint go', 'cgsync-demo')
+    .action(async (opts) => setExit(await runDemo(opts, io)));
 
   connectionOptions(program.command('usersig'))
     .description('print the admin UserSig (last line of stdout)')
