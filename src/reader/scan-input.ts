@@ -13,8 +13,8 @@ import { createWorkDir, LineWriter, readLineBatches, removeWorkDir } from './wor
 
 const DEFAULT_PARTITION_BYTES = 2 * 1024 * 1024;
 const MAX_PARTITIONS = 4096;
-/** Total string buffer budget of the partition writers. */
-const PARTITION_BUFFER_BUDGET = 32 * 1024 * 1024;
+/** Total buffer budget of the partition writers (outside the JS heap). */
+const PARTITION_BUFFER_BUDGET = 16 * 1024 * 1024;
 
 /**
  * A scanned input: every row validated and counted, rejections reported, and the rows staged for
@@ -105,7 +105,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
 
   const startPartitioning = async (): Promise<void> => {
     const count = Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
-    const flushAt = Math.max(8 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
+    const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
     partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
     await spill.flush();
     if (spill.bytes > 0) {

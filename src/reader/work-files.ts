@@ -44,16 +44,22 @@ export function liveWorkDirs(): readonly string[] {
   return [...live];
 }
 
-/** Appends text to a file through a string buffer; the file is created on the first flush. */
+/**
+ * Appends text to a file through a fixed byte buffer (allocated on the first write), so a writer holds
+ * exactly `capacity` bytes outside the JS heap however much goes through it. The file is created on
+ * the first flush and opened only for the time of each flush, so thousands of writers need no
+ * descriptors between flushes.
+ */
 export class LineWriter {
   readonly path: string;
-  readonly #flushAt: number;
-  #buffer = '';
+  readonly #capacity: number;
+  #buffer: Buffer | undefined;
+  #used = 0;
   #bytes = 0;
 
-  constructor(path: string, flushAt = 256 * 1024) {
+  constructor(path: string, capacity = 256 * 1024) {
     this.path = path;
-    this.#flushAt = flushAt;
+    this.#capacity = capacity;
   }
 
   /** Bytes written to the file so far (0: the file does not exist). */
@@ -61,17 +67,33 @@ export class LineWriter {
     return this.#bytes;
   }
 
-  /** Buffers `text`; returns a promise only when the buffer had to be written out. */
+  /** Buffers `text`; returns a promise only when the buffer had to be written out first: await it before the next write. */
   write(text: string): Promise<void> | undefined {
-    this.#buffer += text;
-    return this.#buffer.length >= this.#flushAt ? this.flush() : undefined;
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes.
+    if (this.#used + text.length * 3 > this.#capacity) return this.#flushThenWrite(text);
+    this.#buffer ??= Buffer.allocUnsafe(this.#capacity);
+    this.#used += this.#buffer.write(text, this.#used);
+    return undefined;
   }
 
-  /** Writes the buffer out. Opening and closing per flush keeps no descriptor open between flushes. */
+  /** Writes the buffer out. */
   async flush(): Promise<void> {
-    if (this.#buffer === '') return;
-    const data = Buffer.from(this.#buffer, 'utf8');
-    this.#buffer = '';
+    if (this.#used === 0 || this.#buffer === undefined) return;
+    // Hand the filled buffer to the write and start a new one, so a write during the flush is safe.
+    const data = this.#buffer.subarray(0, this.#used);
+    this.#buffer = undefined;
+    this.#used = 0;
+    await appendFile(this.path, data, { mode: 0o600 });
+    this.#bytes += data.length;
+  }
+
+  async #flushThenWrite(text: string): Promise<void> {
+    await this.flush();
+    if (text.length * 3 <= this.#capacity) {
+      this.write(text);
+      return;
+    }
+    const data = Buffer.from(text, 'utf8');
     await appendFile(this.path, data, { mode: 0o600 });
     this.#bytes += data.length;
   }

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LineWriter, readLineBatches } from '../../src/reader/work-files.js';
+import { scratchDir } from './helpers.js';
+
+const scratch = scratchDir();
+afterAll(() => scratch.cleanup());
+let n = 0;
+
+describe('LineWriter and readLineBatches', () => {
+  it('write exactly what was given, whatever the buffer size, line size and characters', async () => {
+    const line = fc
+      .string({ unit: fc.constantFrom('a', 'é', '群', '😀', '\t'), maxLength: 40 })
+      .map((s) => `${s}\n`);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(line, { maxLength: 60 }),
+        fc.integer({ min: 4, max: 64 }),
+        async (lines, capacity) => {
+          const path = join(scratch.dir, `lines-${n++}.txt`);
+          const writer = new LineWriter(path, capacity);
+          for (const text of lines) {
+            const pending = writer.write(text);
+            if (pending !== undefined) await pending;
+          }
+          await writer.flush();
+          const expected = lines.join('');
+          expect(writer.bytes).toBe(Buffer.byteLength(expected));
+          if (expected === '') return;
+          expect(readFileSync(path, 'utf8')).toBe(expected);
+          const read: string[] = [];
+          for await (const batch of readLineBatches(path)) read.push(...batch);
+          expect(read).toEqual(lines.map((l) => l.slice(0, -1)));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('writes a line larger than its buffer directly, in order', async () => {
+    const path = join(scratch.dir, 'large.txt');
+    const writer = new LineWriter(path, 8);
+    expect(writer.write('k\n')).toBeUndefined();
+    await writer.write('abcdefghij\n');
+    expect(writer.write('z\n')).toBeUndefined();
+    await writer.flush();
+    expect(readFileSync(path, 'utf8')).toBe('k\nabcdefghij\nz\n');
+  });
+
+  it('refuses a working file that does not end with a line feed', async () => {
+    const path = scratch.file('torn.txt', 'a\nb');
+    await expect(
+      (async () => {
+        for await (const _ of readLineBatches(path)) {
+          // drain
+        }
+      })(),
+    ).rejects.toThrow(/ends without a line feed/);
+  });
+});
