@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { resolve } from 'node:path';
 import { createProgress, formatSummary } from '../executor/progress.js';
 import { createLogger } from '../log.js';
 import type { Mode } from '../model.js';
@@ -43,20 +43,20 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   if (io.signal !== undefined) signals.push(io.signal);
   if (args.maxDuration !== undefined) signals.push(AbortSignal.timeout(args.maxDuration));
   const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
-  const logger = createLogger({ destination: pino.destination({ dest: 2, sync: true }) });
+  const logger = createLogger({ destination: io.stderr });
   const connection = await connect({ ...args, rate: args.rate }, io);
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     const result = await runApplyJob({
-      input,
-      checkpoint: args.checkpoint,
+      input: resolve(io.cwd, input),
+      checkpoint: resolve(io.cwd, args.checkpoint),
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
       api: connection.api,
       scheduler: connection.scheduler,
       ...(args.maxDelete === undefined ? {} : { maxDelete: args.maxDelete }),
-      ...(args.failures === undefined ? {} : { failures: args.failures }),
-      ...(args.state === undefined ? {} : { state: args.state }),
+      ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
+      ...(args.state === undefined ? {} : { state: resolve(io.cwd, args.state) }),
       ...(args.refresh === undefined ? {} : { refresh: args.refresh }),
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),

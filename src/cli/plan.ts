@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import { renderText } from '../planner/report-text.js';
 import { runPlanJob } from '../sync/plan-job.js';
@@ -24,12 +25,12 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
   const connection = args.assumeEmpty === true ? undefined : await connect({ ...args, rate: args.rate }, io);
   try {
     const { summary } = await runPlanJob({
-      input,
+      input: resolve(io.cwd, input),
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
-      reports: args.report,
+      reports: args.report.map((r) => resolve(io.cwd, r)),
       rate: args.rate,
-      ...(args.out === undefined ? {} : { out: args.out }),
+      ...(args.out === undefined ? {} : { out: resolve(io.cwd, args.out) }),
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import type { Shard } from '../sync/shard.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
@@ -17,7 +18,7 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
   const connection = await connect({ ...args, rate: args.rate }, io);
   try {
     const result = await runVerifyJob({
-      input,
+      input: resolve(io.cwd, input),
       mode: args.mode,
       api: connection.api,
       scheduler: connection.scheduler,

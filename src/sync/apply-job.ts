@@ -221,6 +221,9 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     });
 
     let unchangedUsers = 0;
+    // Memberships of users left out as unchanged: the run looked at them through the snapshot, so they
+    // count in the guard's base (else one changed user out of thousands would trip a percentage).
+    let unchangedMemberships = 0;
     const seen = new Set<string>();
     const digests = new Map<string, string>();
     const desiredUsers = scan.users();
@@ -241,6 +244,7 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
       if (snapshot === undefined || options.refresh === true) return false;
       if (snapshot.users.get(desired.user) !== digest) return false;
       unchangedUsers++;
+      for (const g of desired.groups) unchangedMemberships += g.conversations.length;
       return true;
     };
     const planned = planUsers(withVanished(), {
@@ -290,7 +294,7 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
       guard = checkDeleteGuard(
         options.maxDelete ?? DEFAULT_MAX_DELETE,
         planSummary.memberships.removed,
-        planSummary.memberships.examined,
+        planSummary.memberships.examined + unchangedMemberships,
       );
       options.onGuard?.(guard);
       if (!guard.ok) {
