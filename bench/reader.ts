@@ -3,7 +3,7 @@
  *
  *   npx tsc -p tsconfig.json --outDir .bench-build
  *   node .bench-build/bench/gen-csv.js --out /tmp/1m.csv --rows 1000000 --users 100000 [--order shuffled]
- *   node --expose-gc .bench-build/bench/reader.js /tmp/1m.csv [--runs 3] [--partition-mb 8]
+ *   node --expose-gc .bench-build/bench/reader.js /tmp/1m.csv [--runs 3] [--partition-mb 2]
  *
  * Prints, per run: raw csv-parse rows/s (arrays, `bom: true`, for-await: the fastest plain use),
  * scan (pass 1) and users (pass 2) seconds, total reader rows/s and its ratio to raw, users read,
@@ -44,10 +44,10 @@ async function rawRowsPerSecond(path: string): Promise<{ rows: number; seconds: 
   return { rows: rows - 1, seconds: (performance.now() - started) / 1000 };
 }
 
-async function readerRun(path: string, partitionBytes: number) {
+async function readerRun(path: string, partitionBytes: number | undefined) {
   const peak = samplePeak();
   const started = performance.now();
-  const scan = await scanInput(path, { partitionBytes });
+  const scan = await scanInput(path, partitionBytes === undefined ? {} : { partitionBytes });
   const scanned = performance.now();
   let users = 0;
   let memberships = 0;
@@ -73,12 +73,14 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { runs: { type: 'string', default: '3' }, 'partition-mb': { type: 'string', default: '8' } },
+    options: { runs: { type: 'string', default: '3' }, 'partition-mb': { type: 'string' } },
   });
   const path = positionals[0];
   if (path === undefined) throw new Error('Expected a CSV path');
   const runs = Number(values.runs);
-  const partitionBytes = Number(values['partition-mb']) * 1024 * 1024;
+  const partitionMb = values['partition-mb'];
+  const partitionBytes =
+    partitionMb === undefined ? undefined : Math.round(Number(partitionMb) * 1024 * 1024);
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let run = 1; run <= runs; run++) {
     gc?.();
