@@ -1,6 +1,7 @@
 import { createReadStream, rmSync } from 'node:fs';
 import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { SyncError } from '../errors.js';
 
 /**
  * Working files of the reader: a `cgsync-*` directory per scan, buffered line writers, a line reader.
@@ -25,7 +26,17 @@ function removeAllSync(): void {
 
 /** Creates `<base>/cgsync-XXXXXX`, removed at exit if still there. */
 export async function createWorkDir(base: string): Promise<string> {
-  const dir = await mkdtemp(join(base, 'cgsync-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(base, 'cgsync-'));
+  } catch (error) {
+    throw new SyncError(
+      'IO',
+      `Cannot create a working directory in ${base}: ${(error as Error).message}`,
+      { path: base },
+      { cause: error },
+    );
+  }
   live.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -83,7 +94,7 @@ export class LineWriter {
     const data = this.#buffer.subarray(0, this.#used);
     this.#buffer = undefined;
     this.#used = 0;
-    await appendFile(this.path, data, { mode: 0o600 });
+    await append(this.path, data);
     this.#bytes += data.length;
   }
 
@@ -94,8 +105,21 @@ export class LineWriter {
       return;
     }
     const data = Buffer.from(text, 'utf8');
-    await appendFile(this.path, data, { mode: 0o600 });
+    await append(this.path, data);
     this.#bytes += data.length;
+  }
+}
+
+async function append(path: string, data: Buffer): Promise<void> {
+  try {
+    await appendFile(path, data, { mode: 0o600 });
+  } catch (error) {
+    throw new SyncError(
+      'IO',
+      `Cannot write the working file ${path}: ${(error as Error).message} (point tmpDir or TMPDIR to a disk with room for about the size of the input)`,
+      { path },
+      { cause: error },
+    );
   }
 }
 

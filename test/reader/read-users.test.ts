@@ -327,6 +327,11 @@ describe('readUsers: whole-file problems', () => {
     );
     await expectSyncError(scanInput(join(scratch.dir, 'nope.csv')), 'IO', /Cannot read/);
     await expectSyncError(scanInput(scratch.dir), 'IO', /not a regular file/);
+    await expectSyncError(
+      scanInput(scratch.file('ok.csv', csv(HEADER)), { tmpDir: join(scratch.dir, 'missing') }),
+      'IO',
+      /Cannot create a working directory in/,
+    );
   });
 });
 

@@ -49,6 +49,15 @@ describe('LineWriter and readLineBatches', () => {
     expect(readFileSync(path, 'utf8')).toBe('k\nabcdefghij\nz\n');
   });
 
+  it('turns a failed write into an IO error that says what to do', async () => {
+    const writer = new LineWriter('/dev/full', 64);
+    expect(writer.write('abc\n')).toBeUndefined();
+    await expect(writer.flush()).rejects.toMatchObject({
+      code: 'IO',
+      message: expect.stringMatching(/Cannot write the working file \/dev\/full: .*tmpDir or TMPDIR/),
+    });
+  });
+
   it('refuses a working file that does not end with a line feed', async () => {
     const path = scratch.file('torn.txt', 'a\nb');
     await expect(
