@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI_MAIN } from '../helpers/cli-process.js';
+import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+
+const run = promisify(execFile);
+const ROOT = process.cwd();
+const DEMO = join(ROOT, 'samples', 'demo.csv');
+
+/** Runs a job script as cron would: its own process, env only, exit code kept. */
+async function job(script: string, args: string[], env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run('bash', [join(ROOT, 'jobs', script), ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', CGSYNC: CLI_MAIN, ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('jobs/ entry points against the emulator', () => {
+  let t: TestEmulator;
+  let work: string;
+  beforeAll(async () => {
+    t = await startTestEmulator();
+    work = await mkdtemp(join(tmpdir(), 'cgsync-jobs-'));
+  });
+  afterAll(async () => {
+    await t.close();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it('plan-report.sh writes the HTML and Markdown reports and the plan; exit 2 = changes pending', async () => {
+    t.emulator.reset();
+    const out = join(work, 'report');
+    const r = await job('plan-report.sh', [DEMO, out], t.env);
+    expect(r.code, r.stderr).toBe(2);
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain('<svg');
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('# cgsync plan');
+    expect((await stat(join(out, 'plan.ndjson'))).size).toBeGreaterThan(0);
+    expect(t.totalAccepted()).toBeGreaterThan(0); // it read the state
+    expect(t.state()).toEqual({}); // and wrote nothing
+  });
+
+  it('migrate.sh: blind migration, resumable checkpoint, JSON summary; a re-run is a no-op', async () => {
+    t.emulator.reset();
+    const dir = join(work, 'migration');
+    const r = await job('migrate.sh', [DEMO], { ...t.env, WORK_DIR: dir, ASSUME_EMPTY: '1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).status).toBe('ok');
+    expect(t.state()).toEqual(await desiredState(DEMO));
+    const calls = t.totalAccepted();
+    const again = await job('migrate.sh', [DEMO], { ...t.env, WORK_DIR: dir, ASSUME_EMPTY: '1' });
+    expect(again.code).toBe(0);
+    expect(t.totalAccepted()).toBe(calls); // every user is done in the checkpoint
+  });
+
+  it('nightly-sync.sh: mirror + state + guard; the second night with the same export makes no call', async () => {
+    t.emulator.reset();
+    const dir = join(work, 'nightly');
+    const first = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: dir });
+    expect(first.code, first.stderr).toBe(0);
+    expect(t.state()).toEqual(await desiredState(DEMO));
+    const calls = t.totalAccepted();
+    await rm(join(dir, `checkpoint-${new Date().toISOString().slice(0, 10)}.ndjson`), { force: true });
+    const second = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: dir });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout).users.unchanged).toBe(300);
+    expect(t.totalAccepted()).toBe(calls);
+  });
+});
