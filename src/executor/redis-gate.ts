@@ -138,9 +138,11 @@ function safeDecode(text: string): string {
  *
  * Why no server window of 1000 ms sees more than `rate` calls, Redis restarts included:
  * - Steady state: each grant moves TAT forward by `interval`, so granted slots are ≥ `interval` apart and
- *   a span of 1000 + E ms holds at most ⌈(1000 + E) / interval⌉ of them. A call starts E ms after its
- *   slot at most (reply transit, timer lateness capped by `maxLateMs`, sending); at the defaults
- *   (interval 5.15 ms) that stays ≤ 200 for E up to ~25 ms: the slack limiters.ts relies on too.
+ *   a window of 1000 ms holds at most 1 + 1000 / interval of them (195 at the defaults). A call reaches
+ *   the server E ms after its slot, E varying with the answer's transit, timer lateness and any longer
+ *   than usual round trip (a slot later than `maxLateMs` is dropped), sending and the network; spread E
+ *   adds E / interval, so the server sees ≤ `rate` while E varies by less than ~25 ms at the defaults:
+ *   the same slack limiters.ts relies on.
  * - Restart (or failover) at time R: the script never grants a slot more than `maxAheadMs` ahead, so every
  *   slot granted before R is ≤ R + maxAheadMs. After R a slot comes either (a) from a process that saw
  *   its connection drop: after 'ready' (≥ R) it waits `maxAheadMs + interval` on its own clock before
@@ -205,29 +207,35 @@ export async function createRedisGate(options: RedisGateOptions): Promise<SlotGa
         ),
       ),
   });
-  let everReady = false;
-  let firstReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    firstReady = resolve;
+  // Settles once: undefined when first ready, else the error createRedisGate rejects with.
+  let started: (error: SyncError | undefined) => void = () => {};
+  const start = new Promise<SyncError | undefined>((resolve) => {
+    started = resolve;
   });
+  let everReady = false;
   // ioredis emits 'error' for every failed (re)connection; an unhandled one would crash the process.
-  redis.on('error', (error: unknown) => pump.note(error instanceof Error ? error.message : String(error)));
+  redis.on('error', (error: unknown) => {
+    const detail = error instanceof Error ? error.message : String(error);
+    pump.note(detail);
+    // Wrong credentials do not get better by waiting: say so at once (later, they count as unreachable).
+    if (!everReady && /^(WRONGPASS|NOAUTH|NOPERM)\b/.test(detail)) {
+      started(new SyncError('CONFIG', `Redis at ${where} refused the credentials: ${clean(detail)}`));
+    }
+  });
   redis.on('close', () => pump.down('connection closed'));
   redis.on('ready', () => {
     pump.up(everReady ? maxAheadMs + intervalMs : 0);
     everReady = true;
-    firstReady();
+    started(undefined);
   });
-
   const giveUp = new AbortController();
-  const timedOut = clock.sleep(unavailableAfterMs, giveUp.signal).then(
-    () => true,
-    () => false,
+  clock.sleep(unavailableAfterMs, giveUp.signal).then(
+    () => started(pump.unreachableError()),
+    () => {},
   );
-  const failed = await Promise.race([ready.then(() => false), timedOut]);
+  const error = await start;
   giveUp.abort();
-  if (failed) {
-    const error = pump.unreachableError();
+  if (error !== undefined) {
     pump.close();
     redis.disconnect();
     throw error;

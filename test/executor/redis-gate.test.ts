@@ -453,6 +453,24 @@ describe('createRedisGate against redis-server and the emulator', () => {
     }
   }, 10_000);
 
+  it('refuses wrong credentials at once with CONFIG, without the password', async () => {
+    const locked = await startRedis({ password: 'the-right-one' });
+    try {
+      const wrong = locked.url.replace('the-right-one', 'wr0ng-pa55');
+      const error = await createRedisGate({ url: wrong }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isSyncError(error, 'CONFIG')).toBe(true);
+      expect((error as SyncError).message).toMatch(
+        /^Redis at 127\.0\.0\.1:\d+ refused the credentials: WRONGPASS/,
+      );
+      expect((error as SyncError).message).not.toContain('wr0ng-pa55');
+    } finally {
+      await locked.stop();
+    }
+  });
+
   it('refuses to start when Redis cannot be reached within unavailableAfterMs', async () => {
     const gone = await startRedis();
     await gone.stop();
