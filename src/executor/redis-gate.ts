@@ -309,7 +309,7 @@ export class SlotPump {
   #lastError = 'no connection yet';
   /** An error was noted since the last 'ready': it says more than "connection closed". */
   #noted = false;
-  #deadline: object | undefined;
+  #deadlineArmed = false;
   #closed = false;
   /** The usual round trip to the budget: the lowest seen, rising slowly when round trips get longer. */
   #rttFloor = Number.POSITIVE_INFINITY;
@@ -324,7 +324,8 @@ export class SlotPump {
   acquire(endpoint: Endpoint, signal?: AbortSignal): Promise<void> {
     if (this.#closed) return Promise.reject(new SyncError('INTERRUPTED', 'The Redis rate budget is closed'));
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (this.#expired()) return Promise.reject(this.unreachableError());
+    // Known to be unreachable: the caller learns it at once (until the connection is back).
+    if (!this.#available && this.#expired()) return Promise.reject(this.unreachableError());
     const lane = this.#lane(endpoint);
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
@@ -467,16 +468,17 @@ export class SlotPump {
   }
 
   #armDeadline(): void {
-    if (this.#failingSince === undefined || this.#deadline !== undefined || this.#closed) return;
+    if (this.#failingSince === undefined || this.#deadlineArmed || this.#closed) return;
     if (![...this.#lanes.values()].some((lane) => lane.waiters.length > 0)) return;
-    const token = {};
-    this.#deadline = token;
+    this.#deadlineArmed = true;
     const left = this.#failingSince + this.#o.unavailableAfterMs - this.#o.clock.now();
     this.#o.clock.sleep(Math.max(0, left), this.#stop.signal).then(
       () => {
-        if (this.#deadline === token) this.#deadline = undefined;
-        if (this.#expired()) this.#rejectAll(this.unreachableError());
-        else this.#armDeadline();
+        this.#deadlineArmed = false;
+        if (!this.#expired()) return this.#armDeadline();
+        this.#rejectAll(this.unreachableError());
+        // Connected but every reservation failing: keep trying, and give later calls a full period.
+        if (this.#available) this.#failingSince = this.#o.clock.now();
       },
       () => {},
     );

@@ -198,6 +198,12 @@ describe('SlotPump (injected clock)', () => {
     expect(triesIn500).toBeLessThan(10);
     await clock.advance(500);
     expect(log).toEqual(['Redis at h:1 is unreachable: Command timed out']);
+    // Still connected: later calls keep trying, and get a slot once the budget answers again.
+    const later = track(clock, [pump.acquire(EP)]);
+    budget.failWith = undefined;
+    await clock.advance(1000);
+    // Tries at 0, 50, 150, 350, 750 (backoff doubling from 50 ms); the next, at 1550, succeeds.
+    expect(later).toEqual([1550]);
     pump.close();
   });
 
