@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { createProgress, formatSummary } from '../executor/progress.js';
 import { createLogger } from '../log.js';
@@ -43,6 +44,8 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   if (io.signal !== undefined) signals.push(io.signal);
   if (args.maxDuration !== undefined) signals.push(AbortSignal.timeout(args.maxDuration));
   const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
+  // Every waiting call listens to the run's signal: hundreds of listeners are expected.
+  if (signal !== undefined) setMaxListeners(0, signal);
   const logger = createLogger({ destination: io.stderr });
   const connection = await connect({ ...args, rate: args.rate }, io);
   let progress: ReturnType<typeof createProgress> | undefined;

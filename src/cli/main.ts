@@ -1,8 +1,11 @@
 #!/usr/bin/env node
+import { setMaxListeners } from 'node:events';
 import { runCli } from './run.js';
 
 // The thin entry point: the only place that reads process.argv and sets the process exit code.
 const controller = new AbortController();
+// Every waiting call of a run listens to this signal: hundreds of listeners are expected.
+setMaxListeners(0, controller.signal);
 let signals = 0;
 const onSignal = (signal: NodeJS.Signals): void => {
   signals += 1;
