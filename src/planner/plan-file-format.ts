@@ -1,5 +1,5 @@
 import { type Conversation, conversationKey, type Mode } from '../model.js';
-import { canonicalJson, type JsonValue } from './canonical.js';
+import { canonicalJson, type JsonValue, sha256Hex } from './canonical.js';
 import type { PlanSummary } from './summary.js';
 import type { Operation, UserPlan, UserPlanStats } from './types.js';
 
@@ -14,14 +14,41 @@ export interface PlanHeader {
   readonly version: typeof PLAN_VERSION;
   readonly mode: Mode;
   readonly assumeEmpty: boolean;
-  /** sha256 of the input CSV's bytes. */
+  /**
+   * Digest of the input's content, independent of the order of its rows: sha256 of the sum
+   * (mod 2^256) of every user's `desiredDigest` ({@link ContentDigest}). Filled in by the writer.
+   */
   readonly inputDigest: string;
   /** Anything else that shaped the plan (JSON, written with sorted keys). */
   readonly options: { readonly [key: string]: JsonValue };
 }
 
-export function createPlanHeader(fields: Omit<PlanHeader, 'format' | 'version'>): PlanHeader {
+/** A header before its content digest is known (the writer fills `inputDigest` in). */
+export type PlanHeaderDraft = Omit<PlanHeader, 'inputDigest'>;
+
+export function createPlanHeader(
+  fields: Omit<PlanHeader, 'format' | 'version' | 'inputDigest'>,
+): PlanHeaderDraft {
   return { format: PLAN_FORMAT, version: PLAN_VERSION, ...fields };
+}
+
+const MASK = (1n << 256n) - 1n;
+
+/**
+ * An order-independent digest of a set of users: the sum (mod 2^256) of their `desiredDigest`s, hashed
+ * once more. The same users in any order give the same digest, so a plan's header does not depend on
+ * the order of the input's rows (its raw bytes' digest would).
+ */
+export class ContentDigest {
+  #sum = 0n;
+
+  add(desiredDigest: string): void {
+    this.#sum = (this.#sum + BigInt(`0x${desiredDigest}`)) & MASK;
+  }
+
+  digest(): string {
+    return sha256Hex(this.#sum.toString(16).padStart(64, '0'));
+  }
 }
 
 export function serializeHeader(h: PlanHeader): string {

@@ -2,15 +2,23 @@ import { rename, rm } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
 import { LineFileWriter } from './line-file.js';
-import { type PlanHeader, serializeHeader, serializeSummary, serializeUserPlan } from './plan-file-format.js';
+import {
+  ContentDigest,
+  type PlanHeaderDraft,
+  serializeHeader,
+  serializeSummary,
+  serializeUserPlan,
+} from './plan-file-format.js';
 import type { PlanSummary } from './summary.js';
 import type { UserPlan } from './types.js';
 
 export {
+  ContentDigest,
   createPlanHeader,
   PLAN_FORMAT,
   PLAN_VERSION,
   type PlanHeader,
+  type PlanHeaderDraft,
 } from './plan-file-format.js';
 export { type PlanFile, readPlanFile } from './plan-file-read.js';
 
@@ -25,11 +33,12 @@ export type PlanFileWriterOptions = ExternalSortOptions;
  */
 export class PlanFileWriter {
   readonly #path: string;
-  readonly #header: PlanHeader;
+  readonly #header: PlanHeaderDraft;
   readonly #sorter: ExternalSorter;
+  readonly #content = new ContentDigest();
   #done = false;
 
-  constructor(path: string, header: PlanHeader, options: PlanFileWriterOptions = {}) {
+  constructor(path: string, header: PlanHeaderDraft, options: PlanFileWriterOptions = {}) {
     this.#path = path;
     this.#header = header;
     this.#sorter = new ExternalSorter(options);
@@ -42,6 +51,7 @@ export class PlanFileWriter {
 
   async add(plan: UserPlan): Promise<void> {
     if (this.#done) throw new Error('PlanFileWriter: add() after finish() or abort()');
+    this.#content.add(plan.desiredDigest);
     await this.#sorter.add(plan.user, serializeUserPlan(plan));
   }
 
@@ -52,7 +62,7 @@ export class PlanFileWriter {
     let out: LineFileWriter | undefined;
     try {
       out = await LineFileWriter.create(partial);
-      await out.write(serializeHeader(this.#header));
+      await out.write(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
       let previous: string | undefined;
       for await (const [user, line] of this.#sorter.sorted()) {
         if (user === previous) {
@@ -87,7 +97,7 @@ export class PlanFileWriter {
 /** Writes a whole plan file from user plans in any order; `summary` is read after the last user. */
 export async function writePlanFile(
   path: string,
-  header: PlanHeader,
+  header: PlanHeaderDraft,
   plans: AsyncIterable<UserPlan> | Iterable<UserPlan>,
   summary: PlanSummary | (() => PlanSummary),
   options: PlanFileWriterOptions = {},

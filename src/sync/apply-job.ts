@@ -273,7 +273,6 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
         createPlanHeader({
           mode: options.mode,
           assumeEmpty: options.assumeEmpty,
-          inputDigest: scan.summary.inputDigest,
           options: {},
         }),
       );

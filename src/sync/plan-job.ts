@@ -74,7 +74,6 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
           createPlanHeader({
             mode: options.mode,
             assumeEmpty: options.assumeEmpty,
-            inputDigest: scan.summary.inputDigest,
             options:
               options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` },
           }),

@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import {
+  ContentDigest,
   createPlanHeader,
   PlanFileWriter,
   readPlanFile,
@@ -26,7 +27,6 @@ afterAll(async () => {
 const header = createPlanHeader({
   mode: 'mirror',
   assumeEmpty: false,
-  inputDigest: 'a'.repeat(64),
   options: { rate: 200, b: [1, 'x'] },
 });
 
@@ -93,13 +93,15 @@ describe('plan file', () => {
     const path = join(dir, 'round.plan');
     await writePlanFile(path, header, plans, () => summarize(plans));
     const file = await readPlanFile(path);
-    expect(file.header).toEqual(header);
+    const content = new ContentDigest();
+    for (const p of plans) content.add(p.desiredDigest);
+    expect(file.header).toEqual({ ...header, inputDigest: content.digest() });
     expect(file.summary).toEqual(summarize(plans));
     const sorted = [...plans].sort((a, b) => (a.user < b.user ? -1 : 1));
     expect(await collect(file.users)).toEqual(sorted);
     const lines = (await readFile(path, 'utf8')).split('\n');
     expect(lines[0]).toBe(
-      `{"format":"cgsync-plan","version":1,"mode":"mirror","assumeEmpty":false,"inputDigest":"${'a'.repeat(64)}","options":{"b":[1,"x"],"rate":200}}`,
+      `{"format":"cgsync-plan","version":1,"mode":"mirror","assumeEmpty":false,"inputDigest":"${content.digest()}","options":{"b":[1,"x"],"rate":200}}`,
     );
     expect(lines.at(-1)).toBe('');
     expect(lines.at(-2)).toMatch(/^\{"summary":\{"mode":"mirror"/);
