@@ -1,4 +1,5 @@
 import { SyncError } from '../errors.js';
+import { isLoopbackHost } from '../tencent/regions.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 
 /** What creating (or renaming to) a group name the user already has does. The docs are silent. */
@@ -106,11 +107,7 @@ function got(value: unknown): string {
   return `got \`${shown}\` (${typeof value})`;
 }
 
-/** True for 127.0.0.0/8, ::1 and `localhost`. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
-}
+export { isLoopbackHost } from '../tencent/regions.js';
 
 /**
  * Validates every option at once and fills in the defaults. Throws one `SyncError` of code `CONFIG`

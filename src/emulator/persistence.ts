@@ -1,5 +1,4 @@
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 
 /** Reads a JSON state file; `undefined` when it does not exist. Throws `SyncError` `CHECKPOINT` when unreadable. */
@@ -23,34 +22,9 @@ export async function readStateFile(path: string): Promise<unknown> {
   }
 }
 
-/** Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename, fsync of the folder. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(text, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
-  // Make the rename itself durable; not every platform lets a folder be opened for this.
-  try {
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // best effort
-  }
-}
+import { writeFileAtomic } from '../atomic-file.js';
+
+export { writeFileAtomic };
 
 /**
  * Saves a snapshot at most every `debounceMs` while the state is dirty, one write at a time, and a

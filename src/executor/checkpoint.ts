@@ -1,5 +1,6 @@
 import { type FileHandle, open, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { syncDirectory } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ioError, type LoadedCheckpoint, loadCheckpoint } from './checkpoint-load.js';
 import {
@@ -78,19 +79,6 @@ export async function openAppendFile(path: string): Promise<CheckpointFile> {
     },
     close: () => handle.close(),
   };
-}
-
-async function syncDirectory(path: string): Promise<void> {
-  try {
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Best effort: some platforms cannot fsync a directory.
-  }
 }
 
 /**

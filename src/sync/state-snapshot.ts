@@ -1,4 +1,5 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 
@@ -68,18 +69,9 @@ export async function saveSnapshot(path: string, snapshot: StateSnapshot): Promi
   const users: Record<string, string> = {};
   for (const user of [...snapshot.users.keys()].sort()) users[user] = snapshot.users.get(user) as string;
   const body = `${JSON.stringify({ format: FORMAT, version: 1, mode: snapshot.mode, shard: snapshot.shard, users })}\n`;
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(body, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, body);
   } catch (err) {
-    await rm(tmp, { force: true });
     throw new SyncError(
       'IO',
       `state file ${path} cannot be written: ${(err as Error).message}`,

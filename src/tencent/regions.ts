@@ -55,7 +55,8 @@ export function resolveBaseUrl(target: { region?: string; endpoint?: string; bac
   return new URL(`https://${target.backup === true ? domains.backup : domains.primary}`);
 }
 
+/** True for 127.0.0.0/8, ::1 (also bracketed or IPv4-mapped) and `localhost`. */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
