@@ -1,5 +1,4 @@
 import { type FileHandle, open, stat, truncate } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { syncDirectory } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ioError, type LoadedCheckpoint, loadCheckpoint } from './checkpoint-load.js';

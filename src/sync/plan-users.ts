@@ -54,7 +54,7 @@ export function planUsers(
   async function* selected(): AsyncGenerator<DesiredUser> {
     for await (const desired of users) {
       if (!inShard(desired.user, options.shard)) continue;
-      if (skip !== undefined && skip(desired, desiredDigestOf(desired, options.mode))) continue;
+      if (skip?.(desired, desiredDigestOf(desired, options.mode))) continue;
       yield desired;
     }
   }
