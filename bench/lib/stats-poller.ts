@@ -1,0 +1,64 @@
+import { ENDPOINTS, type Endpoint } from '../../src/tencent/wire.js';
+import type { EmulatorProcess } from './emulator-process.js';
+
+/** Accepted calls per endpoint at one instant (ms, performance.now of this process). */
+interface Sample {
+  readonly t: number;
+  readonly accepted: Readonly<Record<Endpoint, number>>;
+}
+
+/** The busy period of one endpoint, as the emulator saw it. */
+export interface BusyRate {
+  /** Accepted calls in the whole run. */
+  readonly accepted: number;
+  /** Length of the measured stretch, s (first to last sample strictly inside the busy period). */
+  readonly seconds: number;
+  /** Accepted calls per second over that stretch. */
+  readonly rate: number;
+}
+
+/**
+ * Polls `GET /__emulator/stats` every `intervalMs` while a run goes on. The achieved rate of an
+ * endpoint is measured between the first sample that already saw a call and the last sample before
+ * the final count: both lie inside the busy period, so the process start-up and the CSV scan before
+ * the first call, and the idle time after the last one, are left out, and the poll interval adds no
+ * bias (it only shortens the stretch by up to two intervals).
+ */
+export function pollStats(emulator: EmulatorProcess, intervalMs = 100): { stop(): Promise<Sample[]> } {
+  const samples: Sample[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const tick = performance.now();
+      try {
+        const stats = await emulator.stats();
+        const accepted = {} as Record<Endpoint, number>;
+        for (const e of ENDPOINTS) accepted[e] = stats.endpoints[e].accepted;
+        samples.push({ t: performance.now(), accepted });
+      } catch {
+        // A missed sample only shortens the measured stretch.
+      }
+      const wait = intervalMs - (performance.now() - tick);
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+/** The busy-period rate of `endpoint` from the samples (see {@link pollStats}); zeros when idle. */
+export function busyRate(samples: readonly Sample[], endpoint: Endpoint): BusyRate {
+  const counts = samples.map((s) => s.accepted[endpoint]);
+  const total = counts[counts.length - 1] ?? 0;
+  const first = counts.findIndex((c) => c > 0);
+  const final = counts.indexOf(total);
+  const last = final - 1;
+  if (first < 0 || last <= first) return { accepted: total, seconds: 0, rate: 0 };
+  const seconds = ((samples[last] as Sample).t - (samples[first] as Sample).t) / 1000;
+  return { accepted: total, seconds, rate: ((counts[last] as number) - (counts[first] as number)) / seconds };
+}

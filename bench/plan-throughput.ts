@@ -1,0 +1,143 @@
+/**
+ * Planning throughput (issue 3): `cgsync plan --assume-empty` as its own process on generated CSVs,
+ * sorted and shuffled, next to csv-parse's raw parse speed on the same file (also its own process).
+ *
+ *   node .bench-build/bench/plan-throughput.js [--md out.md]
+ *   env: PLAN_ROWS=1000000,10000000 (default 1M; FULL=1 adds 10M), PLAN_RUNS=1
+ *
+ * cgsync's rows/s is rows / the whole process's wall time (start-up, both reader passes, planning,
+ * the summary): the pessimistic figure. csv-parse's is rows / its parse loop only. Peak RSS is GNU
+ * time's maximum resident set size of each process.
+ */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { cgsyncPlan } from './lib/cgsync.js';
+import { ensureCsv } from './lib/data.js';
+import { lastJsonLine, runNode } from './lib/measure.js';
+import { BENCH_BUILD } from './lib/paths.js';
+import {
+  emitSection,
+  envNumber,
+  FULL,
+  int,
+  kRate,
+  machineLine,
+  mb,
+  note,
+  pct,
+  secs,
+  table,
+} from './lib/report.js';
+
+const RSS_GOAL = 300 * 1024 * 1024;
+
+interface Row {
+  readonly rows: number;
+  readonly order: 'sorted' | 'shuffled';
+  readonly bytes: number;
+  readonly rawRate: number;
+  readonly rawRss: number | undefined;
+  readonly planMs: number;
+  readonly planRate: number;
+  readonly planRss: number | undefined;
+  readonly groups: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] as number;
+}
+
+async function measure(rows: number, order: 'sorted' | 'shuffled', runs: number): Promise<Row> {
+  const path = await ensureCsv({ rows, users: Math.max(1, Math.floor(rows / 10)), order });
+  const raws: { rate: number; rss: number | undefined }[] = [];
+  const plans: { ms: number; rss: number | undefined; groups: number }[] = [];
+  let bytes = 0;
+  for (let run = 0; run < runs; run++) {
+    note(`raw csv-parse on ${path}`);
+    const raw = await runNode([join(BENCH_BUILD, 'raw-parse.js'), path]);
+    const r = lastJsonLine(raw);
+    raws.push({ rate: Number(r.rows) / (Number(r.parseMs) / 1000), rss: raw.peakRssBytes });
+    note(`cgsync plan --assume-empty on ${path}`);
+    const plan = await cgsyncPlan(path);
+    plans.push({ ms: plan.run.wallMs, rss: plan.run.peakRssBytes, groups: plan.groups });
+    bytes = statSync(path).size;
+  }
+  const planMs = median(plans.map((p) => p.ms));
+  return {
+    rows,
+    order,
+    bytes,
+    rawRate: median(raws.map((r) => r.rate)),
+    rawRss: raws[0]?.rss,
+    planMs,
+    planRate: rows / (planMs / 1000),
+    planRss: plans.every((p) => p.rss !== undefined)
+      ? Math.max(...plans.map((p) => p.rss as number))
+      : undefined,
+    groups: plans[0]?.groups ?? 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { md: { type: 'string' } } });
+  const sizes = (process.env.PLAN_ROWS ?? (FULL ? '1000000,10000000' : '1000000')).split(',').map(Number);
+  const runs = envNumber('PLAN_RUNS', 1);
+  const header = machineLine();
+  const rows: Row[] = [];
+  for (const size of sizes) {
+    for (const order of ['sorted', 'shuffled'] as const) rows.push(await measure(size, order, runs));
+  }
+  const verdicts = rows.map((r) => {
+    const speed = r.planRate / r.rawRate >= 0.5 ? 'yes' : '**no**';
+    const rss = r.planRss === undefined ? 'n/a' : r.planRss < RSS_GOAL ? 'yes' : '**no**';
+    return { speed, rss };
+  });
+  await emitSection(values.md, [
+    '## Planning throughput (issue 3)',
+    '',
+    `${header}`,
+    '',
+    'Command: `npm run bench` (this part alone: `node .bench-build/bench/plan-throughput.js`; `FULL=1` adds 10M rows).',
+    `Each file: 1 row per membership, users = rows / 10, 5 group names per user (bench/gen-csv.ts); median of ${runs} run(s).`,
+    'cgsync = `cgsync plan <file> --assume-empty --json` as a process, rows / its whole wall time;',
+    'raw = csv-parse alone (arrays, for-await, bench/raw-parse.ts) as a process, rows / its parse loop.',
+    '',
+    table(
+      [
+        'rows',
+        'order',
+        'file',
+        'csv-parse raw',
+        'cgsync plan wall',
+        'cgsync rows/s',
+        '% of raw',
+        '≥ 50%?',
+        'cgsync peak RSS',
+        '< 300 MB?',
+        'raw peak RSS',
+      ],
+      rows.map((r, i) => [
+        int(r.rows),
+        r.order,
+        mb(r.bytes),
+        kRate(r.rawRate),
+        secs(r.planMs),
+        kRate(r.planRate),
+        pct(r.planRate / r.rawRate),
+        verdicts[i]?.speed ?? '',
+        mb(r.planRss),
+        verdicts[i]?.rss ?? '',
+        mb(r.rawRss),
+      ]),
+    ),
+    '',
+    'Goals: peak RSS < 300 MB at 10M shuffled rows; at least 50% of raw csv-parse rows/s.',
+  ]);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});
