@@ -1,0 +1,147 @@
+import type { FailedItem, UserWork } from '../executor/apply-user.js';
+import { FailuresWriter } from '../executor/failures-file.js';
+import type { EndpointScheduler } from '../executor/limiters.js';
+import type { ApplyOptions, ProgressSink, RunResult } from '../executor/run-apply.js';
+import { type DesiredUser, type Mode, membershipKey } from '../model.js';
+import type { PlanSummary } from '../planner/summary.js';
+import type { UserPlan } from '../planner/types.js';
+import type { Rejection, ScanSummary } from '../reader/types.js';
+import type { ChatApi } from '../tencent/api.js';
+import type { GuardVerdict, MaxDelete } from './guard.js';
+import type { Shard } from './shard.js';
+
+export interface ApplyJobOptions {
+  /** A CSV file, or a plan file written by `cgsync plan --out`. */
+  readonly input: string;
+  readonly checkpoint: string;
+  readonly mode: Mode;
+  readonly assumeEmpty: boolean;
+  /** @default 10% */
+  readonly maxDelete?: MaxDelete;
+  readonly failures?: string;
+  readonly state?: string;
+  readonly refresh?: boolean;
+  readonly shard?: Shard;
+  readonly strict?: boolean;
+  readonly maxInvalid?: number;
+  /** Users in flight. @default the executor's default */
+  readonly concurrency?: number;
+  readonly api: ChatApi;
+  readonly scheduler: EndpointScheduler;
+  readonly signal?: AbortSignal;
+  /** Called once the plan's size is known (mirror mode and plan files), before the first write. */
+  readonly onPlanned?: (summary: PlanSummary | undefined) => ProgressSink | undefined;
+  readonly onGuard?: (verdict: GuardVerdict) => void;
+}
+
+export interface ApplyJobResult {
+  readonly run: RunResult | undefined;
+  /** Set when the deletion guard refused the run (nothing was written). */
+  readonly refused?: GuardVerdict;
+  readonly guard?: GuardVerdict;
+  readonly scan?: ScanSummary;
+  readonly planSummary?: PlanSummary;
+  /** Users skipped because their rows did not change since the --state snapshot. */
+  readonly unchangedUsers: number;
+  readonly rejectedRows: number;
+  readonly failuresWritten: number;
+  readonly stateSaved: boolean;
+}
+
+/** `i/n` for the checkpoint identity and the state file, or null. */
+export function shardText(shard: Shard | undefined): string | null {
+  return shard === undefined ? null : `${shard.index}/${shard.count}`;
+}
+
+/**
+ * The `--failures` file: opened on first need (with the input's header when known), closed once.
+ * Without a path every write is dropped.
+ */
+export class FailuresSink {
+  readonly #path: string | undefined;
+  #writer: FailuresWriter | undefined;
+  #closed = false;
+
+  constructor(path: string | undefined) {
+    this.#path = path;
+  }
+
+  /** Opens the file now, with `header` (the input's; the canonical one when absent). */
+  open(header?: readonly string[]): void {
+    if (this.#path !== undefined && this.#writer === undefined && !this.#closed) {
+      this.#writer = FailuresWriter.create(this.#path, header);
+    }
+  }
+
+  writeRejected(rejection: Rejection): void {
+    this.open(rejection.header);
+    this.#writer?.writeRejected(rejection);
+  }
+
+  writeFailed(item: FailedItem): void {
+    this.open();
+    this.#writer?.writeFailed(item);
+  }
+
+  /** Ends the file (once) and returns the rows written. */
+  async close(): Promise<number> {
+    if (this.#closed || this.#writer === undefined) return this.#writer?.rows ?? 0;
+    this.#closed = true;
+    await this.#writer.close();
+    return this.#writer.rows;
+  }
+}
+
+export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
+  return {
+    user: plan.user,
+    operations: plan.operations,
+    violations: plan.violations,
+    ...(desired?.lineOf === undefined ? {} : { lineOf: desired.lineOf }),
+  };
+}
+
+/** The rows of a user left out for a limit, as failures-file items (the limit's API code). */
+export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[] {
+  const violation = plan.violations[0];
+  if (violation === undefined) return [];
+  const errorCode = violation.limit === 'groups' ? 51010 : 51008;
+  const items: FailedItem[] = [];
+  for (const group of desired.groups) {
+    const members = group.conversations.length === 0 ? [undefined] : group.conversations;
+    for (const conversation of members) {
+      const line = desired.lineOf?.get(membershipKey(group.name, conversation));
+      items.push({
+        user: desired.user,
+        group: group.name,
+        ...(conversation === undefined ? {} : { conversation }),
+        action: conversation === undefined ? 'create' : 'add',
+        errorCode,
+        message: violation.message,
+        ...(line === undefined ? {} : { line }),
+        opId: '',
+      });
+    }
+  }
+  return items;
+}
+
+/** The executor options of a job: shared limiters, failures to the sink, user outcomes collected. */
+export function applyOptions(
+  options: ApplyJobOptions,
+  failures: FailuresSink,
+  outcomes: Map<string, 'done' | 'failed'> | undefined,
+  progress: ProgressSink | undefined,
+): ApplyOptions {
+  return {
+    limiters: options.scheduler,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(progress === undefined ? {} : { progress }),
+    onFailedItem: (item: FailedItem) => failures.writeFailed(item),
+    onUserOutcome: (user: string, outcome: string) => {
+      if (outcome === 'done' || outcome === 'already_done') outcomes?.set(user, 'done');
+      else if (outcome === 'failed' || outcome === 'skipped') outcomes?.set(user, 'failed');
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { UserWork } from '../executor/apply-user.js';
+import { openCheckpoint } from '../executor/checkpoint.js';
+import { runApply } from '../executor/run-apply.js';
+import type { DesiredUser } from '../model.js';
+import { createPlanHeader, PlanFileWriter, readPlanFile } from '../planner/plan-file.js';
+import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
+import { scanInput } from '../reader/scan-input.js';
+import { VERSION } from '../version.js';
+import {
+  type ApplyJobOptions,
+  type ApplyJobResult,
+  applyOptions,
+  type FailuresSink,
+  limitFailures,
+  shardText,
+  workOf,
+} from './apply-common.js';
+import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
+import { type PlannedUser, planUsers } from './plan-users.js';
+import { loadSnapshot, type StateSnapshot, saveSnapshot } from './state-snapshot.js';
+
+/**
+ * `cgsync apply input.csv`. Pass 1 validates and stages the file (rejected rows go to the failures
+ * file as they come). merge: users stream through read → plan → apply, so reads and writes overlap.
+ * mirror: every user is read and planned first (into a temporary plan file, bounded memory), the
+ * deletion guard is decided, and only then is anything written. `--state`: users whose rows did not
+ * change are left out before any call; in mirror mode users of the snapshot missing from the input
+ * are emptied (and counted by the guard).
+ */
+export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
+  let rejectedRows = 0;
+  const snapshot: StateSnapshot | undefined =
+    options.state === undefined
+      ? undefined
+      : await loadSnapshot(options.state, { mode: options.mode, shard: shardText(options.shard) });
+
+  // A CSV input. Pass 1: validate and stage; rejected rows go to the failures file as they come.
+  const scan = await scanInput(options.input, {
+    ...(options.strict === undefined ? {} : { strict: options.strict }),
+    ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onRejected: (rejection) => {
+      rejectedRows++;
+      failures.writeRejected(rejection);
+    },
+  });
+  failures.open(scan.summary.header);
+  const checkpoint = await openCheckpoint(options.checkpoint, {
+    identity: {
+      inputDigest: scan.summary.inputDigest,
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      options: { shard: shardText(options.shard) },
+    },
+    toolVersion: VERSION,
+  }).catch(async (err: unknown) => {
+    await scan.dispose();
+    throw err;
+  });
+
+  let unchangedUsers = 0;
+  // Memberships of users left out as unchanged: the run looked at them through the snapshot, so they
+  // count in the guard's base (else one changed user out of thousands would trip a percentage).
+  let unchangedMemberships = 0;
+  const seen = new Set<string>();
+  const digests = new Map<string, string>();
+  const desiredUsers = scan.users();
+  async function* withVanished(): AsyncGenerator<DesiredUser> {
+    for await (const desired of desiredUsers) {
+      if (snapshot !== undefined) seen.add(desired.user);
+      yield desired;
+    }
+    // Mirror with a snapshot: users applied last time and missing from tonight's export are emptied.
+    if (snapshot !== undefined && options.mode === 'mirror') {
+      for (const user of [...snapshot.users.keys()].sort()) {
+        if (!seen.has(user)) yield { user, groups: [], lines: [], hasRejectedRows: false };
+      }
+    }
+  }
+  const skip = (desired: DesiredUser, digest: string): boolean => {
+    digests.set(desired.user, digest);
+    if (snapshot === undefined || options.refresh === true) return false;
+    if (snapshot.users.get(desired.user) !== digest) return false;
+    unchangedUsers++;
+    for (const g of desired.groups) unchangedMemberships += g.conversations.length;
+    return true;
+  };
+  const planned = planUsers(withVanished(), {
+    mode: options.mode,
+    assumeEmpty: options.assumeEmpty,
+    api: options.api,
+    scheduler: options.scheduler,
+    skip,
+    ...(options.shard === undefined ? {} : { shard: options.shard }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+
+  let users: AsyncIterable<UserWork>;
+  let guard: GuardVerdict | undefined;
+  let planSummary: PlanSummary | undefined;
+  const report = (p: PlannedUser): UserWork => {
+    for (const item of limitFailures(p.desired, p.plan)) failures.writeFailed(item);
+    return workOf(p.plan, p.desired);
+  };
+  if (options.mode === 'mirror') {
+    // Phase 1: read and plan everyone, then decide the guard before the first write.
+    const builder = new SummaryBuilder({ mode: options.mode, assumeEmpty: options.assumeEmpty });
+    const tmpPlan = join(tmpdir(), `cgsync-mirror-${process.pid}-${Date.now()}.ndjson`);
+    const writer = new PlanFileWriter(
+      tmpPlan,
+      createPlanHeader({
+        mode: options.mode,
+        assumeEmpty: options.assumeEmpty,
+        options: {},
+      }),
+    );
+    try {
+      for await (const p of planned) {
+        builder.addUser(p.plan);
+        await writer.add(p.plan);
+        // Limit failures are reported now; the desired rows are not kept for the apply phase.
+        if (p.plan.violations.length > 0) report(p);
+      }
+      planSummary = builder.result();
+      await writer.finish(planSummary);
+    } catch (err) {
+      await writer.abort();
+      await checkpoint.close();
+      throw err;
+    }
+    guard = checkDeleteGuard(
+      options.maxDelete ?? DEFAULT_MAX_DELETE,
+      planSummary.memberships.removed,
+      planSummary.memberships.examined + unchangedMemberships,
+    );
+    options.onGuard?.(guard);
+    if (!guard.ok) {
+      await checkpoint.close();
+      await rm(tmpPlan, { force: true });
+      return {
+        run: undefined,
+        refused: guard,
+        guard,
+        scan: scan.summary,
+        planSummary,
+        unchangedUsers,
+        rejectedRows,
+        failuresWritten: await failures.close(),
+        stateSaved: false,
+      };
+    }
+    const planFile = await readPlanFile(tmpPlan);
+    users = (async function* () {
+      try {
+        for await (const plan of planFile.users) yield workOf(plan);
+      } finally {
+        await rm(tmpPlan, { force: true });
+      }
+    })();
+  } else {
+    users = (async function* () {
+      for await (const p of planned) yield report(p);
+    })();
+  }
+
+  const progress = options.onPlanned?.(planSummary);
+  const outcomes = new Map<string, 'done' | 'failed'>();
+  const run = await runApply({
+    users,
+    api: options.api,
+    checkpoint,
+    options: applyOptions(options, failures, outcomes, progress),
+  });
+  await checkpoint.close();
+
+  let stateSaved = false;
+  if (snapshot !== undefined && options.state !== undefined && run.fatal === undefined && !run.interrupted) {
+    for (const [user, outcome] of outcomes) {
+      const digest = digests.get(user);
+      if (outcome === 'done' && digest !== undefined && seen.has(user)) snapshot.users.set(user, digest);
+      else snapshot.users.delete(user); // failed, or a vanished user now emptied
+    }
+    await saveSnapshot(options.state, snapshot);
+    stateSaved = true;
+  }
+  return {
+    run,
+    ...(guard === undefined ? {} : { guard }),
+    scan: scan.summary,
+    ...(planSummary === undefined ? {} : { planSummary }),
+    unchangedUsers,
+    rejectedRows,
+    failuresWritten: await failures.close(),
+    stateSaved,
+  };
+}
