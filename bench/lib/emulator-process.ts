@@ -11,6 +11,8 @@ export interface EmulatorProcess {
   stats(): Promise<EmulatorStats>;
   /** Forgets all state and counters. */
   reset(): Promise<void>;
+  /** `GET /__emulator/state` as text (users sorted, groups by GroupId): compare two end states with it. */
+  stateText(): Promise<string>;
   /** Stops it (SIGTERM, then SIGKILL after 5 s) and waits for the exit. */
   close(): Promise<void>;
 }
@@ -55,6 +57,11 @@ export async function startEmulatorProcess(args: readonly string[]): Promise<Emu
       const res = await fetch(`${url}/__emulator/reset`, { method: 'POST' });
       if (!res.ok) throw new Error(`POST /__emulator/reset answered ${res.status}`);
       await res.arrayBuffer();
+    },
+    async stateText() {
+      const res = await fetch(`${url}/__emulator/state`);
+      if (!res.ok) throw new Error(`GET /__emulator/state answered ${res.status}`);
+      return res.text();
     },
     close: () => stopChild(child),
   };

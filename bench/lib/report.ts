@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 
 /** A markdown table; columns whose cells all start with a figure are right-aligned. */
 export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const figure = /^[≈~]?\d/;
+  const figure = /^[≈~]? ?\d[\d.,]*( ?(s|h|MB|%|×|k\/s))?$/;
   const align = headers.map((_, i) =>
     rows.length > 0 && rows.every((r) => figure.test(String(r[i] ?? ''))) ? '--:' : ':--',
   );
