@@ -1,11 +1,17 @@
 /**
- * Executor throughput against the emulator: are we at the rate, and never over it?
+ * Executor throughput with the limiter's knobs exposed: the experiment bench behind bench/apply-rate.ts
+ * (which measures the CLI as shipped). Not part of `npm run bench`.
  *
  *   npx tsc -p tsconfig.json --outDir .bench-build
  *   node .bench-build/bench/apply-throughput.js [--users 1000] [--groups 2] [--per-group 3] [--rate 200]
- *        [--latency 50] [--jitter 20] [--fault-rate 0] [--lost-rate 0] [--concurrency N] [--headroom 0.95]
+ *        [--latency 50] [--jitter 20] [--fault-rate 0] [--lost-rate 0] [--concurrency N]
+ *        [--headroom H] [--window-margin MS] [--endpoint URL]
  *
- * Starts an emulator in-process (its own 200/s sliding-window limit per endpoint, `--latency ± --jitter`),
+ * `--headroom` and `--window-margin` are createEndpointLimiters' `headroom` and `windowMarginMs`
+ * (defaults: the library's). With `--endpoint` it drives an emulator already running as its own process
+ * (`cgsync emulator --port 0 --latency 50 --jitter 20`; reset it between runs with
+ * `curl -X POST URL/__emulator/reset`), else it starts one in-process
+ * (its own 200/s sliding-window limit per endpoint, `--latency ± --jitter`),
  * plans `--groups` groups of `--per-group` conversations per user as one create (first conversation) and
  * one update (the rest) each, so creates and updates run side by side on their own budgets, and applies
  * them with runApply through the real client and limiters. Prints, per endpoint: calls made, achieved
@@ -18,6 +24,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startEmulator } from '../src/emulator/index.js';
+import type { EmulatorStats } from '../src/emulator/server.js';
 import { openCheckpoint } from '../src/executor/checkpoint.js';
 import { createEndpointLimiters } from '../src/executor/limiters.js';
 import { runApply, type UserWork } from '../src/executor/run-apply.js';
@@ -67,7 +74,9 @@ async function main(): Promise<void> {
       groups: { type: 'string', default: '2' },
       'per-group': { type: 'string', default: '3' },
       rate: { type: 'string', default: '200' },
-      headroom: { type: 'string', default: '0.95' },
+      headroom: { type: 'string' },
+      'window-margin': { type: 'string' },
+      endpoint: { type: 'string' },
       latency: { type: 'string', default: '50' },
       jitter: { type: 'string', default: '20' },
       'fault-rate': { type: 'string', default: '0' },
@@ -76,21 +85,35 @@ async function main(): Promise<void> {
     },
   });
   const rate = Number(values.rate);
-  const emulator = await startEmulator({
-    sdkAppId: SDKAPPID,
-    secretKey: SECRET,
-    latencyMs: Number(values.latency),
-    jitterMs: Number(values.jitter),
-    faultRate: Number(values['fault-rate']),
-    lostRate: Number(values['lost-rate']),
-  });
-  const client = new TencentClient({ sdkAppId: SDKAPPID, secretKey: SECRET, endpoint: emulator.url });
+  const external = values.endpoint;
+  const emulator =
+    external === undefined
+      ? await startEmulator({
+          sdkAppId: SDKAPPID,
+          secretKey: SECRET,
+          latencyMs: Number(values.latency),
+          jitterMs: Number(values.jitter),
+          faultRate: Number(values['fault-rate']),
+          lostRate: Number(values['lost-rate']),
+        })
+      : {
+          url: external,
+          stats: async () => (await (await fetch(`${external}/__emulator/stats`)).json()) as EmulatorStats,
+          close: async () => {},
+        };
+  const sdkAppId = external === undefined ? SDKAPPID : Number(process.env.TENCENT_SDKAPPID ?? SDKAPPID);
+  const secretKey = external === undefined ? SECRET : (process.env.TENCENT_SECRET_KEY ?? SECRET);
+  const client = new TencentClient({ sdkAppId, secretKey, endpoint: emulator.url });
   const dir = await mkdtemp(join(tmpdir(), 'cgsync-bench-'));
   const checkpoint = await openCheckpoint(join(dir, 'bench.ckpt'), {
     identity: { inputDigest: 'bench', mode: 'merge', assumeEmpty: true, options: {} },
     toolVersion: 'bench',
   });
-  const limiters = createEndpointLimiters({ rate, headroom: Number(values.headroom) });
+  const limiters = createEndpointLimiters({
+    rate,
+    ...(values.headroom === undefined ? {} : { headroom: Number(values.headroom) }),
+    ...(values['window-margin'] === undefined ? {} : { windowMarginMs: Number(values['window-margin']) }),
+  });
   try {
     const result = await runApply({
       users: plannedUsers(Number(values.users), Number(values.groups), Number(values['per-group'])),
@@ -103,7 +126,7 @@ async function main(): Promise<void> {
       },
     });
     const seconds = result.durationMs / 1000;
-    const stats = emulator.stats();
+    const stats = await emulator.stats();
     console.log(
       `users ${result.users.done} done, ${result.users.failed} failed; ops ${result.operations.ok} ok, ` +
         `${result.operations.failed} failed, ${result.operations.reconciled} reconciled; ${seconds.toFixed(1)} s` +

@@ -118,6 +118,7 @@ async function main(): Promise<void> {
     await rm(scratch, { force: true });
   }
   const sameEnd = incrementalEnd === fullEnd;
+  const full = (runs[3] as { r: ApplyRun }).r;
   const endLoad = loadLine();
 
   await emitSection(values.md, [
@@ -145,6 +146,7 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
+    `Reads in the full run: ${(full.endpoints.get_contact_group.calls / (full.run.wallMs / 1000)).toFixed(0)} per second of wall time at \`--rate ${rate}\` (start-up and CSV scan included).`,
     `Runs 3 and 4 leave the same end state in the emulator: ${sameEnd ? 'yes' : '**NO**'}. ${endLoad} at end.`,
   ]);
   if (!sameEnd) process.exitCode = 1;

@@ -9,17 +9,20 @@
  * - unlimited: 64 users in flight, no limiter, 60007 retried after a fixed delay (bench/clients/unlimited.ts)
  * - the physical limit: calls needed / 200 per second per endpoint, endpoints in parallel
  *
+ * Two data shapes: "big groups" (one group of ~146 conversations per user: a create and an update each,
+ * both endpoints busy) and "typical" (10 rows per user in ~4.5 groups: creates only).
+ *
  *   node .bench-build/bench/side-by-side.js [--md out.md]
- *   env: SIDE_USERS=4000 (FULL=1: 9000), SIDE_NAIVE_SECONDS=15, SIDE_RETRY_DELAY=10, SIDE_CONCURRENCY=64,
- *        LATENCY=50, JITTER=20
+ *   env: SIDE_BIG_USERS=4000 (FULL=1: 9000), SIDE_TYPICAL_USERS=1000 (FULL=1: 4000), SIDE_NAIVE_SECONDS=15,
+ *        SIDE_RETRY_DELAY=10, SIDE_CONCURRENCY=64, LATENCY=50, JITTER=20
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EmulatorStats } from '../src/emulator/server.js';
 import { ENDPOINTS, type Endpoint } from '../src/tencent/wire.js';
-import { cgsyncApply, cgsyncPlan } from './lib/cgsync.js';
+import { cgsyncApply, cgsyncPlan, type PlanFigures } from './lib/cgsync.js';
 import { ensureCsv } from './lib/data.js';
-import { startEmulatorProcess } from './lib/emulator-process.js';
+import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
 import { BENCH_BUILD, OUT } from './lib/paths.js';
 import {
@@ -40,17 +43,27 @@ const SHOWN: readonly Endpoint[] = ['create_contact_group', 'update_contact_grou
 
 type Counts = Record<Endpoint, number>;
 
+interface Settings {
+  readonly naiveSeconds: number;
+  readonly retryDelay: string;
+  readonly concurrency: number;
+}
+
+/** One line of the table. */
 interface Line {
   readonly name: string;
   /** Wall time, ms (extrapolated for the naive client). */
   readonly wallMs: number;
   readonly extrapolated?: boolean;
+  /** Calls sent per endpoint, retries included. */
   readonly calls: Counts;
   /** 60007 answers per endpoint, as the emulator counted them. */
   readonly rateLimited: Counts;
   readonly retries: number;
   readonly maxInWindow: number;
   readonly peakRss: number | undefined;
+  /** The physical limit this line is compared with, ms. */
+  readonly limitMs: number;
   readonly note?: string;
 }
 
@@ -64,6 +77,11 @@ function sum(counts: Counts): number {
   return ENDPOINTS.reduce((total, e) => total + counts[e], 0);
 }
 
+/** Calls needed / 200 per second on the busiest endpoint (endpoints run in parallel), ms. */
+function physicalLimitMs(calls: Counts): number {
+  return (Math.max(...ENDPOINTS.map((e) => calls[e])) / RATE) * 1000;
+}
+
 function emulatorFigures(stats: EmulatorStats): { rateLimited: Counts; maxInWindow: number } {
   const rateLimited = zeroCounts();
   let maxInWindow = 0;
@@ -74,144 +92,146 @@ function emulatorFigures(stats: EmulatorStats): { rateLimited: Counts; maxInWind
   return { rateLimited, maxInWindow };
 }
 
-function clientCounts(
-  summary: Record<string, unknown>,
-  key: 'endpoints' | 'needed',
-): Record<Endpoint, Record<string, number>> {
-  return (summary[key] ?? {}) as Record<Endpoint, Record<string, number>>;
+/** A client's JSON result: `{ endpoints: { [e]: { calls, retries, ... } } }` → per-endpoint counts. */
+function countsOf(summary: Record<string, unknown>, field: 'calls' | 'retries'): Counts {
+  const raw = (summary.endpoints ?? {}) as Record<string, Record<string, number> | undefined>;
+  const out = zeroCounts();
+  for (const e of ENDPOINTS) out[e] = raw[e]?.[field] ?? 0;
+  return out;
 }
 
 function checkExit(run: MeasuredRun, what: string): void {
   if (run.exitCode !== 0) throw new Error(`${what} exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { md: { type: 'string' } } });
-  const users = envNumber('SIDE_USERS', FULL ? 9000 : 4000);
-  const naiveSeconds = envNumber('SIDE_NAIVE_SECONDS', 15);
-  const retryDelay = process.env.SIDE_RETRY_DELAY ?? '10';
-  const concurrency = envNumber('SIDE_CONCURRENCY', 64);
-  const latency = envNumber('LATENCY', 50);
-  const jitter = envNumber('JITTER', 20);
-  const csv = await ensureCsv({ rows: users * 150, users, groupsPerUser: 1 });
-  const header = machineLine();
-  const plan = await cgsyncPlan(csv);
-  const lines: Line[] = [];
-
-  const emulator = await startEmulatorProcess(['--latency', String(latency), '--jitter', String(jitter)]);
-  try {
-    for (const [name, args] of [
-      ['cgsync blind (`--assume-empty`)', ['--assume-empty']],
-      ['cgsync merge (reads first)', []],
-    ] as const) {
-      await emulator.reset();
-      note(`${name} on ${csv}`);
-      const r = await cgsyncApply(csv, emulator.url, join(OUT, 'side-by-side.ckpt'), args);
-      const calls = zeroCounts();
-      let retries = 0;
-      for (const e of ENDPOINTS) {
-        calls[e] = r.endpoints[e].calls;
-        retries += r.endpoints[e].retries;
-      }
-      lines.push({
-        name,
-        wallMs: r.run.wallMs,
-        calls,
-        retries,
-        ...emulatorFigures(await emulator.stats()),
-        peakRss: r.run.peakRssBytes,
-        note: `executor ${secs(r.durationMs)} after ${secs(r.run.wallMs - r.durationMs)} of start-up and CSV scan`,
-      });
-    }
-
-    await emulator.reset();
-    note(`naive client for ${naiveSeconds} s`);
-    const naiveRun = await runNode([
-      join(BENCH_BUILD, 'clients', 'naive.js'),
-      csv,
-      '--endpoint',
-      emulator.url,
-      '--seconds',
-      String(naiveSeconds),
-    ]);
-    checkExit(naiveRun, 'naive client');
-    const naive = lastJsonLine(naiveRun);
-    const made = clientCounts(naive, 'endpoints');
-    const needed = (naive.needed ?? {}) as Record<Endpoint, number>;
-    const madeTotal = ENDPOINTS.reduce((t, e) => t + (made[e]?.calls ?? 0), 0);
-    const callingMs = Number(naive.callingMs);
-    const neededCounts = zeroCounts();
-    for (const e of ENDPOINTS) neededCounts[e] = needed[e] ?? 0;
-    // The time outside the calls (start-up, CSV scan) is kept; the calls are extrapolated at the rate reached.
-    const naiveWall = naiveRun.wallMs - callingMs + (sum(neededCounts) / madeTotal) * callingMs;
-    lines.push({
-      name: 'naive (1 call at a time, 1 conversation per call)',
-      wallMs: naiveWall,
-      extrapolated: true,
-      calls: neededCounts,
-      retries: 0,
-      ...emulatorFigures(await emulator.stats()),
-      peakRss: naiveRun.peakRssBytes,
-      note: `extrapolated: ran ${int(madeTotal)} calls in ${secs(callingMs)} (${(madeTotal / (callingMs / 1000)).toFixed(1)} calls/s), ${int(sum(neededCounts))} needed`,
-    });
-
-    await emulator.reset();
-    note(`unlimited client, ${concurrency} in flight`);
-    const unlimitedRun = await runNode([
-      join(BENCH_BUILD, 'clients', 'unlimited.js'),
-      csv,
-      '--endpoint',
-      emulator.url,
-      '--concurrency',
-      String(concurrency),
-      '--retry-delay',
-      retryDelay,
-    ]);
-    checkExit(unlimitedRun, 'unlimited client');
-    const unlimited = clientCounts(lastJsonLine(unlimitedRun), 'endpoints');
-    const uCalls = zeroCounts();
-    let uRetries = 0;
-    for (const e of ENDPOINTS) {
-      uCalls[e] = unlimited[e]?.calls ?? 0;
-      uRetries += unlimited[e]?.retries ?? 0;
-    }
-    lines.push({
-      name: `unlimited (${concurrency} in flight, no limiter, retry 60007 after ${retryDelay} ms)`,
-      wallMs: unlimitedRun.wallMs,
-      calls: uCalls,
-      retries: uRetries,
-      ...emulatorFigures(await emulator.stats()),
-      peakRss: unlimitedRun.peakRssBytes,
-    });
-  } finally {
-    await emulator.close();
+async function runCgsync(
+  csv: string,
+  emulator: EmulatorProcess,
+  blind: boolean,
+  plan: PlanFigures,
+): Promise<Line> {
+  await emulator.reset();
+  const name = blind ? 'cgsync blind (`--assume-empty`)' : 'cgsync merge (reads first)';
+  note(`${name} on ${csv}`);
+  const r = await cgsyncApply(
+    csv,
+    emulator.url,
+    join(OUT, 'side-by-side.ckpt'),
+    blind ? ['--assume-empty'] : [],
+  );
+  const calls = zeroCounts();
+  let retries = 0;
+  for (const e of ENDPOINTS) {
+    calls[e] = r.endpoints[e].calls;
+    retries += r.endpoints[e].retries;
   }
+  // Merge also reads every user once (one page each: the app is empty), on get_contact_group's own budget.
+  const limitMs = physicalLimitMs(blind ? plan.calls : { ...plan.calls, get_contact_group: plan.users });
+  return {
+    name,
+    wallMs: r.run.wallMs,
+    calls,
+    retries,
+    ...emulatorFigures(await emulator.stats()),
+    peakRss: r.run.peakRssBytes,
+    limitMs,
+    note: `executor ${secs(r.durationMs)} (${(r.durationMs / limitMs).toFixed(3)}× the limit) after ${secs(
+      r.run.wallMs - r.durationMs,
+    )} of start-up and CSV scan`,
+  };
+}
 
-  const physicalBlind = (Math.max(...ENDPOINTS.map((e) => plan.calls[e])) / RATE) * 1000;
-  const mergeCalls = { ...plan.calls, get_contact_group: plan.users };
-  const physicalMerge = (Math.max(...ENDPOINTS.map((e) => mergeCalls[e])) / RATE) * 1000;
-  lines.push({
+async function runNaive(
+  csv: string,
+  emulator: EmulatorProcess,
+  settings: Settings,
+  plan: PlanFigures,
+): Promise<Line> {
+  await emulator.reset();
+  note(`naive client for ${settings.naiveSeconds} s`);
+  const run = await runNode([
+    join(BENCH_BUILD, 'clients', 'naive.js'),
+    csv,
+    '--endpoint',
+    emulator.url,
+    '--seconds',
+    String(settings.naiveSeconds),
+  ]);
+  checkExit(run, 'naive client');
+  const result = lastJsonLine(run);
+  const made = sum(countsOf(result, 'calls'));
+  const rawNeeded = (result.needed ?? {}) as Record<string, number | undefined>;
+  const needed = zeroCounts();
+  for (const e of ENDPOINTS) needed[e] = rawNeeded[e] ?? 0;
+  const callingMs = Number(result.callingMs);
+  // The time outside the calls (start-up, CSV scan) is kept; the calls are extrapolated at the rate reached.
+  const wallMs = run.wallMs - callingMs + (sum(needed) / made) * callingMs;
+  return {
+    name: 'naive (1 call at a time, 1 conversation per call)',
+    wallMs,
+    extrapolated: true,
+    calls: needed,
+    retries: 0,
+    ...emulatorFigures(await emulator.stats()),
+    peakRss: run.peakRssBytes,
+    limitMs: physicalLimitMs(plan.calls),
+    note: `extrapolated: ran ${int(made)} calls in ${secs(callingMs)} (${(made / (callingMs / 1000)).toFixed(
+      1,
+    )} calls/s), ${int(sum(needed))} needed`,
+  };
+}
+
+async function runUnlimited(
+  csv: string,
+  emulator: EmulatorProcess,
+  settings: Settings,
+  plan: PlanFigures,
+): Promise<Line> {
+  await emulator.reset();
+  note(`unlimited client, ${settings.concurrency} in flight`);
+  const run = await runNode([
+    join(BENCH_BUILD, 'clients', 'unlimited.js'),
+    csv,
+    '--endpoint',
+    emulator.url,
+    '--concurrency',
+    String(settings.concurrency),
+    '--retry-delay',
+    settings.retryDelay,
+  ]);
+  checkExit(run, 'unlimited client');
+  const result = lastJsonLine(run);
+  return {
+    name: `unlimited (${settings.concurrency} in flight, no limiter, retry 60007 after ${settings.retryDelay} ms)`,
+    wallMs: run.wallMs,
+    calls: countsOf(result, 'calls'),
+    retries: sum(countsOf(result, 'retries')),
+    ...emulatorFigures(await emulator.stats()),
+    peakRss: run.peakRssBytes,
+    limitMs: physicalLimitMs(plan.calls),
+  };
+}
+
+function physicalLine(plan: PlanFigures): Line {
+  return {
     name: 'physical limit (calls needed / 200 per s per endpoint)',
-    wallMs: physicalBlind,
+    wallMs: physicalLimitMs(plan.calls),
     calls: plan.calls,
     retries: 0,
     rateLimited: zeroCounts(),
     maxInWindow: RATE,
     peakRss: undefined,
-    note: `merge's reads run on their own endpoint: ${secs(physicalMerge)} for merge too`,
-  });
+    limitMs: physicalLimitMs(plan.calls),
+    note: `the fewest calls (cgsync blind’s plan); every ratio is against it, except merge’s, which also needs one read per user on its own endpoint, in parallel: ${secs(
+      physicalLimitMs({ ...plan.calls, get_contact_group: plan.users }),
+    )}`,
+  };
+}
 
-  const endLoad = loadLine();
-  await emitSection(values.md, [
-    '## Side by side (issue 6)',
-    '',
-    header,
-    '',
-    'Command: `npm run bench` (this part alone: `node .bench-build/bench/side-by-side.js`).',
-    `Same data for all: ${int(users)} users × 1 group of ~146 conversations (${int(users * 150)} CSV rows, ${int(plan.memberships)} memberships).`,
-    `Emulator process: \`cgsync emulator --port 0 --latency ${latency} --jitter ${jitter}\` (200 calls/s per endpoint, sliding 1000 ms window), reset between runs; every client is its own process.`,
-    'Calls are the calls sent (create / update / get), retries included; rate-limit answers and maxInWindow (most calls accepted in any 1000 ms window, any endpoint) are the emulator’s counts.',
-    '',
+function render(lines: readonly Line[]): string[] {
+  const wall = (l: Line) =>
+    `${l.extrapolated === true ? '≈ ' : ''}${l.wallMs >= 3_600_000 ? `${(l.wallMs / 3_600_000).toFixed(1)} h` : secs(l.wallMs)}`;
+  return [
     table(
       [
         'client',
@@ -226,20 +246,84 @@ async function main(): Promise<void> {
       ],
       lines.map((l) => [
         l.name,
-        `${l.extrapolated === true ? '≈ ' : ''}${l.wallMs >= 3_600_000 ? `${(l.wallMs / 3_600_000).toFixed(1)} h` : secs(l.wallMs)}`,
+        wall(l),
         SHOWN.map((e) => int(l.calls[e])).join(' / '),
         (sum(l.calls) / (l.wallMs / 1000)).toFixed(1),
         SHOWN.map((e) => int(l.rateLimited[e])).join(' / '),
         int(l.retries),
         int(l.maxInWindow),
         mb(l.peakRss),
-        `${(l.wallMs / (l.name.startsWith('cgsync merge') ? physicalMerge : physicalBlind)).toFixed(3)}×`,
+        `${(l.wallMs / l.limitMs).toFixed(3)}×`,
       ]),
     ),
     '',
     ...lines.filter((l) => l.note !== undefined).map((l) => `- ${l.name}: ${l.note}`),
+  ];
+}
+
+async function compare(
+  title: string,
+  csv: string,
+  emulator: EmulatorProcess,
+  settings: Settings,
+): Promise<string[]> {
+  const plan = await cgsyncPlan(csv);
+  const lines = [
+    await runCgsync(csv, emulator, true, plan),
+    await runCgsync(csv, emulator, false, plan),
+    await runNaive(csv, emulator, settings, plan),
+    await runUnlimited(csv, emulator, settings, plan),
+    physicalLine(plan),
+  ];
+  return [
+    `### ${title}: ${int(plan.users)} users, ${int(plan.groups)} groups, ${int(plan.memberships)} memberships`,
     '',
-    `Goal: cgsync within 5% of the physical limit (≤ 1.050×). ${endLoad} at end.`,
+    ...render(lines),
+  ];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { md: { type: 'string' } } });
+  const bigUsers = envNumber('SIDE_BIG_USERS', FULL ? 9000 : 4000);
+  const typicalUsers = envNumber('SIDE_TYPICAL_USERS', FULL ? 4000 : 1000);
+  const settings: Settings = {
+    naiveSeconds: envNumber('SIDE_NAIVE_SECONDS', 15),
+    retryDelay: process.env.SIDE_RETRY_DELAY ?? '10',
+    concurrency: envNumber('SIDE_CONCURRENCY', 64),
+  };
+  const latency = envNumber('LATENCY', 50);
+  const jitter = envNumber('JITTER', 20);
+  const big = await ensureCsv({ rows: bigUsers * 150, users: bigUsers, groupsPerUser: 1 });
+  const typical = await ensureCsv({ rows: typicalUsers * 10, users: typicalUsers });
+  const header = machineLine();
+  const emulator = await startEmulatorProcess(['--latency', String(latency), '--jitter', String(jitter)]);
+  let parts: string[];
+  try {
+    parts = [
+      ...(await compare('Big groups (one create and one update per user)', big, emulator, settings)),
+      '',
+      ...(await compare(
+        'Typical export (10 rows per user in ~4.5 groups: creates only)',
+        typical,
+        emulator,
+        settings,
+      )),
+    ];
+  } finally {
+    await emulator.close();
+  }
+  await emitSection(values.md, [
+    '## Side by side (issue 6)',
+    '',
+    header,
+    '',
+    'Command: `npm run bench` (this part alone: `node .bench-build/bench/side-by-side.js`).',
+    `Emulator process: \`cgsync emulator --port 0 --latency ${latency} --jitter ${jitter}\` (200 calls/s per endpoint, sliding 1000 ms window), reset between runs; every client is its own process and reads the CSV with the project’s reader.`,
+    'Calls are the calls sent (create / update / get), retries included; calls/s = all calls sent / wall time. 60007 answers and maxInWindow (most calls accepted in any 1000 ms window, any endpoint) are the emulator’s counts. Wall time is the whole process, start-up and CSV scan included.',
+    '',
+    ...parts,
+    '',
+    `Goal: cgsync within 5% of the physical limit (≤ 1.050×). ${loadLine()} at end.`,
   ]);
 }
 
