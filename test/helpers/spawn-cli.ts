@@ -117,7 +117,12 @@ export interface ProcessSample {
   readonly atMs: number;
   readonly rssBytes: number;
   readonly fds: number;
+  /** CPU time used so far (user + system), in ms. */
+  readonly cpuMs: number;
 }
+
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS = 100;
 
 /** RSS and open fds of `pid` now, or undefined once it is gone. */
 export function sampleProcess(pid: number, atMs = 0): ProcessSample | undefined {
@@ -126,7 +131,11 @@ export function sampleProcess(pid: number, atMs = 0): ProcessSample | undefined 
     const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
     const fds = readdirSync(`/proc/${pid}/fd`).length;
     if (rss === null) return undefined; // a zombie has no VmRSS line
-    return { atMs, rssBytes: Number(rss[1]) * 1024, fds };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th, in ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cpuMs = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return { atMs, rssBytes: Number(rss[1]) * 1024, fds, cpuMs };
   } catch {
     return undefined;
   }
