@@ -5,9 +5,10 @@
  *   npx tsc -p tsconfig.json --outDir .bench-build
  *   node .bench-build/bench/apply-throughput.js [--users 1000] [--groups 2] [--per-group 3] [--rate 200]
  *        [--latency 50] [--jitter 20] [--fault-rate 0] [--lost-rate 0] [--concurrency N]
- *        [--headroom H] [--window-margin MS] [--endpoint URL]
+ *        [--headroom H] [--window-margin MS] [--max-slowdown F] [--endpoint URL]
  *
- * `--headroom` and `--window-margin` are createEndpointLimiters' `headroom` and `windowMarginMs`
+ * `--headroom`, `--window-margin` and `--max-slowdown` are createEndpointLimiters' `headroom`,
+ * `windowMarginMs` and `maxSlowdown` (1: a rate-limit answer never slows the endpoint down)
  * (defaults: the library's). With `--endpoint` it drives an emulator already running as its own process
  * (`cgsync emulator --port 0 --latency 50 --jitter 20`; reset it between runs with
  * `curl -X POST URL/__emulator/reset`), else it starts one in-process
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
       rate: { type: 'string', default: '200' },
       headroom: { type: 'string' },
       'window-margin': { type: 'string' },
+      'max-slowdown': { type: 'string' },
       endpoint: { type: 'string' },
       latency: { type: 'string', default: '50' },
       jitter: { type: 'string', default: '20' },
@@ -113,6 +115,7 @@ async function main(): Promise<void> {
     rate,
     ...(values.headroom === undefined ? {} : { headroom: Number(values.headroom) }),
     ...(values['window-margin'] === undefined ? {} : { windowMarginMs: Number(values['window-margin']) }),
+    ...(values['max-slowdown'] === undefined ? {} : { maxSlowdown: Number(values['max-slowdown']) }),
   });
   try {
     const result = await runApply({

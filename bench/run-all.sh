@@ -11,8 +11,10 @@ cd "$(dirname "$0")/.."
 
 if [ ! -x /usr/bin/time ]; then
   echo "GNU time is missing (peak RSS): installing the Debian package 'time'" >&2
-  { sudo -n apt-get install -y time || apt-get install -y time; } >/dev/null 2>&1 \
-    || echo "warning: could not install GNU time; peak RSS will show n/a" >&2
+  as_root=""
+  [ "$(id -u)" = 0 ] || as_root="sudo -n"
+  { $as_root apt-get install -y time || { $as_root apt-get update && $as_root apt-get install -y time; }; } \
+    >/dev/null 2>&1 || echo "warning: could not install GNU time; peak RSS will show n/a" >&2
 fi
 
 started=$(date +%s)

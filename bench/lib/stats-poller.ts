@@ -2,7 +2,7 @@ import { ENDPOINTS, type Endpoint } from '../../src/tencent/wire.js';
 import type { EmulatorProcess } from './emulator-process.js';
 
 /** Accepted calls per endpoint at one instant (ms, performance.now of this process). */
-interface Sample {
+export interface StatsSample {
   readonly t: number;
   readonly accepted: Readonly<Record<Endpoint, number>>;
 }
@@ -24,8 +24,8 @@ export interface BusyRate {
  * the first call, and the idle time after the last one, are left out, and the poll interval adds no
  * bias (it only shortens the stretch by up to two intervals).
  */
-export function pollStats(emulator: EmulatorProcess, intervalMs = 100): { stop(): Promise<Sample[]> } {
-  const samples: Sample[] = [];
+export function pollStats(emulator: EmulatorProcess, intervalMs = 100): { stop(): Promise<StatsSample[]> } {
+  const samples: StatsSample[] = [];
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
@@ -52,13 +52,13 @@ export function pollStats(emulator: EmulatorProcess, intervalMs = 100): { stop()
 }
 
 /** The busy-period rate of `endpoint` from the samples (see {@link pollStats}); zeros when idle. */
-export function busyRate(samples: readonly Sample[], endpoint: Endpoint): BusyRate {
+export function busyRate(samples: readonly StatsSample[], endpoint: Endpoint): BusyRate {
   const counts = samples.map((s) => s.accepted[endpoint]);
   const total = counts[counts.length - 1] ?? 0;
   const first = counts.findIndex((c) => c > 0);
   const final = counts.indexOf(total);
   const last = final - 1;
   if (first < 0 || last <= first) return { accepted: total, seconds: 0, rate: 0 };
-  const seconds = ((samples[last] as Sample).t - (samples[first] as Sample).t) / 1000;
+  const seconds = ((samples[last] as StatsSample).t - (samples[first] as StatsSample).t) / 1000;
   return { accepted: total, seconds, rate: ((counts[last] as number) - (counts[first] as number)) / seconds };
 }
