@@ -123,7 +123,13 @@ export async function openCheckpoint(path: string, options: OpenCheckpointOption
       ...options.identity,
       toolVersion: options.toolVersion,
     };
-    await checkpoint.writeHeader(header);
+    try {
+      await checkpoint.writeHeader(header);
+    } catch (err) {
+      // The run never starts: release the descriptor now rather than at garbage collection.
+      await file.close().catch(() => undefined);
+      throw err;
+    }
     await syncDirectory(path);
   }
   return checkpoint;

@@ -8,10 +8,16 @@ import { type EndpointScheduler, isGateFailure } from './limiters.js';
 /** How often and how patiently a call is retried. */
 export interface RetryPolicy {
   /**
-   * Attempts per call, the first included.
+   * Attempts per call, the first included. A call gives up only when both this and `retryForMs` are
+   * used up, so a short outage (a restart, a failover) is waited out however the jitter draws fall.
    * @default 8
    */
   readonly maxAttempts?: number;
+  /**
+   * How long a call keeps retrying, from its first attempt, whatever the number of attempts.
+   * @default 60000
+   */
+  readonly retryForMs?: number;
   /**
    * Backoff base: attempt n waits a random time in [0, min(capMs, baseMs × 2^(n-1))) (full jitter).
    * Rate-limit answers use at least 500 ms as the base, since the service counts over 1 s windows.
@@ -141,7 +147,9 @@ export async function callWithRetry<T>(
   options: CallOptions = {},
 ): Promise<T> {
   const maxAttempts = options.maxAttempts ?? 8;
+  const retryForMs = options.retryForMs ?? 60_000;
   const clock = options.clock ?? systemClock;
+  const startedAt = clock.now();
   const stopSignal = options.stopSignal ?? options.signal;
   const counts = scheduler.stats.of(endpoint);
   for (let attempt = 1; ; attempt++) {
@@ -158,8 +166,11 @@ export async function callWithRetry<T>(
         counts.rateLimited++;
         scheduler.reportRateLimited(endpoint);
       }
-      if (attempt >= maxAttempts) throw err;
-      await clock.sleep(backoffMs(attempt, verdict.rateLimited, options), stopSignal);
+      const elapsed = clock.now() - startedAt;
+      if (attempt >= maxAttempts && elapsed >= retryForMs) throw err;
+      // Past the attempts, wait no longer than the time budget left (but never spin).
+      const wait = backoffMs(attempt, verdict.rateLimited, options);
+      await clock.sleep(attempt >= maxAttempts ? Math.max(wait, 100) : wait, stopSignal);
       counts.retries++;
     }
   }

@@ -8,6 +8,7 @@ import { FakeClock, RecordingScheduler } from './helpers.js';
 
 const fail = (failure: Failure) => errorForFailure(failure, `failed: ${JSON.stringify(failure)}`);
 const api = (errorCode: number) => fail({ kind: 'api', errorCode });
+const network = () => fail({ kind: 'network', cause: 'ECONNREFUSED' });
 
 /** A call that fails with `errors` in turn, then returns 'ok'. */
 function scripted(errors: Error[]) {
@@ -122,14 +123,44 @@ describe('callWithRetry', () => {
     expect(call.attempts()).toBe(1);
   });
 
-  it('gives up after maxAttempts and rethrows the last failure', async () => {
+  it('gives up after maxAttempts (once retryForMs is used up too) and rethrows the last failure', async () => {
     const scheduler = new RecordingScheduler();
     const call = scripted([api(50004), api(50004), api(70500), api(50004)]);
     await expect(
-      callWithRetry(scheduler, 'get_contact_group', call.fn, { clock: new FakeClock(), maxAttempts: 3 }),
+      callWithRetry(scheduler, 'get_contact_group', call.fn, {
+        clock: new FakeClock(),
+        maxAttempts: 3,
+        retryForMs: 0,
+      }),
     ).rejects.toMatchObject({ context: { errorCode: 70500 } });
     expect(call.attempts()).toBe(3);
     expect(scheduler.stats.of('get_contact_group')).toMatchObject({ calls: 3, retries: 2, failures: 3 });
+  });
+
+  it('keeps retrying past maxAttempts until retryForMs has passed (an outage outlasting small draws)', async () => {
+    const scheduler = new RecordingScheduler();
+    const clock = new FakeClock();
+    const failures = Array.from({ length: 12 }, () => network());
+    const call = scripted(failures);
+    const value = await callWithRetry(scheduler, 'get_contact_group', call.fn, {
+      clock,
+      maxAttempts: 3,
+      retryForMs: 5_000,
+      random: () => 0,
+    });
+    expect(value).toBe('ok');
+    expect(call.attempts()).toBe(13);
+    // …and gives up once both budgets are spent.
+    const endless = scripted(Array.from({ length: 1000 }, () => network()));
+    await expect(
+      callWithRetry(scheduler, 'get_contact_group', endless.fn, {
+        clock,
+        maxAttempts: 3,
+        retryForMs: 1_000,
+        random: () => 0,
+      }),
+    ).rejects.toBeDefined();
+    expect(endless.attempts()).toBeLessThan(1000);
   });
 
   it('stops waiting and starts no new attempt once the stop signal fires', async () => {

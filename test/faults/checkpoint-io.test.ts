@@ -54,7 +54,7 @@ describe('checkpoint disk full or unwritable', () => {
   // writes the header; when that write fails the handle is never closed, so the descriptor lingers
   // until garbage collection ("Closing file descriptor N on garbage collection" warning). Harmless for
   // a CLI that exits, a leak for a library user who retries.
-  it.fails('/dev/full in-process: the failed checkpoint leaves no open descriptor behind', async () => {
+  it('/dev/full in-process: the failed checkpoint leaves no open descriptor behind', async () => {
     const io = memoryIo(t.env, dir.path);
     expect(await runCli(['apply', input, '--checkpoint', '/dev/full'], io)).toBe(1);
     const open = readdirSync('/proc/self/fd').filter((fd) => {
