@@ -1,5 +1,5 @@
 import { type Conversation, conversationKey, type GroupState, type RemoteUser } from '../model.js';
-import { canonicalJson, compareCodeUnits, sha256Hex } from './canonical.js';
+import { compareCodeUnits, sha256Hex } from './canonical.js';
 import type { DuplicateGroup } from './types.js';
 
 /** A group reduced to its name and a key → conversation map (keys from {@link conversationKey}). */
@@ -92,9 +92,11 @@ export function digestDesired(
   groups: ReadonlyMap<string, LogicalGroup>,
   hasRejectedRows: boolean,
 ): string {
+  // Keys in code-unit order, as canonicalJson would write them; JSON.stringify keeps insertion order
+  // and is several times faster on this hot path (one digest per user).
   const canonicalGroups = sortedNames(groups).map((name) => {
     const g = groups.get(name) as LogicalGroup;
-    return { name, conversations: [...g.members.keys()].sort(compareCodeUnits) };
+    return { conversations: [...g.members.keys()].sort(compareCodeUnits), name };
   });
-  return sha256Hex(canonicalJson({ user, hasRejectedRows, groups: canonicalGroups }));
+  return sha256Hex(JSON.stringify({ groups: canonicalGroups, hasRejectedRows, user }));
 }

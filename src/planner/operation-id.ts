@@ -1,5 +1,5 @@
 import { type Conversation, conversationKey } from '../model.js';
-import { canonicalJson, sha256Hex } from './canonical.js';
+import { sha256Hex } from './canonical.js';
 import type { Operation } from './types.js';
 
 /** An operation before its id is known. */
@@ -26,7 +26,8 @@ export const OPERATION_ID_LENGTH = 16;
 export function hashOperation(op: DraftOperation): string {
   const add = op.kind === 'delete' ? [] : op.add.map(conversationKey);
   const remove = op.kind === 'update' ? op.remove.map(conversationKey) : [];
-  return sha256Hex(canonicalJson({ user: op.user, kind: op.kind, group: op.group, add, remove })).slice(
+  // Keys in code-unit order (canonical JSON), written by JSON.stringify: same bytes, much faster.
+  return sha256Hex(JSON.stringify({ add, group: op.group, kind: op.kind, remove, user: op.user })).slice(
     0,
     OPERATION_ID_LENGTH,
   );
