@@ -236,7 +236,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
         continue;
       }
       queue.add(() => runUser(work)).catch(fail);
-      if (queue.size >= concurrency) await Promise.race([queue.onSizeLessThan(concurrency), stopped]);
+      if (queue.size >= concurrency) await untilOrAborted(queue.onSizeLessThan(concurrency), stop.signal);
       if (stop.signal.aborted) break; // pull nothing more: the producer may read state for each user
     }
   } catch (err) {
@@ -291,4 +291,21 @@ async function drain(
   const last = new AbortController();
   await Promise.race([idle, clock.sleep(1000, last.signal).catch(() => undefined)]);
   last.abort();
+}
+
+/**
+ * Waits for `promise` or for `signal` to abort, whichever comes first, and leaves nothing behind:
+ * `Promise.race` with a promise that settles only at the end of the run would add a reaction to it
+ * per call, kept until the run ends (memory growing with the input).
+ */
+function untilOrAborted(promise: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    promise.then(done, done);
+  });
 }

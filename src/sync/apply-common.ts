@@ -126,11 +126,11 @@ export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[
   return items;
 }
 
-/** The executor options of a job: shared limiters, failures to the sink, user outcomes collected. */
+/** The executor options of a job: shared limiters, failures to the sink, user outcomes reported. */
 export function applyOptions(
   options: ApplyJobOptions,
   failures: FailuresSink,
-  outcomes: Map<string, 'done' | 'failed'> | undefined,
+  onOutcome: ((user: string, outcome: 'done' | 'failed') => void) | undefined,
   progress: ProgressSink | undefined,
 ): ApplyOptions {
   return {
@@ -140,8 +140,8 @@ export function applyOptions(
     ...(progress === undefined ? {} : { progress }),
     onFailedItem: (item: FailedItem) => failures.writeFailed(item),
     onUserOutcome: (user: string, outcome: string) => {
-      if (outcome === 'done' || outcome === 'already_done') outcomes?.set(user, 'done');
-      else if (outcome === 'failed' || outcome === 'skipped') outcomes?.set(user, 'failed');
+      if (outcome === 'done' || outcome === 'already_done') onOutcome?.(user, 'done');
+      else if (outcome === 'failed' || outcome === 'skipped') onOutcome?.(user, 'failed');
     },
   };
 }

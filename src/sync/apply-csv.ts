@@ -65,35 +65,52 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   // Memberships of users left out as unchanged: the run looked at them through the snapshot, so they
   // count in the guard's base (else one changed user out of thousands would trip a percentage).
   let unchangedMemberships = 0;
-  const seen = new Set<string>();
-  const digests = new Map<string, string>();
+  // --state bookkeeping, only with a snapshot: the digests of users to apply (changed ones only),
+  // and in mirror mode the snapshot's users not seen yet (left at the end: vanished, to be emptied).
+  const pending = new Map<string, string>();
+  const unseen =
+    snapshot !== undefined && options.mode === 'mirror' ? new Set(snapshot.users.keys()) : undefined;
+  const vanished = new Set<string>();
   const desiredUsers = scan.users();
   async function* withVanished(): AsyncGenerator<DesiredUser> {
     for await (const desired of desiredUsers) {
-      if (snapshot !== undefined) seen.add(desired.user);
+      unseen?.delete(desired.user);
       yield desired;
     }
     // Mirror with a snapshot: users applied last time and missing from tonight's export are emptied.
-    if (snapshot !== undefined && options.mode === 'mirror') {
-      for (const user of [...snapshot.users.keys()].sort()) {
-        if (!seen.has(user)) yield { user, groups: [], lines: [], hasRejectedRows: false };
-      }
+    for (const user of [...(unseen ?? [])].sort()) {
+      vanished.add(user);
+      yield { user, groups: [], lines: [], hasRejectedRows: false };
     }
   }
-  const skip = (desired: DesiredUser, digest: string): boolean => {
-    digests.set(desired.user, digest);
-    if (snapshot === undefined || options.refresh === true) return false;
-    if (snapshot.users.get(desired.user) !== digest) return false;
-    unchangedUsers++;
-    for (const g of desired.groups) unchangedMemberships += g.conversations.length;
-    return true;
-  };
+  const skip =
+    snapshot === undefined
+      ? undefined
+      : (desired: DesiredUser, digest: string): boolean => {
+          if (options.refresh !== true && snapshot.users.get(desired.user) === digest) {
+            unchangedUsers++;
+            for (const g of desired.groups) unchangedMemberships += g.conversations.length;
+            return true;
+          }
+          if (!vanished.has(desired.user)) pending.set(desired.user, digest);
+          return false;
+        };
+  // Applied users take their new digest; failed and emptied ones leave the snapshot (retried next time).
+  const onOutcome =
+    snapshot === undefined
+      ? undefined
+      : (user: string, outcome: 'done' | 'failed') => {
+          const digest = pending.get(user);
+          pending.delete(user);
+          if (outcome === 'done' && digest !== undefined) snapshot.users.set(user, digest);
+          else snapshot.users.delete(user);
+        };
   const planned = planUsers(withVanished(), {
     mode: options.mode,
     assumeEmpty: options.assumeEmpty,
     api: options.api,
     scheduler: options.scheduler,
-    skip,
+    ...(skip === undefined ? {} : { skip }),
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
@@ -167,22 +184,16 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   }
 
   const progress = options.onPlanned?.(planSummary);
-  const outcomes = new Map<string, 'done' | 'failed'>();
   const run = await runApply({
     users,
     api: options.api,
     checkpoint,
-    options: applyOptions(options, failures, outcomes, progress),
+    options: applyOptions(options, failures, onOutcome, progress),
   });
   await checkpoint.close();
 
   let stateSaved = false;
   if (snapshot !== undefined && options.state !== undefined && run.fatal === undefined && !run.interrupted) {
-    for (const [user, outcome] of outcomes) {
-      const digest = digests.get(user);
-      if (outcome === 'done' && digest !== undefined && seen.has(user)) snapshot.users.set(user, digest);
-      else snapshot.users.delete(user); // failed, or a vanished user now emptied
-    }
     await saveSnapshot(options.state, snapshot);
     stateSaved = true;
   }
