@@ -3,7 +3,7 @@
 #
 #   scripts/soak.sh [--memberships 1000000] [--rows-per-user 2] [--groups-per-user 8] [--rate 2000]
 #                   [--sample-ms 5000] [--warmup 0.1] [--rss-growth-mb 32] [--fd-bound 100]
-#                   [--heap-mb 96] [--heap-trace] [--dir DIR] [--keep]
+#                   [--heap-mb 96] [--heap-trace] [--timeout-min 180] [--dir DIR] [--keep]
 #
 # What it does (scripts/soak.ts):
 #   1. writes a deterministic canonical CSV (test/faults/fixtures.ts): --memberships rows,

@@ -33,6 +33,7 @@ interface SoakOptions {
   readonly dir: string | undefined;
   readonly keep: boolean;
   readonly heapTrace: boolean;
+  readonly timeoutMin: number;
 }
 
 function parseOptions(): SoakOptions {
@@ -50,6 +51,7 @@ function parseOptions(): SoakOptions {
       dir: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'heap-trace': { type: 'boolean', default: false },
+      'timeout-min': { type: 'string', default: '180' },
     },
   });
   const num = (name: string, raw: string, min: number): number => {
@@ -71,6 +73,7 @@ function parseOptions(): SoakOptions {
     dir: values.dir,
     keep: values.keep,
     heapTrace: values['heap-trace'],
+    timeoutMin: num('timeout-min', values['timeout-min'], 1),
   };
 }
 
@@ -172,7 +175,7 @@ async function main(): Promise<number> {
     },
     cwd: dir,
     main: resolve('dist/cli/main.js'),
-    timeoutMs: 24 * 3600 * 1000,
+    timeoutMs: o.timeoutMin * 60_000,
     maxOutputChars: 64 * 1024,
     nodeArgs,
   });
@@ -209,7 +212,8 @@ async function main(): Promise<number> {
 
   const failures: string[] = [];
   console.log(`\ncgsync exited ${exit.code ?? exit.signal} after ${seconds.toFixed(1)} s`);
-  if (exit.code !== 0) failures.push(`exit ${exit.code ?? exit.signal}: ${exit.stderr.slice(-2000)}`);
+  if (exit.timedOut) failures.push(`still running after --timeout-min ${o.timeoutMin}: killed`);
+  else if (exit.code !== 0) failures.push(`exit ${exit.code ?? exit.signal}: ${exit.stderr.slice(-2000)}`);
   try {
     const summary = JSON.parse(exit.stdout) as { status?: string; endpoints?: unknown };
     console.log(`summary: status ${summary.status}, endpoints ${JSON.stringify(summary.endpoints)}`);
