@@ -1,8 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import type { EmulatorState, StateGroup } from '../../src/emulator/snapshot.js';
-import { scanInput } from '../../src/reader/scan-input.js';
 
 /** Splits one CSV line of bench/gen-csv.ts's output (quoted cells allowed, no newline inside a cell). */
 function splitLine(line: string): string[] {
@@ -61,9 +59,8 @@ export async function changeOnePercent(input: string, output: string): Promise<n
       } else if (line !== '') {
         const cells = splitLine(line);
         const user = cells[0] ?? '';
-        const number = Number(/(\d+)$/.exec(user)?.[1] ?? Number.NaN);
         const hasConversation = (cells[2] ?? '') !== '';
-        if (number % 100 === 42 && user !== lastChanged && hasConversation) {
+        if (isChangedUser(user) && user !== lastChanged && hasConversation) {
           lastChanged = user;
           changed++;
           text = [user, quote(cells[1] ?? ''), '1', `nightly_peer_${user}`, ''].join(',');
@@ -82,23 +79,33 @@ export async function changeOnePercent(input: string, output: string): Promise<n
   return changed;
 }
 
+/** The users night 1 changes: gen-csv's `user_NNN` whose number is 42 mod 100 (1%). */
+export function isChangedUser(user: string): boolean {
+  return Number(/(\d+)$/.exec(user)?.[1] ?? Number.NaN) % 100 === 42;
+}
+
 /**
- * The emulator state (`--state-file` body) in which every user of `csv` already has exactly the groups
- * the CSV wants: the app as the previous night left it.
+ * The header and every row of the users {@link changeOnePercent} changes, as they were in `input`:
+ * applied in mirror mode, it puts those users back as they were and leaves every other user alone.
  */
-export async function writeSeedState(csv: string, output: string): Promise<number> {
-  const scan = await scanInput(csv);
-  const users: Record<string, StateGroup[]> = {};
-  let count = 0;
-  for await (const user of scan.users()) {
-    count++;
-    users[user.user] = user.groups.map((g, i) => ({
-      groupId: i + 1,
-      name: g.name,
-      members: g.conversations.map((c) => ({ type: c.type, id: c.id })),
-    }));
+export async function selectChangedUsers(input: string, output: string): Promise<void> {
+  const out = await open(output, 'w');
+  let buffer = '';
+  try {
+    let first = true;
+    for await (const line of createInterface({
+      input: createReadStream(input),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      if (first || (line !== '' && isChangedUser(line.slice(0, line.indexOf(','))))) buffer += `${line}\n`;
+      first = false;
+      if (buffer.length >= 1 << 20) {
+        await out.write(buffer);
+        buffer = '';
+      }
+    }
+    await out.write(buffer);
+  } finally {
+    await out.close();
   }
-  const state: EmulatorState = { users };
-  await writeFile(output, JSON.stringify(state));
-  return count;
 }

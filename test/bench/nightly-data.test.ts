@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCsv } from '../../bench/gen-csv.js';
-import { changeOnePercent, writeSeedState } from '../../bench/lib/nightly-data.js';
+import { changeOnePercent, selectChangedUsers } from '../../bench/lib/nightly-data.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -44,29 +44,17 @@ describe('changeOnePercent', () => {
   });
 });
 
-describe('writeSeedState', () => {
-  it('writes every user with the groups and conversations the CSV wants', async () => {
-    const csv = join(dir, 'seed.csv');
-    const seed = join(dir, 'seed.json');
+describe('selectChangedUsers', () => {
+  it('keeps the header and every row of the users night 1 changes, and nothing else', async () => {
+    const input = join(dir, 'select.csv');
+    const output = join(dir, 'select-out.csv');
     await writeFile(
-      csv,
-      'From_Account,GroupName,Type,To_Account,ToGroupId\nalice,Work,1,bob,\nalice,Work,2,,@TGS#1\nalice,Gym,,,\ncarol,Home,1,dan,\n',
+      input,
+      'From_Account,GroupName,Type,To_Account,ToGroupId\nuser_41,A,1,x,\nuser_42,A,1,y,\nuser_42,B,,,\nuser_142,"C, d",2,,@TGS#1\nuser_43,A,1,z,\n',
     );
-    expect(await writeSeedState(csv, seed)).toBe(2);
-    const state = JSON.parse(await readFile(seed, 'utf8')) as { users: Record<string, unknown> };
-    expect(state.users).toEqual({
-      alice: [
-        { groupId: 1, name: 'Gym', members: [] },
-        {
-          groupId: 2,
-          name: 'Work',
-          members: [
-            { type: 1, id: 'bob' },
-            { type: 2, id: '@TGS#1' },
-          ],
-        },
-      ],
-      carol: [{ groupId: 1, name: 'Home', members: [{ type: 1, id: 'dan' }] }],
-    });
+    await selectChangedUsers(input, output);
+    expect(await readFile(output, 'utf8')).toBe(
+      'From_Account,GroupName,Type,To_Account,ToGroupId\nuser_42,A,1,y,\nuser_42,B,,,\nuser_142,"C, d",2,,@TGS#1\n',
+    );
   });
 });
