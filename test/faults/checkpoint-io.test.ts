@@ -50,10 +50,9 @@ describe('checkpoint disk full or unwritable', () => {
     expect(existsSync('/dev/full.lock'), 'the lock file next to the checkpoint was left behind').toBe(false);
   });
 
-  // KNOWN BUG (reported to the lead): openCheckpoint (src/executor/checkpoint.ts) opens the file, then
-  // writes the header; when that write fails the handle is never closed, so the descriptor lingers
-  // until garbage collection ("Closing file descriptor N on garbage collection" warning). Harmless for
-  // a CLI that exits, a leak for a library user who retries.
+  // Guards openCheckpoint (src/executor/checkpoint.ts): when the header write failed, the opened handle
+  // was left for garbage collection ("Closing file descriptor N on garbage collection"): harmless for
+  // a CLI that exits, a descriptor leak for a library user who retries.
   it('/dev/full in-process: the failed checkpoint leaves no open descriptor behind', async () => {
     const io = memoryIo(t.env, dir.path);
     expect(await runCli(['apply', input, '--checkpoint', '/dev/full'], io)).toBe(1);
