@@ -264,6 +264,57 @@ describe('nightly sync: mirror, guard, state', () => {
     );
   });
 
+  it('--state: a user gone from the export is emptied in mirror mode; --refresh re-reads everyone', async () => {
+    t.emulator.reset();
+    await writeFile(join(dir, 'v1.csv'), csv(night1));
+    const first = await cli(t.env, [
+      'apply',
+      'v1.csv',
+      '--mode',
+      'mirror',
+      '--state',
+      'v.json',
+      '--checkpoint',
+      'v1.ndjson',
+    ]);
+    expect(first.code, first.err).toBe(0);
+    expect(Object.keys(t.state())).toContain('u3');
+    // u3 vanished from the export: with the snapshot, mirror empties it (2 groups, 3 memberships: within 10%).
+    await writeFile(join(dir, 'v2.csv'), csv(night1.filter((r) => !r.startsWith('u3,'))));
+    const second = await cli(t.env, [
+      'apply',
+      'v2.csv',
+      '--mode',
+      'mirror',
+      '--state',
+      'v.json',
+      '--checkpoint',
+      'v2.ndjson',
+      '--json',
+    ]);
+    expect(second.code, second.err).toBe(0);
+    expect(t.state().u3).toBeUndefined();
+    expect(t.state()).toEqual(await desiredState(join(dir, 'v2.csv')));
+    expect(JSON.parse(second.out).guard.removed).toBe(3);
+    // --refresh: nothing changed, yet every user is read again (drift detection), and nothing written.
+    const reads = t.emulator.stats().endpoints.get_contact_group.accepted;
+    const writes = t.emulator.stats().endpoints.update_contact_group.accepted;
+    const refresh = await cli(t.env, [
+      'apply',
+      'v2.csv',
+      '--mode',
+      'mirror',
+      '--state',
+      'v.json',
+      '--refresh',
+      '--checkpoint',
+      'v3.ndjson',
+    ]);
+    expect(refresh.code, refresh.err).toBe(0);
+    expect(t.emulator.stats().endpoints.get_contact_group.accepted - reads).toBe(19);
+    expect(t.emulator.stats().endpoints.update_contact_group.accepted).toBe(writes);
+  });
+
   it('verify exits 2 on drift and names it', async () => {
     const drift = await cli(t.env, ['verify', 'n1.csv', '--mode', 'mirror']);
     expect(drift.code).toBe(2);
