@@ -31,7 +31,14 @@ export interface LimiterOptions {
    */
   readonly maxSlowdown?: number;
   /**
-   * Quiet time (no rate-limit answer) after which an endpoint's slow-down factor is halved.
+   * What a rate-limit answer multiplies an endpoint's spacing by (and a quiet period divides it by).
+   * Gentle by default: the window cap already keeps the rate, so an occasional answer is arrival jitter,
+   * and halving the rate for it cost more calls than the answer itself.
+   * @default 1.25
+   */
+  readonly slowdownStep?: number;
+  /**
+   * Quiet time (no rate-limit answer) after which an endpoint's slow-down factor is divided by `slowdownStep`.
    * @default 1000
    */
   readonly recoverAfterMs?: number;
@@ -144,8 +151,8 @@ function validateOptions(rate: number, headroom: number, maxConcurrent: number, 
 
 /**
  * One Bottleneck limiter per endpoint, each spacing call starts by `1000 / (rate × headroom)` ms and
- * capping calls in flight. Rate-limit answers double an endpoint's spacing (at most once per 250 ms,
- * up to `maxSlowdown`); after `recoverAfterMs` without one, successes halve it back.
+ * capping calls in flight. Rate-limit answers multiply an endpoint's spacing by `slowdownStep` (at most
+ * once per 250 ms, up to `maxSlowdown`); after `recoverAfterMs` without one, successes divide it back.
  * Bottleneck's own retry (`failed` event) is never used: it would bypass the spacing.
  */
 export function createEndpointLimiters(options: LimiterOptions = {}): EndpointScheduler {
@@ -153,6 +160,13 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
   const headroom = options.headroom ?? 0.99;
   const maxConcurrent = options.maxConcurrent ?? Math.max(1, Math.ceil(rate));
   const maxSlowdown = options.maxSlowdown ?? 16;
+  const slowdownStep = options.slowdownStep ?? 1.25;
+  if (!(Number.isFinite(slowdownStep) && slowdownStep > 1)) {
+    throw new SyncError(
+      'USAGE',
+      `Expected \`slowdownStep\` to be a number above 1, got ${String(slowdownStep)}`,
+    );
+  }
   const recoverAfterMs = options.recoverAfterMs ?? 1000;
   const clock = options.clock ?? systemClock;
   const stats = options.stats ?? new CallStats();
@@ -218,7 +232,7 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
       limiter.lastRateLimitAt = now;
       // Many calls in flight learn of the same overload together: slow down once per burst.
       if (now - limiter.lastChangeAt < 250 || limiter.factor >= maxSlowdown) return;
-      limiter.setFactor(Math.min(maxSlowdown, limiter.factor * 2), now);
+      limiter.setFactor(Math.min(maxSlowdown, limiter.factor * slowdownStep), now);
     },
     reportSuccess(endpoint) {
       const limiter = get(endpoint);
@@ -226,7 +240,7 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
       const now = clock.now();
       if (now - limiter.lastRateLimitAt < recoverAfterMs || now - limiter.lastChangeAt < recoverAfterMs)
         return;
-      limiter.setFactor(Math.max(1, limiter.factor / 2), now);
+      limiter.setFactor(Math.max(1, limiter.factor / slowdownStep), now);
     },
     spacingMs(endpoint) {
       return get(endpoint).spacing();

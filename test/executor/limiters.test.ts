@@ -158,12 +158,13 @@ describe('shared gate', () => {
 });
 
 describe('rate-limit slow-down (injected clock)', () => {
-  it('doubles an endpoint spacing once per burst, up to the cap, and recovers after a quiet period', async () => {
+  it('slows an endpoint once per burst (here ×2), up to the cap, and recovers after a quiet period', async () => {
     const clock = new FakeClock();
     const limiters = createEndpointLimiters({
       rate: 100,
       headroom: 1,
       maxSlowdown: 4,
+      slowdownStep: 2,
       recoverAfterMs: 2000,
       clock,
     });
@@ -190,6 +191,18 @@ describe('rate-limit slow-down (injected clock)', () => {
       clock.time += 2000;
       limiters.reportSuccess('update_contact_group');
       expect(limiters.spacingMs('update_contact_group')).toBe(base);
+    } finally {
+      await limiters.stop();
+    }
+  });
+
+  it('slows down gently by default: ×1.25 per burst', async () => {
+    const clock = new FakeClock();
+    const limiters = createEndpointLimiters({ rate: 100, headroom: 1, clock });
+    try {
+      limiters.reportRateLimited('create_contact_group');
+      expect(limiters.spacingMs('create_contact_group')).toBeCloseTo(1.25 * spacingFor(100, 1));
+      expect(() => createEndpointLimiters({ slowdownStep: 1 })).toThrow(/slowdownStep.*above 1, got 1/);
     } finally {
       await limiters.stop();
     }
