@@ -3,7 +3,8 @@
 #
 #   npm run bench                      # default sizes, about 10 minutes on 2 cores
 #   FULL=1 npm run bench               # full sizes (10M-row planning, 100k-user nightly, ...): much longer
-#   BENCH_ONLY=plan,apply npm run bench   # a subset: plan, apply, side, nightly
+#   BENCH_ONLY=plan,apply npm run bench   # a subset: plan, apply, side, nightly; the other sections of
+#                                         # RESULTS.md are kept from their last run (each says its date and commit)
 #
 # Every benchmark starts the emulator and cgsync as separate processes (see bench/README.md).
 set -uo pipefail
@@ -29,9 +30,16 @@ only=",${BENCH_ONLY:-plan,apply,side,nightly},"
 sections=()
 failed=()
 
+kept=()
 run() { # run <key> <script>: the script writes its markdown section to $out/sections/<key>.md
   local key=$1 script=$2
-  [[ $only == *",$key,"* ]] || return 0
+  if [[ $only != *",$key,"* ]]; then
+    if [ -f "$out/sections/$key.md" ]; then
+      sections+=("$out/sections/$key.md")
+      kept+=("$key")
+    fi
+    return 0
+  fi
   echo "== $key ($(uptime | sed 's/.*load/load/'))" >&2
   rm -f "$out/sections/$key.md"
   if node ".bench-build/bench/$script.js" --md "$out/sections/$key.md" >"$out/logs/$key.log"; then
@@ -52,7 +60,11 @@ run nightly nightly
   echo
   echo "Written by \`npm run bench\` (bench/run-all.sh)$([ "${FULL:-}" = 1 ] && echo ' with `FULL=1`'): $(date -u +%Y-%m-%dT%H:%M:%SZ)," \
     "node $(node --version), nproc $(nproc), $(uptime | sed 's/.*load/load/') at the end" \
-    "(other work on the machine shares its cores), $(( $(date +%s) - started )) s in all."
+    "(other work on the machine shares its cores), $(( $(date +%s) - started )) s in all," \
+    "commit $(git rev-parse --short HEAD)."
+  if [ ${#kept[@]} -gt 0 ]; then
+    echo "Sections kept from an earlier run (see their own date and commit): ${kept[*]}."
+  fi
   echo "What each benchmark measures and how: bench/README.md."
   for s in "${sections[@]}"; do
     echo

@@ -37,9 +37,26 @@ export function cpuCount(): number {
   }
 }
 
+/** The commit the figures belong to (`+changes` when the working tree differs from it). */
+export function commitLabel(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync(
+      'git',
+      ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench'],
+      {
+        encoding: 'utf8',
+      },
+    ).trim();
+    return dirty === '' ? head : `${head}+changes`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** The environment line every section starts with. */
 export function machineLine(): string {
-  return `${new Date().toISOString()} · node ${process.version} · nproc ${cpuCount()} · ${loadLine()} at start`;
+  return `${new Date().toISOString()} · commit ${commitLabel()} · node ${process.version} · nproc ${cpuCount()} · ${loadLine()} at start`;
 }
 
 /**
