@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** A JSON value: what plan files, digests and operation ids are built from. */
 export type JsonValue =
@@ -40,7 +40,10 @@ export function compareCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Lower-case hex sha256 of a string's UTF-8 bytes. */
+/**
+ * Lower-case hex sha256 of a string's UTF-8 bytes. The one-shot `crypto.hash` (Node 20.12+) costs
+ * half of `createHash().update().digest()` on the short inputs of operation ids and user digests.
+ */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }

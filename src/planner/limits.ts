@@ -14,6 +14,8 @@ export function checkLimits(
   want: ReadonlyMap<string, LogicalGroup>,
   have: FoldedRemote,
   mirror: boolean,
+  /** Distinct conversations of `want`, when the caller already counted them. */
+  desiredConversations?: number,
 ): LimitViolation[] {
   const violations: LimitViolation[] = [];
   const merging = !mirror && have.physicalGroups > 0;
@@ -34,10 +36,10 @@ export function checkLimits(
       message: `user ${user} has ${groups} groups${context}, the limit is ${LIMITS.groupsPerUser}`,
     });
   }
-  const wanted = distinctKeys(want.values());
-  let conversations = wanted.size;
+  let conversations = desiredConversations ?? distinctKeys(want.values()).size;
   let held = 0;
-  if (!mirror) {
+  if (!mirror && have.groups.size > 0) {
+    const wanted = distinctKeys(want.values());
     const remoteKeys = distinctKeys(have.groups.values());
     held = remoteKeys.size;
     for (const k of remoteKeys) if (!wanted.has(k)) conversations += 1;

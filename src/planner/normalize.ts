@@ -2,10 +2,19 @@ import { type Conversation, conversationKey, type GroupState, type RemoteUser } 
 import { compareCodeUnits, sha256Hex } from './canonical.js';
 import type { DuplicateGroup } from './types.js';
 
-/** A group reduced to its name and a key → conversation map (keys from {@link conversationKey}). */
+/**
+ * A group reduced to its name and its distinct conversations, sorted by key (keys from
+ * {@link conversationKey}, in code-unit order: the order of `compareConversations`).
+ *
+ * Sorted arrays rather than maps: the planner diffs two groups by walking both lists once, and the
+ * reader already hands over groups in this order, so folding a desired user is one linear check.
+ */
 export interface LogicalGroup {
   readonly name: string;
-  readonly members: ReadonlyMap<string, Conversation>;
+  /** Distinct conversation keys, ascending. */
+  readonly keys: readonly string[];
+  /** The conversations, aligned with `keys`. */
+  readonly conversations: readonly Conversation[];
 }
 
 /** A remote group name with every service group that carries it (usually one). */
@@ -16,70 +25,139 @@ export interface RemoteLogicalGroup extends LogicalGroup {
 
 /**
  * Folds groups into one entry per name (a repeated name gets the union of its members), whatever
- * the order of groups and conversations. Callers iterate names through {@link sortedNames}.
+ * the order of groups and conversations. The map's keys are in code-unit order.
  */
 export function foldDesired(groups: readonly GroupState[]): Map<string, LogicalGroup> {
-  const out = new Map<string, { name: string; members: Map<string, Conversation> }>();
+  // The common case (the reader's output): names strictly ascending, each group's keys strictly
+  // ascending. Checked in one pass; anything else takes the general path.
+  const out = new Map<string, LogicalGroup>();
+  let previous: string | undefined;
   for (const g of groups) {
-    let entry = out.get(g.name);
-    if (entry === undefined) {
-      entry = { name: g.name, members: new Map() };
-      out.set(g.name, entry);
-    }
-    for (const c of g.conversations) entry.members.set(conversationKey(c), c);
+    const folded = sortedGroup(g.name, g.conversations);
+    if (folded === undefined || (previous !== undefined && !(previous < g.name))) return foldAny(groups);
+    out.set(g.name, folded);
+    previous = g.name;
   }
   return out;
 }
 
+/** The group as a {@link LogicalGroup} when its conversations are strictly ascending, else undefined. */
+function sortedGroup(name: string, conversations: readonly Conversation[]): LogicalGroup | undefined {
+  const keys: string[] = new Array(conversations.length);
+  for (let i = 0; i < conversations.length; i++) {
+    const key = conversationKey(conversations[i]!);
+    if (i > 0 && !(keys[i - 1]! < key)) return undefined;
+    keys[i] = key;
+  }
+  return { name, keys, conversations };
+}
+
+function foldAny(
+  groups: readonly { readonly name: string; readonly conversations: readonly Conversation[] }[],
+): Map<string, LogicalGroup> {
+  const members = new Map<string, Map<string, Conversation>>();
+  for (const g of groups) {
+    let entry = members.get(g.name);
+    if (entry === undefined) {
+      entry = new Map();
+      members.set(g.name, entry);
+    }
+    for (const c of g.conversations) entry.set(conversationKey(c), c);
+  }
+  const out = new Map<string, LogicalGroup>();
+  for (const name of [...members.keys()].sort(compareCodeUnits)) {
+    out.set(name, fromMembers(name, members.get(name)!));
+  }
+  return out;
+}
+
+function fromMembers(name: string, members: ReadonlyMap<string, Conversation>): LogicalGroup {
+  const keys = [...members.keys()].sort(compareCodeUnits);
+  return { name, keys, conversations: keys.map((k) => members.get(k)!) };
+}
+
 /** The remote state by name, plus the names held by more than one service group. */
 export interface FoldedRemote {
+  /** By name, in code-unit order. */
   readonly groups: Map<string, RemoteLogicalGroup>;
   readonly duplicates: readonly DuplicateGroup[];
   /** Service groups, duplicates counted one by one (what the 20-group limit counts). */
   readonly physicalGroups: number;
 }
 
+const EMPTY_REMOTE: FoldedRemote = { groups: new Map(), duplicates: [], physicalGroups: 0 };
+
 export function foldRemote(remote: RemoteUser | undefined): FoldedRemote {
-  const groups = new Map<string, { name: string; groupIds: number[]; members: Map<string, Conversation> }>();
-  for (const g of remote?.groups ?? []) {
-    let entry = groups.get(g.name);
-    if (entry === undefined) {
-      entry = { name: g.name, groupIds: [], members: new Map() };
-      groups.set(g.name, entry);
-    }
-    entry.groupIds.push(g.groupId);
-    for (const c of g.conversations) entry.members.set(conversationKey(c), c);
+  if (remote === undefined || remote.groups.length === 0) return EMPTY_REMOTE;
+  const ids = new Map<string, number[]>();
+  for (const g of remote.groups) {
+    const list = ids.get(g.name);
+    if (list === undefined) ids.set(g.name, [g.groupId]);
+    else list.push(g.groupId);
   }
+  const folded = foldAny(remote.groups);
+  const groups = new Map<string, RemoteLogicalGroup>();
   const duplicates: DuplicateGroup[] = [];
-  for (const name of sortedNames(groups)) {
-    const entry = groups.get(name);
-    if (entry === undefined) continue;
-    entry.groupIds.sort((a, b) => a - b);
-    if (entry.groupIds.length > 1) duplicates.push({ name, groupIds: [...entry.groupIds] });
+  for (const [name, group] of folded) {
+    const groupIds = ids.get(name)!.sort((a, b) => a - b);
+    if (groupIds.length > 1) duplicates.push({ name, groupIds: [...groupIds] });
+    groups.set(name, { ...group, groupIds });
   }
-  return { groups, duplicates, physicalGroups: remote?.groups.length ?? 0 };
+  return { groups, duplicates, physicalGroups: remote.groups.length };
 }
 
-/** The keys of a map in code-unit order. */
-export function sortedNames(map: ReadonlyMap<string, unknown>): string[] {
-  return [...map.keys()].sort(compareCodeUnits);
+/** The names of both sides, once each, in code-unit order. */
+export function unionNames(a: ReadonlyMap<string, unknown>, b: ReadonlyMap<string, unknown>): string[] {
+  if (b.size === 0) return [...a.keys()];
+  if (a.size === 0) return [...b.keys()];
+  const names = new Set([...a.keys(), ...b.keys()]);
+  return [...names].sort(compareCodeUnits);
 }
 
-/** The members of a group sorted by key (the order of `compareConversations`). */
-export function sortedMembers(group: LogicalGroup): Conversation[] {
-  return sortedEntries(group).map(([, c]) => c);
+/** What one group's desired and remote members differ by, in key order. */
+export interface GroupDiff {
+  readonly add: Conversation[];
+  readonly remove: Conversation[];
+  /** Members on both sides. */
+  readonly common: number;
 }
 
-/** The members of a group as [key, conversation] pairs sorted by key. */
-export function sortedEntries(group: LogicalGroup): [string, Conversation][] {
-  return [...group.members].sort(([a], [b]) => compareCodeUnits(a, b));
+/** One walk over both sorted lists. */
+export function diffGroups(want: LogicalGroup, have: LogicalGroup): GroupDiff {
+  const add: Conversation[] = [];
+  const remove: Conversation[] = [];
+  let common = 0;
+  const wk = want.keys;
+  const hk = have.keys;
+  let i = 0;
+  let j = 0;
+  while (i < wk.length || j < hk.length) {
+    if (j === hk.length || (i < wk.length && wk[i]! < hk[j]!)) {
+      add.push(want.conversations[i]!);
+      i++;
+    } else if (i === wk.length || hk[j]! < wk[i]!) {
+      remove.push(have.conversations[j]!);
+      j++;
+    } else {
+      common++;
+      i++;
+      j++;
+    }
+  }
+  return { add, remove, common };
 }
 
 /** Distinct conversation keys across groups. */
 export function distinctKeys(groups: Iterable<LogicalGroup>): Set<string> {
   const keys = new Set<string>();
-  for (const g of groups) for (const k of g.members.keys()) keys.add(k);
+  for (const g of groups) for (const k of g.keys) keys.add(k);
   return keys;
+}
+
+/** How many distinct conversations the groups hold (no set is built for a single group). */
+export function distinctCount(groups: ReadonlyMap<string, LogicalGroup>): number {
+  if (groups.size === 1) for (const g of groups.values()) return g.keys.length;
+  return distinctKeys(groups.values()).size;
 }
 
 /**
@@ -93,10 +171,8 @@ export function digestDesired(
   hasRejectedRows: boolean,
 ): string {
   // Keys in code-unit order, as canonicalJson would write them; JSON.stringify keeps insertion order
-  // and is several times faster on this hot path (one digest per user).
-  const canonicalGroups = sortedNames(groups).map((name) => {
-    const g = groups.get(name) as LogicalGroup;
-    return { conversations: [...g.members.keys()].sort(compareCodeUnits), name };
-  });
+  // and is several times faster on this hot path (one digest per user). Names and keys are sorted.
+  const canonicalGroups: { conversations: readonly string[]; name: string }[] = [];
+  for (const g of groups.values()) canonicalGroups.push({ conversations: g.keys, name: g.name });
   return sha256Hex(JSON.stringify({ groups: canonicalGroups, hasRejectedRows, user }));
 }

@@ -23,14 +23,20 @@ export type DraftOperation =
 export const OPERATION_ID_LENGTH = 16;
 
 /** The content hash of one operation: sha256 over canonical JSON of user, kind, group and items. */
-export function hashOperation(op: DraftOperation): string {
-  const add = op.kind === 'delete' ? [] : op.add.map(conversationKey);
-  const remove = op.kind === 'update' ? op.remove.map(conversationKey) : [];
-  // Keys in code-unit order (canonical JSON), written by JSON.stringify: same bytes, much faster.
-  return sha256Hex(JSON.stringify({ add, group: op.group, kind: op.kind, remove, user: op.user })).slice(
-    0,
-    OPERATION_ID_LENGTH,
-  );
+export function hashOperation(op: DraftOperation, userJson = JSON.stringify(op.user)): string {
+  const add = op.kind === 'delete' ? '[]' : keysJson(op.add);
+  const remove = op.kind === 'update' ? keysJson(op.remove) : '[]';
+  // Canonical JSON (keys in code-unit order, no spaces) written directly: same bytes, much faster.
+  return sha256Hex(
+    `{"add":${add},"group":${JSON.stringify(op.group)},"kind":"${op.kind}","remove":${remove},"user":${userJson}}`,
+  ).slice(0, OPERATION_ID_LENGTH);
+}
+
+function keysJson(conversations: readonly Conversation[]): string {
+  if (conversations.length === 0) return '[]';
+  const keys: string[] = new Array(conversations.length);
+  for (let i = 0; i < conversations.length; i++) keys[i] = conversationKey(conversations[i]!);
+  return JSON.stringify(keys);
 }
 
 /**
@@ -40,8 +46,9 @@ export function hashOperation(op: DraftOperation): string {
  */
 export function assignOperationIds(drafts: readonly DraftOperation[]): Operation[] {
   const seen = new Map<string, number>();
+  const userJson = drafts.length === 0 ? '' : JSON.stringify(drafts[0]!.user);
   return drafts.map((draft) => {
-    const hash = hashOperation(draft);
+    const hash = hashOperation(draft, draft.user === drafts[0]!.user ? userJson : undefined);
     const n = (seen.get(hash) ?? 0) + 1;
     seen.set(hash, n);
     const id = n === 1 ? hash : `${hash}-${n}`;

@@ -47,7 +47,8 @@ export function orderOperations(
     readonly updates: readonly UpdateChunk[];
     readonly creates: readonly NewGroup[];
   },
-  start: ReadonlyMap<string, ReadonlySet<string>>,
+  /** The start state (name → conversation keys), built only when a mixed update must be checked. */
+  start: () => ReadonlyMap<string, ReadonlySet<string>>,
   conversationLimit: number,
 ): DraftOperation[] {
   let updates = [...parts.updates];
@@ -55,9 +56,10 @@ export function orderOperations(
   if (!updates.some((u) => u.add.length > 0 && u.remove.length > 0)) {
     return sequence(user, parts.deletes, updates, parts.creates).drafts;
   }
+  const startState = start();
   for (;;) {
     const { drafts, sources } = sequence(user, parts.deletes, updates, parts.creates);
-    const at = firstOverflow(drafts, start, conversationLimit);
+    const at = firstOverflow(drafts, startState, conversationLimit);
     const source = at < 0 ? undefined : sources[at];
     if (source === undefined) return drafts;
     updates = updates.flatMap((u) =>

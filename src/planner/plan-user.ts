@@ -1,16 +1,15 @@
-import { type Conversation, type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
+import { type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
 import { chunk } from './chunk.js';
 import { checkLimits } from './limits.js';
 import {
+  diffGroups,
   digestDesired,
-  distinctKeys,
+  distinctCount,
   type FoldedRemote,
   foldDesired,
   foldRemote,
   type LogicalGroup,
-  sortedEntries,
-  sortedMembers,
-  sortedNames,
+  unionNames,
 } from './normalize.js';
 import { assignOperationIds } from './operation-id.js';
 import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
@@ -46,9 +45,10 @@ export function planUser(
     ...(downgraded ? { downgradedToMerge: true } : {}),
     ...(have.duplicates.length > 0 ? { duplicateGroups: have.duplicates } : {}),
   };
-  const base = baseStats(want, have);
+  const desiredConversations = distinctCount(want);
+  const base = baseStats(want, have, desiredConversations);
 
-  const violations = checkLimits(user, want, have, mirror);
+  const violations = checkLimits(user, want, have, mirror, desiredConversations);
   if (violations.length > 0) {
     const stats: UserPlanStats = { ...base, membershipsUnchanged: base.membershipsExamined };
     return { user, operations: [], violations, desiredDigest, stats, ...extras };
@@ -60,11 +60,11 @@ export function planUser(
   let added = 0;
   let removed = 0;
   let unchanged = 0;
-  for (const name of sortedNames(new Map([...want, ...have.groups]))) {
+  for (const name of unionNames(want, have.groups)) {
     const w = want.get(name);
     const h = have.groups.get(name);
     if (h === undefined) {
-      const add = sortedMembers(w as LogicalGroup);
+      const add = (w as LogicalGroup).conversations;
       added += add.length;
       const chunks = chunk(add, LIMITS.itemsPerCall);
       creates.push({ group: name, chunks: chunks.length > 0 ? chunks : [[]] });
@@ -73,19 +73,16 @@ export function planUser(
     if (w === undefined) {
       if (mirror) {
         deletes.push({ group: name, count: h.groupIds.length });
-        removed += h.members.size;
+        removed += h.keys.length;
       } else {
-        unchanged += h.members.size;
+        unchanged += h.keys.length;
       }
       continue;
     }
-    const add: Conversation[] = [];
-    const remove: Conversation[] = [];
-    for (const [k, c] of sortedEntries(w)) if (!h.members.has(k)) add.push(c);
-    for (const [k, c] of sortedEntries(h)) {
-      if (w.members.has(k) || !mirror) unchanged += 1;
-      else remove.push(c);
-    }
+    const diff = diffGroups(w, h);
+    const add = diff.add;
+    const remove = mirror ? diff.remove : [];
+    unchanged += diff.common + (mirror ? 0 : diff.remove.length);
     added += add.length;
     removed += remove.length;
     chunk([...remove, ...add], LIMITS.itemsPerCall).forEach((items, index) => {
@@ -101,7 +98,7 @@ export function planUser(
   const drafts = orderOperations(
     user,
     { deletes, updates, creates },
-    startState(have),
+    () => startState(have),
     LIMITS.conversationsPerUser,
   );
   const stats: UserPlanStats = {
@@ -115,11 +112,15 @@ export function planUser(
   return { user, operations: assignOperationIds(drafts), violations: [], desiredDigest, stats, ...extras };
 }
 
-function baseStats(want: ReadonlyMap<string, LogicalGroup>, have: FoldedRemote): UserPlanStats {
+function baseStats(
+  want: ReadonlyMap<string, LogicalGroup>,
+  have: FoldedRemote,
+  desiredConversations: number,
+): UserPlanStats {
   let desiredMemberships = 0;
-  for (const g of want.values()) desiredMemberships += g.members.size;
+  for (const g of want.values()) desiredMemberships += g.keys.length;
   let examined = 0;
-  for (const g of have.groups.values()) examined += g.members.size;
+  for (const g of have.groups.values()) examined += g.keys.length;
   return {
     groupsCreated: 0,
     groupsDeleted: 0,
@@ -128,13 +129,13 @@ function baseStats(want: ReadonlyMap<string, LogicalGroup>, have: FoldedRemote):
     membershipsUnchanged: 0,
     membershipsExamined: examined,
     desiredGroups: want.size,
-    desiredConversations: distinctKeys(want.values()).size,
+    desiredConversations,
     desiredMemberships,
   };
 }
 
 function startState(have: FoldedRemote): Map<string, ReadonlySet<string>> {
   const out = new Map<string, ReadonlySet<string>>();
-  for (const [name, g] of have.groups) out.set(name, new Set(g.members.keys()));
+  for (const [name, g] of have.groups) out.set(name, new Set(g.keys));
   return out;
 }
