@@ -18,6 +18,7 @@ export interface PlanArgs extends ConnectionFlags {
   strict?: boolean;
   maxInvalid?: number;
   json?: boolean;
+  threads?: number;
 }
 
 /** `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. */
@@ -34,6 +35,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
+      ...(args.threads === undefined ? {} : { threads: args.threads }),
       ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });

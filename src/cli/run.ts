@@ -79,6 +79,12 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--report <file>', 'write a report (.html or .md); repeatable', collect, [])
       .option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none')
       .option('--json', 'print the summary as JSON')
+      .addOption(
+        new Option(
+          '--threads <n>',
+          'with --assume-empty: planning threads (default: one per core, at most 4; 0: none)',
+        ).argParser(intInRange('--threads', 0, 64)),
+      )
       .addOption(rate()),
   ).action(async (input: string, opts) => setExit(await runPlanCommand(input, opts, io)));
 

@@ -170,9 +170,13 @@ export function digestDesired(
   groups: ReadonlyMap<string, LogicalGroup>,
   hasRejectedRows: boolean,
 ): string {
-  // Keys in code-unit order, as canonicalJson would write them; JSON.stringify keeps insertion order
-  // and is several times faster on this hot path (one digest per user). Names and keys are sorted.
-  const canonicalGroups: { conversations: readonly string[]; name: string }[] = [];
-  for (const g of groups.values()) canonicalGroups.push({ conversations: g.keys, name: g.name });
-  return sha256Hex(JSON.stringify({ groups: canonicalGroups, hasRejectedRows, user }));
+  // The bytes canonicalJson would write (keys in code-unit order, names and conversation keys sorted),
+  // put together directly: several times faster on this hot path (one digest per user).
+  let text = '{"groups":[';
+  let first = true;
+  for (const g of groups.values()) {
+    text += `${first ? '' : ','}{"conversations":${JSON.stringify(g.keys)},"name":${JSON.stringify(g.name)}}`;
+    first = false;
+  }
+  return sha256Hex(`${text}],"hasRejectedRows":${hasRejectedRows},"user":${JSON.stringify(user)}}`);
 }

@@ -9,6 +9,8 @@ export type DraftOperation =
       readonly user: string;
       readonly group: string;
       readonly add: readonly Conversation[];
+      /** The keys of `add`, when the planner has them at hand. */
+      readonly addKeys?: readonly string[];
     }
   | {
       readonly kind: 'update';
@@ -16,6 +18,8 @@ export type DraftOperation =
       readonly group: string;
       readonly add: readonly Conversation[];
       readonly remove: readonly Conversation[];
+      /** The keys of `add`, when the planner has them at hand. */
+      readonly addKeys?: readonly string[];
     }
   | { readonly kind: 'delete'; readonly user: string; readonly group: string };
 
@@ -24,7 +28,12 @@ export const OPERATION_ID_LENGTH = 16;
 
 /** The content hash of one operation: sha256 over canonical JSON of user, kind, group and items. */
 export function hashOperation(op: DraftOperation, userJson = JSON.stringify(op.user)): string {
-  const add = op.kind === 'delete' ? '[]' : keysJson(op.add);
+  const add =
+    op.kind === 'delete'
+      ? '[]'
+      : op.addKeys !== undefined && op.addKeys.length > 0
+        ? JSON.stringify(op.addKeys)
+        : keysJson(op.add);
   const remove = op.kind === 'update' ? keysJson(op.remove) : '[]';
   // Canonical JSON (keys in code-unit order, no spaces) written directly: same bytes, much faster.
   return sha256Hex(

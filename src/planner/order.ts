@@ -15,6 +15,8 @@ export interface UpdateChunk {
 export interface NewGroup {
   readonly group: string;
   readonly chunks: readonly (readonly Conversation[])[];
+  /** The conversation keys of `chunks`, aligned (saves the operation ids computing them again). */
+  readonly keyChunks?: readonly (readonly string[])[];
 }
 
 /** A name to delete, `count` times (once per service group holding it). */
@@ -100,8 +102,25 @@ function sequence(
     push({ kind: 'update', user, group: u.group, add: u.add, remove: u.remove }, u);
   }
   for (const c of [...creates].sort((a, b) => compareCodeUnits(a.group, b.group))) {
-    push({ kind: 'create', user, group: c.group, add: c.chunks[0] ?? [] });
-    for (const add of c.chunks.slice(1)) push({ kind: 'update', user, group: c.group, add, remove: [] });
+    const keys = c.keyChunks;
+    push({
+      kind: 'create',
+      user,
+      group: c.group,
+      add: c.chunks[0] ?? [],
+      ...(keys?.[0] === undefined ? {} : { addKeys: keys[0] }),
+    });
+    for (let i = 1; i < c.chunks.length; i++) {
+      const addKeys = keys?.[i];
+      push({
+        kind: 'update',
+        user,
+        group: c.group,
+        add: c.chunks[i]!,
+        remove: [],
+        ...(addKeys === undefined ? {} : { addKeys }),
+      });
+    }
   }
   return { drafts, sources };
 }

@@ -46,6 +46,16 @@ export class ContentDigest {
     this.#sum = (this.#sum + BigInt(`0x${desiredDigest}`)) & MASK;
   }
 
+  /** The running sum, hex: another digest's part, for {@link ContentDigest.addSum}. */
+  sum(): string {
+    return this.#sum.toString(16);
+  }
+
+  /** Adds the users of another digest (its {@link ContentDigest.sum}). */
+  addSum(sum: string): void {
+    this.#sum = (this.#sum + BigInt(`0x${sum}`)) & MASK;
+  }
+
   digest(): string {
     return sha256Hex(this.#sum.toString(16).padStart(64, '0'));
   }

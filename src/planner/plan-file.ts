@@ -55,6 +55,16 @@ export class PlanFileWriter {
     await this.#sorter.add(plan.user, serializeUserPlan(plan));
   }
 
+  /**
+   * Adds users planned elsewhere (e.g. on another thread): their serialized lines
+   * ({@link serializeUserPlan}) and the {@link ContentDigest.sum} of their desired digests.
+   */
+  async addSerialized(users: readonly string[], lines: readonly string[], contentSum: string): Promise<void> {
+    if (this.#done) throw new Error('PlanFileWriter: add() after finish() or abort()');
+    this.#content.addSum(contentSum);
+    for (let i = 0; i < users.length; i++) await this.#sorter.add(users[i]!, lines[i]!);
+  }
+
   async finish(summary: PlanSummary): Promise<void> {
     if (this.#done) throw new Error('PlanFileWriter: finish() called twice');
     this.#done = true;

@@ -64,10 +64,17 @@ export function planUser(
     const w = want.get(name);
     const h = have.groups.get(name);
     if (h === undefined) {
-      const add = (w as LogicalGroup).conversations;
-      added += add.length;
-      const chunks = chunk(add, LIMITS.itemsPerCall);
-      creates.push({ group: name, chunks: chunks.length > 0 ? chunks : [[]] });
+      const { conversations, keys } = w as LogicalGroup;
+      added += conversations.length;
+      creates.push(
+        conversations.length <= LIMITS.itemsPerCall
+          ? { group: name, chunks: [conversations], keyChunks: [keys] }
+          : {
+              group: name,
+              chunks: chunk(conversations, LIMITS.itemsPerCall),
+              keyChunks: chunk(keys, LIMITS.itemsPerCall),
+            },
+      );
       continue;
     }
     if (w === undefined) {

@@ -174,6 +174,40 @@ export class SummaryBuilder {
     bump(this.#conversationHistogram, CONVERSATION_BUCKETS, s.desiredConversations ?? 0);
   }
 
+  /**
+   * Adds the users of another builder's result (e.g. a part of the users planned on another thread)
+   * with the same mode. Its rejected rows are not added: rejections are the reader's, added once.
+   */
+  addUsersOf(part: PlanSummary): void {
+    if (part.mode !== this.#options.mode || part.assumeEmpty !== this.#options.assumeEmpty) {
+      throw new TypeError('SummaryBuilder.addUsersOf: the part was planned with other options');
+    }
+    this.#users += part.users;
+    this.#usersWithChanges += part.usersWithChanges;
+    this.#usersOverLimits += part.usersOverLimits;
+    this.#usersDowngraded += part.usersDowngraded;
+    this.#usersWithDuplicateGroups += part.usersWithDuplicateGroups;
+    this.#violationCount += part.violations.count;
+    for (const v of part.violations.first) this.#violations.add(v);
+    this.#removalUsers += part.removals.users;
+    for (const r of part.removals.first) this.#removals.add(r);
+    const groups = this.#groups;
+    groups.desired += part.groups.desired;
+    groups.created += part.groups.created;
+    groups.deleted += part.groups.deleted;
+    const memberships = this.#memberships;
+    for (const key of ['desired', 'added', 'removed', 'unchanged', 'examined'] as const) {
+      memberships[key] += part.memberships[key];
+    }
+    for (const key of Object.keys(this.#calls) as (keyof CallCounts)[]) this.#calls[key] += part.calls[key];
+    part.groupsPerUser.forEach((bucket, i) => {
+      this.#groupHistogram[i] = (this.#groupHistogram[i] ?? 0) + bucket.count;
+    });
+    part.conversationsPerUser.forEach((bucket, i) => {
+      this.#conversationHistogram[i] = (this.#conversationHistogram[i] ?? 0) + bucket.count;
+    });
+  }
+
   /** Extra fields (the reader's `record`, `header`, `user`) are not kept; long texts are clipped. */
   addRejection(rejection: RowRejection): void {
     this.#rejectedRows += 1;

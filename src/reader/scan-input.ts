@@ -12,6 +12,7 @@ import { streamUsers, type UserStream, type WorkLayout } from './user-stream.js'
 import { createWorkDir, LineWriter, readLineBatches, removeWorkDir } from './work-files.js';
 
 const DEFAULT_PARTITION_BYTES = 2 * 1024 * 1024;
+const DEFAULT_SEGMENT_BYTES = 2 * 1024 * 1024;
 const MAX_PARTITIONS = 4096;
 /** Total buffer budget of the partition writers (outside the JS heap). */
 const PARTITION_BUFFER_BUDGET = 16 * 1024 * 1024;
@@ -39,6 +40,17 @@ export class InputScan {
       throw new SyncError('USAGE', `The users of ${this.path} were already read (users() is single use)`);
     this.#used = true;
     return streamUsers(this.#work, this.summary);
+  }
+
+  /**
+   * Where the staged rows are, for callers that read them their own way (e.g. several threads).
+   * Single use, like `users()`; the caller then removes them with `dispose()`.
+   */
+  takeWork(): WorkLayout {
+    if (this.#used)
+      throw new SyncError('USAGE', `The users of ${this.path} were already read (users() is single use)`);
+    this.#used = true;
+    return this.#work;
   }
 
   /** Removes the working files when the users will not be read (safe to call more than once). */
@@ -119,10 +131,27 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     await rm(spill.path, { force: true });
   };
 
+  const onSegment = options.onSegment;
+  const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
+  let segmentStart = 0;
+  let lastUser: string | undefined;
+  const endSegment = async (): Promise<void> => {
+    await spill.flush();
+    if (spill.bytes > segmentStart) {
+      onSegment?.({ path: spill.path, start: segmentStart, end: spill.bytes });
+      segmentStart = spill.bytes;
+    }
+  };
+
   const observe = (user: string): Promise<void> | undefined => {
     if (!tracker.grouped) return undefined;
     tracker.observe(user);
-    return tracker.grouped ? undefined : startPartitioning();
+    if (!tracker.grouped) return startPartitioning();
+    if (user === lastUser) return undefined;
+    lastUser = user;
+    // A new user starts here: the staged rows so far are whole users.
+    if (onSegment !== undefined && spill.position - segmentStart >= segmentBytes) return endSegment();
+    return undefined;
   };
 
   const reject = (rejection: Rejection): Promise<void> | undefined => {
@@ -178,7 +207,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     }
     let work: WorkLayout;
     if (partitions === undefined) {
-      await spill.flush();
+      await endSegment();
       work = { kind: 'grouped', dir, spill: spill.bytes > 0 ? spill.path : undefined };
     } else {
       for (const partition of partitions) await partition.flush();

@@ -63,6 +63,23 @@ export interface ReaderOptions {
   readonly partitionBytes?: number;
   /** Aborts the scan with `SyncError('INTERRUPTED')`. */
   readonly signal?: AbortSignal;
+  /**
+   * While the rows are still grouped by user, called with each finished stretch of the staged rows
+   * (about `segmentBytes`, ending where a user ends; the last one when the scan ends), so their users
+   * can be worked on during the scan. Speculative: if the file turns out not grouped, the stretches
+   * already reported are void (their file is removed) and the users come from partitions instead
+   * (`ScanSummary.sortedByUser` false). Bytes `[start, end)` of `path`, in working-file format.
+   */
+  readonly onSegment?: (segment: StagedSegment) => void;
+  /** Target size of the stretches given to `onSegment`. @default 2 MiB */
+  readonly segmentBytes?: number;
+}
+
+/** A stretch of staged rows: whole users, in working-file format (see row-codec.ts). */
+export interface StagedSegment {
+  readonly path: string;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** What the first pass learnt about the file. */

@@ -1,5 +1,5 @@
 import { createReadStream, rmSync } from 'node:fs';
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SyncError } from '../errors.js';
 
@@ -78,6 +78,11 @@ export class LineWriter {
     return this.#bytes;
   }
 
+  /** Bytes written or buffered: where the next write starts in the file. */
+  get position(): number {
+    return this.#bytes + this.#used;
+  }
+
   /** Buffers `text`; returns a promise only when the buffer had to be written out first: await it before the next write. */
   write(text: string): Promise<void> | undefined {
     // A UTF-16 code unit takes at most 3 UTF-8 bytes.
@@ -121,6 +126,31 @@ async function append(path: string, data: Buffer): Promise<void> {
       { cause: error },
     );
   }
+}
+
+/**
+ * The LF-terminated lines (without the LF) of bytes `[start, end)` of a file, which must start at a
+ * line start and end just after an LF. For ranges of a few MiB (one unit of work).
+ */
+export async function readLineRange(path: string, start: number, end: number): Promise<string[]> {
+  const length = end - start;
+  if (length <= 0) return [];
+  const data = Buffer.allocUnsafe(length);
+  const handle = await open(path, 'r');
+  try {
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(data, done, length - done, start + done);
+      if (bytesRead === 0) throw new Error(`Working file ${path} is shorter than ${end} bytes`);
+      done += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
+  if (data[length - 1] !== 10)
+    throw new Error(`Working file range ${path} [${start}, ${end}) does not end a line`);
+  const lines = data.toString('utf8', 0, length - 1).split('\n');
+  return lines;
 }
 
 /** Yields the LF-terminated lines of a file (without the LF) in batches, in order. */

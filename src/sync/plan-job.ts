@@ -10,6 +10,8 @@ import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
+import { PlanPool } from './plan-pool.js';
+import type { PlanUnitResult } from './plan-units.js';
 import { planUsers } from './plan-users.js';
 import type { Shard } from './shard.js';
 
@@ -31,6 +33,12 @@ export interface PlanJobOptions {
   readonly scheduler?: EndpointScheduler;
   readonly onRejected?: (rejection: Rejection) => void;
   readonly signal?: AbortSignal;
+  /**
+   * With `assumeEmpty`, worker threads that plan users while the CSV is still being read (grouped
+   * input) or partition by partition (ungrouped input). 0: all on this thread.
+   * @default one per core, at most 4
+   */
+  readonly threads?: number;
 }
 
 export interface PlanJobResult {
@@ -57,15 +65,42 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     assumeEmpty: options.assumeEmpty,
     ...(options.rate === undefined ? {} : { rate: options.rate }),
   });
-  const scan = await scanInput(options.input, {
-    ...(options.strict === undefined ? {} : { strict: options.strict }),
-    ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-    onRejected: (rejection) => {
-      builder.addRejection(rejection);
-      options.onRejected?.(rejection);
-    },
-  });
+  // Without reads, users are planned on worker threads (see `threads`): while the CSV is read when
+  // its rows are grouped by user (speculatively: void if it turns out not grouped), else partition
+  // by partition once it was read. Users may be planned in any order: the plan file is sorted by user
+  // and the summary does not depend on the order.
+  const pool =
+    options.assumeEmpty && options.threads !== 0
+      ? new PlanPool(
+          {
+            mode: options.mode,
+            assumeEmpty: true,
+            planLines: options.out !== undefined,
+            ...(options.rate === undefined ? {} : { rate: options.rate }),
+            ...(options.shard === undefined ? {} : { shard: options.shard }),
+          },
+          options.threads,
+        )
+      : undefined;
+  const segments: Promise<Settled>[] = [];
+  let scan: Awaited<ReturnType<typeof scanInput>>;
+  try {
+    scan = await scanInput(options.input, {
+      ...(pool === undefined
+        ? {}
+        : { onSegment: (segment) => segments.push(settle(pool.run({ kind: 'segment', ...segment }))) }),
+      ...(options.strict === undefined ? {} : { strict: options.strict }),
+      ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onRejected: (rejection) => {
+        builder.addRejection(rejection);
+        options.onRejected?.(rejection);
+      },
+    });
+  } catch (error) {
+    await pool?.close();
+    throw error;
+  }
   const writer =
     options.out === undefined
       ? undefined
@@ -79,17 +114,35 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
           }),
         );
   try {
-    const planned = planUsers(scan.users(), {
-      mode: options.mode,
-      assumeEmpty: options.assumeEmpty,
-      ...(options.api === undefined ? {} : { api: options.api }),
-      ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-      ...(options.shard === undefined ? {} : { shard: options.shard }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    });
-    for await (const { plan } of planned) {
-      builder.addUser(plan);
-      await writer?.add(plan);
+    if (pool === undefined) {
+      const planned = planUsers(scan.users(), {
+        mode: options.mode,
+        assumeEmpty: options.assumeEmpty,
+        ...(options.api === undefined ? {} : { api: options.api }),
+        ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+        ...(options.shard === undefined ? {} : { shard: options.shard }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      for await (const { plan } of planned) {
+        builder.addUser(plan);
+        await writer?.add(plan);
+      }
+    } else {
+      const work = scan.takeWork();
+      const units =
+        work.kind === 'grouped'
+          ? segments
+          : work.partitions.map((path) => settle(pool.run({ kind: 'partition', path })));
+      for (const unit of units) {
+        const outcome = await unit;
+        if ('error' in outcome) throw outcome.error;
+        if (options.signal?.aborted === true) {
+          throw new SyncError('INTERRUPTED', 'Planning was interrupted');
+        }
+        builder.addUsersOf(outcome.result.summary);
+        await writer?.addSerialized(outcome.result.users, outcome.result.lines, outcome.result.contentSum);
+      }
+      await scan.dispose();
     }
     const summary = builder.result();
     await writer?.finish(summary);
@@ -105,5 +158,17 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     await writer?.abort();
     await scan.dispose();
     throw err;
+  } finally {
+    await pool?.close();
   }
+}
+
+type Settled = { readonly result: PlanUnitResult } | { readonly error: unknown };
+
+/** A unit's outcome as a value, so a unit that fails while nobody awaits it yet is not unhandled. */
+function settle(result: Promise<PlanUnitResult>): Promise<Settled> {
+  return result.then(
+    (r) => ({ result: r }),
+    (error: unknown) => ({ error }),
+  );
 }

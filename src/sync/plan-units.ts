@@ -1,0 +1,80 @@
+import { rm, stat } from 'node:fs/promises';
+import type { DesiredUser, Mode } from '../model.js';
+import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
+import { planUser } from '../planner/plan-user.js';
+import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
+import { GroupedUsers, partitionUsers } from '../reader/user-stream.js';
+import { readLineRange } from '../reader/work-files.js';
+import { inShard, type Shard } from './shard.js';
+
+/**
+ * A unit of planning work: staged rows of whole users (see src/reader/row-codec.ts) that can be
+ * planned on any thread, in any order, because the plan file is sorted by user and the summary does
+ * not depend on the order users arrive in.
+ *
+ * - `segment`: bytes `[start, end)` of the spill of grouped input (users contiguous, in file order);
+ * - `partition`: a whole partition file of ungrouped input (removed once read).
+ */
+export type PlanUnit =
+  | { readonly kind: 'segment'; readonly path: string; readonly start: number; readonly end: number }
+  | { readonly kind: 'partition'; readonly path: string };
+
+/** Options every unit of one run shares (plain data: they cross to worker threads). */
+export interface PlanUnitOptions {
+  readonly mode: Mode;
+  /** Units are planned without reading the service: the app is taken as empty. */
+  readonly assumeEmpty: true;
+  readonly rate?: number;
+  readonly shard?: Shard;
+  /** Return each user's serialized plan-file line (when a plan file is written). */
+  readonly planLines: boolean;
+}
+
+/** What a unit gave (plain data). */
+export interface PlanUnitResult {
+  /** The unit's users alone (no rejected rows: those are the reader's). */
+  readonly summary: PlanSummary;
+  /** {@link ContentDigest.sum} of the unit's users. */
+  readonly contentSum: string;
+  /** With `planLines`: users and their plan-file lines, aligned. */
+  readonly users: readonly string[];
+  readonly lines: readonly string[];
+}
+
+/** Plans one unit: reads its rows, builds its users, plans each, and sums them up. */
+export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promise<PlanUnitResult> {
+  const builder = new SummaryBuilder({
+    mode: options.mode,
+    assumeEmpty: true,
+    ...(options.rate === undefined ? {} : { rate: options.rate }),
+  });
+  const content = new ContentDigest();
+  const users: string[] = [];
+  const lines: string[] = [];
+  const planOptions = { mode: options.mode, assumeEmpty: true } as const;
+  let rows: string[];
+  if (unit.kind === 'segment') rows = await readLineRange(unit.path, unit.start, unit.end);
+  else {
+    rows = await readLineRange(unit.path, 0, (await stat(unit.path)).size);
+    await rm(unit.path, { force: true });
+  }
+  const desired = unit.kind === 'segment' ? segmentUsers(rows) : partitionUsers(rows);
+  for (const user of desired) {
+    if (!inShard(user.user, options.shard)) continue;
+    const plan = planUser(user, undefined, planOptions);
+    builder.addUser(plan);
+    content.add(plan.desiredDigest);
+    if (options.planLines) {
+      users.push(plan.user);
+      lines.push(serializeUserPlan(plan));
+    }
+  }
+  return { summary: builder.result(), contentSum: content.sum(), users, lines };
+}
+
+function* segmentUsers(rows: readonly string[]): Generator<DesiredUser> {
+  const grouped = new GroupedUsers();
+  yield* grouped.push(rows);
+  const last = grouped.end();
+  if (last !== undefined) yield last;
+}

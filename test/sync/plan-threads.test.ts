@@ -1,0 +1,133 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { runPlanJob as RunPlanJob } from '../../src/sync/plan-job.js';
+import { runPlanJob as runPlanJobFromSources } from '../../src/sync/plan-job.js';
+
+/**
+ * `cgsync plan --assume-empty` plans users on worker threads (src/sync/plan-pool.ts), speculatively
+ * while a grouped CSV is still being read. Worker threads need the compiled files, so these tests run
+ * the built plan job (dist/, built by test/global-setup.ts) with threads and compare every byte of
+ * the plan file and the summary with the same job on one thread.
+ */
+const DIST_PLAN_JOB = new URL('../../dist/sync/plan-job.js', import.meta.url).href;
+const DIST_POOL = new URL('../../dist/sync/plan-pool.js', import.meta.url).href;
+
+let dir: string;
+let runBuilt: typeof RunPlanJob;
+
+/** About 3 MiB of staged rows: more than one 2 MiB segment. */
+const USERS = 9000;
+
+function row(user: number, group: number, peer: number, line: number): string {
+  // A few rows break a rule, a few users break a limit, names are multi-byte.
+  if (line % 997 === 0) return `u${user},${'长'.repeat(30)},1,p${peer}`;
+  return `u${String(user).padStart(5, '0')},组${group},${peer % 7 === 0 ? 2 : 1},${peer % 7 === 0 ? '' : `p${peer}`},${peer % 7 === 0 ? `g${peer}` : ''}`;
+}
+
+function rows(): string[] {
+  const out: string[] = [];
+  let line = 2;
+  for (let u = 0; u < USERS; u++) {
+    const groups = u % 500 === 0 ? 22 : 1 + (u % 4);
+    for (let g = 0; g < groups; g++) {
+      for (let c = 0; c < 3 + ((u + g) % 5); c++) out.push(row(u, g, u * 31 + g * 7 + c, line++));
+    }
+  }
+  return out;
+}
+
+const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
+
+async function csv(name: string, lines: string[]): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `${HEADER}\n${lines.join('\n')}\n`);
+  return path;
+}
+
+function shuffled(lines: string[]): string[] {
+  const out = [...lines];
+  let seed = 7;
+  for (let i = out.length - 1; i > 0; i--) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const j = seed % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+let work: string;
+const savedTmp = process.env.TMPDIR;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cgsync-threads-'));
+  // The reader's working directories go to os.tmpdir(): a directory of our own, to see them go.
+  work = join(dir, 'tmp');
+  await mkdir(work);
+  process.env.TMPDIR = work;
+  runBuilt = ((await import(DIST_PLAN_JOB)) as { runPlanJob: typeof RunPlanJob }).runPlanJob;
+  const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/sync/plan-pool.js');
+  const pool = new PlanPool({ mode: 'merge', assumeEmpty: true, planLines: false }, 2);
+  // The built pool must really use threads, or this file tests nothing new.
+  expect(pool.threads).toBe(2);
+  await pool.close();
+});
+
+afterAll(async () => {
+  if (savedTmp === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmp;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('planning on worker threads', () => {
+  const base = rows();
+  const inputs: [string, () => string[]][] = [
+    ['sorted', () => base],
+    ['shuffled', () => shuffled(base)],
+    // Grouped for more than a segment, then a user comes back: the segments planned so far are void.
+    ['grouped, then a user again', () => [...base, base[0]!]],
+  ];
+
+  for (const [name, make] of inputs) {
+    it(`gives the same plan file and summary as one thread: ${name}`, async () => {
+      const input = await csv(`${name.replaceAll(/\W/g, '-')}.csv`, make());
+      const plans: string[] = [];
+      const summaries: unknown[] = [];
+      for (const [run, threads] of [
+        [runBuilt, 2],
+        [runBuilt, 0],
+        [runPlanJobFromSources, undefined],
+      ] as const) {
+        const out = join(dir, `plan-${plans.length}.ndjson`);
+        const result = await run({
+          input,
+          mode: 'mirror',
+          assumeEmpty: true,
+          out,
+          ...(threads === undefined ? {} : { threads }),
+        });
+        summaries.push(result.summary);
+        plans.push(await readFile(out, 'utf8'));
+        expect(result.summary.rejectedRows.count).toBeGreaterThan(0);
+        expect(result.summary.usersOverLimits).toBeGreaterThan(0);
+      }
+      expect(plans[0]).toBe(plans[1]);
+      expect(plans[2]).toBe(plans[1]);
+      expect(summaries[0]).toEqual(summaries[1]);
+      expect(summaries[2]).toEqual(summaries[1]);
+      expect(await readdir(work)).toEqual([]);
+    });
+  }
+
+  it('fails as one thread does on a bad file, and leaves no working files', async () => {
+    const clean = base.filter((line) => !line.includes('长'));
+    const input = await csv('strict.csv', [...clean.slice(0, 50_000), 'u1,,1,p1', ...clean.slice(50_000)]);
+    for (const threads of [2, 0]) {
+      await expect(
+        runBuilt({ input, mode: 'merge', assumeEmpty: true, strict: true, threads }),
+      ).rejects.toThrow(/line 50002/);
+      expect(await readdir(work)).toEqual([]);
+    }
+  });
+});
