@@ -65,7 +65,8 @@ export function assignOperationIds(drafts: readonly DraftOperation[]): Operation
   });
 }
 
-function withId(draft: DraftOperation, id: string): Operation {
+/** The operation of a draft, with `id`. */
+export function withId(draft: DraftOperation, id: string): Operation {
   if (draft.kind === 'create')
     return { id, kind: 'create', user: draft.user, group: draft.group, add: draft.add };
   if (draft.kind === 'delete') return { id, kind: 'delete', user: draft.user, group: draft.group };

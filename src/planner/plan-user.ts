@@ -11,9 +11,9 @@ import {
   type LogicalGroup,
   unionNames,
 } from './normalize.js';
-import { assignOperationIds } from './operation-id.js';
+import { assignOperationIds, type DraftOperation, withId } from './operation-id.js';
 import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
-import type { PlanOptions, UserPlan, UserPlanStats } from './types.js';
+import type { Operation, PlanOptions, UserPlan, UserPlanStats } from './types.js';
 
 /**
  * Plans one user: the fewest calls that take the service from `remote` to `desired`.
@@ -40,7 +40,8 @@ export function planUser(
   const mirror = options.mode === 'mirror' && !desired.hasRejectedRows;
   const want = foldDesired(desired.groups);
   const have = foldRemote(remote);
-  const desiredDigest = digestDesired(user, want, desired.hasRejectedRows);
+  const countOnly = options.countOnly === true;
+  const desiredDigest = countOnly ? '' : digestDesired(user, want, desired.hasRejectedRows);
   const extras = {
     ...(downgraded ? { downgradedToMerge: true } : {}),
     ...(have.duplicates.length > 0 ? { duplicateGroups: have.duplicates } : {}),
@@ -116,7 +117,12 @@ export function planUser(
     membershipsRemoved: removed,
     membershipsUnchanged: unchanged,
   };
-  return { user, operations: assignOperationIds(drafts), violations: [], desiredDigest, stats, ...extras };
+  const operations = countOnly ? drafts.map(withoutId) : assignOperationIds(drafts);
+  return { user, operations, violations: [], desiredDigest, stats, ...extras };
+}
+
+function withoutId(draft: DraftOperation): Operation {
+  return withId(draft, '');
 }
 
 function baseStats(

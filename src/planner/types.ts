@@ -84,4 +84,10 @@ export interface PlanOptions {
   readonly mode: Mode;
   /** When true, remote state is not read: the app is taken as empty. */
   readonly assumeEmpty: boolean;
+  /**
+   * The plan is only counted (a summary, a report): operations get no ids (`''`) and
+   * `desiredDigest` is `''`, which saves the sha256s. Such a plan cannot be executed or written.
+   * @default false
+   */
+  readonly countOnly?: boolean;
 }

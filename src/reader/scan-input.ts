@@ -116,6 +116,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   };
 
   const startPartitioning = async (): Promise<void> => {
+    options.onUngrouped?.();
     const count = Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
     const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
     partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
@@ -138,8 +139,9 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   const endSegment = async (): Promise<void> => {
     await spill.flush();
     if (spill.bytes > segmentStart) {
-      onSegment?.({ path: spill.path, start: segmentStart, end: spill.bytes });
+      const segment = { path: spill.path, start: segmentStart, end: spill.bytes };
       segmentStart = spill.bytes;
+      await onSegment?.(segment);
     }
   };
 

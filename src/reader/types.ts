@@ -69,8 +69,11 @@ export interface ReaderOptions {
    * can be worked on during the scan. Speculative: if the file turns out not grouped, the stretches
    * already reported are void (their file is removed) and the users come from partitions instead
    * (`ScanSummary.sortedByUser` false). Bytes `[start, end)` of `path`, in working-file format.
+   * A returned promise holds the scan back until it settles (backpressure).
    */
-  readonly onSegment?: (segment: StagedSegment) => void;
+  readonly onSegment?: (segment: StagedSegment) => void | Promise<void>;
+  /** Called once, when the rows turn out not grouped by user (the segments reported so far are void). */
+  readonly onUngrouped?: () => void;
   /** Target size of the stretches given to `onSegment`. @default 2 MiB */
   readonly segmentBytes?: number;
 }

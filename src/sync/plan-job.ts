@@ -10,8 +10,7 @@ import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
-import { PlanPool } from './plan-pool.js';
-import type { PlanUnitResult } from './plan-units.js';
+import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
 import type { Shard } from './shard.js';
 
@@ -65,84 +64,58 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     assumeEmpty: options.assumeEmpty,
     ...(options.rate === undefined ? {} : { rate: options.rate }),
   });
-  // Without reads, users are planned on worker threads (see `threads`): while the CSV is read when
-  // its rows are grouped by user (speculatively: void if it turns out not grouped), else partition
-  // by partition once it was read. Users may be planned in any order: the plan file is sorted by user
-  // and the summary does not depend on the order.
-  const pool =
-    options.assumeEmpty && options.threads !== 0
-      ? new PlanPool(
-          {
-            mode: options.mode,
-            assumeEmpty: true,
-            planLines: options.out !== undefined,
-            ...(options.rate === undefined ? {} : { rate: options.rate }),
-            ...(options.shard === undefined ? {} : { shard: options.shard }),
-          },
-          options.threads,
-        )
-      : undefined;
-  const segments: Promise<Settled>[] = [];
-  let scan: Awaited<ReturnType<typeof scanInput>>;
+  const header = createPlanHeader({
+    mode: options.mode,
+    assumeEmpty: options.assumeEmpty,
+    options: options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` },
+  });
+  const out = options.out;
+  const reader = {
+    ...(options.strict === undefined ? {} : { strict: options.strict }),
+    ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    onRejected: (rejection: Rejection) => {
+      builder.addRejection(rejection);
+      options.onRejected?.(rejection);
+    },
+  };
+  let writer: PlanFileWriter | undefined;
+  let scanSummary: ScanSummary;
   try {
-    scan = await scanInput(options.input, {
-      ...(pool === undefined
-        ? {}
-        : { onSegment: (segment) => segments.push(settle(pool.run({ kind: 'segment', ...segment }))) }),
-      ...(options.strict === undefined ? {} : { strict: options.strict }),
-      ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-      onRejected: (rejection) => {
-        builder.addRejection(rejection);
-        options.onRejected?.(rejection);
-      },
-    });
-  } catch (error) {
-    await pool?.close();
-    throw error;
-  }
-  const writer =
-    options.out === undefined
-      ? undefined
-      : new PlanFileWriter(
-          options.out,
-          createPlanHeader({
-            mode: options.mode,
-            assumeEmpty: options.assumeEmpty,
-            options:
-              options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` },
-          }),
-        );
-  try {
-    if (pool === undefined) {
-      const planned = planUsers(scan.users(), {
+    if (options.assumeEmpty && options.threads !== 0) {
+      // Nothing to read from the service: plan on worker threads, during the scan when possible.
+      const planned = await planOnThreads({
+        input: options.input,
         mode: options.mode,
-        assumeEmpty: options.assumeEmpty,
-        ...(options.api === undefined ? {} : { api: options.api }),
-        ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+        reader,
+        builder,
+        ...(out === undefined ? {} : { newWriter: () => new PlanFileWriter(out, header) }),
+        ...(options.rate === undefined ? {} : { rate: options.rate }),
         ...(options.shard === undefined ? {} : { shard: options.shard }),
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(options.threads === undefined ? {} : { threads: options.threads }),
       });
-      for await (const { plan } of planned) {
-        builder.addUser(plan);
-        await writer?.add(plan);
-      }
+      writer = planned.writer;
+      scanSummary = planned.scan;
     } else {
-      const work = scan.takeWork();
-      const units =
-        work.kind === 'grouped'
-          ? segments
-          : work.partitions.map((path) => settle(pool.run({ kind: 'partition', path })));
-      for (const unit of units) {
-        const outcome = await unit;
-        if ('error' in outcome) throw outcome.error;
-        if (options.signal?.aborted === true) {
-          throw new SyncError('INTERRUPTED', 'Planning was interrupted');
+      const scan = await scanInput(options.input, reader);
+      scanSummary = scan.summary;
+      writer = out === undefined ? undefined : new PlanFileWriter(out, header);
+      try {
+        const planned = planUsers(scan.users(), {
+          mode: options.mode,
+          assumeEmpty: options.assumeEmpty,
+          ...(options.api === undefined ? {} : { api: options.api }),
+          ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+          ...(options.shard === undefined ? {} : { shard: options.shard }),
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
+        for await (const { plan } of planned) {
+          builder.addUser(plan);
+          await writer?.add(plan);
         }
-        builder.addUsersOf(outcome.result.summary);
-        await writer?.addSerialized(outcome.result.users, outcome.result.lines, outcome.result.contentSum);
+      } finally {
+        await scan.dispose();
       }
-      await scan.dispose();
     }
     const summary = builder.result();
     await writer?.finish(summary);
@@ -153,22 +126,9 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         'utf8',
       );
     }
-    return { summary, scan: scan.summary };
+    return { summary, scan: scanSummary };
   } catch (err) {
     await writer?.abort();
-    await scan.dispose();
     throw err;
-  } finally {
-    await pool?.close();
   }
-}
-
-type Settled = { readonly result: PlanUnitResult } | { readonly error: unknown };
-
-/** A unit's outcome as a value, so a unit that fails while nobody awaits it yet is not unhandled. */
-function settle(result: Promise<PlanUnitResult>): Promise<Settled> {
-  return result.then(
-    (r) => ({ result: r }),
-    (error: unknown) => ({ error }),
-  );
 }

@@ -65,6 +65,12 @@ export class PlanPool {
     });
   }
 
+  /** Rejects the units not started yet (those in progress go on). */
+  dropQueued(): void {
+    const dropped = new Error('PlanPool: unit dropped');
+    for (const job of this.#queue.splice(0)) job.reject(dropped);
+  }
+
   /** Stops the threads; units not finished are rejected. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -92,7 +98,12 @@ export class PlanPool {
   }
 
   #start(): Lane {
-    const worker = new Worker(WORKER_FILE, { workerData: { options: this.#options } });
+    const worker = new Worker(WORKER_FILE, {
+      workerData: { options: this.#options },
+      // A unit's garbage is short-lived: a small young generation keeps each thread's peak memory
+      // low (10M shuffled rows on 2 threads: 306 MB peak RSS with V8's default, 257 MB with 8 MB).
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     const lane: Lane = { worker, job: undefined };
     worker.on('message', (message: { id: number; result?: PlanUnitResult; error?: WorkerError }) => {
       const job = lane.job;

@@ -51,7 +51,8 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
   const content = new ContentDigest();
   const users: string[] = [];
   const lines: string[] = [];
-  const planOptions = { mode: options.mode, assumeEmpty: true } as const;
+  // Without plan-file lines, only the summary is wanted: no operation ids or digests to compute.
+  const planOptions = { mode: options.mode, assumeEmpty: true, countOnly: !options.planLines } as const;
   let rows: string[];
   if (unit.kind === 'segment') rows = await readLineRange(unit.path, unit.start, unit.end);
   else {
@@ -63,8 +64,8 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
     if (!inShard(user.user, options.shard)) continue;
     const plan = planUser(user, undefined, planOptions);
     builder.addUser(plan);
-    content.add(plan.desiredDigest);
     if (options.planLines) {
+      content.add(plan.desiredDigest);
       users.push(plan.user);
       lines.push(serializeUserPlan(plan));
     }
