@@ -64,12 +64,27 @@ export class InputGuard {
 
   /** Call at the end of the file. Returns the sha256 of all bytes, hex. */
   finish(): string {
+    this.check();
+    return this.digest();
+  }
+
+  /** Call at the end of the bytes to check: throws when they end inside a character. */
+  check(): void {
     if (this.#carry.length > 0) {
       throw new InputProblem(
         'the file ends in the middle of a UTF-8 character',
         this.#bytes - this.#carry.length,
       );
     }
+  }
+
+  /** Adds bytes to the digest without checking them (another reader checks them). */
+  hashOnly(chunk: Buffer): void {
+    this.#hash.update(chunk);
+  }
+
+  /** The sha256 of every byte seen, hex. Once. */
+  digest(): string {
     return this.#hash.digest('hex');
   }
 

@@ -28,6 +28,11 @@ export class OrderTracker {
     return this.#grouped;
   }
 
+  /** True while the users seen are in ascending order (each user's rows contiguous). */
+  get sorted(): boolean {
+    return this.#grouped && this.#sorted;
+  }
+
   /** Feeds the user of the next row. */
   observe(user: string): void {
     const previous = this.#current;

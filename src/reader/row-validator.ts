@@ -48,6 +48,16 @@ export class RowValidator {
     return this.#nextLine;
   }
 
+  /**
+   * Takes the header from elsewhere, for a part of a file that starts after it; the part's first
+   * record starts on `nextLine`.
+   */
+  useHeader(header: string[], nextLine: number): void {
+    this.#layout = resolveHeader(header, 1);
+    this.#header = header;
+    this.#nextLine = nextLine;
+  }
+
   /** Feeds the next record. Throws `SyncError('INVALID_INPUT')` on a header without the required columns. */
   accept(record: string[]): RowOutcome {
     const line = this.#nextLine;

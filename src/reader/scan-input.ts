@@ -7,7 +7,7 @@ import { parseCsvFile } from './csv-file.js';
 import { hash32, OrderTracker } from './order-tracker.js';
 import { encodedUser, encodeMembership, encodeRejected } from './row-codec.js';
 import { isRejection, RowValidator } from './row-validator.js';
-import type { ReaderOptions, Rejection, ScanSummary } from './types.js';
+import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from './types.js';
 import { streamUsers, type UserStream, type WorkLayout } from './user-stream.js';
 import { createWorkDir, LineWriter, readLineBatches, removeWorkDir } from './work-files.js';
 
@@ -60,6 +60,32 @@ export class InputScan {
   }
 }
 
+/** Partitions for a file of `size` bytes: about `partitionBytes` of input each, 1 to 4096. */
+export function partitionCount(size: number, partitionBytes = DEFAULT_PARTITION_BYTES): number {
+  return Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
+}
+
+/**
+ * Redistributes a spill (grouped rows) into `count` partition files `part-<i>.tsv` in `dir`, by the
+ * same hash of the user as a scan that partitions; removes the spill. Returns the partitions written.
+ */
+export async function partitionSpill(spillPath: string, dir: string, count: number): Promise<string[]> {
+  const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
+  const writers = Array.from(
+    { length: count },
+    (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt),
+  );
+  for await (const lines of readLineBatches(spillPath)) {
+    for (const text of lines) {
+      const pending = writers[hash32(encodedUser(text)) % count]!.write(`${text}\n`);
+      if (pending !== undefined) await pending;
+    }
+  }
+  for (const writer of writers) await writer.flush();
+  await rm(spillPath, { force: true });
+  return writers.filter((w) => w.bytes > 0).map((w) => w.path);
+}
+
 /**
  * Pass 1 of 2: validates every row, reports rejections (`onRejected`, `strict`, `maxInvalid`), hashes
  * the file, and stages the valid rows for pass 2 in a working file, without holding the file in memory.
@@ -101,10 +127,12 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     throw new SyncError('IO', `Cannot read ${path}: ${(error as Error).message}`, { path }, { cause: error });
   }
 
+  const part = options.part;
   const dir = await createWorkDir(options.tmpDir ?? tmpdir());
   const spill = new LineWriter(join(dir, 'rows.tsv'));
   let partitions: LineWriter[] | undefined;
   const validator = new RowValidator();
+  if (part?.header !== undefined) validator.useHeader(part.header, part.firstLine ?? 1);
   const tracker = new OrderTracker();
   let validRows = 0;
   let rejectedRows = 0;
@@ -117,7 +145,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
 
   const startPartitioning = async (): Promise<void> => {
     options.onUngrouped?.();
-    const count = Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
+    const count = part?.partitions ?? partitionCount(size, partitionBytes);
     const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
     partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
     await spill.flush();
@@ -135,12 +163,18 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   const onSegment = options.onSegment;
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
   let segmentStart = 0;
+  let firstUser: string | undefined;
   let lastUser: string | undefined;
-  const endSegment = async (): Promise<void> => {
+  /** Where the last user's rows begin in the spill. */
+  let lastUserStart = 0;
+  /** Where the first user's rows end in the spill, once a second user began. */
+  let headEnd: number | undefined;
+  const endSegment = async (end?: number): Promise<void> => {
     await spill.flush();
-    if (spill.bytes > segmentStart) {
-      const segment = { path: spill.path, start: segmentStart, end: spill.bytes };
-      segmentStart = spill.bytes;
+    const until = end ?? spill.bytes;
+    if (until > segmentStart) {
+      const segment = { path: spill.path, start: segmentStart, end: until };
+      segmentStart = until;
       await onSegment?.(segment);
     }
   };
@@ -150,8 +184,14 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     tracker.observe(user);
     if (!tracker.grouped) return startPartitioning();
     if (user === lastUser) return undefined;
-    lastUser = user;
     // A new user starts here: the staged rows so far are whole users.
+    lastUserStart = spill.position;
+    if (lastUser === undefined) firstUser = user;
+    else if (headEnd === undefined) {
+      headEnd = lastUserStart;
+      if (part?.holdFirstUser === true) segmentStart = headEnd;
+    }
+    lastUser = user;
     if (onSegment !== undefined && spill.position - segmentStart >= segmentBytes) return endSegment();
     return undefined;
   };
@@ -192,7 +232,10 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
       path,
       (record) => {
         const outcome = validator.accept(record);
-        if (outcome === 'header') return undefined;
+        if (outcome === 'header') {
+          part?.onHeader?.(record);
+          return undefined;
+        }
         if (outcome === 'blank') {
           blankRows++;
           return undefined;
@@ -200,6 +243,9 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
         return isRejection(outcome) ? reject(outcome) : accept(outcome);
       },
       options.signal,
+      part === undefined
+        ? undefined
+        : { start: part.start, end: part.end, ...(part.digestToEnd === true ? { digestToEnd: true } : {}) },
     );
     const layout = validator.layout;
     if (layout === undefined) {
@@ -208,8 +254,19 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
       });
     }
     let work: WorkLayout;
+    let held: { head: StagedSegment; tail: StagedSegment } | undefined;
     if (partitions === undefined) {
-      await endSegment();
+      await spill.flush();
+      const end = spill.bytes;
+      const at = (start: number, until: number): StagedSegment => ({ path: spill.path, start, end: until });
+      if (part?.holdFirstUser === true && headEnd === undefined) {
+        // One user in the part: all of it is the head.
+        held = { head: at(0, end), tail: at(end, end) };
+      } else {
+        const tailStart = part?.holdLastUser === true ? lastUserStart : end;
+        await endSegment(tailStart);
+        held = { head: at(0, part?.holdFirstUser === true ? (headEnd ?? 0) : 0), tail: at(tailStart, end) };
+      }
       work = { kind: 'grouped', dir, spill: spill.bytes > 0 ? spill.path : undefined };
     } else {
       for (const partition of partitions) await partition.flush();
@@ -231,6 +288,16 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
       header: validator.header,
       failuresFile: layout.failuresFile,
       partitions: partitions?.length ?? 0,
+      ...(part === undefined
+        ? {}
+        : {
+            part: {
+              sorted: tracker.sorted,
+              ...(firstUser === undefined ? {} : { firstUser }),
+              ...(lastUser === undefined ? {} : { lastUser }),
+              ...(held === undefined ? {} : held),
+            },
+          }),
     };
     return new InputScan(path, summary, work);
   } catch (error) {

@@ -76,6 +76,43 @@ export interface ReaderOptions {
   readonly onUngrouped?: () => void;
   /** Target size of the stretches given to `onSegment`. @default 2 MiB */
   readonly segmentBytes?: number;
+  /** Scan only a part of the file (see {@link ScanPart}); the summary then has `part`. */
+  readonly part?: ScanPart;
+}
+
+/**
+ * For reading one file in parts on several threads (the parts' results are combined by the caller):
+ * which part of the file this scan reads, and what it holds back for its neighbours.
+ */
+export interface ScanPart {
+  /** Bytes `[start, end)`; `start` must be a record start (outside quotes, after a line feed). */
+  readonly start: number;
+  readonly end: number;
+  /** The header, when the part starts after it. */
+  readonly header?: string[];
+  /** Line of the part's first record. @default 1 */
+  readonly firstLine?: number;
+  /** Let `inputDigest` cover the whole file (the bytes after `end` are hashed, not parsed). */
+  readonly digestToEnd?: boolean;
+  /** Partitions to use if the rows are not grouped (all parts of a file must use the same). */
+  readonly partitions: number;
+  /** Keep the part's first user out of `onSegment` (it may begin in the previous part). */
+  readonly holdFirstUser?: boolean;
+  /** Keep the part's last user out of `onSegment` (it may go on in the next part). */
+  readonly holdLastUser?: boolean;
+  /** Called with the header record as soon as it was read. */
+  readonly onHeader?: (header: readonly string[]) => void;
+}
+
+/** What a part's scan learnt, for combining parts (`ScanSummary.part`). */
+export interface ScanPartFacts {
+  /** Users in ascending order, each one's rows contiguous. */
+  readonly sorted: boolean;
+  readonly firstUser?: string;
+  readonly lastUser?: string;
+  /** When grouped: the staged rows held back (`[start, end)` of the spill; empty when none). */
+  readonly head?: StagedSegment;
+  readonly tail?: StagedSegment;
 }
 
 /** A stretch of staged rows: whole users, in working-file format (see row-codec.ts). */
@@ -109,6 +146,8 @@ export interface ScanSummary {
   readonly failuresFile: boolean;
   /** Number of partitions written (0 when grouped). */
   readonly partitions: number;
+  /** Set when only a part of the file was scanned (`scanInput`'s `part`). */
+  readonly part?: ScanPartFacts;
 }
 
 /** The summary once every user has been read. */

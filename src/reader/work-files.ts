@@ -50,6 +50,11 @@ export async function removeWorkDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+/** Stops removing `dir` at exit: another thread of this process owns it now. */
+export function releaseWorkDir(dir: string): void {
+  live.delete(dir);
+}
+
 /** Directories currently registered for removal (for tests). */
 export function liveWorkDirs(): readonly string[] {
   return [...live];

@@ -38,6 +38,8 @@ export interface PlanJobOptions {
    * @default one per core, at most 4
    */
   readonly threads?: number;
+  /** @internal With threads, files from this size up are read in two parts at once. @default 8 MiB */
+  readonly splitMinBytes?: number;
 }
 
 export interface PlanJobResult {
@@ -93,6 +95,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         ...(options.rate === undefined ? {} : { rate: options.rate }),
         ...(options.shard === undefined ? {} : { shard: options.shard }),
         ...(options.threads === undefined ? {} : { threads: options.threads }),
+        ...(options.splitMinBytes === undefined ? {} : { splitMinBytes: options.splitMinBytes }),
       });
       writer = planned.writer;
       scanSummary = planned.scan;

@@ -1,11 +1,22 @@
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import type { PlanFileWriter } from '../planner/plan-file.js';
 import { SummaryBuilder } from '../planner/summary.js';
-import { scanInput } from '../reader/scan-input.js';
-import type { ReaderOptions, ScanSummary } from '../reader/types.js';
+import { type InputScan, partitionCount, partitionSpill, scanInput } from '../reader/scan-input.js';
+import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from '../reader/types.js';
+import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/work-files.js';
 import { PlanPool } from './plan-pool.js';
 import type { PlanUnit, PlanUnitResult } from './plan-units.js';
+import {
+  DEFAULT_SPLIT_MIN_BYTES,
+  findSplit,
+  SCAN_WORKER_FILE,
+  ScanWorker,
+  type SplitPoint,
+} from './scan-parts.js';
 import type { Shard } from './shard.js';
 
 export interface PlanOnThreadsOptions {
@@ -21,6 +32,11 @@ export interface PlanOnThreadsOptions {
   readonly builder: SummaryBuilder;
   /** A new plan file writer, when a plan file is written. */
   readonly newWriter?: () => PlanFileWriter;
+  /**
+   * Files from this size up are read as two parts at once (with 2 threads or more, without `strict`
+   * or `maxInvalid`, which want the rows one after another). @default 8 MiB
+   */
+  readonly splitMinBytes?: number;
 }
 
 /**
@@ -60,36 +76,43 @@ export async function planOnThreads(
     );
   const speculative = newAttempt();
   let attempt = speculative;
+  const voidSpeculative = (): void => {
+    pool.dropQueued();
+    speculative.drop();
+  };
   const signal = options.reader.signal;
   const stop = (): void => {
     pool.close().catch(() => undefined);
   };
   signal?.addEventListener('abort', stop, { once: true });
   try {
-    const scan = await scanInput(options.input, {
-      ...options.reader,
-      // Waiting for room holds the reader back when the threads fall behind: bounded memory.
-      onSegment: (segment) => speculative.add({ kind: 'segment', ...segment }),
-      onUngrouped: () => {
-        pool.dropQueued();
-        speculative.drop();
-      },
-    });
+    const split =
+      pool.threads >= 2 &&
+      options.reader.strict !== true &&
+      options.reader.maxInvalid === undefined &&
+      existsSync(SCAN_WORKER_FILE)
+        ? await findSplit(options.input, options.splitMinBytes ?? DEFAULT_SPLIT_MIN_BYTES)
+        : undefined;
+    const scanned =
+      split === undefined
+        ? await scanWhole(options, speculative, voidSpeculative)
+        : await scanInTwo(options, split, speculative, voidSpeculative);
     try {
-      const work = scan.takeWork();
-      if (work.kind === 'partitioned') {
+      if (scanned.units === undefined) attempt = speculative;
+      else {
+        voidSpeculative();
         attempt = newAttempt();
-        for (const path of work.partitions) await attempt.add({ kind: 'partition', path });
+        for (const unit of scanned.units) await attempt.add(unit);
       }
       await attempt.done().catch((error: unknown) => {
         if (signal?.aborted === true) throw new SyncError('INTERRUPTED', 'Planning was interrupted');
         throw error;
       });
     } finally {
-      await scan.dispose();
+      await scanned.dispose();
     }
     options.builder.addUsersOf(attempt.part.result());
-    return { scan: scan.summary, writer: attempt.writer };
+    return { scan: scanned.summary, writer: attempt.writer };
   } catch (error) {
     speculative.drop();
     attempt.drop();
@@ -99,6 +122,163 @@ export async function planOnThreads(
   } finally {
     signal?.removeEventListener('abort', stop);
     await pool.close();
+  }
+}
+
+/** A scanned file: its summary, and either `units` to plan or (undefined) the segments already given. */
+interface Scanned {
+  readonly summary: ScanSummary;
+  /** Undefined: grouped, every user was in a segment given to the speculative attempt. */
+  readonly units: readonly PlanUnit[] | undefined;
+  readonly dispose: () => Promise<void>;
+}
+
+async function scanWhole(
+  options: PlanOnThreadsOptions,
+  speculative: Attempt,
+  voidSpeculative: () => void,
+): Promise<Scanned> {
+  const scan = await scanInput(options.input, {
+    ...options.reader,
+    // Waiting for room holds the reader back when the threads fall behind: bounded memory.
+    onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
+    onUngrouped: voidSpeculative,
+  });
+  const work = scan.takeWork();
+  return {
+    summary: scan.summary,
+    units:
+      work.kind === 'grouped'
+        ? undefined
+        : work.partitions.map((path) => ({ kind: 'partitions', paths: [path] }) as const),
+    dispose: () => scan.dispose(),
+  };
+}
+
+/**
+ * Reads the file as two parts at once: the first on this thread, the second on a scan worker
+ * (src/sync/scan-worker.ts) that starts once the header is known. Each part stages its rows as one
+ * scan would (its own spill, or partitions by the same hash and count), holding back the user at the
+ * seam (the first part's last, the second part's first). The second part's rejected rows are
+ * reported after the first part's, so they come in file order.
+ *
+ * Combined: when both parts are sorted by user and the seam is in order, the file is grouped: the
+ * parts' segments were planned as they came, and the users at the seam make one more unit (one user
+ * if it is the same on both sides). Otherwise the parts' partitions (a grouped part's spill is
+ * partitioned first) are planned pairwise: partition i of both parts holds the same users.
+ */
+async function scanInTwo(
+  options: PlanOnThreadsOptions,
+  split: SplitPoint,
+  speculative: Attempt,
+  voidSpeculative: () => void,
+): Promise<Scanned> {
+  const path = options.input;
+  const count = partitionCount(split.size);
+  const dir = await createWorkDir(tmpdir());
+  const rejections = join(dir, 'rejections.ndjson');
+  let second: ScanWorker | undefined;
+  let first: InputScan | undefined;
+  try {
+    first = await scanInput(path, {
+      ...options.reader,
+      onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
+      onUngrouped: voidSpeculative,
+      part: {
+        start: 0,
+        end: split.offset,
+        digestToEnd: true,
+        partitions: count,
+        holdLastUser: true,
+        onHeader: (header) => {
+          second = new ScanWorker(
+            {
+              path,
+              part: {
+                start: split.offset,
+                end: split.size,
+                header: [...header],
+                firstLine: split.line,
+                partitions: count,
+                holdFirstUser: true,
+              },
+              tmpDir: dir,
+              rejections,
+              segments: true,
+            },
+            (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
+            voidSpeculative,
+          );
+        },
+      },
+    });
+    if (second === undefined) throw new Error('scanInTwo: the header was not seen');
+    const b = await second.result;
+    if (existsSync(rejections)) {
+      for await (const lines of readLineBatches(rejections)) {
+        for (const text of lines) options.reader.onRejected?.(JSON.parse(text) as Rejection);
+      }
+    }
+    const a = first.summary;
+    const aWork = first.takeWork();
+    const aPart = a.part!;
+    const bPart = b.summary.part!;
+    const grouped =
+      a.sortedByUser &&
+      b.summary.sortedByUser &&
+      aPart.sorted &&
+      bPart.sorted &&
+      (aPart.lastUser === undefined || bPart.firstUser === undefined || aPart.lastUser <= bPart.firstUser);
+    let units: PlanUnit[] | undefined;
+    if (grouped) {
+      const ranges = [aPart.tail, bPart.head].filter((r) => r !== undefined && r.end > r.start);
+      if (ranges.length > 0) await speculative.add({ kind: 'segments', ranges: ranges as StagedSegment[] });
+    } else {
+      voidSpeculative();
+      const byIndex = new Map<number, string[]>();
+      for (const work of [aWork, b.work]) {
+        const files =
+          work.kind === 'partitioned'
+            ? work.partitions
+            : work.spill === undefined
+              ? []
+              : await partitionSpill(work.spill, work.dir, count);
+        for (const file of files) {
+          const index = Number(/part-(\d+)\.tsv$/.exec(file)?.[1]);
+          byIndex.set(index, [...(byIndex.get(index) ?? []), file]);
+        }
+      }
+      units = [...byIndex.keys()]
+        .sort((x, y) => x - y)
+        .map((index) => ({ kind: 'partitions', paths: byIndex.get(index)! }) as const);
+    }
+    const scanned = first;
+    return {
+      summary: {
+        rows: a.rows + b.summary.rows,
+        validRows: a.validRows + b.summary.validRows,
+        rejectedRows: a.rejectedRows + b.summary.rejectedRows,
+        blankRows: a.blankRows + b.summary.blankRows,
+        bytes: split.size,
+        inputDigest: a.inputDigest,
+        sortedByUser: grouped,
+        headerForm: a.headerForm,
+        header: a.header,
+        failuresFile: a.failuresFile,
+        partitions: grouped ? 0 : count,
+      },
+      units,
+      dispose: async () => {
+        await scanned.dispose();
+        await removeWorkDir(dir);
+      },
+    };
+  } catch (error) {
+    // The first part's error is thrown before the second part's is looked at: file order.
+    await second?.stop();
+    await first?.dispose();
+    await removeWorkDir(dir);
+    throw error;
   }
 }
 
@@ -126,6 +306,7 @@ class Attempt {
 
   /** Plans the unit; resolves when there is room for another one. */
   add(unit: PlanUnit): Promise<void> {
+    if (this.#dropped) return Promise.resolve();
     this.#outstanding++;
     // Handled at once, so a unit failing while earlier ones are absorbed is not an unhandled rejection.
     const outcome = this.pool.run(unit).then(

@@ -3,6 +3,7 @@ import type { DesiredUser, Mode } from '../model.js';
 import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
 import { planUser } from '../planner/plan-user.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
+import type { StagedSegment } from '../reader/types.js';
 import { GroupedUsers, partitionUsers } from '../reader/user-stream.js';
 import { readLineRange } from '../reader/work-files.js';
 import { inShard, type Shard } from './shard.js';
@@ -12,12 +13,14 @@ import { inShard, type Shard } from './shard.js';
  * planned on any thread, in any order, because the plan file is sorted by user and the summary does
  * not depend on the order users arrive in.
  *
- * - `segment`: bytes `[start, end)` of the spill of grouped input (users contiguous, in file order);
- * - `partition`: a whole partition file of ungrouped input (removed once read).
+ * - `segments`: byte ranges of the spills of grouped input (users contiguous, in file order, also
+ *   across ranges: a user may begin in one range and go on in the next);
+ * - `partitions`: whole partition files of ungrouped input, one partition of each part of the file
+ *   (the same users' hash), removed once read.
  */
 export type PlanUnit =
-  | { readonly kind: 'segment'; readonly path: string; readonly start: number; readonly end: number }
-  | { readonly kind: 'partition'; readonly path: string };
+  | { readonly kind: 'segments'; readonly ranges: readonly StagedSegment[] }
+  | { readonly kind: 'partitions'; readonly paths: readonly string[] };
 
 /** Options every unit of one run shares (plain data: they cross to worker threads). */
 export interface PlanUnitOptions {
@@ -53,13 +56,16 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
   const lines: string[] = [];
   // Without plan-file lines, only the summary is wanted: no operation ids or digests to compute.
   const planOptions = { mode: options.mode, assumeEmpty: true, countOnly: !options.planLines } as const;
-  let rows: string[];
-  if (unit.kind === 'segment') rows = await readLineRange(unit.path, unit.start, unit.end);
-  else {
-    rows = await readLineRange(unit.path, 0, (await stat(unit.path)).size);
-    await rm(unit.path, { force: true });
+  let rows: string[] = [];
+  if (unit.kind === 'segments') {
+    for (const r of unit.ranges) rows = concat(rows, await readLineRange(r.path, r.start, r.end));
+  } else {
+    for (const path of unit.paths) {
+      rows = concat(rows, await readLineRange(path, 0, (await stat(path)).size));
+      await rm(path, { force: true });
+    }
   }
-  const desired = unit.kind === 'segment' ? segmentUsers(rows) : partitionUsers(rows);
+  const desired = unit.kind === 'segments' ? segmentUsers(rows) : partitionUsers(rows);
   for (const user of desired) {
     if (!inShard(user.user, options.shard)) continue;
     const plan = planUser(user, undefined, planOptions);
@@ -71,6 +77,12 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
     }
   }
   return { summary: builder.result(), contentSum: content.sum(), users, lines };
+}
+
+function concat(a: string[], b: string[]): string[] {
+  if (a.length === 0) return b;
+  for (const line of b) a.push(line);
+  return a;
 }
 
 function* segmentUsers(rows: readonly string[]): Generator<DesiredUser> {

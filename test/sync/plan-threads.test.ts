@@ -21,8 +21,14 @@ let runBuilt: typeof RunPlanJob;
 const USERS = 9000;
 
 function row(user: number, group: number, peer: number, line: number): string {
-  // A few rows break a rule, a few users break a limit, names are multi-byte.
-  if (line % 997 === 0) return `u${user},${'长'.repeat(30)},1,p${peer}`;
+  // A few rows break a rule, a few users break a limit, names are multi-byte, some cells are quoted
+  // with line feeds and quotes inside (the two-part reader must not start inside one).
+  if (line % 997 === 0) return `u${String(user).padStart(5, '0')},${'长'.repeat(30)},1,p${peer},`;
+  if (line % 101 === 0) {
+    return `u${String(user).padStart(5, '0')},"组${group}",1,"p${peer}
+""quoted""
+x",`;
+  }
   return `u${String(user).padStart(5, '0')},组${group},${peer % 7 === 0 ? 2 : 1},${peer % 7 === 0 ? '' : `p${peer}`},${peer % 7 === 0 ? `g${peer}` : ''}`;
 }
 
@@ -87,6 +93,18 @@ describe('planning on worker threads', () => {
     ['shuffled', () => shuffled(base)],
     // Grouped for more than a segment, then a user comes back: the segments planned so far are void.
     ['grouped, then a user again', () => [...base, base[0]!]],
+    // The middle of the file is inside one user: both parts hold it, it must be planned once, whole.
+    [
+      'one user across the middle',
+      () => [
+        ...Array.from({ length: 22 }, (_, g) => `u00000,g${g},1,p1,`),
+        ...Array.from({ length: 950 }, (_, c) =>
+          c === 500 ? `u00001,${'长'.repeat(30)},1,p1,` : `u00001,大,1,p${c},`,
+        ),
+        'u00002,a,2,,g1',
+        'u00002,b,2,,g1',
+      ],
+    ],
   ];
 
   for (const [name, make] of inputs) {
@@ -94,39 +112,80 @@ describe('planning on worker threads', () => {
       const input = await csv(`${name.replaceAll(/\W/g, '-')}.csv`, make());
       const plans: string[] = [];
       const summaries: unknown[] = [];
-      for (const [run, threads] of [
-        [runBuilt, 2],
-        [runBuilt, 0],
-        [runPlanJobFromSources, undefined],
+      const scans: unknown[] = [];
+      const rejected: number[][] = [];
+      for (const [run, threads, splitMinBytes] of [
+        [runBuilt, 2, 1], // two parts read at once
+        [runBuilt, 2, 1e12], // one part
+        [runBuilt, 0, undefined],
+        [runPlanJobFromSources, undefined, undefined],
       ] as const) {
         const out = join(dir, `plan-${plans.length}.ndjson`);
+        const lines: number[] = [];
         const result = await run({
           input,
           mode: 'mirror',
           assumeEmpty: true,
           out,
+          onRejected: (r) => lines.push(r.line),
           ...(threads === undefined ? {} : { threads }),
+          ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
         });
         summaries.push(result.summary);
+        scans.push({ ...result.scan, partitions: undefined });
+        if (name === 'sorted') expect(result.scan.sortedByUser).toBe(true);
+        rejected.push(lines);
         plans.push(await readFile(out, 'utf8'));
         expect(result.summary.rejectedRows.count).toBeGreaterThan(0);
         expect(result.summary.usersOverLimits).toBeGreaterThan(0);
       }
-      expect(plans[0]).toBe(plans[1]);
-      expect(plans[2]).toBe(plans[1]);
-      expect(summaries[0]).toEqual(summaries[1]);
-      expect(summaries[2]).toEqual(summaries[1]);
+      for (let i = 0; i < plans.length - 1; i++) {
+        expect(plans[i]).toBe(plans[3]);
+        expect(summaries[i]).toEqual(summaries[3]);
+        expect(scans[i]).toEqual(scans[3]);
+        // Rejections are reported in file order, also when the file is read in two parts.
+        expect(rejected[i]).toEqual(rejected[3]);
+      }
+      expect(rejected[3]).toEqual([...rejected[3]!].sort((a, b) => a - b));
       expect(await readdir(work)).toEqual([]);
     });
   }
 
+  it('names the line of bad bytes in the second part as one thread does', async () => {
+    const lines = [...base];
+    lines[Math.floor(lines.length * 0.8)] = 'u1,\u00ff\u00fe,1,p1';
+    const path = join(dir, 'latin1.csv');
+    // Latin-1 bytes: not UTF-8.
+    await writeFile(path, Buffer.from(`${HEADER}\n${lines.join('\n')}\n`, 'latin1'));
+    const errors: string[] = [];
+    for (const [threads, splitMinBytes] of [
+      [2, 1],
+      [0, undefined],
+    ] as const) {
+      const error = await runBuilt({
+        input: path,
+        mode: 'merge',
+        assumeEmpty: true,
+        threads,
+        ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
+      }).catch((e: unknown) => e as Error);
+      expect(error).toBeInstanceOf(Error);
+      errors.push((error as Error).message);
+      expect(await readdir(work)).toEqual([]);
+    }
+    expect(errors[0]).toMatch(/not UTF-8 text at line \d+/);
+    expect(errors[0]).toBe(errors[1]);
+  });
+
   it('fails as one thread does on a bad file, and leaves no working files', async () => {
     const clean = base.filter((line) => !line.includes('长'));
-    const input = await csv('strict.csv', [...clean.slice(0, 50_000), 'u1,,1,p1', ...clean.slice(50_000)]);
+    const input = await csv('strict.csv', [...clean.slice(0, 50_000), 'u1,,1,p1,', ...clean.slice(50_000)]);
+    // Quoted cells span several lines.
+    const line = 2 + clean.slice(0, 50_000).reduce((n, r) => n + 1 + r.split('\n').length - 1, 0);
     for (const threads of [2, 0]) {
       await expect(
         runBuilt({ input, mode: 'merge', assumeEmpty: true, strict: true, threads }),
-      ).rejects.toThrow(/line 50002/);
+      ).rejects.toThrow(`line ${line}: `);
       expect(await readdir(work)).toEqual([]);
     }
   });

@@ -1,0 +1,80 @@
+/**
+ * Worker-thread entry of {@link scanInParts}: scans one part of a CSV file (`scanInput` with `part`)
+ * and reports to the parent thread.
+ *
+ * In (`workerData`): `{ path, part, tmpDir, rejections, segments }`. Out: `{ type: 'segment', segment }`
+ * (the parent answers `'ack'` when it has room for more), `{ type: 'ungrouped' }`, then
+ * `{ type: 'done', summary, work }` or `{ type: 'error', error }`. Rejected rows go to the NDJSON file
+ * `rejections` (in file order), for the parent to report after the parts before this one.
+ */
+import { appendFile } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
+import { isSyncError } from '../errors.js';
+import { scanInput } from '../reader/scan-input.js';
+import type { ScanPart, StagedSegment } from '../reader/types.js';
+import { releaseWorkDir } from '../reader/work-files.js';
+
+const port = parentPort;
+if (port === null) throw new Error('scan-worker.js runs as a worker thread');
+const data = workerData as {
+  path: string;
+  part: ScanPart;
+  tmpDir: string;
+  rejections: string;
+  segments: boolean;
+};
+
+let acked: (() => void) | undefined;
+port.on('message', (message: string) => {
+  if (message === 'ack') {
+    const resolve = acked;
+    acked = undefined;
+    resolve?.();
+  }
+});
+
+async function main(): Promise<void> {
+  // Rejections in order: batches appended one after another.
+  let batch: string[] = [];
+  let written: Promise<void> = Promise.resolve();
+  const writeBatch = (): void => {
+    if (batch.length === 0) return;
+    const text = batch.join('');
+    batch = [];
+    written = written.then(() => appendFile(data.rejections, text, { mode: 0o600 }));
+  };
+  const scan = await scanInput(data.path, {
+    part: data.part,
+    tmpDir: data.tmpDir,
+    onRejected: (rejection) => {
+      batch.push(`${JSON.stringify(rejection)}\n`);
+      if (batch.length >= 1000) writeBatch();
+    },
+    onUngrouped: () => port?.postMessage({ type: 'ungrouped' }),
+    ...(data.segments
+      ? {
+          onSegment: (segment: StagedSegment) =>
+            new Promise<void>((resolve) => {
+              acked = resolve;
+              port?.postMessage({ type: 'segment', segment });
+            }),
+        }
+      : {}),
+  });
+  writeBatch();
+  await written;
+  const work = scan.takeWork();
+  // The parent removes the working files (they are under its `tmpDir`).
+  releaseWorkDir(work.dir);
+  port?.postMessage({ type: 'done', summary: scan.summary, work });
+}
+
+main().catch((error: unknown) => {
+  port?.postMessage({
+    type: 'error',
+    error: {
+      message: error instanceof Error ? error.message : String(error),
+      ...(isSyncError(error) ? { code: error.code, context: error.context } : {}),
+    },
+  });
+});
