@@ -278,6 +278,11 @@ async function scanInTwo(
     await second?.stop();
     await first?.dispose();
     await removeWorkDir(dir);
+    // The first part failed before its header (e.g. the header comes after the middle, or there is
+    // none): read the file in one part, which fails the same way or finds the header.
+    if (second === undefined && options.reader.signal?.aborted !== true) {
+      return scanWhole(options, speculative, voidSpeculative);
+    }
     throw error;
   }
 }
