@@ -4,7 +4,6 @@ import { renderText } from '../planner/report-text.js';
 import { runPlanJob } from '../sync/plan-job.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
-import { connect } from './connect.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 
 export interface PlanArgs extends ConnectionFlags {
@@ -23,7 +22,11 @@ export interface PlanArgs extends ConnectionFlags {
 
 /** `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. */
 export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): Promise<ExitCode> {
-  const connection = args.assumeEmpty === true ? undefined : await connect({ ...args, rate: args.rate }, io);
+  // Without reads there is no connection, and its modules (HTTP client, limiters, Redis) stay unloaded.
+  const connection =
+    args.assumeEmpty === true
+      ? undefined
+      : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
   try {
     const { summary } = await runPlanJob({
       input: resolve(io.cwd, input),

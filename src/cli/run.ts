@@ -2,9 +2,6 @@ import { Command, CommanderError, Option } from 'commander';
 import { isSyncError, SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { VERSION } from '../version.js';
-import { runApplyCommand } from './apply.js';
-import { runDemo } from './demo.js';
-import { runEmulatorCommand } from './emulator.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import {
   collect,
@@ -18,9 +15,9 @@ import {
   probability,
   shardOption,
 } from './parsers.js';
-import { runPlanCommand } from './plan.js';
-import { runUsersig } from './usersig.js';
-import { runVerifyCommand } from './verify.js';
+
+// Each command's module (and its dependencies: the HTTP client, Redis, the emulator) is loaded only
+// when that command runs, so a command starts without loading what it does not use.
 
 function connectionOptions(cmd: Command): Command {
   return cmd
@@ -86,7 +83,9 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         ).argParser(intInRange('--threads', 0, 64)),
       )
       .addOption(rate()),
-  ).action(async (input: string, opts) => setExit(await runPlanCommand(input, opts, io)));
+  ).action(async (input: string, opts) =>
+    setExit(await (await import('./plan.js')).runPlanCommand(input, opts, io)),
+  );
 
   inputOptions(
     connectionOptions(program.command('apply'))
@@ -113,7 +112,9 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       )
       .option('--redis <url>', 'share the per-endpoint budget with every process using this Redis')
       .option('--json', 'print a machine-readable summary on stdout'),
-  ).action(async (input: string, opts) => setExit(await runApplyCommand(input, opts, io)));
+  ).action(async (input: string, opts) =>
+    setExit(await (await import('./apply.js')).runApplyCommand(input, opts, io)),
+  );
 
   connectionOptions(program.command('verify'))
     .description('read the app back and compare with the CSV: exit 0 when equal, 2 on drift')
@@ -124,14 +125,16 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
     )
     .option('--json', 'print the result as JSON')
-    .action(async (input: string, opts) => setExit(await runVerifyCommand(input, opts, io)));
+    .action(async (input: string, opts) =>
+      setExit(await (await import('./verify.js')).runVerifyCommand(input, opts, io)),
+    );
 
   program
     .command('demo')
     .description('the migration job on a sample against a built-in emulator, no configuration (npm start)')
     .option('--input <csv>', 'CSV to migrate (default: samples/demo.csv)')
     .option('--dir <dir>', 'where the report, plan and checkpoint go', 'cgsync-demo')
-    .action(async (opts) => setExit(await runDemo(opts, io)));
+    .action(async (opts) => setExit(await (await import('./demo.js')).runDemo(opts, io)));
 
   connectionOptions(program.command('usersig'))
     .description('print the admin UserSig (last line of stdout)')
@@ -140,7 +143,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         .default(86_400)
         .argParser(positiveInt('--expire')),
     )
-    .action(async (opts) => setExit(await runUsersig(opts, io)));
+    .action(async (opts) => setExit(await (await import('./usersig.js')).runUsersig(opts, io)));
 
   program
     .command('emulator')
@@ -208,7 +211,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     )
     .option('--known-users <file>', 'only these UserIDs (one per line) are imported; others get 50001')
     .option('--state-file <file>', 'load state from and save it (atomically) to this JSON file')
-    .action(async (opts) => setExit(await runEmulatorCommand(opts, io)));
+    .action(async (opts) => setExit(await (await import('./emulator.js')).runEmulatorCommand(opts, io)));
 
   return program;
 }

@@ -64,6 +64,8 @@ export async function planOnThreads(
     },
     options.threads,
   );
+  // Loading the threads' modules overlaps the start of the scan.
+  pool.warm();
   const newAttempt = (): Attempt =>
     new Attempt(
       pool,

@@ -1,5 +1,4 @@
 import type { EndpointScheduler } from '../executor/limiters.js';
-import { readRemoteUser } from '../executor/reconcile.js';
 import type { DesiredUser, Mode, RemoteUser } from '../model.js';
 import { planUser } from '../planner/plan-user.js';
 import type { UserPlan } from '../planner/types.js';
@@ -69,7 +68,10 @@ export function planUsers(
   if (api === undefined || scheduler === undefined) {
     throw new TypeError('planUsers: `api` and `scheduler` are needed unless `assumeEmpty`');
   }
+  // Loaded only when reading (it brings the HTTP client): `plan --assume-empty` starts faster without.
+  const reconcile = import('../executor/reconcile.js');
   return mapConcurrent(selected(), options.readConcurrency ?? 40, async (desired) => {
+    const { readRemoteUser } = await reconcile;
     const remote = await readRemoteUser(api, scheduler, desired.user, {
       ...(options.signal === undefined ? {} : { signal: options.signal, stopSignal: options.signal }),
     });
