@@ -5,17 +5,18 @@
  *   node .bench-build/bench/plan-throughput.js [--md out.md]
  *   env: PLAN_ROWS=1000000,10000000 (default 1M; FULL=1 adds 10M), PLAN_RUNS=1
  *
- * cgsync's rows/s is rows / the whole process's wall time (start-up, both reader passes, planning,
- * the summary): the pessimistic figure. csv-parse's is rows / its parse loop only. Peak RSS is GNU
- * time's maximum resident set size of each process.
+ * cgsync's rows/s is rows / the whole process's wall time (start-up, the scan, planning on worker
+ * threads, the summary): the pessimistic figure. csv-parse's is rows / its parse loop only. Peak RSS is
+ * GNU time's maximum resident set size of each process (all threads). Each file is also planned with
+ * `--out` (a plan file: operation ids, digests, the external sort) and with `--threads 0`, for comparison.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cgsyncPlan } from './lib/cgsync.js';
 import { ensureCsv } from './lib/data.js';
 import { lastJsonLine, runNode } from './lib/measure.js';
-import { BENCH_BUILD } from './lib/paths.js';
+import { BENCH_BUILD, OUT } from './lib/paths.js';
 import {
   emitSection,
   envNumber,
@@ -42,6 +43,11 @@ interface Row {
   readonly planRate: number;
   readonly planRss: number | undefined;
   readonly groups: number;
+  /** The same plan written to a plan file (`--out`): operation ids and digests computed. */
+  readonly outMs: number;
+  readonly outRss: number | undefined;
+  /** The same summary on one thread (`--threads 0`). */
+  readonly oneThreadMs: number;
 }
 
 function median(values: number[]): number {
@@ -53,6 +59,8 @@ async function measure(rows: number, order: 'sorted' | 'shuffled', runs: number)
   const path = await ensureCsv({ rows, users: Math.max(1, Math.floor(rows / 10)), order });
   const raws: { rate: number; rss: number | undefined }[] = [];
   const plans: { ms: number; rss: number | undefined; groups: number }[] = [];
+  const outs: { ms: number; rss: number | undefined }[] = [];
+  const oneThread: number[] = [];
   let bytes = 0;
   for (let run = 0; run < runs; run++) {
     note(`raw csv-parse on ${path}`);
@@ -62,6 +70,13 @@ async function measure(rows: number, order: 'sorted' | 'shuffled', runs: number)
     note(`cgsync plan --assume-empty on ${path}`);
     const plan = await cgsyncPlan(path);
     plans.push({ ms: plan.run.wallMs, rss: plan.run.peakRssBytes, groups: plan.groups });
+    note(`cgsync plan --assume-empty --out on ${path}`);
+    const planFile = join(OUT, 'plan-throughput.plan.ndjson');
+    const out = await cgsyncPlan(path, ['--out', planFile]);
+    outs.push({ ms: out.run.wallMs, rss: out.run.peakRssBytes });
+    rmSync(planFile, { force: true });
+    note(`cgsync plan --assume-empty --threads 0 on ${path}`);
+    oneThread.push((await cgsyncPlan(path, ['--threads', '0'])).run.wallMs);
     bytes = statSync(path).size;
   }
   const planMs = median(plans.map((p) => p.ms));
@@ -77,6 +92,11 @@ async function measure(rows: number, order: 'sorted' | 'shuffled', runs: number)
       ? Math.max(...plans.map((p) => p.rss as number))
       : undefined,
     groups: plans[0]?.groups ?? 0,
+    outMs: median(outs.map((o) => o.ms)),
+    outRss: outs.every((o) => o.rss !== undefined)
+      ? Math.max(...outs.map((o) => o.rss as number))
+      : undefined,
+    oneThreadMs: median(oneThread),
   };
 }
 
@@ -101,8 +121,11 @@ async function main(): Promise<void> {
     '',
     'Command: `npm run bench` (this part alone: `node .bench-build/bench/plan-throughput.js`; `FULL=1` adds 10M rows).',
     `Each file: 1 row per membership, users = rows / 10, 5 group names per user (bench/gen-csv.ts); median of ${runs} run(s).`,
-    'cgsync = `cgsync plan <file> --assume-empty --json` as a process, rows / its whole wall time;',
+    'cgsync = `cgsync plan <file> --assume-empty --json` as a process, rows / its whole wall time (start-up included);',
     'raw = csv-parse alone (arrays, for-await, bench/raw-parse.ts) as a process, rows / its parse loop.',
+    'cgsync reads a file of 8 MiB or more in two parts at once and plans on worker threads (one per core, at most 4);',
+    'the summary alone needs no operation ids: `with --out` is the same run writing the plan file (ids, digests, sorted file),',
+    '`--threads 0` the summary on one thread, both shown for comparison (no goal).',
     '',
     table(
       [
@@ -117,6 +140,10 @@ async function main(): Promise<void> {
         'cgsync peak RSS',
         '< 300 MB?',
         'raw peak RSS',
+        'with --out: wall',
+        '% of raw',
+        'peak RSS',
+        '--threads 0: wall',
       ],
       rows.map((r, i) => [
         int(r.rows),
@@ -130,6 +157,10 @@ async function main(): Promise<void> {
         mb(r.planRss),
         verdicts[i]?.rss ?? '',
         mb(r.rawRss),
+        secs(r.outMs),
+        pct(r.rows / (r.outMs / 1000) / r.rawRate),
+        mb(r.outRss),
+        secs(r.oneThreadMs),
       ]),
     ),
     '',

@@ -40,6 +40,8 @@ export interface PlanJobOptions {
   readonly threads?: number;
   /** @internal With threads, files from this size up are read in two parts at once. @default 8 MiB */
   readonly splitMinBytes?: number;
+  /** @internal With threads, the stretches of staged rows planned during the scan. @default 2 MiB */
+  readonly segmentBytes?: number;
 }
 
 export interface PlanJobResult {
@@ -96,6 +98,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         ...(options.shard === undefined ? {} : { shard: options.shard }),
         ...(options.threads === undefined ? {} : { threads: options.threads }),
         ...(options.splitMinBytes === undefined ? {} : { splitMinBytes: options.splitMinBytes }),
+        ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       });
       writer = planned.writer;
       scanSummary = planned.scan;

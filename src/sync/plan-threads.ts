@@ -37,6 +37,8 @@ export interface PlanOnThreadsOptions {
    * or `maxInvalid`, which want the rows one after another). @default 8 MiB
    */
   readonly splitMinBytes?: number;
+  /** @internal Size of the stretches of staged rows planned during the scan. @default 2 MiB */
+  readonly segmentBytes?: number;
 }
 
 /**
@@ -142,6 +144,7 @@ async function scanWhole(
 ): Promise<Scanned> {
   const scan = await scanInput(options.input, {
     ...options.reader,
+    ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
     // Waiting for room holds the reader back when the threads fall behind: bounded memory.
     onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
     onUngrouped: voidSpeculative,
@@ -184,6 +187,7 @@ async function scanInTwo(
   try {
     first = await scanInput(path, {
       ...options.reader,
+      ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
       onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
       onUngrouped: voidSpeculative,
       part: {
@@ -207,6 +211,7 @@ async function scanInTwo(
               tmpDir: dir,
               rejections,
               segments: true,
+              ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
             },
             (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
             voidSpeculative,
@@ -299,7 +304,8 @@ class Attempt {
   /** Units added and not absorbed yet; `add` waits while there are `#window` of them. */
   #outstanding = 0;
   readonly #window: number;
-  #room: (() => void) | undefined;
+  /** Callers of `add` waiting for room (the parts of a file add from two places at once). */
+  readonly #waiting: (() => void)[] = [];
 
   constructor(
     private readonly pool: PlanPool,
@@ -337,13 +343,11 @@ class Attempt {
       })
       .finally(() => {
         this.#outstanding--;
-        const room = this.#room;
-        this.#room = undefined;
-        room?.();
+        this.#waiting.shift()?.();
       });
-    if (this.#outstanding < this.#window || this.#dropped) return Promise.resolve();
+    if (this.#outstanding <= this.#window || this.#dropped) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      this.#room = resolve;
+      this.#waiting.push(resolve);
     });
   }
 
@@ -357,9 +361,7 @@ class Attempt {
   drop(): void {
     if (this.#dropped) return;
     this.#dropped = true;
-    const room = this.#room;
-    this.#room = undefined;
-    room?.();
+    for (const resolve of this.#waiting.splice(0)) resolve();
     const writer = this.writer;
     if (writer !== undefined) this.#chain = this.#chain.then(() => writer.abort());
   }

@@ -82,6 +82,7 @@ export interface ScanWorkerData {
   readonly tmpDir: string;
   readonly rejections: string;
   readonly segments: boolean;
+  readonly segmentBytes?: number;
 }
 
 /** A part of a file scanned on a worker thread. */

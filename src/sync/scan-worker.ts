@@ -11,18 +11,13 @@ import { appendFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncError } from '../errors.js';
 import { scanInput } from '../reader/scan-input.js';
-import type { ScanPart, StagedSegment } from '../reader/types.js';
+import type { StagedSegment } from '../reader/types.js';
 import { releaseWorkDir } from '../reader/work-files.js';
+import type { ScanWorkerData } from './scan-parts.js';
 
 const port = parentPort;
 if (port === null) throw new Error('scan-worker.js runs as a worker thread');
-const data = workerData as {
-  path: string;
-  part: ScanPart;
-  tmpDir: string;
-  rejections: string;
-  segments: boolean;
-};
+const data = workerData as ScanWorkerData;
 
 let acked: (() => void) | undefined;
 port.on('message', (message: string) => {
@@ -46,6 +41,7 @@ async function main(): Promise<void> {
   const scan = await scanInput(data.path, {
     part: data.part,
     tmpDir: data.tmpDir,
+    ...(data.segmentBytes === undefined ? {} : { segmentBytes: data.segmentBytes }),
     onRejected: (rejection) => {
       batch.push(`${JSON.stringify(rejection)}\n`);
       if (batch.length >= 1000) writeBatch();

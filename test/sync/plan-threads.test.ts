@@ -114,11 +114,12 @@ describe('planning on worker threads', () => {
       const summaries: unknown[] = [];
       const scans: unknown[] = [];
       const rejected: number[][] = [];
-      for (const [run, threads, splitMinBytes] of [
-        [runBuilt, 2, 1], // two parts read at once
-        [runBuilt, 2, 1e12], // one part
-        [runBuilt, 0, undefined],
-        [runPlanJobFromSources, undefined, undefined],
+      for (const [run, threads, splitMinBytes, segmentBytes] of [
+        [runBuilt, 2, 1, undefined], // two parts read at once
+        [runBuilt, 2, 1, 4096], // two parts, many small segments: both parts wait for the threads
+        [runBuilt, 2, 1e12, 4096], // one part
+        [runBuilt, 0, undefined, undefined],
+        [runPlanJobFromSources, undefined, undefined, undefined],
       ] as const) {
         const out = join(dir, `plan-${plans.length}.ndjson`);
         const lines: number[] = [];
@@ -130,6 +131,7 @@ describe('planning on worker threads', () => {
           onRejected: (r) => lines.push(r.line),
           ...(threads === undefined ? {} : { threads }),
           ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
+          ...(segmentBytes === undefined ? {} : { segmentBytes }),
         });
         summaries.push(result.summary);
         scans.push({ ...result.scan, partitions: undefined });
@@ -139,14 +141,15 @@ describe('planning on worker threads', () => {
         expect(result.summary.rejectedRows.count).toBeGreaterThan(0);
         expect(result.summary.usersOverLimits).toBeGreaterThan(0);
       }
-      for (let i = 0; i < plans.length - 1; i++) {
-        expect(plans[i]).toBe(plans[3]);
-        expect(summaries[i]).toEqual(summaries[3]);
-        expect(scans[i]).toEqual(scans[3]);
+      const last = plans.length - 1;
+      for (let i = 0; i < last; i++) {
+        expect(plans[i]).toBe(plans[last]);
+        expect(summaries[i]).toEqual(summaries[last]);
+        expect(scans[i]).toEqual(scans[last]);
         // Rejections are reported in file order, also when the file is read in two parts.
-        expect(rejected[i]).toEqual(rejected[3]);
+        expect(rejected[i]).toEqual(rejected[last]);
       }
-      expect(rejected[3]).toEqual([...rejected[3]!].sort((a, b) => a - b));
+      expect(rejected[last]).toEqual([...rejected[last]!].sort((a, b) => a - b));
       expect(await readdir(work)).toEqual([]);
     });
   }
