@@ -146,7 +146,9 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   const startPartitioning = async (): Promise<void> => {
     options.onUngrouped?.();
     const count = part?.partitions ?? partitionCount(size, partitionBytes);
-    const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
+    // Parts of one file scanned at once share the budget.
+    const budget = part === undefined ? PARTITION_BUFFER_BUDGET : PARTITION_BUFFER_BUDGET / 2;
+    const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(budget / count)));
     partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
     await spill.flush();
     if (spill.bytes > 0) {

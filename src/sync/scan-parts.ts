@@ -95,7 +95,11 @@ export class ScanWorker {
     onSegment: (segment: StagedSegment) => Promise<void>,
     onUngrouped: () => void,
   ) {
-    this.#worker = new Worker(SCAN_WORKER_FILE, { workerData: data });
+    // A small young generation, as for the planning threads: short-lived garbage, lower peak memory.
+    this.#worker = new Worker(SCAN_WORKER_FILE, {
+      workerData: data,
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     const worker = this.#worker;
     this.result = new Promise((resolve, reject) => {
       worker.on('message', (message: WorkerMessage) => {
