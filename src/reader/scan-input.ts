@@ -65,24 +65,31 @@ export function partitionCount(size: number, partitionBytes = DEFAULT_PARTITION_
   return Math.min(MAX_PARTITIONS, Math.max(1, Math.ceil(size / partitionBytes)));
 }
 
+/** Partition writers `part-<i>.tsv` in `dir`, sharing `budget` bytes of buffers. */
+function partitionWriters(dir: string, count: number, budget = PARTITION_BUFFER_BUDGET): LineWriter[] {
+  const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(budget / count)));
+  return Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
+}
+
+/** Routes a spill's lines to `partitions` by the hash of their user, then removes the spill. */
+async function redistribute(spillPath: string, partitions: readonly LineWriter[]): Promise<void> {
+  for await (const lines of readLineBatches(spillPath)) {
+    for (const text of lines) {
+      const pending = partitions[hash32(encodedUser(text)) % partitions.length]!.write(`${text}\n`);
+      if (pending !== undefined) await pending;
+    }
+  }
+  await rm(spillPath, { force: true });
+}
+
 /**
  * Redistributes a spill (grouped rows) into `count` partition files `part-<i>.tsv` in `dir`, by the
  * same hash of the user as a scan that partitions; removes the spill. Returns the partitions written.
  */
 export async function partitionSpill(spillPath: string, dir: string, count: number): Promise<string[]> {
-  const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(PARTITION_BUFFER_BUDGET / count)));
-  const writers = Array.from(
-    { length: count },
-    (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt),
-  );
-  for await (const lines of readLineBatches(spillPath)) {
-    for (const text of lines) {
-      const pending = writers[hash32(encodedUser(text)) % count]!.write(`${text}\n`);
-      if (pending !== undefined) await pending;
-    }
-  }
+  const writers = partitionWriters(dir, count);
+  await redistribute(spillPath, writers);
   for (const writer of writers) await writer.flush();
-  await rm(spillPath, { force: true });
   return writers.filter((w) => w.bytes > 0).map((w) => w.path);
 }
 
@@ -147,19 +154,10 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     options.onUngrouped?.();
     const count = part?.partitions ?? partitionCount(size, partitionBytes);
     // Parts of one file scanned at once share the budget.
-    const budget = part === undefined ? PARTITION_BUFFER_BUDGET : PARTITION_BUFFER_BUDGET / 2;
-    const flushAt = Math.max(16 * 1024, Math.min(256 * 1024, Math.floor(budget / count)));
-    partitions = Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
+    partitions = partitionWriters(dir, count, PARTITION_BUFFER_BUDGET / (part === undefined ? 1 : 2));
     await spill.flush();
-    if (spill.bytes > 0) {
-      for await (const lines of readLineBatches(spill.path)) {
-        for (const text of lines) {
-          const pending = stage(`${text}\n`);
-          if (pending !== undefined) await pending;
-        }
-      }
-    }
-    await rm(spill.path, { force: true });
+    if (spill.bytes > 0) await redistribute(spill.path, partitions);
+    else await rm(spill.path, { force: true });
   };
 
   const onSegment = options.onSegment;

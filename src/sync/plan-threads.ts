@@ -47,7 +47,8 @@ export interface PlanOnThreadsOptions {
  * - while the rows are grouped by user, each stretch of staged rows the reader reports
  *   (`onSegment`) is planned at once, while the rest of the file is still being read;
  * - if the rows turn out not grouped, that speculative work is dropped (its summary part and plan
- *   writer are thrown away), and once the file was read its partitions are planned instead.
+ *   writer are thrown away), and once the file was read its partitions are planned instead;
+ * - a file of `splitMinBytes` or more is read as two parts at once ({@link scanInTwo}).
  *
  * Users may be planned in any order: the plan file is sorted by user and the summary does not depend
  * on the order. Results are absorbed as they arrive (the plan writer spills to disk), so memory does
@@ -307,11 +308,10 @@ class Attempt {
   /** Callers of `add` waiting for room (the parts of a file add from two places at once). */
   readonly #waiting: (() => void)[] = [];
 
-  constructor(
-    private readonly pool: PlanPool,
-    part: SummaryBuilder,
-    writer: PlanFileWriter | undefined,
-  ) {
+  readonly #pool: PlanPool;
+
+  constructor(pool: PlanPool, part: SummaryBuilder, writer: PlanFileWriter | undefined) {
+    this.#pool = pool;
     this.part = part;
     this.writer = writer;
     this.#window = 2 * Math.max(1, pool.threads);
@@ -322,7 +322,7 @@ class Attempt {
     if (this.#dropped) return Promise.resolve();
     this.#outstanding++;
     // Handled at once, so a unit failing while earlier ones are absorbed is not an unhandled rejection.
-    const outcome = this.pool.run(unit).then(
+    const outcome = this.#pool.run(unit).then(
       (result): { result: PlanUnitResult } | { error: unknown } => ({ result }),
       (error: unknown) => ({ error }),
     );
@@ -363,6 +363,8 @@ class Attempt {
     this.#dropped = true;
     for (const resolve of this.#waiting.splice(0)) resolve();
     const writer = this.writer;
-    if (writer !== undefined) this.#chain = this.#chain.then(() => writer.abort());
+    if (writer !== undefined) {
+      this.#chain = this.#chain.then(() => writer.abort()).catch(() => undefined);
+    }
   }
 }
