@@ -1,6 +1,7 @@
 import Bottleneck from 'bottleneck';
 import { SyncError } from '../errors.js';
 import { LIMITS } from '../model.js';
+import { withSendHook } from '../tencent/send-hook.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 import { abortReason, type Clock, systemClock } from './clock.js';
 import { CallStats } from './stats.js';
@@ -201,10 +202,11 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
             throw err;
           }
         }
-        // Last, so the recorded start is as close as it gets to the call itself.
-        await windowGate.acquire(endpoint, signal);
+        // Last, so the recorded start is as close as it gets to the call itself; and moved to when
+        // the request really leaves (send-hook.ts), should it be held up after its release.
+        const restamp = await windowGate.acquireSlot(endpoint, signal);
         stats.of(endpoint).calls++;
-        return fn();
+        return withSendHook(restamp, fn);
       });
       if (signal === undefined) return job as Promise<T>;
       return new Promise<T>((resolve, reject) => {

@@ -26,7 +26,10 @@ export class SlidingWindowGate implements CallGate {
   readonly #limit: number;
   readonly #windowMs: number;
   readonly #clock: Clock;
-  readonly #lanes = new Map<Endpoint, { starts: Float64Array; next: number; tail: Promise<void> }>();
+  readonly #lanes = new Map<
+    Endpoint,
+    { starts: Float64Array; uses: Uint32Array; next: number; tail: Promise<void> }
+  >();
 
   constructor(options: WindowGateOptions) {
     if (!Number.isInteger(options.limit) || options.limit < 1) {
@@ -47,6 +50,7 @@ export class SlidingWindowGate implements CallGate {
     for (const endpoint of ENDPOINTS) {
       this.#lanes.set(endpoint, {
         starts: new Float64Array(options.limit).fill(Number.NEGATIVE_INFINITY),
+        uses: new Uint32Array(options.limit),
         next: 0,
         tail: Promise.resolve(),
       });
@@ -54,6 +58,16 @@ export class SlidingWindowGate implements CallGate {
   }
 
   async acquire(endpoint: Endpoint, signal?: AbortSignal): Promise<void> {
+    await this.acquireSlot(endpoint, signal);
+  }
+
+  /**
+   * As `acquire`, and returns `restamp`: call it when the call really leaves (its bytes hit the
+   * socket) to move its recorded start to that moment. A call held up between its release and its
+   * send (a GC pause, a busy event loop) then still counts from when it left, so the calls after it
+   * cannot bunch up with it at the service. Later than the slot's reuse it does nothing.
+   */
+  async acquireSlot(endpoint: Endpoint, signal?: AbortSignal): Promise<() => void> {
     const lane = this.#lanes.get(endpoint);
     if (lane === undefined) throw new SyncError('USAGE', `unknown endpoint ${endpoint}`);
     const previous = lane.tail;
@@ -69,8 +83,15 @@ export class SlidingWindowGate implements CallGate {
         if (wait <= 0) break;
         await this.#clock.sleep(Math.ceil(wait), signal);
       }
-      lane.starts[lane.next] = this.#clock.now();
-      lane.next = (lane.next + 1) % this.#limit;
+      const slot = lane.next;
+      lane.starts[slot] = this.#clock.now();
+      const use = ++lane.uses[slot]!;
+      lane.next = (slot + 1) % this.#limit;
+      return () => {
+        if (lane.uses[slot] !== use) return;
+        const now = this.#clock.now();
+        if (now > (lane.starts[slot] as number)) lane.starts[slot] = now;
+      };
     } finally {
       release();
     }

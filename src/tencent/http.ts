@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { SyncError, type SyncErrorContext } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { classifyFailure, describeErrorCode, type Failure } from './error-codes.js';
+import { expectSend } from './send-hook.js';
 import type { UserSigCache } from './usersig.js';
 import type { Endpoint } from './wire.js';
 
@@ -149,10 +150,12 @@ export class Transport {
     const call: CallState = { endpoint, subject, userSig, started: performance.now() };
 
     let response: Dispatcher.ResponseData;
+    const path = `/v4/recentcontact/${endpoint}?${query.toString()}`;
+    const sent = expectSend(path);
     try {
       response = await o.dispatcher.request({
         origin: o.origin,
-        path: `/v4/recentcontact/${endpoint}?${query.toString()}`,
+        path,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -162,6 +165,8 @@ export class Transport {
       });
     } catch (err) {
       throw this.#thrown(call, err, signal);
+    } finally {
+      sent();
     }
 
     const status = response.statusCode;

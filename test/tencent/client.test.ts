@@ -640,3 +640,32 @@ describe('failureOf', () => {
     }
   });
 });
+
+describe('send hook', () => {
+  it('calls the hook of withSendHook once per request, when the request is written', async () => {
+    const { withSendHook } = await import('../../src/tencent/send-hook.js');
+    let sentAt = 0;
+    let answeredAt = 0;
+    stub.handle((_req, res) => {
+      answeredAt = performance.now();
+      sendJson(res, S.GET_RESPONSE);
+    });
+    const calls: number[] = [];
+    const c = client();
+    await withSendHook(
+      () => {
+        calls.push(1);
+        sentAt = performance.now();
+      },
+      async () => {
+        await c.getGroupsPage('u', 0);
+      },
+    );
+    expect(calls).toEqual([1]);
+    // Sent before the server saw it.
+    expect(sentAt).toBeLessThanOrEqual(answeredAt);
+    // Outside withSendHook: no hook, the call works as before.
+    await c.getGroupsPage('u', 0);
+    expect(calls).toEqual([1]);
+  });
+});
