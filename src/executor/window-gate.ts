@@ -21,6 +21,12 @@ export interface WindowGateOptions {
  * late call lets the next ones bunch up, and what the service counts is arrivals. Measured against the
  * emulator's exact window, spacing alone drew a few 60007 per thousand calls. The window cap cannot be
  * passed, and Bottleneck's spacing keeps calls smooth inside it. Waiters are served first come, first served.
+ *
+ * A start is recorded when the gate releases the call, then moved to when its request is really
+ * written to the socket ({@link SlidingWindowGate.acquireSlot}'s `restamp`, fed by
+ * src/tencent/send-hook.ts): a pause between the two (a GC, a busy event loop: 15-25 ms seen on a
+ * loaded 2-core machine) would otherwise make the call arrive late, together with calls released
+ * after it, and draw a rate-limit answer.
  */
 export class SlidingWindowGate implements CallGate {
   readonly #limit: number;
