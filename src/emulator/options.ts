@@ -55,6 +55,11 @@ export interface EmulatorOptions {
   stateFile?: string | undefined;
   /** How long a change may stay unsaved before the state file is written, in milliseconds. @default 200 */
   persistDebounceMs?: number | undefined;
+  /**
+   * Serve HTTP (sockets, arrival times, answer delays) on a worker thread, apart from the store.
+   * @default true when the compiled thread entry exists (not when running from the TypeScript sources)
+   */
+  httpThread?: boolean | undefined;
 }
 
 /** {@link EmulatorOptions} after validation, with every default filled in. */

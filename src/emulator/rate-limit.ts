@@ -1,7 +1,7 @@
 /**
  * A sliding-window limiter: a call is accepted when fewer than `limit` calls were accepted in the
- * window `(now - windowMs, now]`. Rejected calls do not count. The clock is injected (milliseconds,
- * monotonic), so tests never sleep.
+ * window `(t - windowMs, t]`, t being the call's arrival time (given, or read from the clock).
+ * Rejected calls do not count. The clock is injected (milliseconds, monotonic), so tests never sleep.
  */
 export class SlidingWindowLimiter {
   readonly #limit: number;
@@ -20,9 +20,14 @@ export class SlidingWindowLimiter {
     this.#now = options.now;
   }
 
-  /** Accepts (and counts) the call, or refuses it. */
-  tryAcquire(): boolean {
-    const now = this.#now();
+  /**
+   * Accepts (and counts) the call, or refuses it. `arrivedAt` (same clock) is when the call arrived,
+   * if that was measured apart from now; calls are taken in arrival order, and a time earlier than
+   * the last accepted call's (two threads' clocks a microsecond apart) counts as that call's.
+   */
+  tryAcquire(arrivedAt?: number): boolean {
+    const last = this.#times.length > this.#head ? (this.#times[this.#times.length - 1] as number) : 0;
+    const now = Math.max(arrivedAt ?? this.#now(), last);
     const floor = now - this.#windowMs;
     while (this.#head < this.#times.length && (this.#times[this.#head] as number) <= floor) this.#head++;
     if (this.#head > 1024 && this.#head * 2 > this.#times.length) {

@@ -1,10 +1,18 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { existsSync } from 'node:fs';
 import { SyncError } from '../errors.js';
 import { verifyUserSig } from '../tencent/usersig.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 import { FaultInjector, type FaultKind } from './faults.js';
+import {
+  type EmulatorRequest,
+  HTTP_THREAD_FILE,
+  type HttpServing,
+  ListenError,
+  monotonicMs,
+  type Reply,
+  serveHttp,
+  serveOnThread,
+} from './http-front.js';
 import { type EmulatorOptions, type ResolvedEmulatorOptions, resolveEmulatorOptions } from './options.js';
 import { readStateFile, StateFileWriter } from './persistence.js';
 import { SlidingWindowLimiter } from './rate-limit.js';
@@ -40,18 +48,12 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 const UINT32 = /^\d{1,10}$/;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const BAD_GATEWAY = '<html><body>502 Bad Gateway</body></html>';
 
 type Answer = { errorCode: number; info: string };
-
-/** What to do with a request, after `delayMs`: answer it, or drop its connection. */
-type Reply =
-  | { kind: 'http'; status: number; type: string; text: string; delayMs: number }
-  | { kind: 'drop'; delayMs: number };
 
 function json(status: number, value: unknown): Reply {
   return { kind: 'http', status, type: JSON_TYPE, text: JSON.stringify(value), delayMs: 0 };
@@ -70,6 +72,12 @@ function apiError(errorCode: number, info: string, delayMs: number): Reply {
  * (60002) → usersig present (70002) and valid (70003/70014/70013/70001/70009) → identifier is the
  * admin (60010) → rate limiter (60007) → fault draw → JSON body (60003) → the store.
  * Only calls that reach the limiter count; only accepted calls draw faults.
+ *
+ * A call counts in the rate-limit window from when its headers arrived, and is answered its latency
+ * after that. The HTTP side runs on its own thread (`httpThread`, src/emulator/http-front.ts): a
+ * garbage collection of the store (millions of memberships: pauses of 20–30 ms) then holds up
+ * answers but does not bunch the arrival times of the calls that came in meanwhile, so the limiter
+ * sees the calls as they were sent.
  */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   const o = resolveEmulatorOptions(options);
@@ -102,7 +110,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
         new SlidingWindowLimiter({
           limit: o.rateLimit,
           windowMs: o.rateLimitWindowMs,
-          now: () => performance.now(),
+          now: monotonicMs,
         }),
       );
       faultCounts.set(e, { transient: 0, http502: 0, lost: 0 });
@@ -111,7 +119,6 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   resetCounters();
   const faults = new FaultInjector(o);
   const faultEndpoints = new Set(o.faultEndpoints);
-  const timers = new Set<NodeJS.Timeout>();
 
   const stats = (): EmulatorStats => {
     const endpoints = {} as Record<Endpoint, EndpointStats>;
@@ -133,7 +140,12 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     noteChanges();
   };
 
-  const answerApi = (method: string | undefined, url: URL, body: Buffer | undefined): Reply => {
+  const answerApi = (
+    method: string | undefined,
+    url: URL,
+    body: Uint8Array | undefined,
+    arrivedAt: number,
+  ): Reply => {
     // Calls refused before the rate limiter draw nothing from the fault sequence: they get the base latency.
     if (method !== 'POST') return apiError(60002, `HTTP method must be POST, got ${method}`, o.latencyMs);
     const match = /^\/v4\/([^/]+)\/([^/]+)$/.exec(url.pathname);
@@ -144,7 +156,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     const endpoint = command as Endpoint;
     const refused = checkQuery(url.searchParams, o);
     if (refused !== undefined) return apiError(refused.errorCode, refused.info, o.latencyMs);
-    if (!(limiters.get(endpoint) as SlidingWindowLimiter).tryAcquire()) {
+    if (!(limiters.get(endpoint) as SlidingWindowLimiter).tryAcquire(arrivedAt)) {
       return apiError(60007, 'REST API call frequency exceeds the limit', o.latencyMs);
     }
     const decision = faults.decide(faultEndpoints.has(endpoint));
@@ -159,7 +171,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     let parsed: unknown;
     try {
       if (body === undefined) throw new Error('body too large');
-      parsed = JSON.parse(body.toString('utf8'));
+      parsed = JSON.parse(utf8(body));
     } catch {
       return apiError(60003, 'request body is not valid JSON', delayMs);
     }
@@ -170,7 +182,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return { kind: 'http', status: 200, type: JSON_TYPE, text, delayMs };
   };
 
-  const answerAdmin = (method: string | undefined, path: string, body: Buffer | undefined): Reply => {
+  const answerAdmin = (method: string | undefined, path: string, body: Uint8Array | undefined): Reply => {
     const route = `${method} ${path}`;
     if (route === 'GET /__emulator/stats') return json(200, stats());
     if (route === 'GET /__emulator/state') return json(200, store.state());
@@ -180,7 +192,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     }
     if (route === 'PUT /__emulator/state') {
       try {
-        store.load(JSON.parse(body?.toString('utf8') ?? ''));
+        store.load(JSON.parse(body === undefined ? '' : utf8(body)));
       } catch (error) {
         return json(400, { ok: false, error: error instanceof Error ? error.message : String(error) });
       }
@@ -190,59 +202,30 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return json(404, { ok: false, error: `no route ${route}` });
   };
 
-  const deliver = (req: IncomingMessage, res: ServerResponse, reply: Reply): void => {
-    const run = (): void => {
-      if (reply.kind === 'drop') req.socket.destroy();
-      else send(res, reply.status, reply.type, reply.text);
-    };
-    if (reply.delayMs <= 0) {
-      run();
-      return;
-    }
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      run();
-    }, reply.delayMs);
-    timers.add(timer);
+  const answer = (request: EmulatorRequest): Reply => {
+    const url = new URL(request.url, 'http://emulator.invalid');
+    if (url.pathname.startsWith('/__emulator/'))
+      return answerAdmin(request.method, url.pathname, request.body);
+    if (url.pathname.startsWith('/v4/'))
+      return answerApi(request.method, url, request.body, request.arrivedAt);
+    return { kind: 'http', status: 404, type: 'text/plain', text: 'not found', delayMs: 0 };
   };
 
-  const server: Server = createServer((req, res) => {
-    readBody(req)
-      .then((body) => {
-        const url = new URL(req.url ?? '/', 'http://emulator.invalid');
-        if (url.pathname.startsWith('/__emulator/'))
-          deliver(req, res, answerAdmin(req.method, url.pathname, body));
-        else if (url.pathname.startsWith('/v4/')) deliver(req, res, answerApi(req.method, url, body));
-        else send(res, 404, 'text/plain', 'not found');
-      })
-      .catch(() => {
-        // A request whose socket died while its body was read has nobody to answer.
-        if (!res.headersSent && !res.destroyed) send(res, 500, 'text/plain', 'internal emulator error');
-      });
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new SyncError(
-          'CONFIG',
-          `Emulator cannot listen on ${o.host}:${o.port}: ${error.code ?? error.message}`,
-        ),
-      ),
-    );
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
+  const onThread = options.httpThread ?? existsSync(HTTP_THREAD_FILE);
+  let http: HttpServing;
+  try {
+    http = await (onThread ? serveOnThread : serveHttp)(o.host, o.port, answer);
+  } catch (error) {
+    if (!(error instanceof ListenError)) throw error;
+    throw new SyncError('CONFIG', `Emulator cannot listen on ${o.host}:${o.port}: ${error.message}`);
+  }
+  const port = http.port;
   const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host;
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      for (const timer of timers) clearTimeout(timer);
-      timers.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await http.close();
       noteChanges();
       await writer?.flush();
     })();
@@ -277,20 +260,6 @@ function checkQuery(q: URLSearchParams, o: ResolvedEmulatorOptions): Answer | un
   return undefined;
 }
 
-/** The whole body, or `undefined` when it is larger than 1 MiB (it is read to the end either way). */
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size <= MAX_BODY_BYTES) chunks.push(buffer);
-  }
-  return size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks);
-}
-
-function send(res: ServerResponse, status: number, contentType: string, text: string): void {
-  if (res.destroyed || res.writableEnded) return;
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function utf8(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }

@@ -79,4 +79,28 @@ describe('SlidingWindowLimiter', () => {
     expect(l.accepted).toBe(1000);
     expect(l.maxInWindow).toBe(1000);
   });
+
+  it('counts a call at its arrival time when one is given, not when it is looked at', () => {
+    let now = 0;
+    const l = new SlidingWindowLimiter({ limit: 2, windowMs: 1000, now: () => now });
+    expect(l.tryAcquire(0)).toBe(true);
+    expect(l.tryAcquire(600)).toBe(true);
+    // Looked at late (the process was busy until 1500), but it arrived at 1100: the call at 0 left
+    // the window, the one at 600 did not.
+    now = 1500;
+    expect(l.tryAcquire(1100)).toBe(true);
+    expect(l.tryAcquire(1200)).toBe(false);
+    expect(l.tryAcquire()).toBe(false); // now = 1500: 600 and 1100 are in (500, 1500]
+    now = 1601;
+    expect(l.tryAcquire()).toBe(true);
+  });
+
+  it("takes an arrival time earlier than the last accepted call as that call's time", () => {
+    const l = new SlidingWindowLimiter({ limit: 2, windowMs: 1000, now: () => 0 });
+    expect(l.tryAcquire(500)).toBe(true);
+    expect(l.tryAcquire(499.999)).toBe(true); // counted at 500: leaves the window with it
+    expect(l.tryAcquire(1499)).toBe(false);
+    expect(l.tryAcquire(1500)).toBe(true);
+    expect(l.maxInWindow).toBe(2);
+  });
 });
