@@ -48,17 +48,51 @@ export function encodedUser(line: string): string {
   return line.slice(0, line.indexOf('\t'));
 }
 
+/**
+ * Finds the four TABs of the line `text[start, end)` (`end`: its LF, or the end of `text`) into
+ * `tabs[0..3]`, so a caller can slice the fields out of a text of many lines without splitting it into
+ * line strings first. Throws on a malformed line (a corrupted working file).
+ */
+export function findTabs(text: string, start: number, end: number, tabs: Int32Array): void {
+  const a = text.indexOf('\t', start);
+  const b = a < 0 ? -1 : text.indexOf('\t', a + 1);
+  const c = b < 0 ? -1 : text.indexOf('\t', b + 1);
+  const d = c < 0 ? -1 : text.indexOf('\t', c + 1);
+  const e = d < 0 ? -1 : text.indexOf('\t', d + 1);
+  if (a < 0 || b !== a + 2 || c < 0 || d < 0 || d >= end || (e !== -1 && e < end)) {
+    throw new Error(
+      `Malformed working-file line: ${JSON.stringify(text.slice(start, Math.min(end, start + 200)))}`,
+    );
+  }
+  tabs[0] = a;
+  tabs[1] = b;
+  tabs[2] = c;
+  tabs[3] = d;
+}
+
+/** The line number field `text[from, end)`: digits as the writer puts them (anything else as `Number` reads it). */
+export function lineNumberAt(text: string, from: number, end: number): number {
+  // Hand-rolled for the usual all-digit field: no string slice per line.
+  let value = 0;
+  for (let i = from; i < end; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Number(text.slice(from, end));
+    value = value * 10 + digit;
+  }
+  return from === end ? 0 : value;
+}
+
+const tabsScratch = new Int32Array(4);
+
 /** Applies one line (without its LF) to its user's builder. Throws on a malformed line (a corrupted working file). */
 export function decodeInto(text: string, builder: UserBuilder): void {
-  const a = text.indexOf('\t');
-  const b = text.indexOf('\t', a + 1);
-  const c = text.indexOf('\t', b + 1);
-  const d = text.indexOf('\t', c + 1);
-  if (a < 0 || b !== a + 2 || c < 0 || d < 0 || text.indexOf('\t', d + 1) !== -1) {
-    throw new Error(`Malformed working-file line: ${JSON.stringify(text.slice(0, 200))}`);
-  }
-  const kind = text.charCodeAt(a + 1);
-  const line = Number(text.slice(d + 1));
+  const tabs = tabsScratch;
+  findTabs(text, 0, text.length, tabs);
+  const b = tabs[1]!;
+  const c = tabs[2]!;
+  const d = tabs[3]!;
+  const kind = text.charCodeAt(b - 1);
+  const line = lineNumberAt(text, d + 1, text.length);
   if (kind === 82 /* R */) {
     builder.markRejected();
     return;

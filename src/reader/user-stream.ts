@@ -1,6 +1,6 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { DesiredUser } from '../model.js';
-import { decodeInto, unescapeValue } from './row-codec.js';
+import { decodeInto, findTabs, lineNumberAt, unescapeValue } from './row-codec.js';
 import type { ReaderSummary, ScanSummary } from './types.js';
 import { UserBuilder } from './user-builder.js';
 import { readLineBatches, removeWorkDir } from './work-files.js';
@@ -44,10 +44,10 @@ export function streamUsers(work: WorkLayout, scan: ScanSummary): UserStream {
         }
       } else {
         for (const partition of work.partitions) {
-          const lines: string[] = [];
-          for await (const batch of readLineBatches(partition)) for (const text of batch) lines.push(text);
+          const text = await readFile(partition, 'utf8');
+          if (!text.endsWith('\n')) throw new Error(`Working file ${partition} ends without a line feed`);
           await rm(partition, { force: true });
-          for (const user of partitionUsers(lines)) {
+          for (const user of partitionUsers([text])) {
             users++;
             yield user;
           }
@@ -92,17 +92,35 @@ export class GroupedUsers {
 }
 
 /**
- * The users of one partition's lines (any order), in user-ID order. The lines are bucketed by user
- * (one Map lookup per line, then a counting sort), so each user's builder lives only while it is
- * built, as in the grouped case. Empties `lines`.
+ * The users of one partition's lines (any order), in user-ID order. `texts` are whole LF-terminated
+ * lines (a partition file's text, or several such texts: all lines of one user are in them).
+ *
+ * One pass over the text, in order, finds each line's fields and its user (one Map lookup per line)
+ * and keeps only numbers: where the fields are, the kind, the line. A counting sort by user then lists
+ * each user's rows, and a user's strings are sliced from the text only while its builder is built, so
+ * they die young (a first pass that kept every row's strings doubled the garbage collector's work).
  */
-export function* partitionUsers(lines: string[]): Generator<DesiredUser> {
+export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser> {
+  const text = texts.length === 1 ? texts[0]! : texts.join('');
+  let count = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+  if (text.length > 0 && !text.endsWith('\n')) count++;
   const keys: string[] = [];
   const indexOf = new Map<string, number>();
-  const owners = new Int32Array(lines.length);
-  for (let i = 0; i < lines.length; i++) {
-    const text = lines[i]!;
-    const key = text.slice(0, text.indexOf('\t'));
+  const owners = new Int32Array(count);
+  /** Where each row's group field starts (its kind is the character two before). */
+  const groupAt = new Int32Array(count);
+  /** Each row's third and fourth TAB: the group ends at the first, the id at the second. */
+  const idAt = new Int32Array(count);
+  const idEnd = new Int32Array(count);
+  const lines = new Float64Array(count);
+  const tabs = new Int32Array(4);
+  let start = 0;
+  for (let i = 0; i < count; i++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    findTabs(text, start, end, tabs);
+    const key = text.slice(start, tabs[0]!);
     let owner = indexOf.get(key);
     if (owner === undefined) {
       owner = keys.length;
@@ -110,22 +128,40 @@ export function* partitionUsers(lines: string[]): Generator<DesiredUser> {
       indexOf.set(key, owner);
     }
     owners[i] = owner;
+    groupAt[i] = tabs[1]! + 1;
+    idAt[i] = tabs[2]! + 1;
+    idEnd[i] = tabs[3]!;
+    lines[i] = lineNumberAt(text, tabs[3]! + 1, end);
+    start = end + 1;
   }
   indexOf.clear();
   const starts = new Int32Array(keys.length + 1);
-  for (const owner of owners) starts[owner + 1]!++;
+  for (let i = 0; i < count; i++) starts[owners[i]! + 1]!++;
   for (let u = 0; u < keys.length; u++) starts[u + 1]! += starts[u]!;
   const fill = starts.slice(0, keys.length);
-  const bucketed: string[] = new Array(lines.length);
-  for (let i = 0; i < lines.length; i++) bucketed[fill[owners[i]!]!++] = lines[i]!;
-  lines.length = 0;
+  /** Row indexes by user, each user's in file order. */
+  const rows = new Int32Array(count);
+  for (let i = 0; i < count; i++) rows[fill[owners[i]!]!++] = i;
   const names = keys.map(unescapeValue);
   const order = Array.from({ length: keys.length }, (_, u) => u);
   order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   for (const u of order) {
     const builder = new UserBuilder(names[u]!);
-    for (let i = starts[u]!; i < starts[u + 1]!; i++) decodeInto(bucketed[i]!, builder);
-    bucketed.fill('', starts[u]!, starts[u + 1]!);
+    for (let k = starts[u]!; k < starts[u + 1]!; k++) {
+      const i = rows[k]!;
+      const from = groupAt[i]!;
+      const kind = text.charCodeAt(from - 2);
+      if (kind === 82 /* R */) {
+        builder.markRejected();
+        continue;
+      }
+      const group = unescapeValue(text.slice(from, idAt[i]! - 1));
+      if (kind === 48 /* 0 */) builder.add(group, 0, '', lines[i]!);
+      else {
+        const id = unescapeValue(text.slice(idAt[i]!, idEnd[i]!));
+        builder.add(group, kind === 50 /* 2 */ ? 2 : 1, id, lines[i]!);
+      }
+    }
     yield builder.build();
   }
 }

@@ -138,8 +138,14 @@ async function append(path: string, data: Buffer): Promise<void> {
  * line start and end just after an LF. For ranges of a few MiB (one unit of work).
  */
 export async function readLineRange(path: string, start: number, end: number): Promise<string[]> {
+  const text = await readTextRange(path, start, end);
+  return text === '' ? [] : text.slice(0, -1).split('\n');
+}
+
+/** Bytes `[start, end)` of a file as text, which must end just after an LF (checked); '' when empty. */
+export async function readTextRange(path: string, start: number, end: number): Promise<string> {
   const length = end - start;
-  if (length <= 0) return [];
+  if (length <= 0) return '';
   const data = Buffer.allocUnsafe(length);
   const handle = await open(path, 'r');
   try {
@@ -154,8 +160,7 @@ export async function readLineRange(path: string, start: number, end: number): P
   }
   if (data[length - 1] !== 10)
     throw new Error(`Working file range ${path} [${start}, ${end}) does not end a line`);
-  const lines = data.toString('utf8', 0, length - 1).split('\n');
-  return lines;
+  return data.toString('utf8');
 }
 
 /** Yields the LF-terminated lines of a file (without the LF) in batches, in order. */

@@ -5,7 +5,7 @@ import { planUser } from '../planner/plan-user.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import type { StagedSegment } from '../reader/types.js';
 import { GroupedUsers, partitionUsers } from '../reader/user-stream.js';
-import { readLineRange } from '../reader/work-files.js';
+import { readLineRange, readTextRange } from '../reader/work-files.js';
 import { inShard, type Shard } from './shard.js';
 
 /**
@@ -56,16 +56,19 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
   const lines: string[] = [];
   // Without plan-file lines, only the summary is wanted: no operation ids or digests to compute.
   const planOptions = { mode: options.mode, assumeEmpty: true, countOnly: !options.planLines } as const;
-  let rows: string[] = [];
+  let desired: Iterable<DesiredUser>;
   if (unit.kind === 'segments') {
+    let rows: string[] = [];
     for (const r of unit.ranges) rows = concat(rows, await readLineRange(r.path, r.start, r.end));
+    desired = segmentUsers(rows);
   } else {
+    const texts: string[] = [];
     for (const path of unit.paths) {
-      rows = concat(rows, await readLineRange(path, 0, (await stat(path)).size));
+      texts.push(await readTextRange(path, 0, (await stat(path)).size));
       await rm(path, { force: true });
     }
+    desired = partitionUsers(texts);
   }
-  const desired = unit.kind === 'segments' ? segmentUsers(rows) : partitionUsers(rows);
   for (const user of desired) {
     if (!inShard(user.user, options.shard)) continue;
     const plan = planUser(user, undefined, planOptions);
