@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineWriter, readLineBatches } from '../../src/reader/work-files.js';
+import { LineWriter, readLineBatches, readLineRange, readTextRange } from '../../src/reader/work-files.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -67,5 +67,33 @@ describe('LineWriter and readLineBatches', () => {
         }
       })(),
     ).rejects.toThrow(/ends without a line feed/);
+  });
+});
+
+describe('readTextRange and readLineRange', () => {
+  it('read back ASCII and non-ASCII lines of any range of whole lines', async () => {
+    const line = fc.string({ unit: fc.constantFrom('a', 'é', '群', '😀', '\t', 'ÿ'), maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 20 }), fc.nat(), async (lines, cut) => {
+        const path = scratch.file('range.tsv', lines.map((l) => `${l}\n`).join(''));
+        const at = cut % lines.length;
+        const start = Buffer.byteLength(
+          lines
+            .slice(0, at)
+            .map((l) => `${l}\n`)
+            .join(''),
+        );
+        const end = readFileSync(path).length;
+        const tail = lines.slice(at);
+        expect(await readTextRange(path, start, end)).toBe(tail.map((l) => `${l}\n`).join(''));
+        expect(await readLineRange(path, start, end)).toEqual(tail);
+      }),
+    );
+  });
+
+  it('refuse a range that does not end a line', async () => {
+    const path = scratch.file('cut.tsv', 'ab\ncd\n');
+    await expect(readTextRange(path, 0, 4)).rejects.toThrow(/does not end a line/);
+    expect(await readTextRange(path, 3, 3)).toBe('');
   });
 });
