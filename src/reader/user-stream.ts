@@ -101,13 +101,17 @@ export class GroupedUsers {
  * they die young (a first pass that kept every row's strings doubled the garbage collector's work).
  */
 export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser> {
-  const text = texts.length === 1 ? texts[0]! : texts.join('');
+  if (texts.length > 0xffff) throw new RangeError(`partitionUsers: ${texts.length} texts, at most 65535`);
   let count = 0;
-  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
-  if (text.length > 0 && !text.endsWith('\n')) count++;
+  for (const text of texts) {
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) count++;
+    if (text.length > 0 && !text.endsWith('\n')) count++;
+  }
   const keys: string[] = [];
   const indexOf = new Map<string, number>();
   const owners = new Int32Array(count);
+  /** Which text each row is in (texts are not joined: that would copy them). */
+  const textOf = new Uint16Array(count);
   /** Where each row's group field starts (its kind is the character two before). */
   const groupAt = new Int32Array(count);
   /** Each row's third and fourth TAB: the group ends at the first, the id at the second. */
@@ -115,51 +119,58 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
   const idEnd = new Int32Array(count);
   const lines = new Float64Array(count);
   const tabs = new Int32Array(4);
-  let start = 0;
-  for (let i = 0; i < count; i++) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    findTabs(text, start, end, tabs);
-    const key = text.slice(start, tabs[0]!);
-    let owner = indexOf.get(key);
-    if (owner === undefined) {
-      owner = keys.length;
-      keys.push(key);
-      indexOf.set(key, owner);
+  let i = 0;
+  for (let t = 0; t < texts.length; t++) {
+    const text = texts[t]!;
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      findTabs(text, start, end, tabs);
+      const key = text.slice(start, tabs[0]!);
+      let owner = indexOf.get(key);
+      if (owner === undefined) {
+        owner = keys.length;
+        keys.push(key);
+        indexOf.set(key, owner);
+      }
+      owners[i] = owner;
+      textOf[i] = t;
+      groupAt[i] = tabs[1]! + 1;
+      idAt[i] = tabs[2]! + 1;
+      idEnd[i] = tabs[3]!;
+      lines[i] = lineNumberAt(text, tabs[3]! + 1, end);
+      i++;
+      start = end + 1;
     }
-    owners[i] = owner;
-    groupAt[i] = tabs[1]! + 1;
-    idAt[i] = tabs[2]! + 1;
-    idEnd[i] = tabs[3]!;
-    lines[i] = lineNumberAt(text, tabs[3]! + 1, end);
-    start = end + 1;
   }
   indexOf.clear();
   const starts = new Int32Array(keys.length + 1);
-  for (let i = 0; i < count; i++) starts[owners[i]! + 1]!++;
+  for (let r = 0; r < count; r++) starts[owners[r]! + 1]!++;
   for (let u = 0; u < keys.length; u++) starts[u + 1]! += starts[u]!;
   const fill = starts.slice(0, keys.length);
   /** Row indexes by user, each user's in file order. */
   const rows = new Int32Array(count);
-  for (let i = 0; i < count; i++) rows[fill[owners[i]!]!++] = i;
+  for (let r = 0; r < count; r++) rows[fill[owners[r]!]!++] = r;
   const names = keys.map(unescapeValue);
   const order = Array.from({ length: keys.length }, (_, u) => u);
   order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   for (const u of order) {
     const builder = new UserBuilder(names[u]!);
     for (let k = starts[u]!; k < starts[u + 1]!; k++) {
-      const i = rows[k]!;
-      const from = groupAt[i]!;
+      const r = rows[k]!;
+      const text = texts[textOf[r]!]!;
+      const from = groupAt[r]!;
       const kind = text.charCodeAt(from - 2);
       if (kind === 82 /* R */) {
         builder.markRejected();
         continue;
       }
-      const group = unescapeValue(text.slice(from, idAt[i]! - 1));
-      if (kind === 48 /* 0 */) builder.add(group, 0, '', lines[i]!);
+      const group = unescapeValue(text.slice(from, idAt[r]! - 1));
+      if (kind === 48 /* 0 */) builder.add(group, 0, '', lines[r]!);
       else {
-        const id = unescapeValue(text.slice(idAt[i]!, idEnd[i]!));
-        builder.add(group, kind === 50 /* 2 */ ? 2 : 1, id, lines[i]!);
+        const id = unescapeValue(text.slice(idAt[r]!, idEnd[r]!));
+        builder.add(group, kind === 50 /* 2 */ ? 2 : 1, id, lines[r]!);
       }
     }
     yield builder.build();
