@@ -28,7 +28,7 @@ interface Lane {
 /**
  * Plans units on worker threads, first come first served, each thread one unit at a time.
  * Threads start on the first unit. With `threads` 0, or without the compiled worker file, units are
- * planned on this thread, one after another.
+ * planned on this thread, one after another. After {@link joinIn}, this thread is one more lane.
  */
 export class PlanPool {
   readonly #options: PlanUnitOptions;
@@ -38,6 +38,10 @@ export class PlanPool {
   #nextId = 0;
   #inThread: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** This thread takes units too (see {@link joinIn}). */
+  #joined = false;
+  /** The unit this thread is planning as a lane. */
+  #here: Job | undefined;
 
   constructor(options: PlanUnitOptions, threads = defaultPlanThreads()) {
     if (!Number.isInteger(threads) || threads < 0) {
@@ -65,6 +69,17 @@ export class PlanPool {
     });
   }
 
+  /**
+   * From now on this thread plans units too, one at a time, when no worker thread is free: for when it
+   * has nothing else to do (the file was read), so one worker fewer has to start. Its units give way to
+   * the event loop every few hundred users, so the worker threads are handed their next unit at once.
+   */
+  joinIn(): void {
+    if (this.#threads === 0 || this.#joined) return;
+    this.#joined = true;
+    this.#dispatch();
+  }
+
   /** Starts the threads now (their start-up then overlaps other work), instead of on the first unit. */
   warm(): void {
     while (!this.#closed && this.#lanes.length < this.#threads) this.#start();
@@ -81,6 +96,9 @@ export class PlanPool {
     this.#closed = true;
     const failed = new Error('PlanPool closed');
     for (const job of this.#queue.splice(0)) job.reject(failed);
+    // A unit planned here cannot be stopped: its result is ignored.
+    this.#here?.reject(failed);
+    this.#here = undefined;
     await Promise.all(
       this.#lanes.map(async (lane) => {
         lane.job?.reject(failed);
@@ -95,11 +113,24 @@ export class PlanPool {
     while (this.#queue.length > 0) {
       let lane = this.#lanes.find((l) => l.job === undefined);
       if (lane === undefined && this.#lanes.length < this.#threads) lane = this.#start();
-      if (lane === undefined) return;
+      if (lane === undefined) {
+        if (this.#joined && this.#here === undefined && !this.#closed) this.#planHere(this.#queue.shift()!);
+        return;
+      }
       const job = this.#queue.shift()!;
       lane.job = job;
       lane.worker.postMessage({ id: job.id, unit: job.unit });
     }
+  }
+
+  #planHere(job: Job): void {
+    this.#here = job;
+    planUnit(job.unit, this.#options, { yieldEvery: YIELD_EVERY })
+      .then(job.resolve, job.reject)
+      .finally(() => {
+        if (this.#here === job) this.#here = undefined;
+        if (!this.#closed) this.#dispatch();
+      });
   }
 
   #start(): Lane {
@@ -133,6 +164,9 @@ export class PlanPool {
     return lane;
   }
 }
+
+/** Users planned on this thread between turns of the event loop (a few ms). */
+const YIELD_EVERY = 256;
 
 interface WorkerError {
   readonly message: string;

@@ -8,7 +8,7 @@ import { SummaryBuilder } from '../planner/summary.js';
 import { type InputScan, partitionCount, partitionSpill, scanInput } from '../reader/scan-input.js';
 import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from '../reader/types.js';
 import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/work-files.js';
-import { PlanPool } from './plan-pool.js';
+import { defaultPlanThreads, PlanPool } from './plan-pool.js';
 import type { PlanUnit, PlanUnitResult } from './plan-units.js';
 import {
   DEFAULT_SPLIT_MIN_BYTES,
@@ -24,7 +24,10 @@ export interface PlanOnThreadsOptions {
   readonly mode: Mode;
   readonly rate?: number;
   readonly shard?: Shard;
-  /** @default one per core, at most 4 (see {@link PlanPool}) */
+  /**
+   * Planning threads. From 2 up, one of them is this thread, which plans once the file is read (the
+   * others are workers, planning during the scan too). @default one per core, at most 4 (see {@link PlanPool})
+   */
   readonly threads?: number;
   /** strict, maxInvalid, onRejected, signal. */
   readonly reader: Pick<ReaderOptions, 'strict' | 'maxInvalid' | 'onRejected' | 'signal'>;
@@ -57,6 +60,12 @@ export interface PlanOnThreadsOptions {
 export async function planOnThreads(
   options: PlanOnThreadsOptions,
 ): Promise<{ scan: ScanSummary; writer: PlanFileWriter | undefined }> {
+  const lanes = options.threads ?? defaultPlanThreads();
+  if (!Number.isInteger(lanes) || lanes < 0) {
+    throw new SyncError('USAGE', `Expected \`threads\` to be an integer from 0 and up, got ${lanes}`);
+  }
+  // This thread plans too once the file is read (it is idle then), so one worker fewer starts: with 2
+  // cores, starting a worker and loading its modules costs about 100 ms of CPU taken from the scan.
   const pool = new PlanPool(
     {
       mode: options.mode,
@@ -65,10 +74,13 @@ export async function planOnThreads(
       ...(options.rate === undefined ? {} : { rate: options.rate }),
       ...(options.shard === undefined ? {} : { shard: options.shard }),
     },
-    options.threads,
+    lanes >= 2 ? lanes - 1 : lanes,
   );
   // Loading the threads' modules overlaps the start of the scan.
   pool.warm();
+  const joins = lanes >= 2 && pool.threads > 0;
+  /** Planning lanes once the file is read: the workers, and this thread when it joins them. */
+  const planLanes = pool.threads + (joins ? 1 : 0);
   const newAttempt = (): Attempt =>
     new Attempt(
       pool,
@@ -78,6 +90,7 @@ export async function planOnThreads(
         ...(options.rate === undefined ? {} : { rate: options.rate }),
       }),
       options.newWriter?.(),
+      planLanes,
     );
   const speculative = newAttempt();
   let attempt = speculative;
@@ -92,7 +105,7 @@ export async function planOnThreads(
   signal?.addEventListener('abort', stop, { once: true });
   try {
     const split =
-      pool.threads >= 2 &&
+      planLanes >= 2 &&
       options.reader.strict !== true &&
       options.reader.maxInvalid === undefined &&
       existsSync(SCAN_WORKER_FILE)
@@ -102,6 +115,7 @@ export async function planOnThreads(
       split === undefined
         ? await scanWhole(options, speculative, voidSpeculative)
         : await scanInTwo(options, split, speculative, voidSpeculative);
+    if (joins) pool.joinIn();
     try {
       if (scanned.units === undefined) attempt = speculative;
       else {
@@ -310,11 +324,11 @@ class Attempt {
 
   readonly #pool: PlanPool;
 
-  constructor(pool: PlanPool, part: SummaryBuilder, writer: PlanFileWriter | undefined) {
+  constructor(pool: PlanPool, part: SummaryBuilder, writer: PlanFileWriter | undefined, lanes: number) {
     this.#pool = pool;
     this.part = part;
     this.writer = writer;
-    this.#window = 2 * Math.max(1, pool.threads);
+    this.#window = 2 * Math.max(1, lanes);
   }
 
   /** Plans the unit; resolves when there is room for another one. */

@@ -44,8 +44,18 @@ export interface PlanUnitResult {
   readonly lines: readonly string[];
 }
 
+/** How {@link planUnit} shares its thread. */
+export interface PlanUnitTurns {
+  /** Give way to the event loop after every this many users (for a thread that has other work). */
+  readonly yieldEvery?: number;
+}
+
 /** Plans one unit: reads its rows, builds its users, plans each, and sums them up. */
-export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promise<PlanUnitResult> {
+export async function planUnit(
+  unit: PlanUnit,
+  options: PlanUnitOptions,
+  turns: PlanUnitTurns = {},
+): Promise<PlanUnitResult> {
   const builder = new SummaryBuilder({
     mode: options.mode,
     assumeEmpty: true,
@@ -69,7 +79,13 @@ export async function planUnit(unit: PlanUnit, options: PlanUnitOptions): Promis
     }
     desired = partitionUsers(texts);
   }
+  const yieldEvery = turns.yieldEvery ?? Number.POSITIVE_INFINITY;
+  let sinceYield = 0;
   for (const user of desired) {
+    if (++sinceYield >= yieldEvery) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (!inShard(user.user, options.shard)) continue;
     const plan = planUser(user, undefined, planOptions);
     builder.addUser(plan);

@@ -115,7 +115,8 @@ describe('planning on worker threads', () => {
       const scans: unknown[] = [];
       const rejected: number[][] = [];
       for (const [run, threads, splitMinBytes, segmentBytes] of [
-        [runBuilt, 2, 1, undefined], // two parts read at once
+        [runBuilt, 2, 1, undefined], // two parts read at once; one worker, then this thread plans too
+        [runBuilt, 3, 1, undefined], // two workers, then this thread too
         [runBuilt, 2, 1, 4096], // two parts, many small segments: both parts wait for the threads
         [runBuilt, 2, 1e12, 4096], // one part
         [runBuilt, 0, undefined, undefined],
@@ -191,5 +192,51 @@ describe('planning on worker threads', () => {
       ).rejects.toThrow(`line ${line}: `);
       expect(await readdir(work)).toEqual([]);
     }
+  });
+});
+
+describe('PlanPool.joinIn', () => {
+  it('plans units on this thread too, with the results a worker gives, and closes cleanly', async () => {
+    const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/sync/plan-pool.js');
+    const options = { mode: 'merge', assumeEmpty: true, planLines: true } as const;
+    const unitDir = await mkdtemp(join(dir, 'units-'));
+    const units = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const lines = Array.from(
+          { length: 400 },
+          (_, r) => `u${i}-${r % 37}\t${1 + (r % 2)}\tg${r % 5}\tp${r}\t${r + 2}\n`,
+        );
+        const path = join(unitDir, `part-${i}.tsv`);
+        await writeFile(path, lines.join(''));
+        return { kind: 'partitions', paths: [path] } as const;
+      }),
+    );
+    const copies = await Promise.all(
+      units.map(async (unit, i) => {
+        const path = join(unitDir, `copy-${i}.tsv`);
+        await writeFile(path, await readFile(unit.paths[0]!));
+        return { kind: 'partitions', paths: [path] } as const;
+      }),
+    );
+    const alone = new PlanPool(options, 0);
+    const expected = await Promise.all(copies.map((unit) => alone.run(unit)));
+    const pool = new PlanPool(options, 1);
+    pool.joinIn();
+    const results = await Promise.all(units.map((unit) => pool.run(unit)));
+    expect(results).toEqual(expected);
+    // Units still queued or being planned (here or on the worker) when the pool closes settle.
+    const paths = [0, 1, 2].map((i) => join(unitDir, `late-${i}.tsv`));
+    for (const path of paths) await writeFile(path, 'u1\t1\tg\tp\t2\n');
+    const late = paths.map((path) =>
+      pool.run({ kind: 'partitions', paths: [path] }).then(
+        () => 'planned',
+        () => 'rejected',
+      ),
+    );
+    await pool.close();
+    await alone.close();
+    expect(
+      (await Promise.all(late)).every((outcome) => outcome === 'planned' || outcome === 'rejected'),
+    ).toBe(true);
   });
 });
