@@ -5,7 +5,7 @@ import { SyncError } from '../errors.js';
 import type { Membership } from '../model.js';
 import { parseCsvFile } from './csv-file.js';
 import { hash32, OrderTracker } from './order-tracker.js';
-import { encodedUser, encodeMembership, encodeRejected } from './row-codec.js';
+import { encodedUser, encodeMembership, encodeRejected, escapeValue } from './row-codec.js';
 import { isRejection, RowValidator } from './row-validator.js';
 import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from './types.js';
 import { streamUsers, type UserStream, type WorkLayout } from './user-stream.js';
@@ -71,11 +71,19 @@ function partitionWriters(dir: string, count: number, budget = PARTITION_BUFFER_
   return Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
 }
 
+/**
+ * The partition of a user's lines, from the escaped user (the lines' first field): the scan routes a
+ * row by its user and {@link redistribute} a staged line by its first field, so both agree.
+ */
+function partitionOf(escapedUser: string, count: number): number {
+  return hash32(escapedUser) % count;
+}
+
 /** Routes a spill's lines to `partitions` by the hash of their user, then removes the spill. */
 async function redistribute(spillPath: string, partitions: readonly LineWriter[]): Promise<void> {
   for await (const lines of readLineBatches(spillPath)) {
     for (const text of lines) {
-      const pending = partitions[hash32(encodedUser(text)) % partitions.length]!.write(`${text}\n`);
+      const pending = partitions[partitionOf(encodedUser(text), partitions.length)]!.write(`${text}\n`);
       if (pending !== undefined) await pending;
     }
   }
@@ -145,9 +153,11 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   let rejectedRows = 0;
   let blankRows = 0;
 
-  const stage = (text: string): Promise<void> | undefined => {
+  /** Stages the encoded line `text` of a row of `user` (the user as in the CSV, not escaped). */
+  const stage = (user: string, text: string): Promise<void> | undefined => {
     if (partitions === undefined) return spill.write(text);
-    return partitions[hash32(encodedUser(text)) % partitions.length]!.write(text);
+    // Hashing the user at hand rather than slicing it out of `text` again.
+    return partitions[partitionOf(escapeValue(user), partitions.length)]!.write(text);
   };
 
   const startPartitioning = async (): Promise<void> => {
@@ -216,15 +226,15 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     const user = rejection.user;
     if (user === undefined) return undefined;
     const switching = observe(user);
-    if (switching === undefined) return stage(encodeRejected(user, rejection.line));
-    return switching.then(() => stage(encodeRejected(user, rejection.line)));
+    if (switching === undefined) return stage(user, encodeRejected(user, rejection.line));
+    return switching.then(() => stage(user, encodeRejected(user, rejection.line)));
   };
 
   const accept = (membership: Membership): Promise<void> | undefined => {
     validRows++;
     const switching = observe(membership.user);
-    if (switching === undefined) return stage(encodeMembership(membership));
-    return switching.then(() => stage(encodeMembership(membership)));
+    if (switching === undefined) return stage(membership.user, encodeMembership(membership));
+    return switching.then(() => stage(membership.user, encodeMembership(membership)));
   };
 
   try {
