@@ -44,7 +44,7 @@ export function streamUsers(work: WorkLayout, scan: ScanSummary): UserStream {
         }
       } else {
         for (const partition of work.partitions) {
-          const text = await readFile(partition, 'utf8');
+          const text = await readFile(partition, 'latin1');
           if (!text.endsWith('\n')) throw new Error(`Working file ${partition} ends without a line feed`);
           await rm(partition, { force: true });
           for (const user of partitionUsers([text])) {
@@ -93,7 +93,10 @@ export class GroupedUsers {
 
 /**
  * The users of one partition's lines (any order), in user-ID order. `texts` are whole LF-terminated
- * lines (a partition file's text, or several such texts: all lines of one user are in them).
+ * lines (a partition file's text, or several such texts: all lines of one user are in them) as byte
+ * strings (one character per byte: the file read as latin1). Bytes decode several times faster
+ * that way than as UTF-8, and make a string half the size of UTF-16 text (most of the time here goes
+ * to reading rows in random order); a field is decoded from UTF-8 only when it has a byte over 127.
  *
  * One pass over the text, in order, finds each line's fields and its user (one Map lookup per line)
  * and keeps only numbers: where the fields are, the kind, the line. A counting sort by user then lists
@@ -152,7 +155,7 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
   /** Row indexes by user, each user's in file order. */
   const rows = new Int32Array(count);
   for (let r = 0; r < count; r++) rows[fill[owners[r]!]!++] = r;
-  const names = keys.map(unescapeValue);
+  const names = keys.map((key) => unescapeValue(fromBytes(key)));
   const order = Array.from({ length: keys.length }, (_, u) => u);
   order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   for (const u of order) {
@@ -166,13 +169,21 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
         builder.markRejected();
         continue;
       }
-      const group = unescapeValue(text.slice(from, idAt[r]! - 1));
+      const group = unescapeValue(fromBytes(text.slice(from, idAt[r]! - 1)));
       if (kind === 48 /* 0 */) builder.add(group, 0, '', lines[r]!);
       else {
-        const id = unescapeValue(text.slice(idAt[r]!, idEnd[r]!));
+        const id = unescapeValue(fromBytes(text.slice(idAt[r]!, idEnd[r]!)));
         builder.add(group, kind === 50 /* 2 */ ? 2 : 1, id, lines[r]!);
       }
     }
     yield builder.build();
   }
+}
+
+/** A field of a byte string (see {@link partitionUsers}) as text: UTF-8 decoded unless it is ASCII. */
+function fromBytes(field: string): string {
+  for (let i = 0; i < field.length; i++) {
+    if (field.charCodeAt(i) > 127) return Buffer.from(field, 'latin1').toString('utf8');
+  }
+  return field;
 }

@@ -142,8 +142,16 @@ export async function readLineRange(path: string, start: number, end: number): P
   return text === '' ? [] : text.slice(0, -1).split('\n');
 }
 
-/** Bytes `[start, end)` of a file as text, which must end just after an LF (checked); '' when empty. */
-export async function readTextRange(path: string, start: number, end: number): Promise<string> {
+/**
+ * Bytes `[start, end)` of a file as text, which must end just after an LF (checked); '' when empty.
+ * `latin1`: one character per byte (the byte strings of `partitionUsers` in user-stream.ts).
+ */
+export async function readTextRange(
+  path: string,
+  start: number,
+  end: number,
+  encoding: 'utf8' | 'latin1' = 'utf8',
+): Promise<string> {
   const length = end - start;
   if (length <= 0) return '';
   const data = Buffer.allocUnsafe(length);
@@ -160,7 +168,7 @@ export async function readTextRange(path: string, start: number, end: number): P
   }
   if (data[length - 1] !== 10)
     throw new Error(`Working file range ${path} [${start}, ${end}) does not end a line`);
-  return data.toString('utf8');
+  return data.toString(encoding);
 }
 
 /** Yields the LF-terminated lines of a file (without the LF) in batches, in order. */

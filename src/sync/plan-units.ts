@@ -74,7 +74,7 @@ export async function planUnit(
   } else {
     const texts: string[] = [];
     for (const path of unit.paths) {
-      texts.push(await readTextRange(path, 0, (await stat(path)).size));
+      texts.push(await readTextRange(path, 0, (await stat(path)).size, 'latin1'));
       await rm(path, { force: true });
     }
     desired = partitionUsers(texts);

@@ -49,7 +49,10 @@ describe('partitionUsers', () => {
           return encodeMembership(m);
         });
         const at = lines.length === 0 ? 0 : cut % (lines.length + 1);
-        const texts = [lines.slice(0, at).join(''), lines.slice(at).join('')];
+        // Byte strings, as read from the working files.
+        const texts = [lines.slice(0, at).join(''), lines.slice(at).join('')].map((t) =>
+          Buffer.from(t).toString('latin1'),
+        );
         const users = [...partitionUsers(texts)];
         expect(users.map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] }))).toEqual(
           expected(lines).map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] })),
