@@ -180,6 +180,45 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
   }
 }
 
+/**
+ * The users of working-file lines where each user's lines are contiguous (stretches of the spill of
+ * grouped input), in order; a user may go on from one text into the next. `texts` are byte strings
+ * of whole LF-terminated lines, as for {@link partitionUsers}. One pass, no string per line.
+ */
+export function* groupedUsers(texts: readonly string[]): Generator<DesiredUser> {
+  const tabs = new Int32Array(4);
+  let current: UserBuilder | undefined;
+  let currentKey = '';
+  for (const text of texts) {
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf('\n', start);
+      if (end === -1) end = text.length;
+      findTabs(text, start, end, tabs);
+      const a = tabs[0]!;
+      // Compared in place: most lines are of the user before.
+      if (current === undefined || a - start !== currentKey.length || !text.startsWith(currentKey, start)) {
+        if (current !== undefined) yield current.build();
+        currentKey = text.slice(start, a);
+        current = new UserBuilder(unescapeValue(fromBytes(currentKey)));
+      }
+      const kind = text.charCodeAt(a + 1);
+      const line = lineNumberAt(text, tabs[3]! + 1, end);
+      if (kind === 82 /* R */) current.markRejected();
+      else {
+        const group = unescapeValue(fromBytes(text.slice(tabs[1]! + 1, tabs[2]!)));
+        if (kind === 48 /* 0 */) current.add(group, 0, '', line);
+        else {
+          const id = unescapeValue(fromBytes(text.slice(tabs[2]! + 1, tabs[3]!)));
+          current.add(group, kind === 50 /* 2 */ ? 2 : 1, id, line);
+        }
+      }
+      start = end + 1;
+    }
+  }
+  if (current !== undefined) yield current.build();
+}
+
 /** A field of a byte string (see {@link partitionUsers}) as text: UTF-8 decoded unless it is ASCII. */
 function fromBytes(field: string): string {
   for (let i = 0; i < field.length; i++) {

@@ -4,8 +4,8 @@ import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js
 import { planUser } from '../planner/plan-user.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import type { StagedSegment } from '../reader/types.js';
-import { GroupedUsers, partitionUsers } from '../reader/user-stream.js';
-import { readLineRange, readTextRange } from '../reader/work-files.js';
+import { groupedUsers, partitionUsers } from '../reader/user-stream.js';
+import { readTextPieces, readTextRange } from '../reader/work-files.js';
 import { inShard, type Shard } from './shard.js';
 
 /**
@@ -68,12 +68,13 @@ export async function planUnit(
   const planOptions = { mode: options.mode, assumeEmpty: true, countOnly: !options.planLines } as const;
   let desired: Iterable<DesiredUser>;
   if (unit.kind === 'segments') {
-    let rows: string[] = [];
-    for (const r of unit.ranges) rows = concat(rows, await readLineRange(r.path, r.start, r.end));
-    desired = segmentUsers(rows);
+    const texts: string[] = [];
+    for (const r of unit.ranges) texts.push(...(await readTextPieces(r.path, r.start, r.end, 'latin1')));
+    desired = groupedUsers(texts);
   } else {
     const texts: string[] = [];
     for (const path of unit.paths) {
+      // One text per partition file here, pieces for segments above: each measured the lower peak RSS.
       texts.push(await readTextRange(path, 0, (await stat(path)).size, 'latin1'));
       await rm(path, { force: true });
     }
@@ -96,17 +97,4 @@ export async function planUnit(
     }
   }
   return { summary: builder.result(), contentSum: content.sum(), users, lines };
-}
-
-function concat(a: string[], b: string[]): string[] {
-  if (a.length === 0) return b;
-  for (const line of b) a.push(line);
-  return a;
-}
-
-function* segmentUsers(rows: readonly string[]): Generator<DesiredUser> {
-  const grouped = new GroupedUsers();
-  yield* grouped.push(rows);
-  const last = grouped.end();
-  if (last !== undefined) yield last;
 }

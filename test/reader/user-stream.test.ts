@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DesiredUser, Membership } from '../../src/model.js';
 import { decodeInto, encodedUser, encodeMembership, encodeRejected } from '../../src/reader/row-codec.js';
 import { UserBuilder } from '../../src/reader/user-builder.js';
-import { partitionUsers } from '../../src/reader/user-stream.js';
+import { GroupedUsers, groupedUsers, partitionUsers } from '../../src/reader/user-stream.js';
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'b', '\\', '\t', '\n', 't', '群'), maxLength: 4 });
 
@@ -67,6 +67,45 @@ describe('partitionUsers', () => {
     );
     expect(() => [...partitionUsers(['bob\t1\tG\tx\t3\nalice\t1\tG\tx\t4\tz\n'])]).toThrow(
       /Malformed.*alice/,
+    );
+  });
+});
+
+describe('groupedUsers', () => {
+  it('builds the users of contiguous lines across texts as GroupedUsers does line by line', () => {
+    fc.assert(
+      fc.property(fc.array(row, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 3 }), (rows, cuts) => {
+        // Each user's lines together (in the order of first appearance), as in a grouped spill.
+        const byUser = new Map<string, string[]>();
+        for (const r of rows) {
+          const text =
+            r.type === 'R'
+              ? encodeRejected(r.user, r.line)
+              : encodeMembership(
+                  r.type === 0
+                    ? { user: r.user, group: r.group, line: r.line }
+                    : {
+                        user: r.user,
+                        group: r.group,
+                        conversation: { type: r.type, id: r.id },
+                        line: r.line,
+                      },
+                );
+          byUser.set(r.user, [...(byUser.get(r.user) ?? []), text]);
+        }
+        const lines = [...byUser.values()].flat();
+        const grouped = new GroupedUsers();
+        const expected = [...grouped.push(lines.map((l) => l.slice(0, -1)))];
+        const last = grouped.end();
+        if (last !== undefined) expected.push(last);
+        const at = [...new Set(cuts.map((c) => c % (lines.length + 1)))].sort((a, b) => a - b);
+        const texts = [0, ...at]
+          .map((from, k) => lines.slice(from, [...at, lines.length][k]).join(''))
+          .map((t) => Buffer.from(t).toString('latin1'));
+        const users = [...groupedUsers(texts)];
+        const plain = (us: DesiredUser[]) => us.map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] }));
+        expect(plain(users)).toEqual(plain(expected));
+      }),
     );
   });
 });

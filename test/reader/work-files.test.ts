@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineWriter, readLineBatches, readLineRange, readTextRange } from '../../src/reader/work-files.js';
+import {
+  LineWriter,
+  readLineBatches,
+  readLineRange,
+  readTextPieces,
+  readTextRange,
+} from '../../src/reader/work-files.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -95,5 +101,26 @@ describe('readTextRange and readLineRange', () => {
     const path = scratch.file('cut.tsv', 'ab\ncd\n');
     await expect(readTextRange(path, 0, 4)).rejects.toThrow(/does not end a line/);
     expect(await readTextRange(path, 3, 3)).toBe('');
+  });
+});
+
+describe('readTextPieces', () => {
+  it('splits a range into texts of whole lines under 512 KiB that join into the range', async () => {
+    const lines = Array.from({ length: 30_000 }, (_, i) => `${'群x'.repeat(i % 23)}\t${i}\n`);
+    // One line longer than a piece: it makes a piece of its own.
+    lines[20_000] = `${'y'.repeat(600 * 1024)}\n`;
+    const text = lines.join('');
+    const path = scratch.file('pieces.tsv', text);
+    const start = Buffer.byteLength(lines[0]!);
+    const pieces = await readTextPieces(path, start, Buffer.byteLength(text));
+    expect(pieces.length).toBeGreaterThan(2);
+    expect(pieces.join('')).toBe(text.slice(lines[0]!.length));
+    for (const piece of pieces) {
+      expect(piece.endsWith('\n')).toBe(true);
+      if (!piece.includes('y'.repeat(1000))) expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(512 * 1024);
+    }
+    const bytes = await readTextPieces(path, 0, Buffer.byteLength(text), 'latin1');
+    expect(Buffer.from(bytes.join(''), 'latin1').toString('utf8')).toBe(text);
+    expect(await readTextPieces(path, 5, 5)).toEqual([]);
   });
 });
