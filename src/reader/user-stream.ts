@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import type { DesiredUser } from '../model.js';
-import { decodeInto, findTabs, lineNumberAt, unescapeValue } from './row-codec.js';
+import { addRow, decodeInto, findTabs, fromBytes, lineNumberAt, unescapeValue } from './row-codec.js';
 import type { ReaderSummary, ScanSummary } from './types.js';
 import { UserBuilder } from './user-builder.js';
 import { readLineBatches, removeWorkDir } from './work-files.js';
@@ -162,19 +162,7 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
     const builder = new UserBuilder(names[u]!);
     for (let k = starts[u]!; k < starts[u + 1]!; k++) {
       const r = rows[k]!;
-      const text = texts[textOf[r]!]!;
-      const from = groupAt[r]!;
-      const kind = text.charCodeAt(from - 2);
-      if (kind === 82 /* R */) {
-        builder.markRejected();
-        continue;
-      }
-      const group = unescapeValue(fromBytes(text.slice(from, idAt[r]! - 1)));
-      if (kind === 48 /* 0 */) builder.add(group, 0, '', lines[r]!);
-      else {
-        const id = unescapeValue(fromBytes(text.slice(idAt[r]!, idEnd[r]!)));
-        builder.add(group, kind === 50 /* 2 */ ? 2 : 1, id, lines[r]!);
-      }
+      addRow(texts[textOf[r]!]!, groupAt[r]! - 1, idAt[r]! - 1, idEnd[r]!, lines[r]!, true, builder);
     }
     yield builder.build();
   }
@@ -202,27 +190,10 @@ export function* groupedUsers(texts: readonly string[]): Generator<DesiredUser> 
         currentKey = text.slice(start, a);
         current = new UserBuilder(unescapeValue(fromBytes(currentKey)));
       }
-      const kind = text.charCodeAt(a + 1);
       const line = lineNumberAt(text, tabs[3]! + 1, end);
-      if (kind === 82 /* R */) current.markRejected();
-      else {
-        const group = unescapeValue(fromBytes(text.slice(tabs[1]! + 1, tabs[2]!)));
-        if (kind === 48 /* 0 */) current.add(group, 0, '', line);
-        else {
-          const id = unescapeValue(fromBytes(text.slice(tabs[2]! + 1, tabs[3]!)));
-          current.add(group, kind === 50 /* 2 */ ? 2 : 1, id, line);
-        }
-      }
+      addRow(text, tabs[1]!, tabs[2]!, tabs[3]!, line, true, current);
       start = end + 1;
     }
   }
   if (current !== undefined) yield current.build();
-}
-
-/** A field of a byte string (see {@link partitionUsers}) as text: UTF-8 decoded unless it is ASCII. */
-function fromBytes(field: string): string {
-  for (let i = 0; i < field.length; i++) {
-    if (field.charCodeAt(i) > 127) return Buffer.from(field, 'latin1').toString('utf8');
-  }
-  return field;
 }

@@ -134,15 +134,6 @@ async function append(path: string, data: Buffer): Promise<void> {
 }
 
 /**
- * The LF-terminated lines (without the LF) of bytes `[start, end)` of a file, which must start at a
- * line start and end just after an LF. For ranges of a few MiB (one unit of work).
- */
-export async function readLineRange(path: string, start: number, end: number): Promise<string[]> {
-  const text = await readTextRange(path, start, end);
-  return text === '' ? [] : text.slice(0, -1).split('\n');
-}
-
-/**
  * Bytes `[start, end)` of a file as text, which must end just after an LF (checked); '' when empty.
  * `latin1`: one character per byte (the byte strings of `partitionUsers` in user-stream.ts).
  */

@@ -2,13 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  LineWriter,
-  readLineBatches,
-  readLineRange,
-  readTextPieces,
-  readTextRange,
-} from '../../src/reader/work-files.js';
+import { LineWriter, readLineBatches, readTextPieces, readTextRange } from '../../src/reader/work-files.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -76,7 +70,7 @@ describe('LineWriter and readLineBatches', () => {
   });
 });
 
-describe('readTextRange and readLineRange', () => {
+describe('readTextRange', () => {
   it('read back ASCII and non-ASCII lines of any range of whole lines', async () => {
     const line = fc.string({ unit: fc.constantFrom('a', 'é', '群', '😀', '\t', 'ÿ'), maxLength: 12 });
     await fc.assert(
@@ -92,7 +86,6 @@ describe('readTextRange and readLineRange', () => {
         const end = readFileSync(path).length;
         const tail = lines.slice(at);
         expect(await readTextRange(path, start, end)).toBe(tail.map((l) => `${l}\n`).join(''));
-        expect(await readLineRange(path, start, end)).toEqual(tail);
       }),
     );
   });
