@@ -1,5 +1,6 @@
-import { open, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { open, realpath, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** fsyncs the folder holding `path`, so a create or rename in it survives a power cut. Best effort. */
 export async function syncDirectory(path: string): Promise<void> {
@@ -16,23 +17,59 @@ export async function syncDirectory(path: string): Promise<void> {
 }
 
 /**
- * Writes `text` to `path` atomically: a temporary file (mode 0600) in the same folder, fsync, rename,
- * fsync of the folder. Readers see the old file or the new one, never a part.
+ * A temporary name beside `path` (same folder, so the final rename stays on one file system), hidden
+ * and unique per process and call: `.<name>.<pid>.<random>.tmp`.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * The file a rename should replace for `path`: the target of a symbolic link (so writing through a link
+ * keeps the link), else `path` itself.
+ */
+export async function renameTarget(path: string): Promise<string> {
   try {
-    const handle = await open(tmp, 'w', 0o600);
+    return await realpath(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Makes a finished temporary file durable and moves it over `path`; removes it on failure. */
+export async function commitTemp(tmp: string, path: string): Promise<void> {
+  try {
+    const handle = await open(tmp, 'r+');
     try {
-      await handle.writeFile(text, 'utf8');
       await handle.sync();
     } finally {
       await handle.close();
     }
-    await rename(tmp, path);
+    await rename(tmp, await renameTarget(path));
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
     throw error;
   }
   await syncDirectory(path);
+}
+
+/**
+ * Writes `text` to `path` atomically: a temporary file (mode 0600) in the same folder, fsync, rename,
+ * fsync of the folder. Readers see the old file or the new one, never a part; a write cut short leaves
+ * the old file as it was.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const tmp = tempPathFor(path);
+  try {
+    const handle = await open(tmp, 'wx', 0o600);
+    try {
+      await handle.writeFile(text, 'utf8');
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    await unlink(tmp).catch(() => undefined);
+    throw error;
+  }
+  await commitTemp(tmp, path);
 }
