@@ -1,12 +1,16 @@
 import { type Conversation, conversationKey, type Mode } from '../model.js';
 import { canonicalJson, type JsonValue, sha256Hex } from './canonical.js';
+import { EMPTY_REMOTE_DIGEST } from './remote-digest.js';
 import type { PlanSummary } from './summary.js';
 import type { Operation, UserPlan, UserPlanStats } from './types.js';
 
 /** The `format` value of every plan file. */
 export const PLAN_FORMAT = 'cgsync-plan';
-/** The plan file version this code writes and reads. See PLAN-FORMAT.md. */
-export const PLAN_VERSION = 1;
+/**
+ * The plan file version this code writes and reads. See PLAN-FORMAT.md. Version 2 added each user's
+ * `remoteDigest` and the digest line at the end; version 1 files are refused (made again, they gain both).
+ */
+export const PLAN_VERSION = 2;
 
 /** The first line of a plan file: what the plan was made from. */
 export interface PlanHeader {
@@ -76,6 +80,8 @@ export function serializeUserPlan(plan: UserPlan): string {
   const line = {
     user: plan.user,
     desiredDigest: plan.desiredDigest,
+    // Not read: the app was taken as empty, and that is what apply checks before writing.
+    remoteDigest: plan.remoteDigest ?? EMPTY_REMOTE_DIGEST,
     operations: plan.operations.map(serializeOperation),
     violations: plan.violations.map((v) => ({
       limit: v.limit,
@@ -124,7 +130,12 @@ function serializeStats(stats: UserPlanStats): Record<string, number> {
   return out;
 }
 
-/** The last line. The summary is written as built (its keys come in a fixed order). */
+/** The line before the last. The summary is written as built (its keys come in a fixed order). */
 export function serializeSummary(summary: PlanSummary): string {
   return JSON.stringify({ summary });
+}
+
+/** The last line: the sha256 (hex) of every byte before it. */
+export function serializeDigestLine(digest: string): string {
+  return `{"digest":${JSON.stringify(digest)}}`;
 }

@@ -1,4 +1,4 @@
-import type { Conversation } from '../model.js';
+import { type Conversation, LIMITS, type Mode } from '../model.js';
 import { ENDPOINTS } from '../tencent/wire.js';
 import type { CallCounts } from './calls.js';
 import type { JsonValue } from './canonical.js';
@@ -27,6 +27,12 @@ export function narrowHeader(v: unknown): PlanHeader {
     throw new ShapeError(
       'format',
       `expected "${PLAN_FORMAT}" (not a cgsync plan file), got ${JSON.stringify(o.format)}`,
+    );
+  }
+  if (o.version === 1) {
+    throw new ShapeError(
+      'version',
+      `plan version 1 was made by an older cgsync: it does not record the app's state it read, so this cgsync cannot tell whether the app changed since; make the plan again (cgsync plan --out)`,
     );
   }
   if (o.version !== PLAN_VERSION) {
@@ -92,10 +98,43 @@ function narrowDuplicate(v: unknown, path: string): DuplicateGroup {
 }
 
 /**
+ * The documented limits every operation must keep (what the planner never passes): at most 100 items
+ * per create or update and at least one per update, a group name of 1 to 64 UTF-8 bytes, no delete or
+ * removal in a merge plan, no operation for a user left out over a limit.
+ */
+function checkOperationLimits(plan: UserPlan, mode: Mode): void {
+  if (plan.violations.length > 0 && plan.operations.length > 0) {
+    throw new ShapeError('operations', 'a user over a limit (violations) must have no operations');
+  }
+  plan.operations.forEach((op, i) => {
+    const at = `operations[${i}]`;
+    const bytes = Buffer.byteLength(op.group, 'utf8');
+    if (bytes > LIMITS.groupNameBytesCreate) {
+      throw new ShapeError(`${at}.group`, `${bytes} bytes, the limit is ${LIMITS.groupNameBytesCreate}`);
+    }
+    if (op.kind === 'delete') {
+      if (mode === 'merge') throw new ShapeError(`${at}.kind`, 'a delete in a merge plan');
+      return;
+    }
+    const items = op.add.length + (op.kind === 'update' ? op.remove.length : 0);
+    if (items > LIMITS.itemsPerCall) {
+      throw new ShapeError(at, `${items} items, the limit is ${LIMITS.itemsPerCall} per call`);
+    }
+    if (op.kind === 'update') {
+      if (items === 0) throw new ShapeError(at, 'an update with no item');
+      if (mode === 'merge' && op.remove.length > 0) {
+        throw new ShapeError(`${at}.remove`, 'a removal in a merge plan');
+      }
+    }
+  });
+}
+
+/**
  * A user line back to a `UserPlan`. Operation ids are recomputed from the content and must match:
  * an edited operation is refused rather than applied under an id the checkpoint knows otherwise.
+ * Every operation is checked against the documented limits for `mode`.
  */
-export function narrowUserPlan(v: unknown): UserPlan {
+export function narrowUserPlan(v: unknown, mode: Mode): UserPlan {
   const o = asRecord(v, '');
   const user = asString(o.user, 'user', { nonEmpty: true });
   const drafts = asArrayOf(o.operations, 'operations', (x, p) => narrowDraft(x, p, user));
@@ -114,6 +153,7 @@ export function narrowUserPlan(v: unknown): UserPlan {
   const plan: UserPlan = {
     user,
     desiredDigest: asString(o.desiredDigest, 'desiredDigest', { pattern: HEX64 }),
+    remoteDigest: asString(o.remoteDigest, 'remoteDigest', { pattern: HEX64 }),
     operations,
     violations: asArrayOf(o.violations, 'violations', (x, p) => narrowViolation(x, p, user)),
     stats: narrowStats(o.stats),
@@ -124,7 +164,17 @@ export function narrowUserPlan(v: unknown): UserPlan {
   if (o.duplicateGroups !== undefined) {
     extras.duplicateGroups = asArrayOf(o.duplicateGroups, 'duplicateGroups', narrowDuplicate);
   }
+  checkOperationLimits(plan, mode);
   return { ...plan, ...extras };
+}
+
+/** The last line, `{"digest": "<sha256 hex of every byte before it>"}`. */
+export function narrowDigestLine(v: unknown): string {
+  const o = asRecord(v, '');
+  if (o.digest === undefined) {
+    throw new ShapeError('', 'expected the digest line: the plan file is incomplete (truncated?)');
+  }
+  return asString(o.digest, 'digest', { pattern: HEX64 });
 }
 
 function narrowCalls(v: unknown, path: string): CallCounts {

@@ -1,17 +1,25 @@
-import { type FileHandle, open } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream, type Stats } from 'node:fs';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
-import { readLines } from './line-file.js';
 import { ShapeError } from './narrow.js';
-import type { PlanHeader } from './plan-file-format.js';
-import { narrowHeader, narrowSummaryLine, narrowUserPlan } from './plan-file-narrow.js';
+import { ContentDigest, type PlanHeader } from './plan-file-format.js';
+import { narrowDigestLine, narrowHeader, narrowSummaryLine, narrowUserPlan } from './plan-file-narrow.js';
 import type { PlanSummary } from './summary.js';
 import type { UserPlan } from './types.js';
 
-/** A plan file opened for `apply`: header and summary read up front, users streamed. */
+/** A plan file opened for `apply`: header, summary and digest read up front, users streamed. */
 export interface PlanFile {
   readonly path: string;
   readonly header: PlanHeader;
   readonly summary: PlanSummary;
+  /**
+   * Reads the whole file once, before anything is done with it: the digest of every byte, the structure
+   * of every line, every operation against the documented limits, users unique and in order, their
+   * count and content digest against the summary and header. Memory stays bounded (one line at a time).
+   * Throws `SyncError('CHECKPOINT')` naming the line; `IO` when the file cannot be read or changed.
+   */
+  validate(): Promise<void>;
   /**
    * The user plans in file order (ascending user ID), each line validated. Every iteration reads the
    * file again; breaking out of the loop closes it. Throws `SyncError('CHECKPOINT')` naming the line.
@@ -22,9 +30,9 @@ export interface PlanFile {
 const CHUNK = 1 << 16;
 
 /**
- * Opens a plan file: reads and validates its header (first line) and summary (last line). Missing,
- * unreadable → `SyncError('IO')`; not a plan, another version, truncated, bad line → `SyncError('CHECKPOINT')`
- * with the line number.
+ * Opens a plan file: reads and checks its header (first line), summary (second to last) and digest
+ * (last). Missing, unreadable → `SyncError('IO')`; not a plan, another version, truncated, bad line →
+ * `SyncError('CHECKPOINT')` with the line number. Call `validate()` before acting on it.
  */
 export async function readPlanFile(path: string): Promise<PlanFile> {
   let handle: FileHandle;
@@ -39,58 +47,191 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     );
   }
   let headerText: string;
-  let summaryText: string;
+  let tail: { lines: string[]; start: number };
+  let opened: Stats;
   try {
-    const size = (await handle.stat()).size;
-    headerText = await readHead(handle, size, path);
-    summaryText = await readTail(handle, size, path);
+    opened = await handle.stat();
+    headerText = await readHead(handle, opened.size, path);
+    tail = await readTail(handle, opened.size, path, 2);
   } finally {
     await handle.close();
   }
   const header = parseLine(headerText, 1, path, narrowHeader);
-  const summary = parseLine(summaryText, 'last', path, (v) => {
+  const digest = parseLine(tail.lines[1] ?? '', 'last', path, narrowDigestLine);
+  const summary = parseLine(tail.lines[0] ?? '', 'before last', path, (v) => {
     if (typeof v !== 'object' || v === null || !('summary' in v)) {
       throw new ShapeError('', 'expected the summary line: the plan file is incomplete (truncated?)');
     }
     return narrowSummaryLine(v);
   });
-  return { path, header, summary, users: { [Symbol.asyncIterator]: () => readUsers(path, summary) } };
+  const file = { path, header, summary, digest, digestStart: tail.start, opened };
+  return {
+    path,
+    header,
+    summary,
+    validate: () => validatePlan(file),
+    users: { [Symbol.asyncIterator]: () => readUsers(file) },
+  };
 }
 
-async function* readUsers(path: string, summary: PlanSummary): AsyncGenerator<UserPlan> {
+interface OpenedPlan {
+  readonly path: string;
+  readonly header: PlanHeader;
+  readonly summary: PlanSummary;
+  readonly digest: string;
+  /** Byte offset of the digest line. */
+  readonly digestStart: number;
+  readonly opened: Stats;
+}
+
+/** Refuses a file replaced or changed since it was opened (between validating and applying). */
+async function checkUnchanged(plan: OpenedPlan): Promise<void> {
+  let now: Stats;
+  try {
+    now = await stat(plan.path);
+  } catch (err) {
+    throw new SyncError('IO', `cannot read plan file ${plan.path}: ${(err as Error).message}`, {
+      path: plan.path,
+    });
+  }
+  const was = plan.opened;
+  if (now.ino !== was.ino || now.dev !== was.dev || now.size !== was.size || now.mtimeMs !== was.mtimeMs) {
+    throw new SyncError('CHECKPOINT', `plan file ${plan.path} changed while it was being used`, {
+      path: plan.path,
+    });
+  }
+}
+
+async function validatePlan(plan: OpenedPlan): Promise<void> {
+  await checkUnchanged(plan);
+  const hash = createHash('sha256');
+  const content = new ContentDigest();
   let n = 0;
-  let previous: string | undefined;
-  let users = 0;
-  let summaryLine = 0;
-  for await (const text of readLines(path)) {
+  const users = new UserOrder(plan);
+  for await (const text of rawLines(plan.path, plan.digestStart, hash)) {
     n += 1;
-    if (n === 1) continue;
-    if (summaryLine > 0) throw planError(path, n, 'a line after the summary line');
+    if (n === 1) continue; // the header, read when the file was opened (and hashed now)
+    if (users.summaryLine > 0) {
+      if (n === users.summaryLine + 1) continue; // the digest line, read when the file was opened
+      throw planError(plan.path, n, 'a line after the digest line');
+    }
+    const user = users.next(text, n);
+    if (user !== undefined) content.add(user.desiredDigest);
+  }
+  users.end(n);
+  if (hash.digest('hex') !== plan.digest) {
+    throw planError(
+      plan.path,
+      'last',
+      'the digest does not match the file: it was edited or damaged after cgsync wrote it; make the plan again',
+    );
+  }
+  if (content.digest() !== plan.header.inputDigest) {
+    throw planError(plan.path, 1, "inputDigest does not match the users' desired digests (edited plan?)");
+  }
+}
+
+/** Checks user lines one by one: each valid, users unique and ascending, then the summary line. */
+class UserOrder {
+  readonly #plan: OpenedPlan;
+  #previous: string | undefined;
+  #count = 0;
+  summaryLine = 0;
+
+  constructor(plan: OpenedPlan) {
+    this.#plan = plan;
+  }
+
+  /** The user of line `n`, or undefined for the summary line. */
+  next(text: string, n: number): UserPlan | undefined {
+    const path = this.#plan.path;
     const value = parseLine(text, n, path, (v) => v);
     if (typeof value === 'object' && value !== null && 'summary' in value && !('user' in value)) {
-      summaryLine = n;
-      continue;
+      this.summaryLine = n;
+      return undefined;
     }
-    const plan = narrowAt(value, n, path, narrowUserPlan);
-    if (previous !== undefined && !(previous < plan.user)) {
+    const plan = narrowAt(value, n, path, (v) => narrowUserPlan(v, this.#plan.header.mode));
+    if (this.#previous !== undefined && !(this.#previous < plan.user)) {
       throw planError(
         path,
         n,
-        `user ${plan.user} comes after ${previous}: users must be unique, in ascending order`,
+        `user ${plan.user} comes after ${this.#previous}: users must be unique, in ascending order`,
       );
     }
-    previous = plan.user;
-    users += 1;
-    yield plan;
+    this.#previous = plan.user;
+    this.#count += 1;
+    return plan;
   }
-  if (summaryLine === 0)
-    throw planError(path, n, 'no summary line: the plan file is incomplete (truncated?)');
-  if (users !== summary.users) {
-    throw planError(path, summaryLine, `the file holds ${users} users but its summary says ${summary.users}`);
+
+  end(lines: number): void {
+    const path = this.#plan.path;
+    if (this.summaryLine === 0)
+      throw planError(path, lines, 'no summary line: the plan file is incomplete (truncated?)');
+    if (this.summaryLine !== lines - 1) throw planError(path, lines, 'no digest line after the summary');
+    if (this.#count !== this.#plan.summary.users) {
+      throw planError(
+        path,
+        this.summaryLine,
+        `the file holds ${this.#count} users but its summary says ${this.#plan.summary.users}`,
+      );
+    }
   }
 }
 
-function parseLine<T>(text: string, line: number | 'last', path: string, narrow: (v: unknown) => T): T {
+async function* readUsers(plan: OpenedPlan): AsyncGenerator<UserPlan> {
+  await checkUnchanged(plan);
+  let n = 0;
+  const users = new UserOrder(plan);
+  for await (const text of rawLines(plan.path)) {
+    n += 1;
+    if (n === 1) continue;
+    if (users.summaryLine > 0) {
+      if (n === users.summaryLine + 1) continue;
+      throw planError(plan.path, n, 'a line after the digest line');
+    }
+    const user = users.next(text, n);
+    if (user !== undefined) yield user;
+  }
+  users.end(n);
+}
+
+/**
+ * The lines of a file (without `\n`), read in chunks of bytes; with `hash`, every byte before
+ * `hashUntil` goes into it on the way. Breaking out of the loop closes the file.
+ */
+async function* rawLines(path: string, hashUntil = 0, hash?: Hash): AsyncGenerator<string> {
+  const stream = createReadStream(path, { highWaterMark: CHUNK });
+  let offset = 0;
+  let carry: Buffer[] = [];
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const hashed = Math.min(chunk.length, hashUntil - offset);
+      if (hash !== undefined && hashed > 0) hash.update(chunk.subarray(0, hashed));
+      let start = 0;
+      let nl = chunk.indexOf(0x0a, start);
+      while (nl !== -1) {
+        const piece = chunk.subarray(start, nl);
+        const line = carry.length > 0 ? Buffer.concat([...carry, piece]) : piece;
+        carry = [];
+        yield line.toString('utf8');
+        start = nl + 1;
+        nl = chunk.indexOf(0x0a, start);
+      }
+      if (start < chunk.length) carry.push(chunk.subarray(start));
+      offset += chunk.length;
+    }
+  } catch (err) {
+    if (err instanceof SyncError) throw err;
+    throw new SyncError('IO', `cannot read plan file ${path}: ${(err as Error).message}`, { path });
+  } finally {
+    stream.destroy();
+  }
+  if (carry.length > 0) yield Buffer.concat(carry).toString('utf8');
+}
+
+type Where = number | 'last' | 'before last';
+
+function parseLine<T>(text: string, line: Where, path: string, narrow: (v: unknown) => T): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -100,7 +241,7 @@ function parseLine<T>(text: string, line: number | 'last', path: string, narrow:
   return narrowAt(value, line, path, narrow);
 }
 
-function narrowAt<T>(value: unknown, line: number | 'last', path: string, narrow: (v: unknown) => T): T {
+function narrowAt<T>(value: unknown, line: Where, path: string, narrow: (v: unknown) => T): T {
   try {
     return narrow(value);
   } catch (err) {
@@ -109,11 +250,11 @@ function narrowAt<T>(value: unknown, line: number | 'last', path: string, narrow
   }
 }
 
-function planError(path: string, line: number | 'last', problem: string): SyncError {
-  const where = line === 'last' ? 'last line' : `line ${line}`;
+function planError(path: string, line: Where, problem: string): SyncError {
+  const where = typeof line === 'number' ? `line ${line}` : `${line} line`;
   return new SyncError('CHECKPOINT', `plan file ${path} ${where}: ${problem}`, {
     path,
-    ...(line === 'last' ? {} : { line }),
+    ...(typeof line === 'number' ? { line } : {}),
   });
 }
 
@@ -133,25 +274,43 @@ async function readHead(handle: FileHandle, size: number, path: string): Promise
   throw planError(path, 1, size === 0 ? 'the file is empty' : 'the header line is not complete (truncated?)');
 }
 
-/** The last line, without its `\n`; the file must end with `\n`. */
-async function readTail(handle: FileHandle, size: number, path: string): Promise<string> {
+/**
+ * The last `count` lines (without their `\n`), first to last, and the byte offset where the last one
+ * starts; the file must end with `\n`.
+ */
+async function readTail(
+  handle: FileHandle,
+  size: number,
+  path: string,
+  count: number,
+): Promise<{ lines: string[]; start: number }> {
   const last = Buffer.alloc(1);
-  await handle.read(last, 0, 1, size - 1);
-  if (last[0] !== 0x0a)
+  if (size > 0) await handle.read(last, 0, 1, size - 1);
+  if (size === 0 || last[0] !== 0x0a)
     throw planError(path, 'last', 'the line is not complete: the plan file was truncated');
-  const parts: Buffer[] = [];
+  const lines: string[] = [];
+  let lastStart = 0;
+  let parts: Buffer[] = [];
   let end = size - 1;
-  while (end > 0) {
+  while (end > 0 && lines.length < count) {
     const start = Math.max(0, end - CHUNK);
     const buf = Buffer.alloc(end - start);
     await handle.read(buf, 0, buf.length, start);
-    const nl = buf.lastIndexOf(0x0a);
-    if (nl >= 0) {
-      parts.unshift(buf.subarray(nl + 1));
-      return Buffer.concat(parts).toString('utf8');
+    let cut = buf.length;
+    let nl = buf.lastIndexOf(0x0a, cut - 1);
+    while (nl >= 0 && lines.length < count) {
+      parts.unshift(buf.subarray(nl + 1, cut));
+      lines.unshift(Buffer.concat(parts).toString('utf8'));
+      if (lines.length === 1) lastStart = start + nl + 1;
+      parts = [];
+      cut = nl;
+      nl = cut > 0 ? buf.lastIndexOf(0x0a, cut - 1) : -1;
     }
-    parts.unshift(buf);
+    if (lines.length < count) parts.unshift(buf.subarray(0, cut));
     end = start;
   }
-  throw planError(path, 'last', 'no summary line: the plan file is incomplete (truncated?)');
+  if (lines.length < count) {
+    throw planError(path, 'last', 'no summary and digest lines: the plan file is incomplete (truncated?)');
+  }
+  return { lines, start: lastStart };
 }

@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import { rename, rm } from 'node:fs/promises';
+import { renameTarget, syncDirectory, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
 import { LineFileWriter } from './line-file.js';
 import {
   ContentDigest,
   type PlanHeaderDraft,
+  serializeDigestLine,
   serializeHeader,
   serializeSummary,
   serializeUserPlan,
@@ -68,11 +71,19 @@ export class PlanFileWriter {
   async finish(summary: PlanSummary): Promise<void> {
     if (this.#done) throw new Error('PlanFileWriter: finish() called twice');
     this.#done = true;
-    const partial = `${this.#path}.${process.pid}.partial`;
+    const partial = tempPathFor(this.#path);
     let out: LineFileWriter | undefined;
     try {
-      out = await LineFileWriter.create(partial);
-      await out.write(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
+      out = await LineFileWriter.create(partial, 0o600);
+      // The last line holds the digest of every byte before it: apply refuses an edited plan whole.
+      const digest = createHash('sha256');
+      const file = out;
+      const emit = (line: string) => {
+        digest.update(line);
+        digest.update('\n');
+        return file.write(line);
+      };
+      await emit(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
       let previous: string | undefined;
       for await (const [user, line] of this.#sorter.sorted()) {
         if (user === previous) {
@@ -81,13 +92,15 @@ export class PlanFileWriter {
           });
         }
         previous = user;
-        await out.write(line);
+        await emit(line);
       }
-      await out.write(serializeSummary(summary));
+      await emit(serializeSummary(summary));
+      await out.write(serializeDigestLine(digest.digest('hex')));
       const closing = out;
       out = undefined;
       await closing.close({ sync: true });
-      await rename(partial, this.#path);
+      await rename(partial, await renameTarget(this.#path));
+      await syncDirectory(this.#path);
     } catch (err) {
       await out?.discard();
       await rm(partial, { force: true });

@@ -13,6 +13,7 @@ import {
 } from './normalize.js';
 import { assignOperationIds, type DraftOperation, withId } from './operation-id.js';
 import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
+import { digestRemote } from './remote-digest.js';
 import type { Operation, PlanOptions, UserPlan, UserPlanStats } from './types.js';
 
 /**
@@ -47,6 +48,8 @@ export function planUser(
   const countOnly = options.countOnly === true;
   const desiredDigest = countOnly ? '' : digestDesired(user, want, desired.hasRejectedRows);
   const extras = {
+    // What the app held, so that a saved plan can tell when the app changed since (a stale plan).
+    ...(remote === undefined || countOnly ? {} : { remoteDigest: digestRemote(remote) }),
     ...(downgraded ? { downgradedToMerge: true } : {}),
     ...(have.duplicates.length > 0 ? { duplicateGroups: have.duplicates } : {}),
   };

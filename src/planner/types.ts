@@ -45,6 +45,11 @@ export interface UserPlan {
   readonly violations: readonly LimitViolation[];
   /** sha256 of the user's canonical desired state, for the --state snapshot. */
   readonly desiredDigest: string;
+  /**
+   * sha256 of the state the app held when the user was planned (remote-digest.ts); absent when it was
+   * not read (the app taken as empty). `apply plan.ndjson` compares it with a fresh read.
+   */
+  readonly remoteDigest?: string;
   /** Counts for summaries. */
   readonly stats: UserPlanStats;
   /**

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
+import { assignOperationIds } from '../../src/planner/operation-id.js';
 import {
   ContentDigest,
   createPlanHeader,
@@ -12,6 +14,7 @@ import {
   writePlanFile,
 } from '../../src/planner/plan-file.js';
 import { planUser } from '../../src/planner/plan-user.js';
+import { digestRemote, EMPTY_REMOTE_DIGEST } from '../../src/planner/remote-digest.js';
 import { SummaryBuilder } from '../../src/planner/summary.js';
 import type { UserPlan } from '../../src/planner/types.js';
 import { c2c, desiredUser, grp, peers, remoteUser } from './fixtures.js';
@@ -81,6 +84,8 @@ function summarize(plans: readonly UserPlan[]) {
   return b.result();
 }
 
+const key = (k: string) => ({ type: k.startsWith('2:') ? 2 : 1, id: k.slice(2) }) as const;
+
 async function collect(users: AsyncIterable<UserPlan>): Promise<UserPlan[]> {
   const out: UserPlan[] = [];
   for await (const u of users) out.push(u);
@@ -101,10 +106,50 @@ describe('plan file', () => {
     expect(await collect(file.users)).toEqual(sorted);
     const lines = (await readFile(path, 'utf8')).split('\n');
     expect(lines[0]).toBe(
-      `{"format":"cgsync-plan","version":1,"mode":"mirror","assumeEmpty":false,"inputDigest":"${content.digest()}","options":{"b":[1,"x"],"rate":200}}`,
+      `{"format":"cgsync-plan","version":2,"mode":"mirror","assumeEmpty":false,"inputDigest":"${content.digest()}","options":{"b":[1,"x"],"rate":200}}`,
     );
     expect(lines.at(-1)).toBe('');
-    expect(lines.at(-2)).toMatch(/^\{"summary":\{"mode":"mirror"/);
+    expect(lines.at(-3)).toMatch(/^\{"summary":\{"mode":"mirror"/);
+    // The last line: the sha256 of every byte before it.
+    const text = await readFile(path, 'utf8');
+    const before = text.slice(0, text.length - (lines.at(-2) as string).length - 1);
+    expect(lines.at(-2)).toBe(`{"digest":"${createHash('sha256').update(before).digest('hex')}"}`);
+    await file.validate();
+  });
+
+  it('records what the app held per user; a user planned without a read records an empty app', async () => {
+    const plans = samplePlans();
+    const path = join(dir, 'remote.plan');
+    const blind = planUser(desiredUser('zz', { g: [c2c('a')] }), undefined, {
+      mode: 'merge',
+      assumeEmpty: true,
+    });
+    expect(blind.remoteDigest).toBeUndefined();
+    await writePlanFile(path, header, [...plans, blind], () => summarize([...plans, blind]));
+    const back = await collect((await readPlanFile(path)).users);
+    expect(back.find((p) => p.user === 'zz')?.remoteDigest).toBe(EMPTY_REMOTE_DIGEST);
+    // zoe (the first sample) was planned against three groups; alice against an empty app.
+    const zoe = digestRemote(
+      remoteUser('zoe', [
+        ['old', [c2c('x')]],
+        ['friends', peers('zoe-q', 5)],
+        ['old', []],
+      ]),
+    );
+    expect(back.find((p) => p.user === 'zoe')?.remoteDigest).toBe(zoe);
+    expect(zoe).not.toBe(EMPTY_REMOTE_DIGEST);
+    expect(back.find((p) => p.user === 'alice')?.remoteDigest).toBe(EMPTY_REMOTE_DIGEST);
+    // The digest ignores group ids and the order the service lists groups and members in.
+    expect(
+      digestRemote({
+        user: 'zoe',
+        groups: [
+          { groupId: 9, name: 'friends', conversations: [...peers('zoe-q', 5)].reverse() },
+          { groupId: 7, name: 'old', conversations: [] },
+          { groupId: 8, name: 'old', conversations: [c2c('x')] },
+        ],
+      }),
+    ).toBe(zoe);
   });
 
   it('is byte-identical whatever order users arrive in, also when the external sort spills', async () => {
@@ -147,7 +192,7 @@ describe('plan file', () => {
     }).catch((e: unknown) => e);
     expect(isSyncError(err, 'INVALID_INPUT')).toBe(true);
     expect(await readdir(spillDir)).toEqual([]);
-    expect((await readdir(dir)).filter((f) => f.startsWith('dup.plan'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.includes('dup.plan'))).toEqual([]);
   });
 
   it('cleans up when the plan source fails midway', async () => {
@@ -162,7 +207,7 @@ describe('plan file', () => {
       writePlanFile(path, header, failing(), summarize([]), { tmpDir: spillDir, maxBufferedRecords: 1 }),
     ).rejects.toThrow('reader broke');
     expect(await readdir(spillDir)).toEqual([]);
-    expect((await readdir(dir)).filter((f) => f.startsWith('fail.plan'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f.includes('fail.plan'))).toEqual([]);
   });
 
   it('writes an empty plan (no users) that reads back', async () => {
@@ -188,6 +233,7 @@ describe('readPlanFile refuses broken files with the line number', () => {
     await writeFile(path, raw ?? `${lines.join('\n')}\n`);
     try {
       const file = await readPlanFile(path);
+      await file.validate();
       await collect(file.users);
       return undefined;
     } catch (err) {
@@ -208,14 +254,20 @@ describe('readPlanFile refuses broken files with the line number', () => {
   it('a truncated file', async () => {
     const text = `${good.join('\n')}\n`;
     expectError(await readBroken([], text.slice(0, text.length - 40)), /last line: the line is not complete/);
-    expectError(await readBroken(good.slice(0, 3)), /last line: expected the summary line/);
+    expectError(await readBroken(good.slice(0, 4)), /last line: expected the digest line/);
+    expectError(await readBroken(good.slice(0, -1)), /last line: expected the digest line/);
     expectError(await readBroken([], ''), /line 1: the file is empty/);
   });
 
   it('another format or version', async () => {
     expectError(
-      await readBroken([good[0]?.replace('"version":1', '"version":2') ?? '', ...good.slice(1)]),
-      /line 1: version: plan version 2 is not supported/,
+      await readBroken([good[0]?.replace('"version":2', '"version":3') ?? '', ...good.slice(1)]),
+      /line 1: version: plan version 3 is not supported/,
+      1,
+    );
+    expectError(
+      await readBroken([good[0]?.replace('"version":2', '"version":1') ?? '', ...good.slice(1)]),
+      /line 1: version: plan version 1 was made by an older cgsync: .*make the plan again/,
       1,
     );
     expectError(
@@ -253,10 +305,91 @@ describe('readPlanFile refuses broken files with the line number', () => {
     const missing = [good[0], ...good.slice(2)] as string[];
     expectError(await readBroken(missing), /line 5: the file holds 3 users but its summary says 4/, 5);
     expectError(
-      await readBroken([...good, good.at(-1) as string]),
-      /line 7: a line after the summary line/,
-      7,
+      await readBroken([...good.slice(0, -1), good.at(-2) as string, good.at(-1) as string]),
+      /line 8: a line after the digest line/,
+      8,
     );
+  });
+
+  it('an edit that keeps each line valid (id recomputed) is caught by the digest', async () => {
+    const edited = [...good];
+    const line = JSON.parse(edited[4] ?? '');
+    const op = line.operations.find((o: { kind: string }) => o.kind === 'create');
+    op.group = 'renamed';
+    op.id = assignOperationIds([
+      { kind: 'create', user: line.user, group: 'renamed', add: op.add.map(key) },
+    ])[0]?.id;
+    edited[4] = JSON.stringify(line);
+    expectError(await readBroken(edited), /last line: the digest does not match the file: it was edited/);
+  });
+
+  it('a plan whose digest was forged still meets every limit, or is refused at the line', async () => {
+    const user = 'mallory';
+    const base = planUser(desiredUser(user, { g: [c2c('a')] }), undefined, {
+      mode: 'merge',
+      assumeEmpty: true,
+    });
+    const forged = (operations: UserPlan['operations']): UserPlan => ({ ...base, operations });
+    const ids = (drafts: Parameters<typeof assignOperationIds>[0]) => assignOperationIds(drafts);
+    const cases: [string, UserPlan, RegExp][] = [
+      [
+        '101 items',
+        forged(ids([{ kind: 'create', user, group: 'g', add: peers('p', 101) }])),
+        /operations\[0\]: 101 items, the limit is 100 per call/,
+      ],
+      [
+        'an empty update',
+        forged(ids([{ kind: 'update', user, group: 'g', add: [], remove: [] }])),
+        /operations\[0\]: an update with no item/,
+      ],
+      [
+        'a 65-byte name',
+        forged(ids([{ kind: 'create', user, group: 'é'.repeat(32) + 'x', add: [] }])),
+        /operations\[0\]\.group: 65 bytes, the limit is 64/,
+      ],
+      [
+        'a delete in a merge plan',
+        forged(ids([{ kind: 'delete', user, group: 'g' }])),
+        /operations\[0\]\.kind: a delete in a merge plan/,
+      ],
+      [
+        'a removal in a merge plan',
+        forged(ids([{ kind: 'update', user, group: 'g', add: [], remove: [c2c('a')] }])),
+        /operations\[0\]\.remove: a removal in a merge plan/,
+      ],
+    ];
+    const merge = createPlanHeader({ mode: 'merge', assumeEmpty: true, options: {} });
+    for (const [name, plan, message] of cases) {
+      const path = join(dir, `forged-${name.replaceAll(' ', '-')}.plan`);
+      await writePlanFile(path, merge, [plan], () => summarize([plan]));
+      const file = await readPlanFile(path);
+      const err = await file.validate().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expectError(err, message, 2);
+    }
+  });
+
+  it('a summary or header that does not match its users is refused', async () => {
+    const plans = samplePlans().slice(0, 2);
+    const path = join(dir, 'input-digest.plan');
+    await writePlanFile(path, header, plans, summarize(plans));
+    const lines = (await readFile(path, 'utf8')).split('\n').slice(0, -1);
+    lines[0] = (lines[0] ?? '').replace(/"inputDigest":"[0-9a-f]+"/, `"inputDigest":"${'0'.repeat(64)}"`);
+    const body = `${lines.slice(0, -1).join('\n')}\n`;
+    const text = `${body}{"digest":"${createHash('sha256').update(body).digest('hex')}"}\n`;
+    expectError(await readBroken([], text), /line 1: inputDigest does not match/);
+  });
+
+  it('a file changed between validation and use is refused', async () => {
+    const plans = samplePlans().slice(0, 2);
+    const path = join(dir, 'changed.plan');
+    await writePlanFile(path, header, plans, summarize(plans));
+    const file = await readPlanFile(path);
+    await file.validate();
+    await writeFile(path, `${await readFile(path, 'utf8')}\n`);
+    await expect(collect(file.users)).rejects.toThrow(/changed while it was being used/);
   });
 
   it('a missing file is an IO error', async () => {
