@@ -93,4 +93,10 @@ export const LIMITS = {
   callsPerSecond: 200,
 } as const;
 
+/**
+ * The highest rate (calls per second per endpoint) cgsync accepts, 50 times the documented 200: a
+ * bigger `--rate` is a typo, and the limiters' memory must not follow whatever number is given.
+ */
+export const MAX_RATE = 10_000;
+
 export type Mode = 'merge' | 'mirror';

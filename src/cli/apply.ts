@@ -1,14 +1,20 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
+import { SyncError } from '../errors.js';
+import { abortAfter, type DelayedAbort } from '../executor/clock.js';
+import { lockPathFor } from '../executor/lock.js';
 import { createProgress, formatSummary } from '../executor/progress.js';
+import type { RunResult } from '../executor/run-apply.js';
 import { createLogger } from '../log.js';
 import type { Mode } from '../model.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
 import type { MaxDelete } from '../sync/guard.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
-import { connect } from './connect.js';
-import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { type Connection, connect } from './connect.js';
+import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { checkPathCollisions, type RunPath } from './paths.js';
+import { reportThrown } from './thrown.js';
 
 export interface ApplyArgs extends ConnectionFlags {
   checkpoint: string;
@@ -18,6 +24,7 @@ export interface ApplyArgs extends ConnectionFlags {
   failures?: string;
   state?: string;
   refresh?: boolean;
+  replanStale?: boolean;
   rate: number;
   concurrency?: number;
   maxDuration?: number;
@@ -34,22 +41,52 @@ export function applyExitCode(result: ApplyJobResult): ExitCode {
   if (result.refused !== undefined || run === undefined || run.fatal !== undefined) return EXIT.fatal;
   if (run.interrupted) return EXIT.interrupted;
   const partial =
-    result.rejectedRows > 0 || run.users.failed > 0 || run.users.skipped > 0 || run.operations.failed > 0;
+    result.rejectedRows > 0 ||
+    result.staleUsers > 0 ||
+    run.users.failed > 0 ||
+    run.users.skipped > 0 ||
+    run.operations.failed > 0;
   return partial ? EXIT.partial : EXIT.ok;
+}
+
+/** Every file an apply reads or writes, for {@link checkPathCollisions}. */
+export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
+  return [
+    { flag: 'the input', path: input, role: 'input' },
+    ...(args.secretKeyFile === undefined
+      ? []
+      : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
+    { flag: '--checkpoint', path: args.checkpoint, role: 'output' },
+    { flag: "--checkpoint's lock", path: lockPathFor(args.checkpoint), role: 'output' },
+    ...(args.failures === undefined
+      ? []
+      : [{ flag: '--failures', path: args.failures, role: 'output' as const }]),
+    ...(args.state === undefined ? [] : [{ flag: '--state', path: args.state, role: 'output' as const }]),
+  ];
 }
 
 /** `cgsync apply`: the migration and the nightly sync. */
 export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo): Promise<ExitCode> {
-  const signals: AbortSignal[] = [];
-  if (io.signal !== undefined) signals.push(io.signal);
-  if (args.maxDuration !== undefined) signals.push(AbortSignal.timeout(args.maxDuration));
-  const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
-  // Every waiting call listens to the run's signal: hundreds of listeners are expected.
-  if (signal !== undefined) setMaxListeners(0, signal);
   const logger = createLogger({ destination: io.stderr });
-  const connection = await connect({ ...args, rate: args.rate }, io);
+  let deadline: DelayedAbort | undefined;
+  let connection: Connection | undefined;
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
+    await checkPathCollisions(applyPaths(input, args), io.cwd);
+    const signals: AbortSignal[] = [];
+    if (io.signal !== undefined) signals.push(io.signal);
+    if (args.maxDuration !== undefined) {
+      const limit = args.maxDuration;
+      deadline = abortAfter(
+        limit,
+        () => new SyncError('INTERRUPTED', `the --max-duration of ${Math.round(limit / 1000)} s was reached`),
+      );
+      signals.push(deadline.signal);
+    }
+    const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
+    // Every waiting call listens to the run's signal: hundreds of listeners are expected.
+    if (signal !== undefined) setMaxListeners(0, signal);
+    connection = await connect({ ...args, rate: args.rate }, io);
     const result = await runApplyJob({
       input: resolve(io.cwd, input),
       checkpoint: resolve(io.cwd, args.checkpoint),
@@ -61,11 +98,13 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
       ...(args.state === undefined ? {} : { state: resolve(io.cwd, args.state) }),
       ...(args.refresh === undefined ? {} : { refresh: args.refresh }),
+      ...(args.replanStale === undefined ? {} : { replanStale: args.replanStale }),
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(signal === undefined ? {} : { signal }),
+      ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
       onGuard: (verdict) => writeLine(io.stderr, verdict.message),
       onPlanned: (summary) => {
         progress = createProgress({
@@ -76,28 +115,83 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
         return progress;
       },
     });
-    const code = applyExitCode(result);
-    if (result.run !== undefined) {
-      if (progress !== undefined) progress.finish(result.run);
-      else io.stderr.write(formatSummary(result.run));
-    }
-    if (result.unchangedUsers > 0)
-      writeLine(io.stderr, `unchanged since the last snapshot: ${result.unchangedUsers} users (no calls)`);
-    if (result.rejectedRows > 0) writeLine(io.stderr, `rejected rows: ${result.rejectedRows}`);
-    if (args.failures !== undefined && result.failuresWritten > 0) {
-      writeLine(
-        io.stderr,
-        `failures written to ${args.failures} (${result.failuresWritten} rows); it is a valid input for a re-run`,
-      );
-    }
-    if (code === EXIT.interrupted) {
-      writeLine(io.stderr, `interrupted: run the same command again to resume from ${args.checkpoint}`);
-    }
-    if (args.json === true) writeLine(io.stdout, JSON.stringify(jsonSummary(result, code)));
+    // A signal that came during the last flush: everything is saved, but the run was asked to stop.
+    const code =
+      result.run?.interrupted !== true && signal?.aborted === true ? EXIT.interrupted : applyExitCode(result);
+    reportResult(result, code, input, args, io, progress);
     return code;
+  } catch (err) {
+    return reportThrown(err, io, {
+      ...(args.json === undefined ? {} : { json: args.json }),
+      interrupted: `stopped before the first write, nothing was changed; run the same command again to resume from ${args.checkpoint}`,
+    });
   } finally {
-    await connection.close();
+    deadline?.cancel();
+    await connection?.close();
   }
+}
+
+function reportResult(
+  result: ApplyJobResult,
+  code: ExitCode,
+  input: string,
+  args: ApplyArgs,
+  io: CliIo,
+  progress: ReturnType<typeof createProgress> | undefined,
+): void {
+  const run = result.run;
+  if (run !== undefined) {
+    if (progress !== undefined) progress.finish(run);
+    else io.stderr.write(formatSummary(run));
+  }
+  if (result.unchangedUsers > 0)
+    writeLine(io.stderr, `unchanged since the last snapshot: ${result.unchangedUsers} users (no calls)`);
+  if (result.rejectedRows > 0) writeLine(io.stderr, `rejected rows: ${result.rejectedRows}`);
+  if (result.staleUsers > 0) {
+    writeLine(
+      io.stderr,
+      `stale: ${result.staleUsers} users changed in the app since the plan was made; nothing was written for them (make a new plan, or apply with --replan-stale)`,
+    );
+  }
+  if (result.replannedUsers > 0) {
+    writeLine(
+      io.stderr,
+      `re-planned: ${result.replannedUsers} users had changed since the plan; only what was still missing was done`,
+    );
+  }
+  if (args.failures !== undefined && result.failuresWritten > 0) {
+    writeLine(
+      io.stderr,
+      `failures written to ${args.failures} (${result.failuresWritten} rows); it is a valid input for a re-run`,
+    );
+  }
+  if (run !== undefined && finishedEarlier(run)) {
+    writeLine(
+      io.stderr,
+      `nothing to do: the checkpoint ${args.checkpoint} says all ${run.users.alreadyDone} users were done by an earlier run, so no call was made and the app was not checked; \`cgsync verify ${input}\` reads the app back and compares it with the input`,
+    );
+  }
+  if (code === EXIT.interrupted) {
+    writeLine(io.stderr, `interrupted: run the same command again to resume from ${args.checkpoint}`);
+  }
+  if (args.json === true) writeLine(io.stdout, JSON.stringify(jsonSummary(result, code)));
+  // Off a terminal the summary is a pino record: the cause also gets a plain last line.
+  if (code === EXIT.fatal && run?.fatal !== undefined) {
+    writeLine(io.stderr, `error: ${describeError(run.fatal)}`);
+  }
+}
+
+/** A resumed run that found every user done: it made no call at all. */
+function finishedEarlier(run: RunResult): boolean {
+  const u = run.users;
+  const calls = Object.values(run.endpoints).reduce((n, e) => n + e.calls, 0);
+  return (
+    !run.interrupted &&
+    run.fatal === undefined &&
+    u.alreadyDone > 0 &&
+    u.done + u.failed + u.skipped + u.unfinished === 0 &&
+    calls === 0
+  );
 }
 
 function totalOps(calls: Readonly<Record<string, number>>): number {
@@ -116,12 +210,12 @@ export function jsonSummary(result: ApplyJobResult, exitCode: ExitCode): Record<
         ? 'refused'
         : run === undefined || run.fatal !== undefined
           ? 'fatal'
-          : run.interrupted
+          : exitCode === EXIT.interrupted
             ? 'interrupted'
             : exitCode === EXIT.partial
               ? 'partial'
               : 'ok',
-    ...(run?.fatal === undefined ? {} : { error: run.fatal.message }),
+    ...(run?.fatal === undefined ? {} : { error: describeError(run.fatal) }),
     ...(result.guard === undefined
       ? {}
       : {
@@ -133,7 +227,15 @@ export function jsonSummary(result: ApplyJobResult, exitCode: ExitCode): Record<
           },
         }),
     rows: result.scan === undefined ? undefined : { total: result.scan.rows, rejected: result.rejectedRows },
-    users: run === undefined ? undefined : { ...run.users, unchanged: result.unchangedUsers },
+    users:
+      run === undefined
+        ? undefined
+        : {
+            ...run.users,
+            unchanged: result.unchangedUsers,
+            stale: result.staleUsers,
+            replanned: result.replannedUsers,
+          },
     operations: run?.operations,
     endpoints: run?.endpoints,
     failedItems: run?.failedItemsTotal ?? 0,

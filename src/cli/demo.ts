@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
+import { SyncError } from '../errors.js';
 import { createEndpointLimiters } from '../executor/limiters.js';
 import { createProgress, formatSummary } from '../executor/progress.js';
 import { renderText } from '../planner/report-text.js';
@@ -28,6 +29,15 @@ const SAMPLE = fileURLToPath(new URL('../../samples/demo.csv', import.meta.url))
 export async function runDemo(args: DemoArgs, io: CliIo): Promise<ExitCode> {
   const input = args.input === undefined ? SAMPLE : resolve(io.cwd, args.input);
   const dir = resolve(io.cwd, args.dir);
+  // The folder is emptied first: an input inside it would be deleted before it is read.
+  const inside = relative(dir, input);
+  if (inside === '' || (!inside.startsWith('..') && !isAbsolute(inside))) {
+    throw new SyncError(
+      'USAGE',
+      `--input ${input} is inside --dir ${dir}, which the demo empties first: give another --dir`,
+      { path: input },
+    );
+  }
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const sdkAppId = 1400000000;

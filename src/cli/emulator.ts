@@ -4,6 +4,7 @@ import { type EmulatorOptions, parseKnownUsers, startEmulator } from '../emulato
 import { SyncError } from '../errors.js';
 import { type ConnectionFlags, resolveCredentials } from './config.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { checkPathCollisions } from './paths.js';
 
 export interface EmulatorArgs extends Pick<ConnectionFlags, 'sdkappid' | 'secretKeyFile' | 'admin'> {
   port: number;
@@ -28,6 +29,20 @@ export interface EmulatorArgs extends Pick<ConnectionFlags, 'sdkappid' | 'secret
  * `emulator listening on http://HOST:PORT` as its first line and runs until SIGINT/SIGTERM.
  */
 export async function runEmulatorCommand(args: EmulatorArgs, io: CliIo): Promise<ExitCode> {
+  await checkPathCollisions(
+    [
+      ...(args.secretKeyFile === undefined
+        ? []
+        : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
+      ...(args.knownUsers === undefined
+        ? []
+        : [{ flag: '--known-users', path: args.knownUsers, role: 'input' as const }]),
+      ...(args.stateFile === undefined
+        ? []
+        : [{ flag: '--state-file', path: args.stateFile, role: 'output' as const }]),
+    ],
+    io.cwd,
+  );
   const credentials = resolveCredentials(args, io.env, io.cwd);
   let knownUsers: Set<string> | undefined;
   if (args.knownUsers !== undefined) {

@@ -1,4 +1,7 @@
 import type { Writable } from 'node:stream';
+import { SyncError } from '../errors.js';
+import { redactSecrets } from '../log.js';
+import type { OnPhase } from '../sync/phase.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
@@ -6,8 +9,10 @@ export interface CliIo {
   readonly stderr: Writable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
-  /** Aborted on SIGINT/SIGTERM by the entry point. */
+  /** Aborted on SIGINT/SIGTERM/SIGHUP by the entry point, with `SyncError('INTERRUPTED')`. */
   readonly signal?: AbortSignal;
+  /** Told as each phase of a job begins (tests use it to land a signal in a given phase). */
+  readonly onPhase?: OnPhase;
 }
 
 /** Exit codes, the contract scripts rely on (README "Exit codes"). Set only in src/cli/. */
@@ -23,4 +28,11 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
+}
+
+/** The text of an error for the user: a SyncError's message, anything else as unexpected; no secrets. */
+export function describeError(err: unknown): string {
+  if (err instanceof SyncError) return redactSecrets(err.message);
+  if (err instanceof Error) return redactSecrets(`unexpected error: ${err.message}`);
+  return redactSecrets(`unexpected error: ${String(err)}`);
 }

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { isSyncError } from '../errors.js';
+import { MAX_RATE } from '../model.js';
 import { parseMaxDelete } from '../sync/guard.js';
 import { parseShard } from '../sync/shard.js';
 
@@ -48,11 +49,14 @@ export function nonNegative(name: string): (value: string) => number {
   };
 }
 
-export function positiveNumber(name: string): (value: string) => number {
+/** `--rate`: calls per second per endpoint, above 0 and at most {@link MAX_RATE}. */
+export function rateOption(name: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
-      throw new InvalidArgumentError(`Expected ${name} to be a number above 0, got "${value}"`);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0 || n > MAX_RATE) {
+      throw new InvalidArgumentError(
+        `Expected ${name} to be a number of calls per second above 0 and at most ${MAX_RATE}, got "${value}"`,
+      );
     }
     return n;
   };

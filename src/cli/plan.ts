@@ -5,6 +5,8 @@ import { runPlanJob } from '../sync/plan-job.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { checkPathCollisions, type RunPath } from './paths.js';
+import { reportThrown } from './thrown.js';
 
 export interface PlanArgs extends ConnectionFlags {
   mode: Mode;
@@ -20,14 +22,29 @@ export interface PlanArgs extends ConnectionFlags {
   threads?: number;
 }
 
+/** Every file a plan reads or writes, for {@link checkPathCollisions}. */
+export function planPaths(input: string, args: PlanArgs): RunPath[] {
+  return [
+    { flag: 'the input', path: input, role: 'input' },
+    ...(args.secretKeyFile === undefined
+      ? []
+      : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
+    ...(args.out === undefined ? [] : [{ flag: '--out', path: args.out, role: 'output' as const }]),
+    ...args.report.map((path) => ({ flag: '--report', path, role: 'output' as const })),
+  ];
+}
+
 /** `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. */
 export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): Promise<ExitCode> {
-  // Without reads there is no connection, and its modules (HTTP client, limiters, Redis) stay unloaded.
-  const connection =
-    args.assumeEmpty === true
-      ? undefined
-      : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
+  let connection: { close(): Promise<void> } | undefined;
   try {
+    await checkPathCollisions(planPaths(input, args), io.cwd);
+    // Without reads there is no connection, and its modules (HTTP client, limiters, Redis) stay unloaded.
+    const connected =
+      args.assumeEmpty === true
+        ? undefined
+        : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
+    connection = connected;
     const { summary } = await runPlanJob({
       input: resolve(io.cwd, input),
       mode: args.mode,
@@ -39,8 +56,9 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
       ...(args.threads === undefined ? {} : { threads: args.threads }),
-      ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),
+      ...(connected === undefined ? {} : { api: connected.api, scheduler: connected.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
     });
     if (args.json === true) writeLine(io.stdout, JSON.stringify(summary));
     else io.stdout.write(renderText(summary));
@@ -48,6 +66,12 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
     for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
     const pending = summary.usersWithChanges > 0;
     return args.detailedExitcode === true && pending ? EXIT.changesOrDrift : EXIT.ok;
+  } catch (err) {
+    return reportThrown(err, io, {
+      ...(args.json === undefined ? {} : { json: args.json }),
+      interrupted:
+        'no plan or report was written (they appear only when complete) and nothing was sent to the service; run the command again',
+    });
   } finally {
     await connection?.close();
   }

@@ -1,8 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
-import { isSyncError, SyncError } from '../errors.js';
-import { redactSecrets } from '../log.js';
+import { isSyncError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 import {
   collect,
   intInRange,
@@ -11,10 +10,12 @@ import {
   nonNegativeInt,
   parseDuration,
   positiveInt,
-  positiveNumber,
   probability,
+  rateOption,
   shardOption,
 } from './parsers.js';
+
+export { describeError } from './io.js';
 
 // Each command's module (and its dependencies: the HTTP client, Redis, the emulator) is loaded only
 // when that command runs, so a command starts without loading what it does not use.
@@ -51,9 +52,9 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .choices(['merge', 'mirror'])
       .default('merge');
   const rate = () =>
-    new Option('--rate <n>', 'calls per second per endpoint')
+    new Option('--rate <n>', 'calls per second per endpoint (at most 10000)')
       .default(200)
-      .argParser(positiveNumber('--rate'));
+      .argParser(rateOption('--rate'));
   const inputOptions = (cmd: Command) =>
     cmd
       .option('--strict', 'fail on the first rejected row')
@@ -103,6 +104,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
+      .option(
+        '--replan-stale',
+        'plan file: a user changed in the app since the plan is re-planned against what is read, not refused',
+      )
       .addOption(rate())
       .addOption(new Option('--concurrency <n>', 'users in flight').argParser(positiveInt('--concurrency')))
       .addOption(
@@ -236,10 +241,4 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     writeLine(io.stderr, `error: ${describeError(err)}`);
     return isSyncError(err, 'INTERRUPTED') ? EXIT.interrupted : EXIT.fatal;
   }
-}
-
-export function describeError(err: unknown): string {
-  if (err instanceof SyncError) return redactSecrets(err.message);
-  if (err instanceof Error) return redactSecrets(`unexpected error: ${err.message}`);
-  return redactSecrets(`unexpected error: ${String(err)}`);
 }

@@ -3,8 +3,9 @@ import type { Mode } from '../model.js';
 import type { Shard } from '../sync/shard.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
 import type { ConnectionFlags } from './config.js';
-import { connect } from './connect.js';
+import { type Connection, connect } from './connect.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { reportThrown } from './thrown.js';
 
 export interface VerifyArgs extends ConnectionFlags {
   mode: Mode;
@@ -15,8 +16,9 @@ export interface VerifyArgs extends ConnectionFlags {
 
 /** `cgsync verify`: 0 when the app matches the CSV, 2 on drift. */
 export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliIo): Promise<ExitCode> {
-  const connection = await connect({ ...args, rate: args.rate }, io);
+  let connection: Connection | undefined;
   try {
+    connection = await connect({ ...args, rate: args.rate }, io);
     const result = await runVerifyJob({
       input: resolve(io.cwd, input),
       mode: args.mode,
@@ -24,12 +26,18 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
       scheduler: connection.scheduler,
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
+      ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
     });
     if (args.json === true) writeLine(io.stdout, JSON.stringify(result));
     else io.stdout.write(formatDrift(result));
     if (result.rejectedRows > 0) writeLine(io.stderr, `rejected rows (not compared): ${result.rejectedRows}`);
     return result.usersWithDrift === 0 ? EXIT.ok : EXIT.changesOrDrift;
+  } catch (err) {
+    return reportThrown(err, io, {
+      ...(args.json === undefined ? {} : { json: args.json }),
+      interrupted: 'the comparison was not finished (verify writes nothing); run the command again',
+    });
   } finally {
-    await connection.close();
+    await connection?.close();
   }
 }

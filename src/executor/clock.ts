@@ -39,3 +39,44 @@ export function abortReason(signal: AbortSignal): Error {
   error.name = 'AbortError';
   return error;
 }
+
+/** The longest delay `setTimeout` takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A signal that aborts after a delay; `cancel` stops the timer. */
+export interface DelayedAbort {
+  readonly signal: AbortSignal;
+  cancel(): void;
+}
+
+/**
+ * Aborts `signal` with `reason()` after `ms`, however long: a delay beyond {@link MAX_TIMER_MS} is
+ * waited out in steps (`AbortSignal.timeout` and `setTimeout` would fire at once, or throw). The timer
+ * never keeps the process alive.
+ */
+export function abortAfter(ms: number, reason: () => Error): DelayedAbort {
+  if (!(Number.isFinite(ms) && ms >= 0)) {
+    throw new RangeError(`Expected \`ms\` to be a finite number from 0, got ${String(ms)}`);
+  }
+  const controller = new AbortController();
+  const deadline = Date.now() + ms;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (left: number) => {
+    timer = setTimeout(
+      () => {
+        const rest = deadline - Date.now();
+        if (rest > 0) arm(rest);
+        else controller.abort(reason());
+      },
+      Math.min(left, MAX_TIMER_MS),
+    );
+    timer.unref();
+  };
+  arm(ms);
+  return {
+    signal: controller.signal,
+    cancel() {
+      if (timer !== undefined) clearTimeout(timer);
+    },
+  };
+}

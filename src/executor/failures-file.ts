@@ -1,4 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { FailedItem } from './apply-user.js';
 
@@ -84,17 +86,22 @@ export function itemCells(header: readonly string[], item: FailedItem): string[]
  * row and per membership (or empty group) that could not be added. Failed removals and deletions are
  * not written: as input rows they would add back what the run meant to remove; they are in the run's
  * result and log. The file is itself a valid cgsync input.
+ *
+ * The rows go to a temporary file beside `path` (mode 0600), moved over `path` by `close()`: until
+ * then, and if the process dies first, a previous file at `path` is left as it was.
  */
 export class FailuresWriter {
   readonly path: string;
+  readonly #tmp: string;
   readonly #stream: WriteStream;
   readonly #header: readonly string[];
   readonly #kept: readonly number[];
   #error: unknown;
   #rows = 0;
 
-  private constructor(path: string, stream: WriteStream, header: readonly string[]) {
+  private constructor(path: string, tmp: string, stream: WriteStream, header: readonly string[]) {
     this.path = path;
+    this.#tmp = tmp;
     this.#stream = stream;
     this.#header = header;
     this.#kept = keptColumns(header);
@@ -106,7 +113,8 @@ export class FailuresWriter {
 
   /** Creates (or truncates) the file. `header` is the input's header; the canonical one for a plan file. */
   static create(path: string, header: readonly string[] = CANONICAL_HEADER): FailuresWriter {
-    return new FailuresWriter(path, createWriteStream(path, { flags: 'w' }), header);
+    const tmp = tempPathFor(path);
+    return new FailuresWriter(path, tmp, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), header);
   }
 
   /** Rows written so far, the header excepted. */
@@ -138,12 +146,21 @@ export class FailuresWriter {
     this.#stream.write(formatRow(cells));
   }
 
-  /** Ends the file; rejects with `SyncError('IO')` if any write failed. */
+  /** Ends the file and moves it into place; rejects with `SyncError('IO')` if any write failed. */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {
       this.#stream.end(() => resolve());
       this.#stream.once('error', () => resolve());
     });
+    if (this.#error === undefined) {
+      try {
+        await commitTemp(this.#tmp, this.path);
+      } catch (err) {
+        this.#error = err;
+      }
+    } else {
+      await unlink(this.#tmp).catch(() => undefined);
+    }
     if (this.#error !== undefined) {
       const code = (this.#error as NodeJS.ErrnoException).code ?? String(this.#error);
       throw new SyncError(

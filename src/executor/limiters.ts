@@ -1,6 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { SyncError } from '../errors.js';
-import { LIMITS } from '../model.js';
+import { LIMITS, MAX_RATE } from '../model.js';
 import { withSendHook } from '../tencent/send-hook.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 import { abortReason, type Clock, systemClock } from './clock.js';
@@ -140,7 +140,11 @@ function validateOptions(rate: number, headroom: number, maxConcurrent: number, 
   const check = (ok: boolean, what: string, value: number) => {
     if (!ok) throw new SyncError('USAGE', `Expected ${what}, got ${String(value)}`, { value: String(value) });
   };
-  check(Number.isFinite(rate) && rate > 0, '`rate` to be a number above 0', rate);
+  check(
+    Number.isFinite(rate) && rate > 0 && rate <= MAX_RATE,
+    `\`rate\` to be a number above 0 and at most ${MAX_RATE}`,
+    rate,
+  );
   check(Number.isFinite(headroom) && headroom > 0 && headroom <= 1, '`headroom` to be in (0, 1]', headroom);
   check(
     Number.isInteger(maxConcurrent) && maxConcurrent >= 1,
@@ -148,6 +152,20 @@ function validateOptions(rate: number, headroom: number, maxConcurrent: number, 
     maxConcurrent,
   );
   check(Number.isFinite(maxSlowdown) && maxSlowdown >= 1, '`maxSlowdown` to be a number from 1', maxSlowdown);
+}
+
+/** Slots of the window gate's ring per endpoint, whatever the rate: its memory does not follow the rate. */
+export const MAX_WINDOW_SLOTS = 1000;
+
+/**
+ * The window gate's shape for a rate: `limit` starts per `windowMs`. Up to 1000 calls/s, `floor(rate)`
+ * starts per 1000 ms (plus the margin); above, the ring stays at {@link MAX_WINDOW_SLOTS} and the window
+ * shrinks in proportion (the margin too), so a high `--rate` costs no more memory than 1000.
+ */
+export function windowShape(rate: number, marginMs: number): { limit: number; windowMs: number } {
+  const perSecond = Math.max(1, Math.floor(rate));
+  const limit = Math.min(perSecond, MAX_WINDOW_SLOTS);
+  return { limit, windowMs: (1000 * limit) / rate + (marginMs * limit) / perSecond };
 }
 
 /**
@@ -178,12 +196,7 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
     limiters.set(endpoint, new EndpointLimiter(endpoint, spacingFor(rate, headroom), maxConcurrent));
   }
   const get = (endpoint: Endpoint) => limiters.get(endpoint) as EndpointLimiter;
-  const windowLimit = Math.max(1, Math.floor(rate));
-  const windowGate = new SlidingWindowGate({
-    limit: windowLimit,
-    windowMs: (1000 * windowLimit) / rate + (options.windowMarginMs ?? 25),
-    clock,
-  });
+  const windowGate = new SlidingWindowGate({ ...windowShape(rate, options.windowMarginMs ?? 25), clock });
 
   return {
     stats,

@@ -8,6 +8,7 @@ import type { UserPlan } from '../planner/types.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { GuardVerdict, MaxDelete } from './guard.js';
+import type { OnPhase } from './phase.js';
 import type { Shard } from './shard.js';
 
 export interface ApplyJobOptions {
@@ -21,6 +22,12 @@ export interface ApplyJobOptions {
   readonly failures?: string;
   readonly state?: string;
   readonly refresh?: boolean;
+  /**
+   * Plan file: a user whose state changed in the app since the plan was made is re-planned against
+   * what is read (each operation reduced to what is still missing) instead of refused.
+   * @default false
+   */
+  readonly replanStale?: boolean;
   readonly shard?: Shard;
   readonly strict?: boolean;
   readonly maxInvalid?: number;
@@ -32,6 +39,8 @@ export interface ApplyJobOptions {
   /** Called once the plan's size is known (mirror mode and plan files), before the first write. */
   readonly onPlanned?: (summary: PlanSummary | undefined) => ProgressSink | undefined;
   readonly onGuard?: (verdict: GuardVerdict) => void;
+  /** Told as each phase begins; a returned promise holds the job until it settles. */
+  readonly onPhase?: OnPhase;
 }
 
 export interface ApplyJobResult {
@@ -43,6 +52,10 @@ export interface ApplyJobResult {
   readonly planSummary?: PlanSummary;
   /** Users skipped because their rows did not change since the --state snapshot. */
   readonly unchangedUsers: number;
+  /** Plan file: users refused, nothing written, because the app changed since the plan was made. */
+  readonly staleUsers: number;
+  /** Plan file with `replanStale`: users that had changed and were re-planned against what was read. */
+  readonly replannedUsers: number;
   readonly rejectedRows: number;
   readonly failuresWritten: number;
   readonly stateSaved: boolean;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/checkpoint.js';
-import { runApply } from '../executor/run-apply.js';
+import { type RunResult, runApply } from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';
 import { createPlanHeader, PlanFileWriter, readPlanFile } from '../planner/plan-file.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
@@ -28,7 +28,8 @@ import { loadSnapshot, type StateSnapshot, saveSnapshot } from './state-snapshot
  * mirror: every user is read and planned first (into a temporary plan file, bounded memory), the
  * deletion guard is decided, and only then is anything written. `--state`: users whose rows did not
  * change are left out before any call; in mirror mode users of the snapshot missing from the input
- * are emptied (and counted by the guard).
+ * are emptied (and counted by the guard). Users the checkpoint has as done (a resumed run) are left
+ * out before they are read: resuming a finished run makes no call.
  */
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
   let rejectedRows = 0;
@@ -38,6 +39,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       : await loadSnapshot(options.state, { mode: options.mode, shard: shardText(options.shard) });
 
   // A CSV input. Pass 1: validate and stage; rejected rows go to the failures file as they come.
+  await options.onPhase?.('scan');
   const scan = await scanInput(options.input, {
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
@@ -62,8 +64,11 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   });
 
   let unchangedUsers = 0;
-  // Memberships of users left out as unchanged: the run looked at them through the snapshot, so they
-  // count in the guard's base (else one changed user out of thousands would trip a percentage).
+  // Users done by an earlier run of this checkpoint, left out before any read.
+  let resumedDone = 0;
+  // Memberships of users left out as unchanged or done: the run looked at them through the snapshot or
+  // the checkpoint, so they count in the guard's base (else one changed user out of thousands would
+  // trip a percentage, and a resumed run would judge its rest against a smaller base).
   let unchangedMemberships = 0;
   // --state bookkeeping, only with a snapshot: the digests of users to apply (changed ones only),
   // and in mirror mode the snapshot's users not seen yet (left at the end: vanished, to be emptied).
@@ -83,18 +88,24 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       yield { user, groups: [], lines: [], hasRejectedRows: false };
     }
   }
-  const skip =
-    snapshot === undefined
-      ? undefined
-      : (desired: DesiredUser, digest: string): boolean => {
-          if (options.refresh !== true && snapshot.users.get(desired.user) === digest) {
-            unchangedUsers++;
-            for (const g of desired.groups) unchangedMemberships += g.conversations.length;
-            return true;
-          }
-          if (!vanished.has(desired.user)) pending.set(desired.user, digest);
-          return false;
-        };
+  const skip = (desired: DesiredUser, desiredDigest: () => string): boolean => {
+    if (snapshot !== undefined) {
+      const digest = desiredDigest();
+      if (options.refresh !== true && snapshot.users.get(desired.user) === digest) {
+        unchangedUsers++;
+        for (const g of desired.groups) unchangedMemberships += g.conversations.length;
+        return true;
+      }
+      if (!vanished.has(desired.user)) pending.set(desired.user, digest);
+    }
+    if (checkpoint.progressOf(desired.user)?.status === 'done') {
+      resumedDone++;
+      for (const g of desired.groups) unchangedMemberships += g.conversations.length;
+      onOutcome?.(desired.user, 'done');
+      return true;
+    }
+    return false;
+  };
   // Applied users take their new digest; failed and emptied ones leave the snapshot (retried next time).
   const onOutcome =
     snapshot === undefined
@@ -110,7 +121,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     assumeEmpty: options.assumeEmpty,
     api: options.api,
     scheduler: options.scheduler,
-    ...(skip === undefined ? {} : { skip }),
+    skip,
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
@@ -124,6 +135,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   };
   if (options.mode === 'mirror') {
     // Phase 1: read and plan everyone, then decide the guard before the first write.
+    await options.onPhase?.('read');
     const builder = new SummaryBuilder({ mode: options.mode, assumeEmpty: options.assumeEmpty });
     const tmpPlan = join(tmpdir(), `cgsync-mirror-${process.pid}-${Date.now()}.ndjson`);
     const writer = new PlanFileWriter(
@@ -148,6 +160,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await checkpoint.close();
       throw err;
     }
+    await options.onPhase?.('guard');
     guard = checkDeleteGuard(
       options.maxDelete ?? DEFAULT_MAX_DELETE,
       planSummary.memberships.removed,
@@ -158,6 +171,8 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await checkpoint.close();
       await rm(tmpPlan, { force: true });
       return {
+        staleUsers: 0,
+        replannedUsers: 0,
         run: undefined,
         refused: guard,
         guard,
@@ -184,12 +199,18 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   }
 
   const progress = options.onPlanned?.(planSummary);
-  const run = await runApply({
+  await options.onPhase?.('write');
+  const applied = await runApply({
     users,
     api: options.api,
     checkpoint,
     options: applyOptions(options, failures, onOutcome, progress),
   });
+  const run: RunResult =
+    resumedDone === 0
+      ? applied
+      : { ...applied, users: { ...applied.users, alreadyDone: applied.users.alreadyDone + resumedDone } };
+  await options.onPhase?.('flush');
   await checkpoint.close();
 
   let stateSaved = false;
@@ -199,6 +220,8 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   }
   return {
     run,
+    staleUsers: 0,
+    replannedUsers: 0,
     ...(guard === undefined ? {} : { guard }),
     scan: scan.summary,
     ...(planSummary === undefined ? {} : { planSummary }),

@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { SyncError } from '../errors.js';
 import { acquireLock } from '../executor/lock.js';
 import { type ApplyJobOptions, type ApplyJobResult, FailuresSink } from './apply-common.js';
 import { applyCsv } from './apply-csv.js';
@@ -25,12 +26,14 @@ async function isPlanFile(path: string): Promise<boolean> {
  * the run itself: they are in `run` (fatal, interrupted).
  */
 export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobResult> {
+  const planFile = await isPlanFile(options.input);
+  if (options.replanStale === true && !planFile) {
+    throw new SyncError('USAGE', `--replan-stale applies to a plan file; ${options.input} is not one`);
+  }
   const lock = await acquireLock(options.checkpoint);
   const failures = new FailuresSink(options.failures);
   try {
-    return (await isPlanFile(options.input))
-      ? await applyPlanFile(options, failures)
-      : await applyCsv(options, failures);
+    return planFile ? await applyPlanFile(options, failures) : await applyCsv(options, failures);
   } finally {
     await failures.close().catch(() => undefined);
     await lock.release();

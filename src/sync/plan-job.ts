@@ -1,5 +1,5 @@
-import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { EndpointScheduler } from '../executor/limiters.js';
 import type { Mode } from '../model.js';
@@ -10,6 +10,7 @@ import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
+import type { OnPhase } from './phase.js';
 import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
 import type { Shard } from './shard.js';
@@ -32,6 +33,8 @@ export interface PlanJobOptions {
   readonly scheduler?: EndpointScheduler;
   readonly onRejected?: (rejection: Rejection) => void;
   readonly signal?: AbortSignal;
+  /** Told as each phase begins (`scan`, then `read` unless assume-empty). */
+  readonly onPhase?: OnPhase;
   /**
    * With `assumeEmpty`, worker threads that plan users while the CSV is still being read (grouped
    * input) or partition by partition (ungrouped input). 0: all on this thread.
@@ -85,6 +88,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
   };
   let writer: PlanFileWriter | undefined;
   let scanSummary: ScanSummary;
+  await options.onPhase?.('scan');
   try {
     if (options.assumeEmpty && options.threads !== 0) {
       // Nothing to read from the service: plan on worker threads, during the scan when possible.
@@ -107,6 +111,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       scanSummary = scan.summary;
       writer = out === undefined ? undefined : new PlanFileWriter(out, header);
       try {
+        if (!options.assumeEmpty) await options.onPhase?.('read');
         const planned = planUsers(scan.users(), {
           mode: options.mode,
           assumeEmpty: options.assumeEmpty,
@@ -125,11 +130,11 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     }
     const summary = builder.result();
     await writer?.finish(summary);
+    // Each report appears whole or not at all (a previous one stays until the new one is complete).
     for (const report of reports) {
-      await writeFile(
+      await writeFileAtomic(
         report.path,
         report.format === 'html' ? renderHtml(summary) : renderMarkdown(summary),
-        'utf8',
       );
     }
     return { summary, scan: scanSummary };

@@ -27,10 +27,10 @@ export interface PlanUsersOptions {
   readonly readConcurrency?: number;
   readonly shard?: Shard;
   /**
-   * Users to leave out before any read (e.g. unchanged since the --state snapshot). Called with the
-   * desired state and its digest.
+   * Users to leave out before any read (unchanged since the --state snapshot, done in the checkpoint).
+   * Called with the desired state and a function that computes its digest (not computed unless asked).
    */
-  readonly skip?: (desired: DesiredUser, desiredDigest: string) => boolean;
+  readonly skip?: (desired: DesiredUser, desiredDigest: () => string) => boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -53,7 +53,7 @@ export function planUsers(
   async function* selected(): AsyncGenerator<DesiredUser> {
     for await (const desired of users) {
       if (!inShard(desired.user, options.shard)) continue;
-      if (skip?.(desired, desiredDigestOf(desired, options.mode))) continue;
+      if (skip?.(desired, () => desiredDigestOf(desired, options.mode))) continue;
       yield desired;
     }
   }

@@ -4,6 +4,7 @@ import type { Operation } from '../planner/types.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
+import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
 import type { Shard } from './shard.js';
 
@@ -40,6 +41,8 @@ export interface VerifyJobOptions {
   readonly listLimit?: number;
   readonly onRejected?: (rejection: Rejection) => void;
   readonly signal?: AbortSignal;
+  /** Told as each phase begins (`scan`, `read`). */
+  readonly onPhase?: OnPhase;
 }
 
 function driftOf(user: string, operations: readonly Operation[]): UserDrift {
@@ -66,6 +69,7 @@ function driftOf(user: string, operations: readonly Operation[]): UserDrift {
  */
 export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyResult> {
   let rejectedRows = 0;
+  await options.onPhase?.('scan');
   const scan = await scanInput(options.input, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     onRejected: (r) => {
@@ -77,6 +81,7 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
   const drift: UserDrift[] = [];
   let users = 0;
   let usersWithDrift = 0;
+  await options.onPhase?.('read');
   for await (const { plan } of planUsers(scan.users(), {
     mode: options.mode,
     assumeEmpty: false,

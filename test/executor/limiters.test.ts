@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
-import { createEndpointLimiters, isGateFailure, spacingFor } from '../../src/executor/limiters.js';
+import {
+  createEndpointLimiters,
+  isGateFailure,
+  MAX_WINDOW_SLOTS,
+  spacingFor,
+  windowShape,
+} from '../../src/executor/limiters.js';
 import { callWithRetry, judgeFailure } from '../../src/executor/retry.js';
+import { SlidingWindowGate } from '../../src/executor/window-gate.js';
+import { MAX_RATE } from '../../src/model.js';
 import { FakeClock } from './helpers.js';
 
 /** Largest number of timestamps inside any window of `windowMs` (start inclusive, end exclusive). */
@@ -210,9 +218,39 @@ describe('rate-limit slow-down (injected clock)', () => {
 
   it('refuses nonsense options with a message naming what was expected', () => {
     expect(() => createEndpointLimiters({ rate: 0 })).toThrow(
-      /Expected `rate` to be a number above 0, got 0/,
+      /Expected `rate` to be a number above 0 and at most 10000, got 0/,
+    );
+    expect(() => createEndpointLimiters({ rate: 1e9 })).toThrow(
+      /Expected `rate` to be a number above 0 and at most 10000, got 1000000000/,
     );
     expect(() => createEndpointLimiters({ maxConcurrent: 1.5 })).toThrow(/maxConcurrent/);
     expect(() => createEndpointLimiters({ headroom: 1.2 })).toThrow(/headroom/);
+  });
+});
+
+describe('the window gate does not grow with the rate (issue 12: --rate 1e9 took 24 GB)', () => {
+  it('keeps the ring at most MAX_WINDOW_SLOTS long and shrinks the window instead', () => {
+    expect(windowShape(200, 25)).toEqual({ limit: 200, windowMs: 1025 });
+    expect(windowShape(1000, 25)).toEqual({ limit: 1000, windowMs: 1025 });
+    expect(windowShape(MAX_RATE, 25)).toEqual({ limit: MAX_WINDOW_SLOTS, windowMs: 102.5 });
+    expect(windowShape(0.5, 25).limit).toBe(1);
+    for (const rate of [1001, 5000, MAX_RATE]) {
+      const shape = windowShape(rate, 25);
+      expect(shape.limit).toBe(MAX_WINDOW_SLOTS);
+      // The same rate as the ring of `rate` slots would give, and the same share of margin (2.5%).
+      expect(shape.limit / (shape.windowMs / 1000)).toBeCloseTo(rate / 1.025, 6);
+    }
+  });
+
+  it('at the bound, no more than the rate starts in any second (injected clock)', async () => {
+    const clock = new FakeClock();
+    const gate = new SlidingWindowGate({ ...windowShape(MAX_RATE, 25), clock });
+    const starts: number[] = [];
+    for (let i = 0; i < 25_000; i++) {
+      await gate.acquire('get_contact_group');
+      starts.push(clock.now());
+    }
+    expect(maxInWindow(starts, 1000)).toBeLessThanOrEqual(MAX_RATE);
+    expect(maxInWindow(starts, 1000)).toBeGreaterThan(MAX_RATE * 0.95);
   });
 });
