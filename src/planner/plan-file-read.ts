@@ -17,9 +17,10 @@ export interface PlanFile {
    * Reads the whole file once, before anything is done with it: the digest of every byte, the structure
    * of every line, every operation against the documented limits, users unique and in order, their
    * count and content digest against the summary and header. Memory stays bounded (one line at a time).
-   * Throws `SyncError('CHECKPOINT')` naming the line; `IO` when the file cannot be read or changed.
+   * Throws `SyncError('CHECKPOINT')` naming the line; `IO` when the file cannot be read or changed;
+   * the reason of `signal` when it aborts first.
    */
-  validate(): Promise<void>;
+  validate(signal?: AbortSignal): Promise<void>;
   /**
    * The user plans in file order (ascending user ID), each line validated. Every iteration reads the
    * file again; breaking out of the loop closes it. Throws `SyncError('CHECKPOINT')` naming the line.
@@ -69,7 +70,7 @@ export async function readPlanFile(path: string): Promise<PlanFile> {
     path,
     header,
     summary,
-    validate: () => validatePlan(file),
+    validate: (signal?: AbortSignal) => validatePlan(file, signal),
     users: { [Symbol.asyncIterator]: () => readUsers(file) },
   };
 }
@@ -102,7 +103,7 @@ async function checkUnchanged(plan: OpenedPlan): Promise<void> {
   }
 }
 
-async function validatePlan(plan: OpenedPlan): Promise<void> {
+async function validatePlan(plan: OpenedPlan, signal?: AbortSignal): Promise<void> {
   await checkUnchanged(plan);
   const hash = createHash('sha256');
   const content = new ContentDigest();
@@ -110,6 +111,7 @@ async function validatePlan(plan: OpenedPlan): Promise<void> {
   const users = new UserOrder(plan);
   for await (const text of rawLines(plan.path, plan.digestStart, hash)) {
     n += 1;
+    if ((n & 1023) === 0) signal?.throwIfAborted();
     if (n === 1) continue; // the header, read when the file was opened (and hashed now)
     if (users.summaryLine > 0) {
       if (n === users.summaryLine + 1) continue; // the digest line, read when the file was opened

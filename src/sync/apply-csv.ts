@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/checkpoint.js';
+import { judgeFailure } from '../executor/retry.js';
 import { type RunResult, runApply } from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';
 import { createPlanHeader, PlanFileWriter, readPlanFile } from '../planner/plan-file.js';
@@ -194,7 +195,13 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     })();
   } else {
     users = (async function* () {
-      for await (const p of planned) yield report(p);
+      try {
+        for await (const p of planned) yield report(p);
+      } catch (err) {
+        // A read stopped by the run's own signal: the run is interrupted, not failed.
+        if (options.signal?.aborted === true && judgeFailure(err).kind === 'aborted') return;
+        throw err;
+      }
     })();
   }
 

@@ -51,7 +51,7 @@ export async function applyPlanFile(
       `plan file ${options.input} was made with --mode ${planFile.header.mode}${planFile.header.assumeEmpty ? ' --assume-empty' : ''}; run apply with the same options`,
     );
   }
-  await planFile.validate();
+  await planFile.validate(options.signal);
   failures.open();
   const checkpoint = await openCheckpoint(options.checkpoint, {
     identity: {
