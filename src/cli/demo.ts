@@ -12,7 +12,7 @@ import { runPlanJob } from '../sync/plan-job.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
 import { TencentClient } from '../tencent/client.js';
 import { applyExitCode } from './apply.js';
-import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 
 export interface DemoArgs {
   input?: string;
@@ -98,6 +98,7 @@ export async function runDemo(args: DemoArgs, io: CliIo): Promise<ExitCode> {
     if (applied.run !== undefined) {
       io.stdout.write(formatSummary(applied.run));
     }
+    if (applied.run?.fatal !== undefined) writeLine(io.stderr, `error: ${describeError(applied.run.fatal)}`);
     if (code === EXIT.interrupted || code === EXIT.fatal) return code;
 
     writeLine(io.stderr, '\n3/3 verify: read everything back and compare');

@@ -59,7 +59,10 @@ export function formatProgressLine(stats: LiveStats, callsPerSecond: number, tot
   return parts.join(' | ');
 }
 
-/** The final summary, several lines of plain text. */
+/**
+ * The final summary, several lines of plain text. The cause of a fatal stop is not in it: the caller
+ * ends its output with it (one `error: <cause>` line, after anything else it prints).
+ */
 export function formatSummary(result: RunResult): string {
   const u = result.users;
   const o = result.operations;
@@ -77,7 +80,6 @@ export function formatSummary(result: RunResult): string {
     );
   }
   if (result.failedItemsTotal > 0) lines.push(`failed items: ${result.failedItemsTotal}`);
-  if (result.fatal !== undefined) lines.push(`error: ${result.fatal.message}`);
   if (result.interrupted) lines.push('resume with the same command and --checkpoint file');
   return `${lines.join('\n')}\n`;
 }
