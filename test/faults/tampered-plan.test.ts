@@ -157,6 +157,7 @@ describe('a tampered plan is refused whole, before the first write', () => {
       });
       const stats = t.emulator.stats().endpoints;
       expect(Object.values(stats).reduce((n, e) => n + e.accepted + e.rateLimited, 0)).toBe(0);
+      expect(existsSync(join(dir.path, `${file}.cp`))).toBe(false);
     },
   );
 

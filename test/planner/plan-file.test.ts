@@ -344,7 +344,7 @@ describe('readPlanFile refuses broken files with the line number', () => {
       ],
       [
         'a 65-byte name',
-        forged(ids([{ kind: 'create', user, group: 'é'.repeat(32) + 'x', add: [] }])),
+        forged(ids([{ kind: 'create', user, group: `${'é'.repeat(32)}x`, add: [] }])),
         /operations\[0\]\.group: 65 bytes, the limit is 64/,
       ],
       [
