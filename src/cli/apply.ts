@@ -13,7 +13,7 @@ import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
-import { checkPathCollisions, type RunPath } from './paths.js';
+import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { reportThrown } from './thrown.js';
 
 export interface ApplyArgs extends ConnectionFlags {
@@ -53,15 +53,11 @@ export function applyExitCode(result: ApplyJobResult): ExitCode {
 export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
   return [
     { flag: 'the input', path: input, role: 'input' },
-    ...(args.secretKeyFile === undefined
-      ? []
-      : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
+    ...optionalPath('--secret-key-file', args.secretKeyFile, 'input'),
     { flag: '--checkpoint', path: args.checkpoint, role: 'output' },
     { flag: "--checkpoint's lock", path: lockPathFor(args.checkpoint), role: 'output' },
-    ...(args.failures === undefined
-      ? []
-      : [{ flag: '--failures', path: args.failures, role: 'output' as const }]),
-    ...(args.state === undefined ? [] : [{ flag: '--state', path: args.state, role: 'output' as const }]),
+    ...optionalPath('--failures', args.failures, 'output'),
+    ...optionalPath('--state', args.state, 'output'),
   ];
 }
 

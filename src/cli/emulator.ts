@@ -4,7 +4,7 @@ import { type EmulatorOptions, parseKnownUsers, startEmulator } from '../emulato
 import { SyncError } from '../errors.js';
 import { type ConnectionFlags, resolveCredentials } from './config.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
-import { checkPathCollisions } from './paths.js';
+import { checkPathCollisions, optionalPath } from './paths.js';
 
 export interface EmulatorArgs extends Pick<ConnectionFlags, 'sdkappid' | 'secretKeyFile' | 'admin'> {
   port: number;
@@ -31,15 +31,9 @@ export interface EmulatorArgs extends Pick<ConnectionFlags, 'sdkappid' | 'secret
 export async function runEmulatorCommand(args: EmulatorArgs, io: CliIo): Promise<ExitCode> {
   await checkPathCollisions(
     [
-      ...(args.secretKeyFile === undefined
-        ? []
-        : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
-      ...(args.knownUsers === undefined
-        ? []
-        : [{ flag: '--known-users', path: args.knownUsers, role: 'input' as const }]),
-      ...(args.stateFile === undefined
-        ? []
-        : [{ flag: '--state-file', path: args.stateFile, role: 'output' as const }]),
+      ...optionalPath('--secret-key-file', args.secretKeyFile, 'input'),
+      ...optionalPath('--known-users', args.knownUsers, 'input'),
+      ...optionalPath('--state-file', args.stateFile, 'output'),
     ],
     io.cwd,
   );

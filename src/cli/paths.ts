@@ -12,6 +12,11 @@ export interface RunPath {
   readonly role: 'input' | 'output';
 }
 
+/** `{flag, path, role}` when `path` is given, else nothing: for optional flags in a list. */
+export function optionalPath(flag: string, path: string | undefined, role: RunPath['role']): RunPath[] {
+  return path === undefined ? [] : [{ flag, path, role }];
+}
+
 /** Links followed before a dangling chain is taken as it is. */
 const MAX_LINKS = 40;
 

@@ -5,7 +5,7 @@ import { runPlanJob } from '../sync/plan-job.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
-import { checkPathCollisions, type RunPath } from './paths.js';
+import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { reportThrown } from './thrown.js';
 
 export interface PlanArgs extends ConnectionFlags {
@@ -26,10 +26,8 @@ export interface PlanArgs extends ConnectionFlags {
 export function planPaths(input: string, args: PlanArgs): RunPath[] {
   return [
     { flag: 'the input', path: input, role: 'input' },
-    ...(args.secretKeyFile === undefined
-      ? []
-      : [{ flag: '--secret-key-file', path: args.secretKeyFile, role: 'input' as const }]),
-    ...(args.out === undefined ? [] : [{ flag: '--out', path: args.out, role: 'output' as const }]),
+    ...optionalPath('--secret-key-file', args.secretKeyFile, 'input'),
+    ...optionalPath('--out', args.out, 'output'),
     ...args.report.map((path) => ({ flag: '--report', path, role: 'output' as const })),
   ];
 }

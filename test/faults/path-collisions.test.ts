@@ -176,6 +176,14 @@ describe('outputs that name an input or another output', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('demo --input inside --dir (which the demo empties first) is refused before anything is removed', async () => {
+    const before = await snapshot();
+    const io = memoryIo({}, dir.path);
+    expect(await runCli(['demo', '--input', 'export.csv', '--dir', '.'], io)).toBe(1);
+    expect(io.err()).toMatch(/--input .*export\.csv is inside --dir .*, which the demo empties first/);
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('distinct files still run, and - (standard input) never collides', async () => {
     t.emulator.reset();
     const io = memoryIo(t.env, dir.path);
