@@ -112,8 +112,11 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       },
     });
     // A signal that came during the last flush: everything is saved, but the run was asked to stop.
+    const finished = applyExitCode(result);
     const code =
-      result.run?.interrupted !== true && signal?.aborted === true ? EXIT.interrupted : applyExitCode(result);
+      (finished === EXIT.ok || finished === EXIT.partial) && signal?.aborted === true
+        ? EXIT.interrupted
+        : finished;
     reportResult(result, code, input, args, io, progress);
     return code;
   } catch (err) {
