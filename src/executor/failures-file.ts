@@ -146,6 +146,15 @@ export class FailuresWriter {
     this.#stream.write(formatRow(cells));
   }
 
+  /** Ends and removes the temporary file: a file already at `path` stays as it was. */
+  async discard(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#stream.end(() => resolve());
+      this.#stream.once('error', () => resolve());
+    });
+    await unlink(this.#tmp).catch(() => undefined);
+  }
+
   /** Ends the file and moves it into place; rejects with `SyncError('IO')` if any write failed. */
   async close(): Promise<void> {
     await new Promise<void>((resolve) => {

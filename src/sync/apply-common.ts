@@ -96,7 +96,14 @@ export class FailuresSink {
     this.#writer?.writeFailed(item);
   }
 
-  /** Ends the file (once) and returns the rows written. */
+  /** Drops what was written (the run failed before it had a result): a previous file stays as it was. */
+  async discard(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer?.discard();
+  }
+
+  /** Ends the file (once), moves it into place and returns the rows written. */
   async close(): Promise<number> {
     if (this.#closed || this.#writer === undefined) return this.#writer?.rows ?? 0;
     this.#closed = true;

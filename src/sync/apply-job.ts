@@ -34,6 +34,10 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
   const failures = new FailuresSink(options.failures);
   try {
     return planFile ? await applyPlanFile(options, failures) : await applyCsv(options, failures);
+  } catch (err) {
+    // No result (a bad input, a signal while reading it): the previous failures file is kept.
+    await failures.discard();
+    throw err;
   } finally {
     await failures.close().catch(() => undefined);
     await lock.release();

@@ -226,6 +226,27 @@ describe('outputs written whole: a temporary file beside the target, renamed whe
     }
   });
 
+  it('apply: a run that fails while reading its input (after rejecting rows) keeps the previous failures file', async () => {
+    const d = await tempDir('failures-kept');
+    try {
+      const rows = Array.from({ length: 50 }, (_, i) => `u${i},,1,p${i},`).join('\n');
+      await writeFile(join(d.path, 'bad.csv'), `${CANONICAL_HEADER}\n${rows}\nu,"unclosed\n`);
+      await writeFile(join(d.path, 'failures.csv'), 'the previous run\n');
+      const io = memoryIo(
+        { TENCENT_SDKAPPID: '1400000000', TENCENT_SECRET_KEY: 'k', TENCENT_ENDPOINT: 'http://127.0.0.1:9' },
+        d.path,
+      );
+      expect(
+        await runCli(['apply', 'bad.csv', '--checkpoint', 'c.ndjson', '--failures', 'failures.csv'], io),
+      ).toBe(1);
+      expect(io.err()).toMatch(/Invalid CSV at line 52/);
+      expect(await readFile(join(d.path, 'failures.csv'), 'utf8')).toBe('the previous run\n');
+      expect((await readdir(d.path)).sort()).toEqual(['bad.csv', 'failures.csv']);
+    } finally {
+      await d.remove();
+    }
+  });
+
   it('plan --out and --report: a run that fails leaves the previous files as they were', async () => {
     const d = await tempDir('plan-atomic');
     try {
