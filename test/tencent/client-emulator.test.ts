@@ -191,7 +191,7 @@ describe('TencentClient against a faulty emulator', () => {
   it('seeded faults surface as transient failures of the matching kind; lost creates were applied', async () => {
     const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, endpoint: faulty.url });
     clients.push(c);
-    const seen = { transient: 0, http502: 0, lost: 0 };
+    const seen = { transient: 0, http502: 0, lost: 0, applied: 0, malformed: 0, mix: 0 };
     const lostGroups: string[] = [];
     const okGroups: string[] = [];
     for (let i = 0; i < 60; i++) {
