@@ -73,6 +73,12 @@ export interface RemoteGroup extends GroupState {
 export interface RemoteUser {
   readonly user: string;
   readonly groups: readonly RemoteGroup[];
+  /**
+   * Conversations that carry a mark (listed in no group, or with a StandardMark/CustomMark): marks
+   * and groups share the 1000-conversation limit, so they count whatever the groups become.
+   * cgsync never adds, removes or changes them. Absent when there are none.
+   */
+  readonly marked?: readonly Conversation[];
 }
 
 /** The documented per-user and per-call limits. */

@@ -277,9 +277,21 @@ function malformedReply(variant: MalformedVariant, text: string, url: URL, delay
     case 'empty':
       return { kind: 'http', status: 200, type: JSON_TYPE, text: '', delayMs };
     case 'truncated':
-      return { kind: 'http', status: 200, type: JSON_TYPE, text: text.slice(0, Math.floor(text.length / 2)), delayMs };
+      return {
+        kind: 'http',
+        status: 200,
+        type: JSON_TYPE,
+        text: text.slice(0, Math.floor(text.length / 2)),
+        delayMs,
+      };
     case 'string-code':
-      return { kind: 'http', status: 200, type: JSON_TYPE, text: text.replace('"ErrorCode":0', '"ErrorCode":"0"'), delayMs };
+      return {
+        kind: 'http',
+        status: 200,
+        type: JSON_TYPE,
+        text: text.replace('"ErrorCode":0', '"ErrorCode":"0"'),
+        delayMs,
+      };
   }
 }
 

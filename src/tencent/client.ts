@@ -18,6 +18,7 @@ import {
   Transport,
 } from './http.js';
 import { resolveBaseUrl } from './regions.js';
+import { type Route, type RouteSwitchEvent, Routes } from './routes.js';
 import { UserSigCache } from './usersig.js';
 import type {
   CreateContactGroupRequest,
@@ -30,6 +31,7 @@ import type {
 } from './wire.js';
 
 export { type CallEvent, type CallOutcome, errorForFailure, failureOf } from './http.js';
+export type { RouteSwitchEvent } from './routes.js';
 
 /** Options of {@link TencentClient}. Validated when the client is constructed. */
 export interface TencentClientOptions {
@@ -41,10 +43,30 @@ export interface TencentClientOptions {
   admin?: string;
   /** One of the eight regions (regions.ts). Give `region` or `endpoint`, not both. @default 'singapore' */
   region?: string;
-  /** Use the region's documented backup domain. @default false */
+  /** Use the region's documented backup domain from the start (no switching then). @default false */
   backup?: boolean;
   /** A base URL instead of a region, e.g. the emulator's; plain http only to loopback. */
   endpoint?: string;
+  /**
+   * With `endpoint`: a base URL to switch to when the endpoint keeps failing to connect (the
+   * region's backup domain plays this part for a region).
+   */
+  backupEndpoint?: string;
+  /**
+   * Connection failures in a row (refused, unresolved, unreachable, connect timeout, untrusted
+   * certificate) on the main domain after which calls go to the backup domain for good; 0 never
+   * switches. HTTP answers reset the count.
+   * @default 3
+   */
+  switchToBackupAfter?: number;
+  /** Told when calls switch to the backup domain (for the log). */
+  onBackupSwitch?: (event: RouteSwitchEvent) => void;
+  /**
+   * Unexpected answers in a row (HTTP 200 whose body is not the documented shape) after which the
+   * next ones are fatal (`UNEXPECTED_RESPONSE`, class `fatal`): the run stops with an excerpt.
+   * @default 5
+   */
+  unexpectedLimit?: number;
   /** Most connections kept open to the service (keep-alive). @default 64 */
   connections?: number;
   /**
@@ -70,38 +92,54 @@ const SERVER_TIMEOUT_MS = 3000;
  * UserSig refusal; retrying is the executor's job (`failureOf` + `classifyFailure`).
  */
 export class TencentClient implements ChatApi {
-  /** The service's base URL (origin only). */
-  readonly baseUrl: URL;
   readonly #transport: Transport;
-  readonly #pool: Pool | undefined;
+  readonly #routes: Routes;
+  readonly #pools: Pool[] = [];
   #closed = false;
 
   constructor(options: TencentClientOptions) {
-    this.baseUrl = validateOptions(options);
+    const { main, backup } = validateOptions(options);
     const { sdkAppId, secretKey, admin = 'administrator', timeoutMs = 10_000, dispatcher, onCall } = options;
-    this.#pool =
-      dispatcher === undefined
-        ? new Pool(this.baseUrl, {
-            connections: options.connections ?? 64,
-            headersTimeout: timeoutMs,
-            bodyTimeout: timeoutMs,
-            connectTimeout: timeoutMs,
-          })
-        : undefined;
+    const routeTo = (origin: URL): Route => {
+      if (dispatcher !== undefined) return { origin, dispatcher };
+      const pool = new Pool(origin, {
+        connections: options.connections ?? 64,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        connectTimeout: timeoutMs,
+      });
+      this.#pools.push(pool);
+      return { origin, dispatcher: pool };
+    };
+    this.#routes = new Routes(routeTo(main), {
+      ...(backup === undefined ? {} : { backup: () => routeTo(backup) }),
+      threshold: options.switchToBackupAfter ?? 3,
+      onSwitch: options.onBackupSwitch,
+    });
     const userSigs = new UserSigCache(
       { sdkAppId, secretKey, identifier: admin, expireSeconds: options.userSigExpireSeconds ?? 86_400 },
       options.nowSeconds,
     );
     this.#transport = new Transport({
-      dispatcher: dispatcher ?? (this.#pool as Pool),
-      origin: this.baseUrl,
+      routes: this.#routes,
       sdkAppId,
       admin,
       secretKey,
       userSigs,
       timeoutMs,
       ...(onCall === undefined ? {} : { onCall }),
+      ...(options.unexpectedLimit === undefined ? {} : { unexpectedLimit: options.unexpectedLimit }),
     });
+  }
+
+  /** The base URL calls go to now (origin only): the backup one after a switch. */
+  get baseUrl(): URL {
+    return this.#routes.current.origin;
+  }
+
+  /** Whether calls may still switch to a backup domain (one is known and no switch happened). */
+  get canSwitchToBackup(): boolean {
+    return this.#routes.canSwitch;
   }
 
   createGroup(
@@ -110,11 +148,12 @@ export class TencentClient implements ChatApi {
     conversations: readonly Conversation[],
     signal?: AbortSignal,
   ): Promise<GroupWriteResult> {
-    // ContactItem is optional on the official page: an empty group is sent without it.
-    const item: CreateContactGroupRequest['GroupContactItem'][0] =
-      conversations.length === 0
-        ? { GroupName: group }
-        : { GroupName: group, ContactItem: conversations.map(toWireItem) };
+    // ContactItem is optional on the newer page and required on the older one: `[]` for an empty
+    // group satisfies both readings.
+    const item: CreateContactGroupRequest['GroupContactItem'][0] = {
+      GroupName: group,
+      ContactItem: conversations.map(toWireItem),
+    };
     const body: CreateContactGroupRequest = { From_Account: user, GroupContactItem: [item] };
     return this.#call('create_contact_group', body, { user, group }, parseGroupResult, signal);
   }
@@ -131,9 +170,11 @@ export class TencentClient implements ChatApi {
       UpdateGroup: {
         UpdateGroupType: 2,
         OldGroupName: group,
+        // Removals first: a service that applies items one by one never passes the
+        // 1000-conversation limit in the middle of a call that swaps conversations.
         ContactUpdateItem: [
-          ...changes.add.map((c) => ({ ContactOptType: 1 as const, ContactItem: toWireItem(c) })),
           ...changes.remove.map((c) => ({ ContactOptType: 2 as const, ContactItem: toWireItem(c) })),
+          ...changes.add.map((c) => ({ ContactOptType: 1 as const, ContactItem: toWireItem(c) })),
         ],
       },
     };
@@ -192,11 +233,11 @@ export class TencentClient implements ChatApi {
     );
   }
 
-  /** Closes the client's own Pool (waiting for calls in flight). An injected dispatcher stays open. */
+  /** Closes the client's own Pools (waiting for calls in flight). An injected dispatcher stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool?.close();
+    await Promise.all(this.#pools.map((p) => p.close()));
   }
 
   #call<T>(
@@ -216,11 +257,11 @@ export class TencentClient implements ChatApi {
 }
 
 // Wire ↔ domain. Bodies arrive as `unknown`; each parser narrows what it needs or throws
-// MalformedResponse, which the transport turns into a transient `network` failure.
+// MalformedResponse, which the transport turns into an `UNEXPECTED_RESPONSE` failure.
 
 type Body = Readonly<Record<string, unknown>>;
 type GroupRef = { name: string; groupId: number };
-type ContactGroups = { conversation: Conversation; groupIds: readonly number[] };
+type ContactGroups = { conversation: Conversation; groupIds: readonly number[]; marked: boolean };
 
 function toWireItem(c: Conversation): WireContactItem {
   return c.type === 1 ? { Type: 1, To_Account: c.id } : { Type: 2, ToGroupId: c.id };
@@ -269,12 +310,26 @@ function parseGroupItems(v: unknown): GroupRef[] {
 function parseContactResults(v: unknown, field: string): ContactGroups[] {
   return arrayOf(v, field).map((item, i) => {
     const where = `${field}[${i}]`;
-    const ids = arrayOf(recordOf(item, where).ContactGroupId, `${where}.ContactGroupId`);
+    const r = recordOf(item, where);
+    const ids = arrayOf(r.ContactGroupId, `${where}.ContactGroupId`);
     return {
       conversation: fromWireItem(item, where),
       groupIds: ids.map((id, j) => intOf(id, `${where}.ContactGroupId[${j}]`)),
+      marked: hasMark(r),
     };
   });
+}
+
+/**
+ * Whether a listed conversation carries a mark: a StandardMark with a bit set, or a CustomMark.
+ * Marks and groups share the 1000-conversation limit, so such a conversation counts even in no group.
+ */
+function hasMark(r: Body): boolean {
+  const standard = r.StandardMark;
+  const custom = r.CustomMark;
+  return (
+    (typeof standard === 'string' && /[^0]/.test(standard)) || (typeof custom === 'string' && custom !== '')
+  );
 }
 
 function parseItemResult(v: unknown, op: 'add' | 'remove', where: string): ItemResult {
@@ -331,11 +386,13 @@ function parseDeletedGroup(body: Body, name: string): { groupId: number } {
 
 function parseGroupsPage(body: Body): GroupsPage {
   const next = body.NextStartIndex;
+  const flag = body.CompleteFlag;
   return {
     groups: parseGroupItems(body.GroupItem),
     conversations: parseContactResults(body.ContactItem, 'ContactItem'),
-    complete: body.CompleteFlag === 1,
+    complete: flag === 1,
     nextStartIndex: typeof next === 'number' && Number.isInteger(next) && next >= 0 ? next : 0,
+    ...(typeof flag === 'number' ? { completeFlag: flag } : {}),
   };
 }
 
@@ -343,7 +400,7 @@ function parseGroupsPage(body: Body): GroupsPage {
  * Validates the options eagerly and resolves the base URL; every problem found is reported in one
  * `CONFIG` error.
  */
-function validateOptions(options: TencentClientOptions): URL {
+function validateOptions(options: TencentClientOptions): { main: URL; backup: URL | undefined } {
   const problems: string[] = [];
   const expect = (name: string, wanted: string, value: unknown) =>
     problems.push(`Expected \`${name}\` to be ${wanted}, got \`${String(value)}\` (${typeof value})`);
@@ -373,17 +430,39 @@ function validateOptions(options: TencentClientOptions): URL {
   if (options.onCall !== undefined && typeof options.onCall !== 'function') {
     expect('onCall', 'a function', options.onCall);
   }
-  let baseUrl: URL | undefined;
-  try {
-    baseUrl =
-      options.endpoint === undefined
-        ? resolveBaseUrl({ region: options.region ?? 'singapore', backup: options.backup === true })
-        : resolveBaseUrl({ endpoint: options.endpoint });
-  } catch (err) {
-    problems.push(err instanceof Error ? err.message : String(err));
+  if (options.onBackupSwitch !== undefined && typeof options.onBackupSwitch !== 'function') {
+    expect('onBackupSwitch', 'a function', options.onBackupSwitch);
   }
-  if (problems.length > 0 || baseUrl === undefined) {
+  if (options.switchToBackupAfter !== undefined && !isInt(options.switchToBackupAfter, 0)) {
+    expect('switchToBackupAfter', 'an integer from 0 and up', options.switchToBackupAfter);
+  }
+  if (options.unexpectedLimit !== undefined && !isInt(options.unexpectedLimit, 1)) {
+    expect('unexpectedLimit', 'an integer from 1 and up', options.unexpectedLimit);
+  }
+  if (options.backupEndpoint !== undefined && options.endpoint === undefined) {
+    problems.push('Expected `backupEndpoint` only with `endpoint` (a region has its own backup domain)');
+  }
+  const resolve = (target: Parameters<typeof resolveBaseUrl>[0]): URL | undefined => {
+    try {
+      return resolveBaseUrl(target);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+      return undefined;
+    }
+  };
+  let main: URL | undefined;
+  let backup: URL | undefined;
+  if (options.endpoint === undefined) {
+    const region = options.region ?? 'singapore';
+    main = resolve({ region, backup: options.backup === true });
+    // Already on the backup domain: nowhere else to go.
+    if (options.backup !== true && main !== undefined) backup = resolve({ region, backup: true });
+  } else {
+    main = resolve({ endpoint: options.endpoint });
+    if (options.backupEndpoint !== undefined) backup = resolve({ endpoint: options.backupEndpoint });
+  }
+  if (problems.length > 0 || main === undefined) {
     throw new SyncError('CONFIG', `Invalid client options: ${problems.join('; ')}`);
   }
-  return baseUrl;
+  return { main, backup };
 }

@@ -100,6 +100,13 @@ describe('fault injection over HTTP', () => {
     }
     const creates = await sequence(emu, 10);
     expect(creates.every((o) => o !== 'ok')).toBe(true);
-    expect(emu.stats().endpoints.get_contact_group.faults).toEqual({ transient: 0, http502: 0, lost: 0, applied: 0, malformed: 0, mix: 0 });
+    expect(emu.stats().endpoints.get_contact_group.faults).toEqual({
+      transient: 0,
+      http502: 0,
+      lost: 0,
+      applied: 0,
+      malformed: 0,
+      mix: 0,
+    });
   });
 });

@@ -73,7 +73,9 @@ describe('readings of the pages, each an option (the default is today’s behavi
 
     // The default reading checks the whole call once: the order does not matter.
     const whole = atLimit();
-    expect(whole.updateContactGroup(swap('add')).UpdateGroupResult?.ContactResultItem?.map((r) => r.ResultCode)).toEqual([0, 0]);
+    expect(
+      whole.updateContactGroup(swap('add')).UpdateGroupResult?.ContactResultItem?.map((r) => r.ResultCode),
+    ).toEqual([0, 0]);
   });
 
   it('marked conversations: listed without ContactGroupId, found by search, counted toward 1000', () => {
@@ -103,11 +105,7 @@ describe('readings of the pages, each an option (the default is today’s behavi
   });
 
   it('item faults: the hook decides each item’s ResultCode and whether it landed', () => {
-    const fates = [
-      { resultCode: 50004, applied: true },
-      { resultCode: 50005, applied: false },
-      undefined,
-    ];
+    const fates = [{ resultCode: 50004, applied: true }, { resultCode: 50005, applied: false }, undefined];
     let i = 0;
     const store = new ContactGroupStore({ itemFault: () => fates[i++ % fates.length] });
     const res = store.createContactGroup(createBody('u', 'a', [c2c('x'), c2c('y'), c2c('z')]));
