@@ -7,6 +7,7 @@ import type { Endpoint } from '../tencent/wire.js';
 import type { CheckpointStore, UserProgress } from './checkpoint.js';
 import type { FailedItemRecord } from './checkpoint-records.js';
 import type { Clock } from './clock.js';
+import { itemHolds, retryOperation, splitFailedItems } from './item-retry.js';
 import type { EndpointScheduler } from './limiters.js';
 import { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
 import {
@@ -28,6 +29,12 @@ export interface UserWork {
   readonly lineOf?: ReadonlyMap<string, number>;
   /** Limits the user breaks: when any, the user is skipped and reported, and nothing is called. */
   readonly violations?: readonly LimitViolation[];
+  /**
+   * Set when the user could not be planned because reading its state was refused for good (50001:
+   * not imported, or another per-user code): the user is failed, nothing is called. Its rows were
+   * reported by whoever read it.
+   */
+  readonly failure?: { readonly errorCode: number | string; readonly message: string };
 }
 
 /** One membership (or group) that could not be applied. */
@@ -115,6 +122,10 @@ export async function applyUser(
     });
     return 'skipped';
   }
+  if (work.failure !== undefined) {
+    ctx.checkpoint.recordUser({ user, outcome: 'failed', reason: work.failure.message });
+    return 'failed';
+  }
   const okOps = prior?.status === 'begun' ? prior.okOps : new Set<string>();
   const pending = work.operations.filter((op) => !okOps.has(op.id));
   if (pending.length === 0) {
@@ -137,6 +148,8 @@ export async function applyUser(
     const read = await readState(user, ctx);
     if (read === 'stopped') return 'unfinished';
     if (read instanceof Error) {
+      // Nothing is known of the user: its pending operations fail with the read's error, row by row.
+      for (const op of pending) finish(work, op, [], read, false, ctx);
       ctx.checkpoint.recordUser({
         user,
         outcome: 'failed',
@@ -188,6 +201,16 @@ async function readState(user: string, ctx: UserContext): Promise<RemoteUser | E
   }
 }
 
+/**
+ * Runs one planned operation to its outcome:
+ * - a call that may or may not have been applied (unknown outcome), or a refusal that may only mean
+ *   an earlier attempt did it, is settled by reading the state and redoing only what is missing;
+ * - items that failed alone with a transient ResultCode inside a successful call are sent again, only
+ *   those, in a follow-up update through the limiter, with the same backoff and at most
+ *   `maxAttempts` rounds; a retried item then refused for good is checked against the state (its
+ *   first attempt may have landed), so both readings of "re-adding a member" converge;
+ * - items that failed for good are reported per row; the operation is recorded once, at the end.
+ */
 async function runOperation(
   work: UserWork,
   planned: Operation,
@@ -195,12 +218,18 @@ async function runOperation(
   ctx: UserContext,
 ): Promise<OpOutcome> {
   const maxRounds = ctx.retry.maxAttempts ?? 8;
+  // What is still wanted: `planned`, then only the items being retried (never again those settled).
+  let target: Operation = planned;
   let current = state.remote === undefined ? planned : reconcileOperation(planned, state.remote);
   let reconciled = current !== planned;
+  const settled: ItemResult[] = [];
+  let itemRounds = 0;
+  let last: Operation = planned;
   for (let round = 1; ; round++) {
-    if (current === undefined) return finish(work, planned, [], undefined, reconciled, ctx);
+    if (current === undefined) return finish(work, last, settled, undefined, reconciled, ctx);
     if (ctx.stopSignal.aborted) return 'stopped';
     const op: Operation = current;
+    last = op;
     let verdict: Verdict;
     let error: unknown;
     try {
@@ -217,7 +246,30 @@ async function runOperation(
         },
       );
       if (state.remote !== undefined) state.remote = applyToRemote(state.remote, op, failedItems);
-      return finish(work, op, failedItems, undefined, reconciled, ctx);
+      const { retry, final, rateLimited } = splitFailedItems(failedItems);
+      let refused = final;
+      if (itemRounds > 0 && refused.length > 0) {
+        // Items sent again: a refusal may only say that their first attempt landed after all.
+        const read = await readState(work.user, ctx);
+        if (read === 'stopped') return 'stopped';
+        if (!(read instanceof Error)) {
+          state.remote = read;
+          refused = refused.filter((item) => !itemHolds(item, op.group, read));
+        }
+      }
+      settled.push(...refused);
+      if (retry.length === 0) return finish(work, op, settled, undefined, reconciled, ctx);
+      itemRounds++;
+      if (itemRounds >= maxRounds)
+        return finish(work, op, [...settled, ...retry], undefined, reconciled, ctx);
+      try {
+        await ctx.clock.sleep(backoffMs(itemRounds, rateLimited, ctx.retry), ctx.stopSignal);
+      } catch {
+        return 'stopped';
+      }
+      target = retryOperation(op, retry);
+      current = target;
+      continue;
     } catch (err) {
       error = err;
       verdict = judgeFailure(err, { write: true, signal: ctx.callSignal });
@@ -230,7 +282,7 @@ async function runOperation(
     const look =
       verdict.kind === 'unknown_outcome' || (verdict.kind === 'permanent' && worthLooking(op, error));
     if (!look || round >= maxRounds) {
-      const outcome = finish(work, op, [], error, reconciled, ctx);
+      const outcome = finish(work, op, settled, error, reconciled, ctx);
       if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
       return outcome;
     }
@@ -243,13 +295,13 @@ async function runOperation(
     }
     const read = await readState(work.user, ctx);
     if (read === 'stopped') return 'stopped';
-    if (read instanceof Error) return finish(work, op, [], error, reconciled, ctx);
+    if (read instanceof Error) return finish(work, op, settled, error, reconciled, ctx);
     state.remote = read;
-    const next = reconcileOperation(planned, read);
+    const next = reconcileOperation(target, read);
     reconciled = true;
     if (verdict.kind === 'permanent' && next !== undefined && next.kind === op.kind) {
       // Not what it seemed: the group really is missing (create) or present (delete).
-      const outcome = finish(work, op, [], error, reconciled, ctx);
+      const outcome = finish(work, op, settled, error, reconciled, ctx);
       if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
       return outcome;
     }
