@@ -93,7 +93,10 @@ export const LIMITS = {
   itemsPerSearch: 300,
   /** GroupName bytes on create (51011). */
   groupNameBytesCreate: 64,
-  /** NewGroupName bytes on rename, as the official update page reads (51011). */
+  /**
+   * NewGroupName bytes on rename, as the official update page reads (51011); also the strict reading
+   * of OldGroupName (every update names its group there), which the planner reports as a risk.
+   */
   groupNameBytesRename: 32,
   /** Documented calls per second per endpoint. */
   callsPerSecond: 200,

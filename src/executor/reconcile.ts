@@ -109,7 +109,7 @@ export function readRemoteUser(
   api: Pick<ChatApi, 'getGroupsPage'>,
   scheduler: EndpointScheduler,
   user: string,
-  options: CallOptions = {},
+  options: CallOptions & { readonly onWarning?: (message: string) => void } = {},
 ): Promise<RemoteUser> {
   const paced: Pick<ChatApi, 'getGroupsPage'> = {
     getGroupsPage: (u, startIndex) =>
@@ -118,5 +118,5 @@ export function readRemoteUser(
         write: false,
       }),
   };
-  return readUserState(paced, user);
+  return readUserState(paced, user, options.onWarning === undefined ? {} : { onWarning: options.onWarning });
 }

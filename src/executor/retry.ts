@@ -104,6 +104,18 @@ export function judgeFailure(err: unknown, options: { write?: boolean; signal?: 
   }
 }
 
+/**
+ * Whether a failed read of one user's state is that user's own problem, to be reported as a failed
+ * user while the run goes on: a permanent refusal (50001 not imported, and any other per-user code),
+ * or answers of an unexpected shape after their few attempts. Systemic failures (fatal codes, the
+ * run stopping, a service that stays down past the retry budget) are not: they stop the run.
+ */
+export function isUserReadFailure(err: unknown): boolean {
+  const verdict = judgeFailure(err);
+  if (verdict.kind === 'permanent') return true;
+  return verdict.kind === 'retry' && failureOf(err)?.kind === 'unexpected';
+}
+
 function mayHaveApplied(failure: Failure): boolean {
   return !(failure.kind === 'network' && NOT_SENT.has(failure.cause));
 }

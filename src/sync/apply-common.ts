@@ -32,6 +32,8 @@ export interface ApplyJobOptions {
   /** Called once the plan's size is known (mirror mode and plan files), before the first write. */
   readonly onPlanned?: (summary: PlanSummary | undefined) => ProgressSink | undefined;
   readonly onGuard?: (verdict: GuardVerdict) => void;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface ApplyJobResult {
@@ -105,7 +107,18 @@ export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
 export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[] {
   const violation = plan.violations[0];
   if (violation === undefined) return [];
-  const errorCode = violation.limit === 'groups' ? 51010 : 51008;
+  return userFailures(desired, violation.limit === 'groups' ? 51010 : 51008, violation.message);
+}
+
+/**
+ * Every row of a user that is not applied at all (over a limit, or its state could not be read), as
+ * failures-file items with one code and message: empty groups as `create`, memberships as `add`.
+ */
+export function userFailures(
+  desired: DesiredUser,
+  errorCode: number | string,
+  message: string,
+): FailedItem[] {
   const items: FailedItem[] = [];
   for (const group of desired.groups) {
     const members = group.conversations.length === 0 ? [undefined] : group.conversations;
@@ -117,7 +130,7 @@ export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[
         ...(conversation === undefined ? {} : { conversation }),
         action: conversation === undefined ? 'create' : 'add',
         errorCode,
-        message: violation.message,
+        message,
         ...(line === undefined ? {} : { line }),
         opId: '',
       });
