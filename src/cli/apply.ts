@@ -8,7 +8,7 @@ import type { MaxDelete } from '../sync/guard.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { connect } from './connect.js';
-import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 
 export interface ApplyArgs extends ConnectionFlags {
   checkpoint: string;
@@ -26,6 +26,7 @@ export interface ApplyArgs extends ConnectionFlags {
   strict?: boolean;
   maxInvalid?: number;
   json?: boolean;
+  groupNameLimit?: number;
 }
 
 /** The exit code of an apply, per the contract in the README. */
@@ -47,7 +48,8 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   // Every waiting call listens to the run's signal: hundreds of listeners are expected.
   if (signal !== undefined) setMaxListeners(0, signal);
   const logger = createLogger({ destination: io.stderr });
-  const connection = await connect({ ...args, rate: args.rate }, io);
+  const warn = boundedWarnings((message) => logger.warn(message));
+  const connection = await connect({ ...args, rate: args.rate }, io, warn);
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     const result = await runApplyJob({
@@ -64,6 +66,8 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
+      ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
+      onWarning: warn,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(signal === undefined ? {} : { signal }),
       onGuard: (verdict) => writeLine(io.stderr, verdict.message),

@@ -1,4 +1,5 @@
 import { createEndpointLimiters, type EndpointScheduler } from '../executor/limiters.js';
+import { checkAccess } from '../executor/preflight.js';
 import { createRedisGate, type SlotGate } from '../executor/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
 import { type ConnectionFlags, resolveConnection } from './config.js';
@@ -11,10 +12,16 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-/** The client and the per-endpoint budget (shared through Redis with `redis`), from flags and env. */
+/**
+ * The client and the per-endpoint budget (shared through Redis with `redis`), from flags and env.
+ * Then, before the caller's first real call, one cheap signed call checks the credentials and that
+ * the service is reachable (`checkAccess`): a wrong key or a dead endpoint ends here, in seconds.
+ * A switch to the backup domain (connection failures on the main one) is told through `warn`.
+ */
 export async function connect(
   flags: ConnectionFlags & { rate?: number; redis?: string },
   io: CliIo,
+  warn: (message: string) => void = (message) => writeLine(io.stderr, `warning: ${message}`),
 ): Promise<Connection> {
   const config = resolveConnection(flags, io.env, io.cwd);
   for (const w of config.warnings) writeLine(io.stderr, `warning: ${w}`);
@@ -22,7 +29,16 @@ export async function connect(
     sdkAppId: config.sdkAppId,
     secretKey: config.secretKey,
     admin: config.admin,
-    ...(config.endpoint === undefined ? { region: config.region as string } : { endpoint: config.endpoint }),
+    ...(config.endpoint === undefined
+      ? { region: config.region as string, backup: config.backupDomain }
+      : {
+          endpoint: config.endpoint,
+          ...(config.backupEndpoint === undefined ? {} : { backupEndpoint: config.backupEndpoint }),
+        }),
+    onBackupSwitch: (e) =>
+      warn(
+        `${e.from} failed to connect ${e.failures} times in a row (${e.cause}): switching to the backup domain ${e.to}`,
+      ),
   });
   let gate: SlotGate | undefined;
   try {
@@ -41,13 +57,22 @@ export async function connect(
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
     ...(gate === undefined ? {} : { gate }),
   });
-  return {
-    api,
-    scheduler,
-    async close() {
-      await scheduler.stop();
-      await gate?.close();
-      await api.close();
-    },
+  const close = async (): Promise<void> => {
+    await scheduler.stop();
+    await gate?.close();
+    await api.close();
   };
+  try {
+    await checkAccess(api, scheduler, {
+      admin: config.admin,
+      target: api.baseUrl.origin,
+      // Room for the switch to the backup domain (3 connection failures) and then a success.
+      attempts: api.canSwitchToBackup ? 6 : 3,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { api, scheduler, close };
 }

@@ -24,3 +24,16 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
 }
+
+/**
+ * Passes the first `max` warnings to `write`, then says once that the rest are not shown: a service
+ * that reads its pages another way may make one warning per user.
+ */
+export function boundedWarnings(write: (message: string) => void, max = 20): (message: string) => void {
+  let seen = 0;
+  return (message) => {
+    seen++;
+    if (seen <= max) write(message);
+    else if (seen === max + 1) write(`more warnings follow; only the first ${max} are shown`);
+  };
+}

@@ -391,27 +391,6 @@ function sumOf(rates: Readonly<Record<number, number>>): number {
   return Object.values(rates).reduce((a, b) => a + b, 0);
 }
 
-/**
- * Parses a fault mix as the CLI takes it: `51007:0.01,50001:0.002` (ErrorCode:probability, comma
- * separated). Throws `SyncError('USAGE')` naming the bad part.
- */
-export function parseFaultMix(text: string, flag: string): Record<number, number> {
-  const out: Record<number, number> = {};
-  for (const part of text.split(',')) {
-    const m = /^\s*(\d{1,10}):(\d*\.?\d+(?:e-?\d+)?)\s*$/i.exec(part);
-    const rate = m === null ? Number.NaN : Number(m[2]);
-    if (m === null || !(rate >= 0 && rate <= 1)) {
-      throw new SyncError(
-        'USAGE',
-        `Expected ${flag} to be ErrorCode:probability pairs such as 51007:0.01,50001:0.002, got "${part}"`,
-        { value: part },
-      );
-    }
-    out[Number(m[1])] = rate;
-  }
-  return out;
-}
-
 /** Parses a known-users file: one UserID per line; blank lines and lines starting with `#` are skipped. */
 export function parseKnownUsers(text: string): Set<string> {
   const users = new Set<string>();

@@ -93,6 +93,7 @@ export class ContactGroupStore {
   readonly #markedPerUser: number;
   readonly #readings: RequestReadings;
   readonly #itemFault: (() => ItemFault | undefined) | undefined;
+  #marks: ReadonlyMap<string, Conversation> | undefined;
   #revision = 0;
 
   constructor(options: StoreOptions = {}) {
@@ -142,7 +143,7 @@ export class ContactGroupStore {
       this.#checkNameFree(user?.groups ?? [], cmd.name);
       const members = new Map<string, Conversation>();
       const changes = cmd.conversations.map((conversation): MemberChange => ({ op: 'add', conversation }));
-      const results = this.#applyChanges(cmd.user, user, undefined, members, changes).map(
+      const results = this.#applyChanges(user, undefined, members, changes).map(
         ({ ContactOptType: _, ...r }) => r,
       );
 
@@ -180,7 +181,7 @@ export class ContactGroupStore {
       const user = this.#users.get(cmd.user);
       const seen = new Set<string>();
       const found: WireContactResult[] = [];
-      const marked = this.#marked(cmd.user);
+      const marked = this.#marked();
       for (const c of cmd.conversations) {
         const key = conversationKey(c);
         if (seen.has(key)) continue;
@@ -222,7 +223,7 @@ export class ContactGroupStore {
       const cmd = parseGet(body);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
-      const marked = this.#marked(cmd.user);
+      const marked = this.#marked();
       const entries: ([string, Grouped] | Conversation)[] = user?.grouped() ?? [];
       for (const [key, c] of marked) if (user?.groupedOf(key) === undefined) entries.push(c);
       const end = cmd.startIndex + this.#pageSize;
@@ -301,7 +302,7 @@ export class ContactGroupStore {
   #updateMembers(cmd: MembersCommand): UpdateContactGroupResponse {
     const { user, group } = this.#existingGroup(cmd.user, cmd.groupName);
     const members = new Map(group.members);
-    const results = this.#applyChanges(cmd.user, user, group, members, cmd.changes);
+    const results = this.#applyChanges(user, group, members, cmd.changes);
     user.setMembers(group, members, this.#now());
     this.#revision++;
     return {
@@ -323,13 +324,12 @@ export class ContactGroupStore {
    * or with `itemsOneByOne` after each item (an item that passes it gets ResultCode 51008).
    */
   #applyChanges(
-    userId: string,
     user: UserGroups | undefined,
     group: GroupRecord | undefined,
     members: Map<string, Conversation>,
     changes: readonly MemberChange[],
   ): (WireItemResult & { ContactOptType: 1 | 2 })[] {
-    const marked = this.#marked(userId);
+    const marked = this.#marked();
     const total = (): number => countWithMarks(user, group, members, marked);
     const results = changes.map((ch) => {
       const c = ch.conversation;
@@ -358,14 +358,17 @@ export class ContactGroupStore {
     return results;
   }
 
-  /** The conversations of a user that carry a mark (`markedPerUser`), by key. */
-  #marked(userId: string): ReadonlyMap<string, Conversation> {
-    const out = new Map<string, Conversation>();
-    for (let i = 0; i < this.#markedPerUser; i++) {
-      const c: Conversation = { type: 1, id: `~marked-${String(i).padStart(4, '0')}` };
-      out.set(conversationKey(c), c);
+  /** The conversations every user has with a mark (`markedPerUser`), by key. */
+  #marked(): ReadonlyMap<string, Conversation> {
+    if (this.#marks === undefined) {
+      const marks = new Map<string, Conversation>();
+      for (let i = 0; i < this.#markedPerUser; i++) {
+        const c: Conversation = { type: 1, id: `~marked-${String(i).padStart(4, '0')}` };
+        marks.set(conversationKey(c), c);
+      }
+      this.#marks = marks;
     }
-    return out;
+    return this.#marks;
   }
 
   /** Applies one add/remove to a working copy of a group's members, returning the per-item result. */

@@ -68,6 +68,8 @@ export interface UserContext {
   readonly callSignal: AbortSignal;
   /** A fatal failure: the run must stop. */
   fatal(err: unknown): void;
+  /** Told when a state read looks odd. */
+  readonly warn?: (message: string) => void;
   failedItem(item: FailedItem): void;
   opOutcome(outcome: 'ok' | 'failed', reconciled: boolean): void;
 }
@@ -189,6 +191,7 @@ async function readState(user: string, ctx: UserContext): Promise<RemoteUser | E
       clock: ctx.clock,
       signal: ctx.callSignal,
       stopSignal: ctx.stopSignal,
+      ...(ctx.warn === undefined ? {} : { onWarning: ctx.warn }),
     });
   } catch (err) {
     const verdict = judgeFailure(err, { signal: ctx.callSignal });

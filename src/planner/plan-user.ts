@@ -58,7 +58,8 @@ function nameRisks(
     const bytes = Buffer.byteLength(g.name, 'utf8');
     if (bytes <= max || risks?.some((r) => r.group === g.name) === true) continue;
     const updateNow = operations.some((op) => op.kind === 'update' && op.group === g.name);
-    (risks ??= []).push({ user, group: g.name, bytes, updateNow });
+    risks ??= [];
+    risks.push({ user, group: g.name, bytes, updateNow });
   }
   return risks?.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }

@@ -12,7 +12,6 @@ export function isRejection(outcome: RowOutcome): outcome is Rejection {
 /** Characters after which the failures file writer puts a `'` so spreadsheets don't run the cell. */
 const ESCAPED_FIRST = new Set(['=', '+', '-', '@', '\t', '\r']);
 
-
 /**
  * The environment-free core of the reader: turns parsed records (in file order) into memberships and
  * rejections, and keeps track of physical line numbers.

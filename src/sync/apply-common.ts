@@ -24,6 +24,11 @@ export interface ApplyJobOptions {
   readonly shard?: Shard;
   readonly strict?: boolean;
   readonly maxInvalid?: number;
+  /**
+   * Reject CSV rows whose GroupName is longer than this many UTF-8 bytes, before any write (32: the
+   * update page's reading of OldGroupName). @default 64
+   */
+  readonly groupNameLimit?: number;
   /** Users in flight. @default the executor's default */
   readonly concurrency?: number;
   readonly api: ChatApi;
@@ -151,6 +156,7 @@ export function applyOptions(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(progress === undefined ? {} : { progress }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     onFailedItem: (item: FailedItem) => failures.writeFailed(item),
     onUserOutcome: (user: string, outcome: string) => {
       if (outcome === 'done' || outcome === 'already_done') onOutcome?.(user, 'done');

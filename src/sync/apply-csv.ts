@@ -42,6 +42,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   const scan = await scanInput(options.input, {
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
+    ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     onRejected: (rejection) => {
       rejectedRows++;

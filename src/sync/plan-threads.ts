@@ -30,7 +30,10 @@ export interface PlanOnThreadsOptions {
    */
   readonly threads?: number;
   /** strict, maxInvalid, groupNameMaxBytes, onRejected, signal. */
-  readonly reader: Pick<ReaderOptions, 'strict' | 'maxInvalid' | 'groupNameMaxBytes' | 'onRejected' | 'signal'>;
+  readonly reader: Pick<
+    ReaderOptions,
+    'strict' | 'maxInvalid' | 'groupNameMaxBytes' | 'onRejected' | 'signal'
+  >;
   /** Receives the users' totals. */
   readonly builder: SummaryBuilder;
   /** A new plan file writer, when a plan file is written. */
