@@ -1,5 +1,5 @@
 import { createEndpointLimiters, type EndpointScheduler } from '../executor/limiters.js';
-import { checkAccess } from '../executor/preflight.js';
+import { AccessCheckedApi } from '../executor/preflight.js';
 import { createRedisGate, type SlotGate } from '../executor/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
 import { type ConnectionFlags, resolveConnection } from './config.js';
@@ -7,16 +7,17 @@ import type { CliIo } from './io.js';
 import { writeLine } from './io.js';
 
 export interface Connection {
-  readonly api: TencentClient;
+  /** The client, checking the credentials and the target before its first call. */
+  readonly api: AccessCheckedApi;
   readonly scheduler: EndpointScheduler;
   close(): Promise<void>;
 }
 
 /**
  * The client and the per-endpoint budget (shared through Redis with `redis`), from flags and env.
- * Then, before the caller's first real call, one cheap signed call checks the credentials and that
- * the service is reachable (`checkAccess`): a wrong key or a dead endpoint ends here, in seconds.
- * A switch to the backup domain (connection failures on the main one) is told through `warn`.
+ * Before the first real call, one cheap signed call checks the credentials and that the service is
+ * reachable (`AccessCheckedApi`): a wrong key or a dead endpoint ends the run there, in seconds, with
+ * the cause. A switch to the backup domain (connection failures on the main one) is told through `warn`.
  */
 export async function connect(
   flags: ConnectionFlags & { rate?: number; redis?: string },
@@ -57,22 +58,20 @@ export async function connect(
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
     ...(gate === undefined ? {} : { gate }),
   });
-  const close = async (): Promise<void> => {
-    await scheduler.stop();
-    await gate?.close();
-    await api.close();
+  const checked = new AccessCheckedApi(api, {
+    admin: config.admin,
+    target: api.baseUrl.origin,
+    // Room for the switch to the backup domain (3 connection failures) and then a success.
+    attempts: api.canSwitchToBackup ? 6 : 3,
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  });
+  return {
+    api: checked,
+    scheduler,
+    async close() {
+      await scheduler.stop();
+      await gate?.close();
+      await api.close();
+    },
   };
-  try {
-    await checkAccess(api, scheduler, {
-      admin: config.admin,
-      target: api.baseUrl.origin,
-      // Room for the switch to the backup domain (3 connection failures) and then a success.
-      attempts: api.canSwitchToBackup ? 6 : 3,
-      ...(io.signal === undefined ? {} : { signal: io.signal }),
-    });
-  } catch (err) {
-    await close();
-    throw err;
-  }
-  return { api, scheduler, close };
 }

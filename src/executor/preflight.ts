@@ -1,9 +1,9 @@
 import { SyncError } from '../errors.js';
-import type { ChatApi } from '../tencent/api.js';
+import type { Conversation } from '../model.js';
+import type { ChatApi, GroupsPage, GroupWriteResult, MemberChanges, SearchResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
 import { classifyFailure } from '../tencent/error-codes.js';
 import { type Clock, systemClock } from './clock.js';
-import type { EndpointScheduler } from './limiters.js';
 import { failureMessage } from './retry.js';
 
 /** Options of {@link checkAccess}. */
@@ -50,7 +50,6 @@ const HINTS: readonly [readonly number[], string][] = [
  */
 export async function checkAccess(
   api: Pick<ChatApi, 'getGroupsPage'>,
-  scheduler: EndpointScheduler,
   options: CheckAccessOptions,
 ): Promise<void> {
   const attempts = options.attempts ?? 3;
@@ -60,11 +59,7 @@ export async function checkAccess(
     const deadline = AbortSignal.timeout(options.timeoutMs ?? 5000);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
     try {
-      await scheduler.schedule(
-        'get_contact_group',
-        () => api.getGroupsPage(options.admin, 0, signal),
-        options.signal,
-      );
+      await api.getGroupsPage(options.admin, 0, signal);
       return;
     } catch (err) {
       if (options.signal?.aborted === true) throw err;
@@ -87,15 +82,88 @@ export async function checkAccess(
       if (attempt < attempts) await clock.sleep(200 * attempt, options.signal);
     }
   }
-  const failure = failureOf(last);
   const what =
-    failure?.kind === 'unexpected'
+    failureOf(last)?.kind === 'unexpected'
       ? 'answers with something that is not the Tencent Cloud Chat REST API'
       : 'cannot be reached';
+  // CONFIG, not TRANSPORT: the run must stop here, not retry (check the region, endpoint, network).
   throw new SyncError(
-    failure?.kind === 'unexpected' ? 'UNEXPECTED_RESPONSE' : 'TRANSPORT',
+    'CONFIG',
     `The service at ${options.target} ${what} (${attempts} attempts): ${failureMessage(last)}`,
     {},
     { cause: last },
   );
+}
+
+/**
+ * `api` with {@link checkAccess} before its first call: the check runs once, when the first real call
+ * is about to be made (a bad input file or an unchanged export never contacts the service), and
+ * every call waits for it. When it fails, that call and every later one reject with its error
+ * (`AUTH` or `CONFIG`: fatal, the run stops). The check's own call goes straight to `api`, outside
+ * any limiter: a caller holding a limiter slot while it waits cannot starve it.
+ */
+export class AccessCheckedApi implements ChatApi {
+  readonly #api: ChatApi;
+  readonly #options: CheckAccessOptions;
+  #ready: Promise<void> | undefined;
+
+  constructor(api: ChatApi, options: CheckAccessOptions) {
+    this.#api = api;
+    this.#options = options;
+  }
+
+  /** Runs the check now (or returns the one already run). */
+  ready(): Promise<void> {
+    this.#ready ??= checkAccess(this.#api, this.#options);
+    return this.#ready;
+  }
+
+  async createGroup(
+    user: string,
+    group: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult> {
+    await this.ready();
+    return this.#api.createGroup(user, group, conversations, signal);
+  }
+
+  async updateGroupMembers(
+    user: string,
+    group: string,
+    changes: MemberChanges,
+    signal?: AbortSignal,
+  ): Promise<GroupWriteResult> {
+    await this.ready();
+    return this.#api.updateGroupMembers(user, group, changes, signal);
+  }
+
+  async renameGroup(
+    user: string,
+    oldName: string,
+    newName: string,
+    signal?: AbortSignal,
+  ): Promise<{ groupId: number }> {
+    await this.ready();
+    return this.#api.renameGroup(user, oldName, newName, signal);
+  }
+
+  async deleteGroup(user: string, group: string, signal?: AbortSignal): Promise<{ groupId: number }> {
+    await this.ready();
+    return this.#api.deleteGroup(user, group, signal);
+  }
+
+  async getGroupsPage(user: string, startIndex: number, signal?: AbortSignal): Promise<GroupsPage> {
+    await this.ready();
+    return this.#api.getGroupsPage(user, startIndex, signal);
+  }
+
+  async searchGroups(
+    user: string,
+    conversations: readonly Conversation[],
+    signal?: AbortSignal,
+  ): Promise<SearchResult> {
+    await this.ready();
+    return this.#api.searchGroups(user, conversations, signal);
+  }
 }
