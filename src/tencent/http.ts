@@ -129,8 +129,11 @@ export function randomUint32(): number {
  */
 export class Transport {
   readonly #o: TransportOptions;
-  /** Unexpected answers since the last well-formed one. */
-  #unexpectedInARow = 0;
+  /**
+   * Per endpoint, unexpected answers since its last well-formed one: an endpoint that always answers
+   * garbage stops the run even when calls to another endpoint (reads settling the writes) go well.
+   */
+  readonly #unexpectedInARow = new Map<Endpoint, number>();
 
   constructor(options: TransportOptions) {
     this.#o = options;
@@ -220,9 +223,9 @@ export class Transport {
     if ((action !== 'OK' && action !== 'FAIL') || typeof code !== 'number' || !Number.isInteger(code)) {
       throw malformed('ActionStatus or ErrorCode missing or invalid');
     }
-    // A well-formed envelope: whatever it says, the service is the one we know.
-    this.#unexpectedInARow = 0;
     if (code !== 0) {
+      // A well-formed refusal: the service is the one we know.
+      this.#unexpectedInARow.delete(endpoint);
       const serverText = typeof info === 'string' && info.length > 0 ? `: ${info.slice(0, 500)}` : '';
       const detail = `ErrorCode ${code} (${describeErrorCode(code)})${serverText}`;
       throw this.#fail(call, { kind: 'api', errorCode: code }, 'api_error', detail, { httpStatus: 200 });
@@ -235,6 +238,7 @@ export class Transport {
       if (err instanceof MalformedResponse) throw malformed(err.message);
       throw err;
     }
+    this.#unexpectedInARow.delete(endpoint);
     this.#emit(call, 'ok', { httpStatus: 200 });
     return result;
   }
@@ -244,15 +248,14 @@ export class Transport {
    * start of the body (secrets masked). From the `unexpectedLimit`-th in a row, `repeated`: fatal.
    */
   #unexpected(call: CallState, reason: string, text: string): SyncError {
-    // An envelope that parsed but whose payload did not counts too: it was never reset above.
-    this.#unexpectedInARow++;
-    const limit = this.#o.unexpectedLimit ?? 5;
-    const repeated = this.#unexpectedInARow >= limit;
+    const inARow = (this.#unexpectedInARow.get(call.endpoint) ?? 0) + 1;
+    this.#unexpectedInARow.set(call.endpoint, inARow);
+    const repeated = inARow >= (this.#o.unexpectedLimit ?? 5);
     const excerpt = excerptOf(text);
     const detail =
       `unexpected response (HTTP 200, not the documented shape): ${reason}; the body ` +
       (excerpt === '' ? 'is empty' : `starts ${JSON.stringify(excerpt)}`) +
-      (repeated ? ` (${this.#unexpectedInARow} unexpected answers in a row: stopping)` : '');
+      (repeated ? ` (${inARow} unexpected answers in a row from ${call.endpoint}: stopping)` : '');
     return this.#fail(call, { kind: 'unexpected', repeated }, 'unexpected_response', detail, {
       httpStatus: 200,
     });

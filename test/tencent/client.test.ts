@@ -389,8 +389,21 @@ describe('success criteria', () => {
     );
     expect(failureOf(answers[4])).toEqual({ kind: 'unexpected', repeated: true });
     expect(classifyFailure(failureOf(answers[4]) ?? { kind: 'timeout' })).toBe('fatal');
-    expect(answers[4]?.message).toContain('5 unexpected answers in a row: stopping');
+    expect(answers[4]?.message).toContain('5 unexpected answers in a row from get_contact_group: stopping');
     expect(events.map((e) => e.outcome)).toEqual(Array(5).fill('unexpected_response'));
+
+    // Garbage from another endpoint is counted apart; an envelope without its payload counts.
+    stub.handle((_req, res) => sendJson(res, OK));
+    for (let i = 0; i < 4; i++) {
+      expect(failureOf(await rejection(c.createGroup('u', 'g', [])))).toEqual({
+        kind: 'unexpected',
+        repeated: false,
+      });
+    }
+    expect(failureOf(await rejection(c.createGroup('u', 'g', [])))).toEqual({
+      kind: 'unexpected',
+      repeated: true,
+    });
 
     // One well-formed answer (an error envelope will do) starts the count again.
     stub.handle((_req, res) => sendJson(res, { ActionStatus: 'FAIL', ErrorCode: 50001, ErrorInfo: '' }));
