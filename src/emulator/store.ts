@@ -6,10 +6,7 @@ import type {
   GetContactGroupResponse,
   SearchContactGroupResponse,
   UpdateContactGroupResponse,
-  WireContactItem,
   WireContactResult,
-  WireEnvelope,
-  WireGroupItem,
   WireItemResult,
 } from '../tencent/wire.js';
 import type { ItemFault } from './faults.js';
@@ -27,6 +24,16 @@ import {
   type RequestReadings,
 } from './requests.js';
 import { type EmulatorState, parseSnapshot, type StateGroup, type StoreSnapshot } from './snapshot.js';
+import {
+  checkConversationLimit,
+  contactResult,
+  countWithMarks,
+  groupItems,
+  itemResult,
+  markedOnlyResult,
+  OK,
+  refusable,
+} from './store-answers.js';
 import { type Grouped, type GroupRecord, UserGroups } from './user-groups.js';
 
 /** Options of the pure store; see `EmulatorOptions` for their meaning. */
@@ -60,20 +67,6 @@ export type StoreResponse =
   | SearchContactGroupResponse
   | DelContactGroupResponse
   | GetContactGroupResponse;
-
-const OK = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' } as const;
-
-function fail(errorCode: number, info: string): WireEnvelope {
-  return { ActionStatus: 'FAIL', ErrorCode: errorCode, ErrorInfo: info };
-}
-
-function toWire(c: Conversation): WireContactItem {
-  return c.type === 1 ? { Type: 1, To_Account: c.id } : { Type: 2, ToGroupId: c.id };
-}
-
-function itemResult(c: Conversation, code: number, info: string): WireItemResult {
-  return { ContactItem: toWire(c), ResultCode: code, ResultInfo: info };
-}
 
 /**
  * The emulated service: users → groups {GroupId, name, ordered members}, and the five endpoints'
@@ -421,59 +414,4 @@ export class ContactGroupStore {
   #sortedUsers(): [string, UserGroups][] {
     return [...this.#users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
-}
-
-function refusable<T>(run: () => T): T | WireEnvelope {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof Refusal) return fail(error.errorCode, error.message);
-    throw error;
-  }
-}
-
-function checkConversationLimit(total: number): void {
-  if (total > LIMITS.conversationsPerUser) {
-    throw new Refusal(
-      51008,
-      `the call would group ${total} conversations, more than ${LIMITS.conversationsPerUser}`,
-    );
-  }
-}
-
-/**
- * Distinct conversations the user would have (grouped or marked) if `group`'s members became
- * `after` (`group` undefined: a new group).
- */
-function countWithMarks(
-  user: UserGroups | undefined,
-  group: GroupRecord | undefined,
-  after: ReadonlyMap<string, Conversation>,
-  marked: ReadonlyMap<string, Conversation>,
-): number {
-  let total = user?.countAfter(group, after) ?? after.size;
-  for (const key of marked.keys()) {
-    if (after.has(key)) continue;
-    const held = user?.groupedOf(key)?.count ?? 0;
-    const inGroup = group?.members.has(key) === true ? 1 : 0;
-    if (held - inGroup <= 0) total++;
-  }
-  return total;
-}
-
-function markedOnlyResult(c: Conversation): WireContactResult {
-  return { ...toWire(c), StandardMark: '1', Timestamp: 0 };
-}
-
-function contactResult(user: UserGroups, key: string, g: Grouped, marked = false): WireContactResult {
-  return {
-    ...toWire(g.conversation),
-    StandardMark: marked ? '1' : '',
-    ContactGroupId: user.groupIdsOf(key),
-    Timestamp: g.timestamp,
-  };
-}
-
-function groupItems(user: UserGroups | undefined): WireGroupItem[] {
-  return (user?.groups ?? []).map((g) => ({ GroupName: g.name, GroupId: g.groupId }));
 }

@@ -1,24 +1,16 @@
-import { type Conversation, conversationKey, membershipKey, type RemoteUser } from '../model.js';
+import type { Conversation, RemoteUser } from '../model.js';
 import type { LimitViolation, Operation } from '../planner/types.js';
 import type { ChatApi, ItemResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
-import { describeErrorCode, ERROR_CODES } from '../tencent/error-codes.js';
+import { ERROR_CODES } from '../tencent/error-codes.js';
 import type { Endpoint } from '../tencent/wire.js';
 import type { CheckpointStore, UserProgress } from './checkpoint.js';
-import type { FailedItemRecord } from './checkpoint-records.js';
 import type { Clock } from './clock.js';
 import { itemHolds, retryOperation, splitFailedItems } from './item-retry.js';
 import type { EndpointScheduler } from './limiters.js';
+import { failWithoutCall, finish, toFailedItem } from './op-outcome.js';
 import { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
-import {
-  backoffMs,
-  callWithRetry,
-  failureCode,
-  failureMessage,
-  judgeFailure,
-  type RetryPolicy,
-  type Verdict,
-} from './retry.js';
+import { backoffMs, callWithRetry, judgeFailure, type RetryPolicy, type Verdict } from './retry.js';
 
 /** One user's planned work, as the run loop receives it. */
 export interface UserWork {
@@ -310,115 +302,4 @@ async function runOperation(
     }
     current = next;
   }
-}
-
-function lineOf(work: UserWork, group: string, conversation?: Conversation): { line?: number } {
-  const line = work.lineOf?.get(membershipKey(group, conversation));
-  return line === undefined ? {} : { line };
-}
-
-function toFailedItem(
-  work: UserWork,
-  op: Operation,
-  conversation: Conversation | undefined,
-  error: unknown,
-): FailedItem {
-  const action =
-    op.kind === 'create'
-      ? conversation === undefined
-        ? 'create'
-        : 'add'
-      : op.kind === 'delete'
-        ? 'delete'
-        : 'add';
-  return {
-    user: work.user,
-    group: op.group,
-    ...(conversation === undefined ? {} : { conversation }),
-    action,
-    errorCode: failureCode(error),
-    message: failureMessage(error),
-    ...lineOf(work, op.group, conversation),
-    opId: op.id,
-  };
-}
-
-/** Items of a whole operation that failed as one call. */
-function itemsOfFailedCall(work: UserWork, op: Operation, error: unknown): FailedItem[] {
-  const base = toFailedItem(work, op, undefined, error);
-  if (op.kind === 'delete') return [base];
-  const items: FailedItem[] = op.add.map((c) => ({
-    ...base,
-    action: 'add' as const,
-    conversation: c,
-    ...lineOf(work, op.group, c),
-  }));
-  if (op.kind === 'update') {
-    for (const c of op.remove) {
-      const { line: _line, ...rest } = base;
-      items.push({ ...rest, action: 'remove', conversation: c });
-    }
-  }
-  return items.length === 0 ? [base] : items;
-}
-
-function finish(
-  work: UserWork,
-  op: Operation,
-  failedItems: readonly ItemResult[],
-  error: unknown,
-  reconciled: boolean,
-  ctx: UserContext,
-): OpOutcome {
-  const failed = error !== undefined || failedItems.length > 0;
-  const records: FailedItemRecord[] = failedItems.map((f) => ({
-    conversation: conversationKey(f.conversation),
-    action: f.op,
-    code: f.resultCode,
-  }));
-  ctx.checkpoint.recordOp({
-    id: op.id,
-    user: work.user,
-    kind: op.kind,
-    group: op.group,
-    outcome: failed ? 'failed' : 'ok',
-    ...(error === undefined ? {} : { errorCode: failureCode(error) }),
-    ...(records.length === 0 ? {} : { items: records }),
-    ...(reconciled ? { reconciled: true } : {}),
-  });
-  if (error !== undefined) {
-    for (const item of itemsOfFailedCall(work, op, error)) ctx.failedItem(item);
-  }
-  for (const f of failedItems) {
-    ctx.failedItem({
-      user: work.user,
-      group: op.group,
-      conversation: f.conversation,
-      action: f.op,
-      errorCode: f.resultCode,
-      message: f.resultInfo.length > 0 ? f.resultInfo : describeErrorCode(f.resultCode),
-      ...(f.op === 'add' ? lineOf(work, op.group, f.conversation) : {}),
-      opId: op.id,
-    });
-  }
-  ctx.opOutcome(failed ? 'failed' : 'ok', reconciled);
-  return failed ? 'failed' : 'ok';
-}
-
-/** An operation on a group whose creation failed: recorded as failed without a call. */
-function failWithoutCall(work: UserWork, op: Operation, cause: FailedItem, ctx: UserContext): OpOutcome {
-  const message = `not attempted: creating group "${op.group}" failed (${String(cause.errorCode)})`;
-  const error = Object.assign(new Error(message), { code: cause.errorCode });
-  ctx.checkpoint.recordOp({
-    id: op.id,
-    user: work.user,
-    kind: op.kind,
-    group: op.group,
-    outcome: 'failed',
-    errorCode: cause.errorCode,
-  });
-  for (const item of itemsOfFailedCall(work, op, error))
-    ctx.failedItem({ ...item, errorCode: cause.errorCode, message });
-  ctx.opOutcome('failed', false);
-  return 'failed';
 }
