@@ -86,7 +86,7 @@ export function applyToRemote(
         name: op.group,
         conversations: op.add.filter(ok('add')),
       };
-      return { user: remote.user, groups: [...remote.groups, created] };
+      return { ...remote, groups: [...remote.groups, created] };
     }
     case 'update': {
       if (group === undefined) return remote;
@@ -94,10 +94,10 @@ export function applyToRemote(
       for (const c of op.add.filter(ok('add'))) members.set(conversationKey(c), c);
       for (const c of op.remove.filter(ok('remove'))) members.delete(conversationKey(c));
       const updated: RemoteGroup = { ...group, conversations: [...members.values()] };
-      return { user: remote.user, groups: remote.groups.map((g) => (g === group ? updated : g)) };
+      return { ...remote, groups: remote.groups.map((g) => (g === group ? updated : g)) };
     }
     case 'delete':
-      return { user: remote.user, groups: remote.groups.filter((g) => g !== group) };
+      return { ...remote, groups: remote.groups.filter((g) => g !== group) };
   }
 }
 

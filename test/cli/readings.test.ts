@@ -240,6 +240,18 @@ describe('OldGroupName limited to 32 bytes (the update page)', () => {
     expect(state.a?.Short).toEqual(['1:x']);
   });
 
+  it('plan --assume-empty flags them as well, on threads or not; --group-name-limit 32 rejects them there too', async () => {
+    const input = await csv(rows);
+    await emulator({});
+    const threads = JSON.parse((await cli(['plan', input, '--assume-empty', '--json'])).out);
+    const single = JSON.parse((await cli(['plan', input, '--assume-empty', '--json', '--threads', '0'])).out);
+    expect(threads.longNames).toEqual(single.longNames);
+    expect(threads.longNames).toMatchObject({ groups: 1, updatedNow: 1 });
+    const limited = await cli(['plan', input, '--assume-empty', '--json', '--group-name-limit', '32']);
+    expect(JSON.parse(limited.out).rejectedRows.count).toBe(150);
+    expect(JSON.parse(limited.out).longNames).toBeUndefined();
+  });
+
   it('--group-name-limit 32 rejects those rows up front, before any write', async () => {
     const input = await csv(rows);
     const e = await emulator({ oldGroupNameMaxBytes: 32 });

@@ -102,3 +102,50 @@ describe('group names over 32 bytes (the update page’s reading of OldGroupName
     ).toBeUndefined();
   });
 });
+
+describe('the summary of unreadable users and long names', () => {
+  const long = 'n'.repeat(40);
+  const plans = [
+    planUser(desiredUser('b', { [long]: peers('p', 150) }), undefined, { mode: 'merge', assumeEmpty: true }),
+    planUser(desiredUser('a', { [`${long}x`]: peers('q', 2) }), undefined, {
+      mode: 'merge',
+      assumeEmpty: true,
+    }),
+  ];
+
+  it('counts and lists them; parts merge to the same summary; the plan file keeps them', async () => {
+    const { SummaryBuilder } = await import('../../src/planner/summary.js');
+    const { serializeSummary } = await import('../../src/planner/plan-file-format.js');
+    const { narrowSummaryLine } = await import('../../src/planner/plan-file-narrow.js');
+    const options = { mode: 'merge' as const, assumeEmpty: true };
+    const whole = new SummaryBuilder(options);
+    for (const p of plans) whole.addUser(p);
+    whole.addUnreadable({ user: 'ghost', errorCode: 50001, message: 'not imported' });
+    const summary = whole.result();
+    expect(summary.users).toBe(2);
+    expect(summary.unreadable).toEqual({
+      count: 1,
+      first: [{ user: 'ghost', errorCode: 50001, message: 'not imported' }],
+    });
+    expect(summary.longNames).toEqual({
+      groups: 2,
+      updatedNow: 1,
+      first: [
+        { user: 'a', group: `${long}x`, bytes: 41, updateNow: false },
+        { user: 'b', group: long, bytes: 40, updateNow: true },
+      ],
+    });
+    // As plan threads do: parts planned apart, added together.
+    const parts = [new SummaryBuilder(options), new SummaryBuilder(options)];
+    parts[0]?.addUser(plans[1] as (typeof plans)[number]);
+    parts[1]?.addUser(plans[0] as (typeof plans)[number]);
+    parts[1]?.addUnreadable({ user: 'ghost', errorCode: 50001, message: 'not imported' });
+    const merged = new SummaryBuilder(options);
+    for (const p of parts) merged.addUsersOf((p as InstanceType<typeof SummaryBuilder>).result());
+    expect(merged.result()).toEqual(summary);
+    expect(narrowSummaryLine(JSON.parse(serializeSummary(summary)))).toEqual(summary);
+    // Without any, the summary has neither field (plan files of earlier versions read the same).
+    const plain = new SummaryBuilder(options).result();
+    expect('unreadable' in plain || 'longNames' in plain).toBe(false);
+  });
+});
