@@ -1,19 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ContactGroupStore, type StoreOptions } from '../../src/emulator/store.js';
-import { c2c, createBody, getBody, peers, searchBody } from './builders.js';
-
-/** An update whose items are sent in exactly this order. */
-function orderedBody(user: string, name: string, items: readonly ['add' | 'remove', unknown][]) {
-  return {
-    From_Account: user,
-    UpdateType: 1,
-    UpdateGroup: {
-      UpdateGroupType: 2,
-      OldGroupName: name,
-      ContactUpdateItem: items.map(([op, c]) => ({ ContactOptType: op === 'add' ? 1 : 2, ContactItem: c })),
-    },
-  };
-}
+import { c2c, createBody, getBody, orderedBody, peers, searchBody } from './builders.js';
 
 /** A user at exactly 1000 conversations: ten groups of 100. */
 function atLimit(options: StoreOptions = {}): ContactGroupStore {
