@@ -257,6 +257,8 @@ async function runOperation(
       itemRounds++;
       if (itemRounds >= maxRounds)
         return finish(work, op, [...settled, ...retry], undefined, reconciled, ctx);
+      // Items refused for the rate: the follow-ups go to update_contact_group, slow it down.
+      if (rateLimited) ctx.scheduler.reportRateLimited('update_contact_group');
       try {
         await ctx.clock.sleep(backoffMs(itemRounds, rateLimited, ctx.retry), ctx.stopSignal);
       } catch {
