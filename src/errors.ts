@@ -17,6 +17,8 @@ export type SyncErrorCode =
   | 'API'
   /** Network failure, timeout or a non-200 HTTP status. */
   | 'TRANSPORT'
+  /** An HTTP 200 answer whose body is not the documented envelope or shape; carries an excerpt. */
+  | 'UNEXPECTED_RESPONSE'
   /** UserSig generation or verification failure. */
   | 'AUTH'
   /** A checkpoint, plan or state file that does not belong to this run or cannot be read. */

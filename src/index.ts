@@ -3,13 +3,22 @@
 export { runCli } from './cli/run.js';
 export { isSyncError, SyncError, type SyncErrorCode, type SyncErrorContext } from './errors.js';
 export * from './model.js';
-export type { LimitViolation, Operation, OperationKind, PlanOptions, UserPlan } from './planner/types.js';
+export type {
+  LimitViolation,
+  NameRisk,
+  Operation,
+  OperationKind,
+  PlanOptions,
+  UserPlan,
+} from './planner/types.js';
 export type {
   ChatApi,
   GroupsPage,
   GroupWriteResult,
   ItemResult,
+  ListedConversation,
   MemberChanges,
+  ReadStateOptions,
   SearchResult,
 } from './tencent/api.js';
 export { readUserState } from './tencent/api.js';

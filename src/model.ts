@@ -73,6 +73,12 @@ export interface RemoteGroup extends GroupState {
 export interface RemoteUser {
   readonly user: string;
   readonly groups: readonly RemoteGroup[];
+  /**
+   * Conversations that carry a mark (listed in no group, or with a StandardMark/CustomMark): marks
+   * and groups share the 1000-conversation limit, so they count whatever the groups become.
+   * cgsync never adds, removes or changes them. Absent when there are none.
+   */
+  readonly marked?: readonly Conversation[];
 }
 
 /** The documented per-user and per-call limits. */
@@ -87,7 +93,10 @@ export const LIMITS = {
   itemsPerSearch: 300,
   /** GroupName bytes on create (51011). */
   groupNameBytesCreate: 64,
-  /** NewGroupName bytes on rename, as the official update page reads (51011). */
+  /**
+   * NewGroupName bytes on rename, as the official update page reads (51011); also the strict reading
+   * of OldGroupName (every update names its group there), which the planner reports as a risk.
+   */
   groupNameBytesRename: 32,
   /** Documented calls per second per endpoint. */
   callsPerSecond: 200,

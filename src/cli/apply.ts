@@ -12,7 +12,7 @@ import type { MaxDelete } from '../sync/guard.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
-import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { boundedWarnings, type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { reportThrown } from './thrown.js';
 
@@ -33,6 +33,7 @@ export interface ApplyArgs extends ConnectionFlags {
   strict?: boolean;
   maxInvalid?: number;
   json?: boolean;
+  groupNameLimit?: number;
 }
 
 /** The exit code of an apply, per the contract in the README. */
@@ -66,6 +67,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   const logger = createLogger({ destination: io.stderr });
   let deadline: DelayedAbort | undefined;
   let connection: Connection | undefined;
+  const warn = boundedWarnings((message) => logger.warn(message));
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     await checkPathCollisions(applyPaths(input, args), io.cwd);
@@ -82,7 +84,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
     // Every waiting call listens to the run's signal: hundreds of listeners are expected.
     if (signal !== undefined) setMaxListeners(0, signal);
-    connection = await connect({ ...args, rate: args.rate }, io);
+    connection = await connect({ ...args, rate: args.rate }, io, warn);
     const result = await runApplyJob({
       input: resolve(io.cwd, input),
       checkpoint: resolve(io.cwd, args.checkpoint),
@@ -98,6 +100,8 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(args.shard === undefined ? {} : { shard: args.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
+      ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
+      onWarning: warn,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(signal === undefined ? {} : { signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),

@@ -8,6 +8,10 @@ export interface ConnectionConfig extends Credentials {
   readonly region?: string;
   readonly endpoint?: string;
   readonly baseUrl: URL;
+  /** Use the region's backup domain from the start. */
+  readonly backupDomain: boolean;
+  /** With an endpoint: where to switch when it keeps failing to connect. */
+  readonly backupEndpoint?: string;
 }
 
 export interface ConnectionFlags {
@@ -16,6 +20,8 @@ export interface ConnectionFlags {
   admin?: string;
   region?: string;
   endpoint?: string;
+  backupDomain?: boolean;
+  backupEndpoint?: string;
 }
 
 /** SDKAppID, key and admin: what signing (and the emulator's verifying) needs. */
@@ -59,13 +65,39 @@ export function resolveConnection(
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
+  const rawBackup = env.TENCENT_BACKUP_DOMAIN;
+  let backupDomain = flags.backupDomain === true;
+  if (!backupDomain && rawBackup !== undefined && rawBackup !== '') {
+    if (/^(1|true|yes)$/i.test(rawBackup)) backupDomain = true;
+    else if (!/^(0|false|no)$/i.test(rawBackup)) {
+      problems.push(`TENCENT_BACKUP_DOMAIN must be 1 or 0 (true or false), got "${rawBackup}"`);
+    }
+  }
+  const backupEndpoint = flags.backupEndpoint ?? env.TENCENT_BACKUP_ENDPOINT;
+  if (backupDomain && endpoint !== undefined) {
+    problems.push('--backup-domain needs a region; with --endpoint, give --backup-endpoint instead');
+  }
+  if (backupEndpoint !== undefined && backupEndpoint !== '') {
+    if (endpoint === undefined) {
+      problems.push('--backup-endpoint goes with --endpoint (a region has its documented backup domain)');
+    } else {
+      try {
+        resolveBaseUrl({ endpoint: backupEndpoint });
+      } catch (err) {
+        problems.push(`backup endpoint: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
   if (problems.length > 0 || baseUrl === undefined) {
     throw new SyncError('CONFIG', `Configuration problems:\n  - ${problems.join('\n  - ')}`);
   }
+  if (backupDomain && region !== undefined) baseUrl = resolveBaseUrl({ region, backup: true });
   return {
     ...credentials,
     baseUrl,
+    backupDomain,
     ...(endpoint === undefined ? { region: region as string } : { endpoint }),
+    ...(backupEndpoint === undefined || backupEndpoint === '' ? {} : { backupEndpoint }),
   };
 }
 

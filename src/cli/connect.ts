@@ -1,4 +1,5 @@
 import { createEndpointLimiters, type EndpointScheduler } from '../executor/limiters.js';
+import { AccessCheckedApi } from '../executor/preflight.js';
 import { createRedisGate, type SlotGate } from '../executor/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
 import { type ConnectionFlags, resolveConnection } from './config.js';
@@ -6,15 +7,22 @@ import type { CliIo } from './io.js';
 import { writeLine } from './io.js';
 
 export interface Connection {
-  readonly api: TencentClient;
+  /** The client, checking the credentials and the target before its first call. */
+  readonly api: AccessCheckedApi;
   readonly scheduler: EndpointScheduler;
   close(): Promise<void>;
 }
 
-/** The client and the per-endpoint budget (shared through Redis with `redis`), from flags and env. */
+/**
+ * The client and the per-endpoint budget (shared through Redis with `redis`), from flags and env.
+ * Before the first real call, one cheap signed call checks the credentials and that the service is
+ * reachable (`AccessCheckedApi`): a wrong key or a dead endpoint ends the run there, in seconds, with
+ * the cause. A switch to the backup domain (connection failures on the main one) is told through `warn`.
+ */
 export async function connect(
   flags: ConnectionFlags & { rate?: number; redis?: string },
   io: CliIo,
+  warn: (message: string) => void = (message) => writeLine(io.stderr, `warning: ${message}`),
 ): Promise<Connection> {
   const config = resolveConnection(flags, io.env, io.cwd);
   for (const w of config.warnings) writeLine(io.stderr, `warning: ${w}`);
@@ -22,7 +30,16 @@ export async function connect(
     sdkAppId: config.sdkAppId,
     secretKey: config.secretKey,
     admin: config.admin,
-    ...(config.endpoint === undefined ? { region: config.region as string } : { endpoint: config.endpoint }),
+    ...(config.endpoint === undefined
+      ? { region: config.region as string, backup: config.backupDomain }
+      : {
+          endpoint: config.endpoint,
+          ...(config.backupEndpoint === undefined ? {} : { backupEndpoint: config.backupEndpoint }),
+        }),
+    onBackupSwitch: (e) =>
+      warn(
+        `${e.from} failed to connect ${e.failures} times in a row (${e.cause}): switching to the backup domain ${e.to}`,
+      ),
   });
   let gate: SlotGate | undefined;
   try {
@@ -41,8 +58,15 @@ export async function connect(
     ...(flags.rate === undefined ? {} : { rate: flags.rate }),
     ...(gate === undefined ? {} : { gate }),
   });
+  const checked = new AccessCheckedApi(api, {
+    admin: config.admin,
+    target: api.baseUrl.origin,
+    // Room for the switch to the backup domain (3 connection failures) and then a success.
+    attempts: api.canSwitchToBackup ? 6 : 3,
+    ...(io.signal === undefined ? {} : { signal: io.signal }),
+  });
   return {
-    api,
+    api: checked,
     scheduler,
     async close() {
       await scheduler.stop();

@@ -18,6 +18,15 @@ export interface EmulatorArgs extends Pick<ConnectionFlags, 'sdkappid' | 'secret
   pageSize: number;
   duplicateNames: 'reject' | 'allow';
   existingMember: 'ok' | 'error';
+  appliedFaultRate: number;
+  malformedRate: number;
+  faultMix?: Record<number, number>;
+  itemFaultRate: number;
+  itemFaultMix?: Record<number, number>;
+  itemsOneByOne?: boolean;
+  markedPerUser: number;
+  contactItemRequired?: boolean;
+  oldGroupNameLimit?: number;
   seed: number;
   knownUsers?: string;
   stateFile?: string;
@@ -62,6 +71,15 @@ export async function runEmulatorCommand(args: EmulatorArgs, io: CliIo): Promise
     pageSize: args.pageSize,
     duplicateNames: args.duplicateNames,
     existingMember: args.existingMember,
+    appliedFaultRate: args.appliedFaultRate,
+    malformedRate: args.malformedRate,
+    faultMix: args.faultMix,
+    itemFaultRate: args.itemFaultRate,
+    itemFaultMix: args.itemFaultMix,
+    itemsOneByOne: args.itemsOneByOne ?? false,
+    markedPerUser: args.markedPerUser,
+    contactItemRequired: args.contactItemRequired ?? false,
+    oldGroupNameMaxBytes: args.oldGroupNameLimit,
     seed: args.seed,
     knownUsers,
     stateFile: args.stateFile === undefined ? undefined : resolve(io.cwd, args.stateFile),

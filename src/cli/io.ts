@@ -36,3 +36,16 @@ export function describeError(err: unknown): string {
   if (err instanceof Error) return redactSecrets(`unexpected error: ${err.message}`);
   return redactSecrets(`unexpected error: ${String(err)}`);
 }
+
+/**
+ * Passes the first `max` warnings to `write`, then says once that the rest are not shown: a service
+ * that reads its pages another way may make one warning per user.
+ */
+export function boundedWarnings(write: (message: string) => void, max = 20): (message: string) => void {
+  let seen = 0;
+  return (message) => {
+    seen++;
+    if (seen <= max) write(message);
+    else if (seen === max + 1) write(`more warnings follow; only the first ${max} are shown`);
+  };
+}

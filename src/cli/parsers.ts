@@ -90,3 +90,24 @@ export const shardOption = asOption(parseShard);
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/**
+ * `--fault-mix` and `--item-fault-mix`: ErrorCode:probability pairs, comma separated, such as
+ * `51007:0.01,50001:0.002`.
+ */
+export function faultMix(name: string): (value: string) => Record<number, number> {
+  return (value) => {
+    const out: Record<number, number> = {};
+    for (const part of value.split(',')) {
+      const m = /^\s*(\d{1,10}):(\d*\.?\d+(?:e-?\d+)?)\s*$/i.exec(part);
+      const rate = m === null ? Number.NaN : Number(m[2]);
+      if (m === null || !(rate >= 0 && rate <= 1)) {
+        throw new InvalidArgumentError(
+          `Expected ${name} to be ErrorCode:probability pairs such as 51007:0.01,50001:0.002, got "${part}"`,
+        );
+      }
+      out[Number(m[1])] = rate;
+    }
+    return out;
+  };
+}

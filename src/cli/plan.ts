@@ -4,7 +4,7 @@ import { renderText } from '../planner/report-text.js';
 import { runPlanJob } from '../sync/plan-job.js';
 import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
-import { type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { reportThrown } from './thrown.js';
 
@@ -20,6 +20,8 @@ export interface PlanArgs extends ConnectionFlags {
   maxInvalid?: number;
   json?: boolean;
   threads?: number;
+  failures?: string;
+  groupNameLimit?: number;
 }
 
 /** Every file a plan reads or writes, for {@link checkPathCollisions}. */
@@ -28,6 +30,7 @@ export function planPaths(input: string, args: PlanArgs): RunPath[] {
     { flag: 'the input', path: input, role: 'input' },
     ...optionalPath('--secret-key-file', args.secretKeyFile, 'input'),
     ...optionalPath('--out', args.out, 'output'),
+    ...optionalPath('--failures', args.failures, 'output'),
     ...args.report.map((path) => ({ flag: '--report', path, role: 'output' as const })),
   ];
 }
@@ -43,7 +46,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
         ? undefined
         : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
     connection = connected;
-    const { summary } = await runPlanJob({
+    const { summary, failuresWritten } = await runPlanJob({
       input: resolve(io.cwd, input),
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
@@ -54,6 +57,9 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
       ...(args.threads === undefined ? {} : { threads: args.threads }),
+      ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
+      ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
+      onWarning: boundedWarnings((message) => writeLine(io.stderr, `warning: ${message}`)),
       ...(connected === undefined ? {} : { api: connected.api, scheduler: connected.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
@@ -62,6 +68,11 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
     else io.stdout.write(renderText(summary));
     if (args.out !== undefined) writeLine(io.stderr, `plan written to ${args.out}`);
     for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
+    if (args.failures !== undefined && failuresWritten > 0) {
+      writeLine(io.stderr, `failures written to ${args.failures} (${failuresWritten} rows)`);
+    }
+    // Users that could not be read are not planned: the plan is incomplete, whatever else it says.
+    if (summary.unreadable !== undefined) return EXIT.partial;
     const pending = summary.usersWithChanges > 0;
     return args.detailedExitcode === true && pending ? EXIT.changesOrDrift : EXIT.ok;
   } catch (err) {

@@ -4,6 +4,7 @@ import { VERSION } from '../version.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 import {
   collect,
+  faultMix,
   intInRange,
   maxDeleteOption,
   nonNegative,
@@ -32,6 +33,14 @@ function connectionOptions(cmd: Command): Command {
     .option(
       '--endpoint <url>',
       'base URL, e.g. http://127.0.0.1:8080; plain http only to loopback (env TENCENT_ENDPOINT)',
+    )
+    .option(
+      '--backup-domain',
+      "use the region's documented backup domain from the start (env TENCENT_BACKUP_DOMAIN=1)",
+    )
+    .option(
+      '--backup-endpoint <url>',
+      'with --endpoint: where to switch when it keeps failing to connect (env TENCENT_BACKUP_ENDPOINT)',
     );
 }
 
@@ -55,8 +64,14 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     new Option('--rate <n>', 'calls per second per endpoint (at most 10000)')
       .default(200)
       .argParser(rateOption('--rate'));
+  const groupNameLimit = () =>
+    new Option(
+      '--group-name-limit <bytes>',
+      'reject rows whose GroupName is longer (32: the update page reading; default 64)',
+    ).argParser(intInRange('--group-name-limit', 1, 64));
   const inputOptions = (cmd: Command) =>
     cmd
+      .addOption(groupNameLimit())
       .option('--strict', 'fail on the first rejected row')
       .addOption(
         new Option('--max-invalid <n>', 'fail when more rows than this are rejected').argParser(
@@ -75,6 +90,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--assume-empty', 'do not read the app state (it is known to be empty)')
       .option('--out <plan.ndjson>', 'write the plan for `cgsync apply <plan>`')
       .option('--report <file>', 'write a report (.html or .md); repeatable', collect, [])
+      .option('--failures <file.csv>', 'write rejected rows and the rows of users that could not be read')
       .option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none')
       .option('--json', 'print the summary as JSON')
       .addOption(
@@ -122,13 +138,16 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   );
 
   connectionOptions(program.command('verify'))
-    .description('read the app back and compare with the CSV: exit 0 when equal, 2 on drift')
+    .description(
+      'read the app back and compare with the CSV: exit 0 when equal, 2 on drift, 4 when users could not be read',
+    )
     .argument('<input.csv>', 'the CSV export')
     .addOption(mode())
     .addOption(rate())
     .addOption(
       new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
     )
+    .addOption(groupNameLimit())
     .option('--json', 'print the result as JSON')
     .action(async (input: string, opts) =>
       setExit(await (await import('./verify.js')).runVerifyCommand(input, opts, io)),
@@ -213,6 +232,46 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       new Option('--seed <n>', 'seed of the fault sequence')
         .default(1)
         .argParser(intInRange('--seed', 0, 0xffff_ffff)),
+    )
+    .addOption(
+      new Option('--applied-fault-rate <p>', 'probability that a call is applied, then answered 50004 or 502')
+        .default(0)
+        .argParser(probability('--applied-fault-rate')),
+    )
+    .addOption(
+      new Option('--malformed-rate <p>', 'probability of an HTTP 200 answer that is not the documented shape')
+        .default(0)
+        .argParser(probability('--malformed-rate')),
+    )
+    .addOption(
+      new Option(
+        '--fault-mix <code:p,...>',
+        'whole calls answered with these ErrorCodes, e.g. 51007:0.01',
+      ).argParser(faultMix('--fault-mix')),
+    )
+    .addOption(
+      new Option('--item-fault-rate <p>', 'probability of a transient ResultCode per item (half applied)')
+        .default(0)
+        .argParser(probability('--item-fault-rate')),
+    )
+    .addOption(
+      new Option(
+        '--item-fault-mix <code:p,...>',
+        'items answered with these ResultCodes, not applied',
+      ).argParser(faultMix('--item-fault-mix')),
+    )
+    .option('--items-one-by-one', 'apply the items of a call in order, checking 1000 after each')
+    .addOption(
+      new Option('--marked-per-user <n>', 'conversations per user that carry only a mark (count toward 1000)')
+        .default(0)
+        .argParser(intInRange('--marked-per-user', 0, 10_000)),
+    )
+    .option('--contact-item-required', 'refuse a create without ContactItem (50002)')
+    .addOption(
+      new Option(
+        '--old-group-name-limit <bytes>',
+        'longest OldGroupName of an update (51011 past it)',
+      ).argParser(intInRange('--old-group-name-limit', 1, 1024)),
     )
     .option('--known-users <file>', 'only these UserIDs (one per line) are imported; others get 50001')
     .option('--state-file <file>', 'load state from and save it (atomically) to this JSON file')

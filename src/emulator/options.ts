@@ -1,6 +1,7 @@
 import { SyncError } from '../errors.js';
 import { isLoopbackHost } from '../tencent/regions.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
+import { codeRates, got, sumOf } from './option-checks.js';
 
 /** What creating (or renaming to) a group name the user already has does. The docs are silent. */
 export type DuplicateNames = 'reject' | 'allow';
@@ -39,6 +40,48 @@ export interface EmulatorOptions {
   http502Rate?: number | undefined;
   /** Probability that an accepted call is applied and then its socket destroyed without an answer. @default 0 */
   lostRate?: number | undefined;
+  /**
+   * Probability that an accepted call is applied (a write changes the state) and then answered 50004
+   * or HTTP 502, half each: the service did the work and said it failed. @default 0
+   */
+  appliedFaultRate?: number | undefined;
+  /**
+   * Probability that an accepted call is answered HTTP 200 with a body that is not the documented
+   * shape: an HTML page echoing the request URL, an empty body (both not applied), the real answer
+   * cut in half, or with `ErrorCode` as a string (both applied). A quarter each. @default 0
+   */
+  malformedRate?: number | undefined;
+  /**
+   * Whole-call faults by ErrorCode: `{ 51007: 0.01 }` answers 1% of accepted calls with ErrorCode
+   * 51007, unapplied. Any code, so every code the pages document can be played. @default {}
+   */
+  faultMix?: Readonly<Record<number, number>> | undefined;
+  /**
+   * Per-item faults of create and update: each item gets ResultCode 50004 or 50005 with this
+   * probability, inside an otherwise successful answer; half of these items were applied anyway. @default 0
+   */
+  itemFaultRate?: number | undefined;
+  /** Per-item faults by ResultCode, `{ 51007: 0.02 }`; such items are not applied. @default {} */
+  itemFaultMix?: Readonly<Record<number, number>> | undefined;
+  /**
+   * Apply the items of a create or update one by one, in the order they were sent, checking the
+   * 1000-conversation limit after each: an item that would pass it gets ResultCode 51008 and the
+   * others go on. Off: the limit is checked once for the whole call (51008 refuses it all). @default false
+   */
+  itemsOneByOne?: boolean | undefined;
+  /**
+   * Every user has this many conversations that carry only a mark (no group): get_contact_group and
+   * search_contact_group list them without `ContactGroupId`, and they count toward the
+   * 1000-conversation limit. Not part of the state. @default 0
+   */
+  markedPerUser?: number | undefined;
+  /** Refuse a create without `ContactItem` (50002), the older page's reading. @default false */
+  contactItemRequired?: boolean | undefined;
+  /**
+   * Longest `OldGroupName` of an update, in UTF-8 bytes (51011 past it), the update page's 32-byte
+   * reading. @default unlimited (64-byte names are created and updated)
+   */
+  oldGroupNameMaxBytes?: number | undefined;
   /** Seed of the fault PRNG: the same seed and the same sequence of calls give the same faults. @default 1 */
   seed?: number | undefined;
   /** Endpoints that faults (not latency) apply to. @default every endpoint */
@@ -77,6 +120,15 @@ export interface ResolvedEmulatorOptions {
   readonly faultRate: number;
   readonly http502Rate: number;
   readonly lostRate: number;
+  readonly appliedFaultRate: number;
+  readonly malformedRate: number;
+  readonly faultMix: Readonly<Record<number, number>>;
+  readonly itemFaultRate: number;
+  readonly itemFaultMix: Readonly<Record<number, number>>;
+  readonly itemsOneByOne: boolean;
+  readonly markedPerUser: number;
+  readonly contactItemRequired: boolean;
+  readonly oldGroupNameMaxBytes: number | undefined;
   readonly seed: number;
   readonly faultEndpoints: readonly Endpoint[];
   readonly pageSize: number;
@@ -99,18 +151,18 @@ export const EMULATOR_DEFAULTS = {
   faultRate: 0,
   http502Rate: 0,
   lostRate: 0,
+  appliedFaultRate: 0,
+  malformedRate: 0,
+  itemFaultRate: 0,
+  itemsOneByOne: false,
+  markedPerUser: 0,
+  contactItemRequired: false,
   seed: 1,
   pageSize: 100,
   duplicateNames: 'reject',
   existingMember: 'ok',
   persistDebounceMs: 200,
 } as const;
-
-function got(value: unknown): string {
-  const shown =
-    typeof value === 'string' ? value : Array.isArray(value) ? JSON.stringify(value) : String(value);
-  return `got \`${shown}\` (${typeof value})`;
-}
 
 export { isLoopbackHost } from '../tencent/regions.js';
 
@@ -205,11 +257,37 @@ export function resolveEmulatorOptions(options: EmulatorOptions): ResolvedEmulat
   const faultRate = probability('faultRate', o.faultRate);
   const http502Rate = probability('http502Rate', o.http502Rate);
   const lostRate = probability('lostRate', o.lostRate);
-  if (faultRate + http502Rate + lostRate > 1) {
+  const appliedFaultRate = probability('appliedFaultRate', o.appliedFaultRate);
+  const malformedRate = probability('malformedRate', o.malformedRate);
+  const faultMix = codeRates('faultMix', o.faultMix, problems);
+  const callRates = faultRate + http502Rate + lostRate + appliedFaultRate + malformedRate + sumOf(faultMix);
+  if (callRates > 1 + 1e-9) {
     problems.push(
-      `Expected \`faultRate + http502Rate + lostRate\` to be at most 1, got \`${faultRate + http502Rate + lostRate}\` (number)`,
+      `Expected the call fault rates (\`faultRate + http502Rate + lostRate + appliedFaultRate + malformedRate\` and \`faultMix\`) to add up to at most 1, got \`${callRates}\` (number)`,
     );
   }
+  const itemFaultRate = probability('itemFaultRate', o.itemFaultRate);
+  const itemFaultMix = codeRates('itemFaultMix', o.itemFaultMix, problems);
+  if (itemFaultRate + sumOf(itemFaultMix) > 1 + 1e-9) {
+    problems.push(
+      `Expected \`itemFaultRate\` and \`itemFaultMix\` to add up to at most 1, got \`${itemFaultRate + sumOf(itemFaultMix)}\` (number)`,
+    );
+  }
+  const boolean = (name: string, value: unknown, fallback: boolean): boolean => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'boolean') {
+      problems.push(`Expected \`${name}\` to be a boolean, ${got(value)}`);
+      return fallback;
+    }
+    return value;
+  };
+  const itemsOneByOne = boolean('itemsOneByOne', o.itemsOneByOne, D.itemsOneByOne);
+  const contactItemRequired = boolean('contactItemRequired', o.contactItemRequired, D.contactItemRequired);
+  const markedPerUser = integer('markedPerUser', o.markedPerUser, 0, 10_000, D.markedPerUser);
+  const oldGroupNameMaxBytes =
+    o.oldGroupNameMaxBytes === undefined
+      ? undefined
+      : integer('oldGroupNameMaxBytes', o.oldGroupNameMaxBytes, 1, 1024, 64);
   const seed = integer('seed', o.seed, -0x8000_0000, 0xffff_ffff, D.seed);
   let faultEndpoints: readonly Endpoint[] = ENDPOINTS;
   if (o.faultEndpoints !== undefined) {
@@ -260,6 +338,15 @@ export function resolveEmulatorOptions(options: EmulatorOptions): ResolvedEmulat
     faultRate,
     http502Rate,
     lostRate,
+    appliedFaultRate,
+    malformedRate,
+    faultMix,
+    itemFaultRate,
+    itemFaultMix,
+    itemsOneByOne,
+    markedPerUser,
+    contactItemRequired,
+    oldGroupNameMaxBytes,
     seed,
     faultEndpoints,
     pageSize,

@@ -114,7 +114,15 @@ export function readConversation(value: unknown, where: string): Conversation {
   throw new Refusal(50002, `${where}.Type must be 1 or 2, got ${show(type)}`);
 }
 
-export function parseCreate(body: unknown): CreateCommand {
+/** Readings of the pages that change what a request may hold (see `EmulatorOptions`). */
+export interface RequestReadings {
+  /** A create must carry `ContactItem` (the older page's reading). @default false */
+  readonly contactItemRequired?: boolean;
+  /** Longest `OldGroupName` of an update in bytes (51011 past it). @default unlimited */
+  readonly oldGroupNameMaxBytes?: number | undefined;
+}
+
+export function parseCreate(body: unknown, readings: RequestReadings = {}): CreateCommand {
   const b = readBody(body);
   const user = readUser(b);
   const items = b.GroupContactItem;
@@ -128,7 +136,12 @@ export function parseCreate(body: unknown): CreateCommand {
   if (!isFields(group)) throw new Refusal(50002, `GroupContactItem[0] must be an object, got ${show(group)}`);
   const name = readName(group.GroupName, 'GroupName', LIMITS.groupNameBytesCreate);
   const contacts = group.ContactItem;
-  if (contacts === undefined) return { user, name, conversations: [] };
+  if (contacts === undefined) {
+    if (readings.contactItemRequired === true) {
+      throw new Refusal(50002, 'ContactItem is required (send [] for an empty group)');
+    }
+    return { user, name, conversations: [] };
+  }
   if (!Array.isArray(contacts))
     throw new Refusal(50002, `ContactItem must be an array, got ${show(contacts)}`);
   if (contacts.length > LIMITS.itemsPerCall) {
@@ -141,7 +154,7 @@ export function parseCreate(body: unknown): CreateCommand {
   return { user, name, conversations };
 }
 
-export function parseUpdate(body: unknown): RenameCommand | MembersCommand {
+export function parseUpdate(body: unknown, readings: RequestReadings = {}): RenameCommand | MembersCommand {
   const b = readBody(body);
   const user = readUser(b);
   if (b.UpdateType !== 1) throw new Refusal(50002, `UpdateType must be 1, got ${show(b.UpdateType)}`);
@@ -150,6 +163,10 @@ export function parseUpdate(body: unknown): RenameCommand | MembersCommand {
   const oldName = update.OldGroupName;
   if (typeof oldName !== 'string' || oldName.length === 0) {
     throw new Refusal(50002, `OldGroupName must be a non-empty string, got ${show(oldName)}`);
+  }
+  const oldMax = readings.oldGroupNameMaxBytes;
+  if (oldMax !== undefined && utf8Length(oldName) > oldMax) {
+    throw new Refusal(51011, `OldGroupName is ${utf8Length(oldName)} bytes, more than ${oldMax}`);
   }
   if (update.UpdateGroupType === 1) {
     const newName = readName(update.NewGroupName, 'NewGroupName', LIMITS.groupNameBytesRename);

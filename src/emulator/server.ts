@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { SyncError } from '../errors.js';
 import { verifyUserSig } from '../tencent/usersig.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
-import { FaultInjector, type FaultKind } from './faults.js';
+import { FaultInjector, type FaultKind, type MalformedVariant, malformedApplies } from './faults.js';
 import {
   type EmulatorRequest,
   HTTP_THREAD_FILE,
@@ -81,12 +81,20 @@ function apiError(errorCode: number, info: string, delayMs: number): Reply {
  */
 export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
   const o = resolveEmulatorOptions(options);
+  const faults = new FaultInjector(o);
+  // Item faults are drawn only for the items of a call whose endpoint faults apply to.
+  let itemFaults = false;
   const store = new ContactGroupStore({
     duplicateNames: o.duplicateNames,
     existingMember: o.existingMember,
     knownUsers: o.knownUsers,
     pageSize: o.pageSize,
     nowSeconds: () => Math.floor(Date.now() / 1000),
+    itemsOneByOne: o.itemsOneByOne,
+    markedPerUser: o.markedPerUser,
+    contactItemRequired: o.contactItemRequired,
+    oldGroupNameMaxBytes: o.oldGroupNameMaxBytes,
+    itemFault: () => (itemFaults ? faults.decideItem() : undefined),
   });
   let writer: StateFileWriter | undefined;
   if (o.stateFile !== undefined) {
@@ -113,11 +121,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
           now: monotonicMs,
         }),
       );
-      faultCounts.set(e, { transient: 0, http502: 0, lost: 0 });
+      faultCounts.set(e, { transient: 0, http502: 0, lost: 0, applied: 0, malformed: 0, mix: 0 });
     }
   };
   resetCounters();
-  const faults = new FaultInjector(o);
   const faultEndpoints = new Set(o.faultEndpoints);
 
   const stats = (): EmulatorStats => {
@@ -159,7 +166,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     if (!(limiters.get(endpoint) as SlidingWindowLimiter).tryAcquire(arrivedAt)) {
       return apiError(60007, 'REST API call frequency exceeds the limit', o.latencyMs);
     }
-    const decision = faults.decide(faultEndpoints.has(endpoint));
+    const faultsApply = faultEndpoints.has(endpoint);
+    const decision = faults.decide(faultsApply);
     const { delayMs } = decision;
     if (decision.kind !== 'none') (faultCounts.get(endpoint) as Record<FaultKind, number>)[decision.kind]++;
     if (decision.kind === 'http502')
@@ -168,6 +176,10 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       const info = decision.errorCode === 50004 ? 'internal server error' : 'network timeout';
       return apiError(decision.errorCode, info, delayMs);
     }
+    if (decision.kind === 'mix') return apiError(decision.errorCode, 'emulated fault (fault mix)', delayMs);
+    if (decision.kind === 'malformed' && !malformedApplies(decision.variant)) {
+      return malformedReply(decision.variant, '', url, delayMs);
+    }
     let parsed: unknown;
     try {
       if (body === undefined) throw new Error('body too large');
@@ -175,10 +187,23 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     } catch {
       return apiError(60003, 'request body is not valid JSON', delayMs);
     }
-    const text = JSON.stringify(store.handle(endpoint, parsed));
+    itemFaults = faultsApply;
+    let text: string;
+    try {
+      text = JSON.stringify(store.handle(endpoint, parsed));
+    } finally {
+      itemFaults = false;
+    }
     noteChanges();
     // A lost answer: the change is applied, then the connection dies without a response.
     if (decision.kind === 'lost') return { kind: 'drop', delayMs };
+    // Applied, then answered as if it failed.
+    if (decision.kind === 'applied') {
+      return decision.answer === 'http502'
+        ? { kind: 'http', status: 502, type: 'text/html', text: BAD_GATEWAY, delayMs }
+        : apiError(50004, 'internal server error', delayMs);
+    }
+    if (decision.kind === 'malformed') return malformedReply(decision.variant, text, url, delayMs);
     return { kind: 'http', status: 200, type: JSON_TYPE, text, delayMs };
   };
 
@@ -233,6 +258,41 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   };
 
   return { url: `http://${urlHost}:${port}`, port, host: o.host, store, stats, reset, close };
+}
+
+/**
+ * An HTTP 200 answer that is not the documented shape. The HTML page echoes the request target,
+ * query string included, as some proxies do: a client must mask the UserSig in what it quotes.
+ */
+function malformedReply(variant: MalformedVariant, text: string, url: URL, delayMs: number): Reply {
+  switch (variant) {
+    case 'html':
+      return {
+        kind: 'http',
+        status: 200,
+        type: 'text/html',
+        text: `<html><head><title>Service Unavailable</title></head><body><h1>Service Unavailable</h1><p>${url.pathname}${url.search}</p></body></html>`,
+        delayMs,
+      };
+    case 'empty':
+      return { kind: 'http', status: 200, type: JSON_TYPE, text: '', delayMs };
+    case 'truncated':
+      return {
+        kind: 'http',
+        status: 200,
+        type: JSON_TYPE,
+        text: text.slice(0, Math.floor(text.length / 2)),
+        delayMs,
+      };
+    case 'string-code':
+      return {
+        kind: 'http',
+        status: 200,
+        type: JSON_TYPE,
+        text: text.replace('"ErrorCode":0', '"ErrorCode":"0"'),
+        delayMs,
+      };
+  }
 }
 
 function checkQuery(q: URLSearchParams, o: ResolvedEmulatorOptions): Answer | undefined {

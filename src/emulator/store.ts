@@ -6,14 +6,13 @@ import type {
   GetContactGroupResponse,
   SearchContactGroupResponse,
   UpdateContactGroupResponse,
-  WireContactItem,
   WireContactResult,
-  WireEnvelope,
-  WireGroupItem,
   WireItemResult,
 } from '../tencent/wire.js';
+import type { ItemFault } from './faults.js';
 import type { DuplicateNames, ExistingMember } from './options.js';
 import {
+  type MemberChange,
   type MembersCommand,
   parseCreate,
   parseDelete,
@@ -22,8 +21,19 @@ import {
   parseUpdate,
   Refusal,
   type RenameCommand,
+  type RequestReadings,
 } from './requests.js';
 import { type EmulatorState, parseSnapshot, type StateGroup, type StoreSnapshot } from './snapshot.js';
+import {
+  checkConversationLimit,
+  contactResult,
+  countWithMarks,
+  groupItems,
+  itemResult,
+  markedOnlyResult,
+  OK,
+  refusable,
+} from './store-answers.js';
 import { type Grouped, type GroupRecord, UserGroups } from './user-groups.js';
 
 /** Options of the pure store; see `EmulatorOptions` for their meaning. */
@@ -38,6 +48,16 @@ export interface StoreOptions {
   pageSize?: number | undefined;
   /** Clock for the `Timestamp` fields, Unix seconds. @default () => 0 */
   nowSeconds?: (() => number) | undefined;
+  /** @default false */
+  itemsOneByOne?: boolean | undefined;
+  /** @default 0 */
+  markedPerUser?: number | undefined;
+  /** @default false */
+  contactItemRequired?: boolean | undefined;
+  /** @default unlimited */
+  oldGroupNameMaxBytes?: number | undefined;
+  /** The fate of each item of a create or update (the server draws it from its seeded sequence). */
+  itemFault?: (() => ItemFault | undefined) | undefined;
 }
 
 /** Any response body the store produces: an envelope, plus the endpoint's payload on success. */
@@ -47,20 +67,6 @@ export type StoreResponse =
   | SearchContactGroupResponse
   | DelContactGroupResponse
   | GetContactGroupResponse;
-
-const OK = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' } as const;
-
-function fail(errorCode: number, info: string): WireEnvelope {
-  return { ActionStatus: 'FAIL', ErrorCode: errorCode, ErrorInfo: info };
-}
-
-function toWire(c: Conversation): WireContactItem {
-  return c.type === 1 ? { Type: 1, To_Account: c.id } : { Type: 2, ToGroupId: c.id };
-}
-
-function itemResult(c: Conversation, code: number, info: string): WireItemResult {
-  return { ContactItem: toWire(c), ResultCode: code, ResultInfo: info };
-}
 
 /**
  * The emulated service: users → groups {GroupId, name, ordered members}, and the five endpoints'
@@ -76,6 +82,11 @@ export class ContactGroupStore {
   readonly #knownUsers: ReadonlySet<string> | undefined;
   readonly #pageSize: number;
   readonly #now: () => number;
+  readonly #oneByOne: boolean;
+  readonly #markedPerUser: number;
+  readonly #readings: RequestReadings;
+  readonly #itemFault: (() => ItemFault | undefined) | undefined;
+  #marks: ReadonlyMap<string, Conversation> | undefined;
   #revision = 0;
 
   constructor(options: StoreOptions = {}) {
@@ -84,6 +95,13 @@ export class ContactGroupStore {
     this.#knownUsers = options.knownUsers;
     this.#pageSize = options.pageSize ?? 100;
     this.#now = options.nowSeconds ?? (() => 0);
+    this.#oneByOne = options.itemsOneByOne ?? false;
+    this.#markedPerUser = options.markedPerUser ?? 0;
+    this.#readings = {
+      contactItemRequired: options.contactItemRequired ?? false,
+      oldGroupNameMaxBytes: options.oldGroupNameMaxBytes,
+    };
+    this.#itemFault = options.itemFault;
   }
 
   /** Increases on every change of state: persistence saves when it moved. */
@@ -108,7 +126,7 @@ export class ContactGroupStore {
 
   createContactGroup(body: unknown): CreateContactGroupResponse {
     return refusable(() => {
-      const cmd = parseCreate(body);
+      const cmd = parseCreate(body, this.#readings);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
       const count = user?.groups.length ?? 0;
@@ -117,8 +135,10 @@ export class ContactGroupStore {
       }
       this.#checkNameFree(user?.groups ?? [], cmd.name);
       const members = new Map<string, Conversation>();
-      const results = cmd.conversations.map((c) => this.#applyChange(members, 'add', c));
-      checkConversationLimit(user?.countAfter(undefined, members) ?? members.size);
+      const changes = cmd.conversations.map((conversation): MemberChange => ({ op: 'add', conversation }));
+      const results = this.#applyChanges(user, undefined, members, changes).map(
+        ({ ContactOptType: _, ...r }) => r,
+      );
 
       const record = user ?? this.#addUser(cmd.user);
       const group = record.addGroup(cmd.name);
@@ -135,17 +155,17 @@ export class ContactGroupStore {
 
   updateContactGroup(body: unknown): UpdateContactGroupResponse {
     return refusable(() => {
-      const cmd = parseUpdate(body);
+      const cmd = parseUpdate(body, this.#readings);
       this.#checkImported(cmd.user);
       return cmd.kind === 'rename' ? this.#rename(cmd) : this.#updateMembers(cmd);
     });
   }
 
   /**
-   * Answers only conversations in at least one group (each once), and every group of the user in
-   * `GroupItem`. More than 300 conversations → 50002 (the page names no count-specific code).
-   * Marks are not emulated: `StandardMark` is "" and `CustomMark` absent; `Timestamp` is when the
-   * conversation's grouping last changed.
+   * Answers only conversations in at least one group or carrying a mark (each once), and every group
+   * of the user in `GroupItem`. More than 300 conversations → 50002 (the page names no count-specific
+   * code). Marks are those of `markedPerUser`: `StandardMark` "1" (else ""), no `CustomMark`;
+   * `Timestamp` is when the conversation's grouping last changed (0 for a mark only).
    */
   searchContactGroup(body: unknown): SearchContactGroupResponse {
     return refusable(() => {
@@ -154,13 +174,19 @@ export class ContactGroupStore {
       const user = this.#users.get(cmd.user);
       const seen = new Set<string>();
       const found: WireContactResult[] = [];
+      const marked = this.#marked();
       for (const c of cmd.conversations) {
         const key = conversationKey(c);
+        if (seen.has(key)) continue;
         const grouped = user?.groupedOf(key);
-        // A conversation in no group has no group data to report: it is left out.
-        if (seen.has(key) || user === undefined || grouped === undefined) continue;
-        seen.add(key);
-        found.push(contactResult(user, key, grouped));
+        if (user !== undefined && grouped !== undefined) {
+          seen.add(key);
+          found.push(contactResult(user, key, grouped, marked.has(key)));
+        } else if (marked.has(key)) {
+          seen.add(key);
+          found.push(markedOnlyResult(c));
+        }
+        // A conversation in no group and without a mark has no data to report: it is left out.
       }
       return { ContactResultItem: found, GroupItem: groupItems(user), ...OK };
     });
@@ -182,18 +208,26 @@ export class ContactGroupStore {
    * into the user's grouped conversations in first-grouped order; a page holds `pageSize` of them;
    * every page carries every group of the user (empty ones too); the last page has CompleteFlag 1
    * and NextStartIndex 0, the others CompleteFlag 0 and NextStartIndex = the next offset.
+   * Conversations that carry only a mark (`markedPerUser`) come after the grouped ones, without
+   * `ContactGroupId`.
    */
   getContactGroup(body: unknown): GetContactGroupResponse {
     return refusable(() => {
       const cmd = parseGet(body);
       this.#checkImported(cmd.user);
       const user = this.#users.get(cmd.user);
-      const entries = user?.grouped() ?? [];
+      const marked = this.#marked();
+      const entries: ([string, Grouped] | Conversation)[] = user?.grouped() ?? [];
+      for (const [key, c] of marked) if (user?.groupedOf(key) === undefined) entries.push(c);
       const end = cmd.startIndex + this.#pageSize;
       const complete = end >= entries.length;
       const page = entries.slice(cmd.startIndex, end);
       return {
-        ContactItem: user === undefined ? [] : page.map(([key, g]) => contactResult(user, key, g)),
+        ContactItem: page.map((e) =>
+          Array.isArray(e)
+            ? contactResult(user as UserGroups, e[0], e[1], marked.has(e[0]))
+            : markedOnlyResult(e),
+        ),
         GroupItem: groupItems(user),
         CompleteFlag: complete ? 1 : 0,
         NextStartIndex: complete ? 0 : end,
@@ -261,11 +295,7 @@ export class ContactGroupStore {
   #updateMembers(cmd: MembersCommand): UpdateContactGroupResponse {
     const { user, group } = this.#existingGroup(cmd.user, cmd.groupName);
     const members = new Map(group.members);
-    const results = cmd.changes.map((ch) => ({
-      ContactOptType: ch.op === 'add' ? (1 as const) : (2 as const),
-      ...this.#applyChange(members, ch.op, ch.conversation),
-    }));
-    checkConversationLimit(user.countAfter(group, members));
+    const results = this.#applyChanges(user, group, members, cmd.changes);
     user.setMembers(group, members, this.#now());
     this.#revision++;
     return {
@@ -279,6 +309,59 @@ export class ContactGroupStore {
       },
       ...OK,
     };
+  }
+
+  /**
+   * Applies a call's items, in the order sent, to a working copy of a group's members, with the
+   * per-item faults drawn; then checks the conversation limit for the whole call (51008 refuses it),
+   * or with `itemsOneByOne` after each item (an item that passes it gets ResultCode 51008).
+   */
+  #applyChanges(
+    user: UserGroups | undefined,
+    group: GroupRecord | undefined,
+    members: Map<string, Conversation>,
+    changes: readonly MemberChange[],
+  ): (WireItemResult & { ContactOptType: 1 | 2 })[] {
+    const marked = this.#marked();
+    const total = (): number => countWithMarks(user, group, members, marked);
+    const results = changes.map((ch) => {
+      const c = ch.conversation;
+      const fault = this.#itemFault?.();
+      let result: WireItemResult;
+      if (fault !== undefined && !fault.applied) {
+        result = itemResult(c, fault.resultCode, 'emulated item fault');
+      } else {
+        const key = conversationKey(c);
+        const had = members.has(key);
+        result = this.#applyChange(members, ch.op, c);
+        if (this.#oneByOne && ch.op === 'add' && !had && members.has(key)) {
+          const count = total();
+          if (count > LIMITS.conversationsPerUser) {
+            members.delete(key);
+            result = itemResult(c, 51008, `grouping it would make ${count} conversations, more than 1000`);
+          }
+        }
+        if (fault !== undefined && result.ResultCode === 0) {
+          result = itemResult(c, fault.resultCode, 'emulated item fault (applied)');
+        }
+      }
+      return { ContactOptType: ch.op === 'add' ? (1 as const) : (2 as const), ...result };
+    });
+    if (!this.#oneByOne) checkConversationLimit(total());
+    return results;
+  }
+
+  /** The conversations every user has with a mark (`markedPerUser`), by key. */
+  #marked(): ReadonlyMap<string, Conversation> {
+    if (this.#marks === undefined) {
+      const marks = new Map<string, Conversation>();
+      for (let i = 0; i < this.#markedPerUser; i++) {
+        const c: Conversation = { type: 1, id: `~marked-${String(i).padStart(4, '0')}` };
+        marks.set(conversationKey(c), c);
+      }
+      this.#marks = marks;
+    }
+    return this.#marks;
   }
 
   /** Applies one add/remove to a working copy of a group's members, returning the per-item result. */
@@ -331,35 +414,4 @@ export class ContactGroupStore {
   #sortedUsers(): [string, UserGroups][] {
     return [...this.#users].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
-}
-
-function refusable<T>(run: () => T): T | WireEnvelope {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof Refusal) return fail(error.errorCode, error.message);
-    throw error;
-  }
-}
-
-function checkConversationLimit(total: number): void {
-  if (total > LIMITS.conversationsPerUser) {
-    throw new Refusal(
-      51008,
-      `the call would group ${total} conversations, more than ${LIMITS.conversationsPerUser}`,
-    );
-  }
-}
-
-function contactResult(user: UserGroups, key: string, g: Grouped): WireContactResult {
-  return {
-    ...toWire(g.conversation),
-    StandardMark: '',
-    ContactGroupId: user.groupIdsOf(key),
-    Timestamp: g.timestamp,
-  };
-}
-
-function groupItems(user: UserGroups | undefined): WireGroupItem[] {
-  return (user?.groups ?? []).map((g) => ({ GroupName: g.name, GroupId: g.groupId }));
 }

@@ -1,23 +1,16 @@
-import { type Conversation, conversationKey, membershipKey, type RemoteUser } from '../model.js';
+import type { Conversation, RemoteUser } from '../model.js';
 import type { LimitViolation, Operation } from '../planner/types.js';
 import type { ChatApi, ItemResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
-import { describeErrorCode, ERROR_CODES } from '../tencent/error-codes.js';
+import { ERROR_CODES } from '../tencent/error-codes.js';
 import type { Endpoint } from '../tencent/wire.js';
 import type { CheckpointStore, UserProgress } from './checkpoint.js';
-import type { FailedItemRecord } from './checkpoint-records.js';
 import type { Clock } from './clock.js';
+import { itemHolds, retryOperation, splitFailedItems } from './item-retry.js';
 import type { EndpointScheduler } from './limiters.js';
+import { failWithoutCall, finish, toFailedItem } from './op-outcome.js';
 import { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
-import {
-  backoffMs,
-  callWithRetry,
-  failureCode,
-  failureMessage,
-  judgeFailure,
-  type RetryPolicy,
-  type Verdict,
-} from './retry.js';
+import { backoffMs, callWithRetry, judgeFailure, type RetryPolicy, type Verdict } from './retry.js';
 
 /** One user's planned work, as the run loop receives it. */
 export interface UserWork {
@@ -28,6 +21,12 @@ export interface UserWork {
   readonly lineOf?: ReadonlyMap<string, number>;
   /** Limits the user breaks: when any, the user is skipped and reported, and nothing is called. */
   readonly violations?: readonly LimitViolation[];
+  /**
+   * Set when the user could not be planned because reading its state was refused for good (50001:
+   * not imported, or another per-user code): the user is failed, nothing is called. Its rows were
+   * reported by whoever read it.
+   */
+  readonly failure?: { readonly errorCode: number | string; readonly message: string };
 }
 
 /** One membership (or group) that could not be applied. */
@@ -61,6 +60,8 @@ export interface UserContext {
   readonly callSignal: AbortSignal;
   /** A fatal failure: the run must stop. */
   fatal(err: unknown): void;
+  /** Told when a state read looks odd. */
+  readonly warn?: (message: string) => void;
   failedItem(item: FailedItem): void;
   opOutcome(outcome: 'ok' | 'failed', reconciled: boolean): void;
 }
@@ -115,6 +116,10 @@ export async function applyUser(
     });
     return 'skipped';
   }
+  if (work.failure !== undefined) {
+    ctx.checkpoint.recordUser({ user, outcome: 'failed', reason: work.failure.message });
+    return 'failed';
+  }
   const okOps = prior?.status === 'begun' ? prior.okOps : new Set<string>();
   const pending = work.operations.filter((op) => !okOps.has(op.id));
   if (pending.length === 0) {
@@ -137,6 +142,8 @@ export async function applyUser(
     const read = await readState(user, ctx);
     if (read === 'stopped') return 'unfinished';
     if (read instanceof Error) {
+      // Nothing is known of the user: its pending operations fail with the read's error, row by row.
+      for (const op of pending) finish(work, op, [], read, false, ctx);
       ctx.checkpoint.recordUser({
         user,
         outcome: 'failed',
@@ -176,6 +183,7 @@ async function readState(user: string, ctx: UserContext): Promise<RemoteUser | E
       clock: ctx.clock,
       signal: ctx.callSignal,
       stopSignal: ctx.stopSignal,
+      ...(ctx.warn === undefined ? {} : { onWarning: ctx.warn }),
     });
   } catch (err) {
     const verdict = judgeFailure(err, { signal: ctx.callSignal });
@@ -188,6 +196,16 @@ async function readState(user: string, ctx: UserContext): Promise<RemoteUser | E
   }
 }
 
+/**
+ * Runs one planned operation to its outcome:
+ * - a call that may or may not have been applied (unknown outcome), or a refusal that may only mean
+ *   an earlier attempt did it, is settled by reading the state and redoing only what is missing;
+ * - items that failed alone with a transient ResultCode inside a successful call are sent again, only
+ *   those, in a follow-up update through the limiter, with the same backoff and at most
+ *   `maxAttempts` rounds; a retried item then refused for good is checked against the state (its
+ *   first attempt may have landed), so both readings of "re-adding a member" converge;
+ * - items that failed for good are reported per row; the operation is recorded once, at the end.
+ */
 async function runOperation(
   work: UserWork,
   planned: Operation,
@@ -195,12 +213,18 @@ async function runOperation(
   ctx: UserContext,
 ): Promise<OpOutcome> {
   const maxRounds = ctx.retry.maxAttempts ?? 8;
+  // What is still wanted: `planned`, then only the items being retried (never again those settled).
+  let target: Operation = planned;
   let current = state.remote === undefined ? planned : reconcileOperation(planned, state.remote);
   let reconciled = current !== planned;
+  const settled: ItemResult[] = [];
+  let itemRounds = 0;
+  let last: Operation = planned;
   for (let round = 1; ; round++) {
-    if (current === undefined) return finish(work, planned, [], undefined, reconciled, ctx);
+    if (current === undefined) return finish(work, last, settled, undefined, reconciled, ctx);
     if (ctx.stopSignal.aborted) return 'stopped';
     const op: Operation = current;
+    last = op;
     let verdict: Verdict;
     let error: unknown;
     try {
@@ -217,7 +241,32 @@ async function runOperation(
         },
       );
       if (state.remote !== undefined) state.remote = applyToRemote(state.remote, op, failedItems);
-      return finish(work, op, failedItems, undefined, reconciled, ctx);
+      const { retry, final, rateLimited } = splitFailedItems(failedItems);
+      let refused = final;
+      if (itemRounds > 0 && refused.length > 0) {
+        // Items sent again: a refusal may only say that their first attempt landed after all.
+        const read = await readState(work.user, ctx);
+        if (read === 'stopped') return 'stopped';
+        if (!(read instanceof Error)) {
+          state.remote = read;
+          refused = refused.filter((item) => !itemHolds(item, op.group, read));
+        }
+      }
+      settled.push(...refused);
+      if (retry.length === 0) return finish(work, op, settled, undefined, reconciled, ctx);
+      itemRounds++;
+      if (itemRounds >= maxRounds)
+        return finish(work, op, [...settled, ...retry], undefined, reconciled, ctx);
+      // Items refused for the rate: the follow-ups go to update_contact_group, slow it down.
+      if (rateLimited) ctx.scheduler.reportRateLimited('update_contact_group');
+      try {
+        await ctx.clock.sleep(backoffMs(itemRounds, rateLimited, ctx.retry), ctx.stopSignal);
+      } catch {
+        return 'stopped';
+      }
+      target = retryOperation(op, retry);
+      current = target;
+      continue;
     } catch (err) {
       error = err;
       verdict = judgeFailure(err, { write: true, signal: ctx.callSignal });
@@ -230,7 +279,7 @@ async function runOperation(
     const look =
       verdict.kind === 'unknown_outcome' || (verdict.kind === 'permanent' && worthLooking(op, error));
     if (!look || round >= maxRounds) {
-      const outcome = finish(work, op, [], error, reconciled, ctx);
+      const outcome = finish(work, op, settled, error, reconciled, ctx);
       if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
       return outcome;
     }
@@ -243,127 +292,16 @@ async function runOperation(
     }
     const read = await readState(work.user, ctx);
     if (read === 'stopped') return 'stopped';
-    if (read instanceof Error) return finish(work, op, [], error, reconciled, ctx);
+    if (read instanceof Error) return finish(work, op, settled, error, reconciled, ctx);
     state.remote = read;
-    const next = reconcileOperation(planned, read);
+    const next = reconcileOperation(target, read);
     reconciled = true;
     if (verdict.kind === 'permanent' && next !== undefined && next.kind === op.kind) {
       // Not what it seemed: the group really is missing (create) or present (delete).
-      const outcome = finish(work, op, [], error, reconciled, ctx);
+      const outcome = finish(work, op, settled, error, reconciled, ctx);
       if (op.kind === 'create') state.failedCreates.set(op.group, toFailedItem(work, op, undefined, error));
       return outcome;
     }
     current = next;
   }
-}
-
-function lineOf(work: UserWork, group: string, conversation?: Conversation): { line?: number } {
-  const line = work.lineOf?.get(membershipKey(group, conversation));
-  return line === undefined ? {} : { line };
-}
-
-function toFailedItem(
-  work: UserWork,
-  op: Operation,
-  conversation: Conversation | undefined,
-  error: unknown,
-): FailedItem {
-  const action =
-    op.kind === 'create'
-      ? conversation === undefined
-        ? 'create'
-        : 'add'
-      : op.kind === 'delete'
-        ? 'delete'
-        : 'add';
-  return {
-    user: work.user,
-    group: op.group,
-    ...(conversation === undefined ? {} : { conversation }),
-    action,
-    errorCode: failureCode(error),
-    message: failureMessage(error),
-    ...lineOf(work, op.group, conversation),
-    opId: op.id,
-  };
-}
-
-/** Items of a whole operation that failed as one call. */
-function itemsOfFailedCall(work: UserWork, op: Operation, error: unknown): FailedItem[] {
-  const base = toFailedItem(work, op, undefined, error);
-  if (op.kind === 'delete') return [base];
-  const items: FailedItem[] = op.add.map((c) => ({
-    ...base,
-    action: 'add' as const,
-    conversation: c,
-    ...lineOf(work, op.group, c),
-  }));
-  if (op.kind === 'update') {
-    for (const c of op.remove) {
-      const { line: _line, ...rest } = base;
-      items.push({ ...rest, action: 'remove', conversation: c });
-    }
-  }
-  return items.length === 0 ? [base] : items;
-}
-
-function finish(
-  work: UserWork,
-  op: Operation,
-  failedItems: readonly ItemResult[],
-  error: unknown,
-  reconciled: boolean,
-  ctx: UserContext,
-): OpOutcome {
-  const failed = error !== undefined || failedItems.length > 0;
-  const records: FailedItemRecord[] = failedItems.map((f) => ({
-    conversation: conversationKey(f.conversation),
-    action: f.op,
-    code: f.resultCode,
-  }));
-  ctx.checkpoint.recordOp({
-    id: op.id,
-    user: work.user,
-    kind: op.kind,
-    group: op.group,
-    outcome: failed ? 'failed' : 'ok',
-    ...(error === undefined ? {} : { errorCode: failureCode(error) }),
-    ...(records.length === 0 ? {} : { items: records }),
-    ...(reconciled ? { reconciled: true } : {}),
-  });
-  if (error !== undefined) {
-    for (const item of itemsOfFailedCall(work, op, error)) ctx.failedItem(item);
-  }
-  for (const f of failedItems) {
-    ctx.failedItem({
-      user: work.user,
-      group: op.group,
-      conversation: f.conversation,
-      action: f.op,
-      errorCode: f.resultCode,
-      message: f.resultInfo.length > 0 ? f.resultInfo : describeErrorCode(f.resultCode),
-      ...(f.op === 'add' ? lineOf(work, op.group, f.conversation) : {}),
-      opId: op.id,
-    });
-  }
-  ctx.opOutcome(failed ? 'failed' : 'ok', reconciled);
-  return failed ? 'failed' : 'ok';
-}
-
-/** An operation on a group whose creation failed: recorded as failed without a call. */
-function failWithoutCall(work: UserWork, op: Operation, cause: FailedItem, ctx: UserContext): OpOutcome {
-  const message = `not attempted: creating group "${op.group}" failed (${String(cause.errorCode)})`;
-  const error = Object.assign(new Error(message), { code: cause.errorCode });
-  ctx.checkpoint.recordOp({
-    id: op.id,
-    user: work.user,
-    kind: op.kind,
-    group: op.group,
-    outcome: 'failed',
-    errorCode: cause.errorCode,
-  });
-  for (const item of itemsOfFailedCall(work, op, error))
-    ctx.failedItem({ ...item, errorCode: cause.errorCode, message });
-  ctx.opOutcome('failed', false);
-  return 'failed';
 }

@@ -86,7 +86,7 @@ export function applyToRemote(
         name: op.group,
         conversations: op.add.filter(ok('add')),
       };
-      return { user: remote.user, groups: [...remote.groups, created] };
+      return { ...remote, groups: [...remote.groups, created] };
     }
     case 'update': {
       if (group === undefined) return remote;
@@ -94,10 +94,10 @@ export function applyToRemote(
       for (const c of op.add.filter(ok('add'))) members.set(conversationKey(c), c);
       for (const c of op.remove.filter(ok('remove'))) members.delete(conversationKey(c));
       const updated: RemoteGroup = { ...group, conversations: [...members.values()] };
-      return { user: remote.user, groups: remote.groups.map((g) => (g === group ? updated : g)) };
+      return { ...remote, groups: remote.groups.map((g) => (g === group ? updated : g)) };
     }
     case 'delete':
-      return { user: remote.user, groups: remote.groups.filter((g) => g !== group) };
+      return { ...remote, groups: remote.groups.filter((g) => g !== group) };
   }
 }
 
@@ -109,7 +109,7 @@ export function readRemoteUser(
   api: Pick<ChatApi, 'getGroupsPage'>,
   scheduler: EndpointScheduler,
   user: string,
-  options: CallOptions = {},
+  options: CallOptions & { readonly onWarning?: (message: string) => void } = {},
 ): Promise<RemoteUser> {
   const paced: Pick<ChatApi, 'getGroupsPage'> = {
     getGroupsPage: (u, startIndex) =>
@@ -118,5 +118,5 @@ export function readRemoteUser(
         write: false,
       }),
   };
-  return readUserState(paced, user);
+  return readUserState(paced, user, options.onWarning === undefined ? {} : { onWarning: options.onWarning });
 }

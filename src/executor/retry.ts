@@ -54,8 +54,11 @@ export interface CallOptions extends RetryPolicy {
 
 /** What a failed call means for the caller. */
 export type Verdict =
-  /** Not applied and worth repeating (transient, or the service asked us to slow down). */
-  | { readonly kind: 'retry'; readonly rateLimited: boolean }
+  /**
+   * Not applied and worth repeating (transient, or the service asked us to slow down). `maxAttempts`:
+   * this kind of failure is tried at most that often, whatever the time budget (an unexpected answer).
+   */
+  | { readonly kind: 'retry'; readonly rateLimited: boolean; readonly maxAttempts?: number }
   /** A write that may have been applied: read the state and redo only what is missing. */
   | { readonly kind: 'unknown_outcome' }
   /** This call cannot succeed as sent: an outcome, not an error of the run. */
@@ -64,6 +67,9 @@ export type Verdict =
   | { readonly kind: 'fatal' }
   /** The run is stopping and aborted the call. */
   | { readonly kind: 'aborted' };
+
+/** Attempts of a read answered with an unexpected shape (HTTP 200, not the documented body). */
+export const UNEXPECTED_ATTEMPTS = 3;
 
 /** Network errors raised before the request could reach the service: never applied. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -85,12 +91,29 @@ export function judgeFailure(err: unknown, options: { write?: boolean; signal?: 
       return options.write === true && mayHaveApplied(failure)
         ? { kind: 'unknown_outcome' }
         : { kind: 'retry', rateLimited: false };
+    case 'unexpected':
+      // The service answered 200: a write was probably applied. A read is tried a few more times.
+      return options.write === true
+        ? { kind: 'unknown_outcome' }
+        : { kind: 'retry', rateLimited: false, maxAttempts: UNEXPECTED_ATTEMPTS };
     case 'permanent':
       return { kind: 'permanent' };
     case 'resign':
     case 'fatal':
       return { kind: 'fatal' };
   }
+}
+
+/**
+ * Whether a failed read of one user's state is that user's own problem, to be reported as a failed
+ * user while the run goes on: a permanent refusal (50001 not imported, and any other per-user code),
+ * or answers of an unexpected shape after their few attempts. Systemic failures (fatal codes, the
+ * run stopping, a service that stays down past the retry budget) are not: they stop the run.
+ */
+export function isUserReadFailure(err: unknown): boolean {
+  const verdict = judgeFailure(err);
+  if (verdict.kind === 'permanent') return true;
+  return verdict.kind === 'retry' && failureOf(err)?.kind === 'unexpected';
 }
 
 function mayHaveApplied(failure: Failure): boolean {
@@ -115,6 +138,8 @@ export function failureCode(err: unknown): number | string {
         return 'TIMEOUT';
       case 'network':
         return failure.cause === 'unknown' ? 'NETWORK' : failure.cause;
+      case 'unexpected':
+        return 'UNEXPECTED_RESPONSE';
     }
   }
   if (isSyncError(err)) return err.code;
@@ -167,6 +192,7 @@ export async function callWithRetry<T>(
         scheduler.reportRateLimited(endpoint);
       }
       const elapsed = clock.now() - startedAt;
+      if (verdict.maxAttempts !== undefined && attempt >= verdict.maxAttempts) throw err;
       if (attempt >= maxAttempts && elapsed >= retryForMs) throw err;
       // Past the attempts, wait no longer than the time budget left (but never spin).
       const wait = backoffMs(attempt, verdict.rateLimited, options);

@@ -62,6 +62,8 @@ export interface ApplyOptions extends RetryPolicy {
    * @default 5000
    */
   readonly abandonAfterMs?: number;
+  /** Told when a state read looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
   /** Called for every failed membership or group, in the order they are known (for --failures). */
   readonly onFailedItem?: (item: FailedItem) => void;
   /** Called when a user's outcome is settled in this run (for the --state snapshot). */
@@ -189,6 +191,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
     stopSignal: stop.signal,
     callSignal: abandon.signal,
     fatal: fail,
+    ...(options.onWarning === undefined ? {} : { warn: options.onWarning }),
     failedItem(item) {
       failedItemsTotal++;
       if (failedItems.length < keep) failedItems.push(item);

@@ -8,6 +8,8 @@ import type { LimitViolation } from './types.js';
  *   groups the service holds twice under one name count twice, as the service counts them.
  * - mirror: counted on the desired state (plus extra service groups sharing a kept name, which a
  *   mirror run does not remove).
+ * Conversations the app holds with a mark count toward the 1000 in both modes (marks and groups
+ * share the limit, and cgsync never removes a mark).
  */
 export function checkLimits(
   user: string,
@@ -38,14 +40,36 @@ export function checkLimits(
   }
   let conversations = desiredConversations ?? distinctKeys(want.values()).size;
   let held = 0;
-  if (!mirror && have.groups.size > 0) {
+  let marksCounted = 0;
+  if ((!mirror && have.groups.size > 0) || have.marked.size > 0) {
     const wanted = distinctKeys(want.values());
-    const remoteKeys = distinctKeys(have.groups.values());
-    held = remoteKeys.size;
-    for (const k of remoteKeys) if (!wanted.has(k)) conversations += 1;
+    const counted = new Set<string>();
+    if (!mirror && have.groups.size > 0) {
+      const remoteKeys = distinctKeys(have.groups.values());
+      held = remoteKeys.size;
+      for (const k of remoteKeys) {
+        if (!wanted.has(k)) {
+          conversations += 1;
+          counted.add(k);
+        }
+      }
+    }
+    for (const k of have.marked) {
+      if (!wanted.has(k) && !counted.has(k)) {
+        conversations += 1;
+        marksCounted += 1;
+      }
+    }
   }
   if (conversations > LIMITS.conversationsPerUser) {
-    const context = merging && held > 0 ? ` after merging with the ${held} already in the app` : '';
+    const parts: string[] = [];
+    if (merging && held > 0) parts.push(`after merging with the ${held} already in the app`);
+    if (marksCounted > 0) {
+      parts.push(
+        `counting ${marksCounted} more that carry only a mark in the app (marks and groups share the limit)`,
+      );
+    }
+    const context = parts.length === 0 ? '' : ` ${parts.join(', ')}`;
     violations.push({
       user,
       limit: 'conversations',

@@ -83,12 +83,23 @@ export interface FoldedRemote {
   readonly duplicates: readonly DuplicateGroup[];
   /** Service groups, duplicates counted one by one (what the 20-group limit counts). */
   readonly physicalGroups: number;
+  /**
+   * Keys of the conversations that carry a mark (`RemoteUser.marked`): they count toward the
+   * 1000-conversation limit whatever the groups become, and are never touched.
+   */
+  readonly marked: ReadonlySet<string>;
 }
 
-const EMPTY_REMOTE: FoldedRemote = { groups: new Map(), duplicates: [], physicalGroups: 0 };
+const NO_MARKS: ReadonlySet<string> = new Set();
+const EMPTY_REMOTE: FoldedRemote = { groups: new Map(), duplicates: [], physicalGroups: 0, marked: NO_MARKS };
 
 export function foldRemote(remote: RemoteUser | undefined): FoldedRemote {
-  if (remote === undefined || remote.groups.length === 0) return EMPTY_REMOTE;
+  if (remote === undefined) return EMPTY_REMOTE;
+  const marked =
+    remote.marked === undefined || remote.marked.length === 0
+      ? NO_MARKS
+      : new Set(remote.marked.map(conversationKey));
+  if (remote.groups.length === 0) return marked.size === 0 ? EMPTY_REMOTE : { ...EMPTY_REMOTE, marked };
   const ids = new Map<string, number[]>();
   for (const g of remote.groups) {
     const list = ids.get(g.name);
@@ -103,7 +114,7 @@ export function foldRemote(remote: RemoteUser | undefined): FoldedRemote {
     if (groupIds.length > 1) duplicates.push({ name, groupIds: [...groupIds] });
     groups.set(name, { ...group, groupIds });
   }
-  return { groups, duplicates, physicalGroups: remote.groups.length };
+  return { groups, duplicates, physicalGroups: remote.groups.length, marked };
 }
 
 /** The names of both sides, once each, in code-unit order. */

@@ -41,6 +41,11 @@ export interface GroupDeletion {
  * once another group drops it too), it is split into its removals (kept in phase 2) and its adds
  * (moved to phase 3), at the cost of one extra call. With every mixed update split, the conversation
  * count is monotone too, so the loop ends with a safe order.
+ *
+ * `pinned`: conversations that count whatever the groups become (those carrying a mark).
+ * Within one call, the client sends removals before adds, so a call's own count only goes down, then
+ * up: it never passes the larger of its start and its end, even on a service that applies items one
+ * by one.
  */
 export function orderOperations(
   user: string,
@@ -52,6 +57,7 @@ export function orderOperations(
   /** The start state (name → conversation keys), built only when a mixed update must be checked. */
   start: () => ReadonlyMap<string, ReadonlySet<string>>,
   conversationLimit: number,
+  pinned: ReadonlySet<string> = new Set(),
 ): DraftOperation[] {
   let updates = [...parts.updates];
   // Without a mixed update (always so in merge mode) every phase is monotone: nothing to check.
@@ -61,7 +67,7 @@ export function orderOperations(
   const startState = start();
   for (;;) {
     const { drafts, sources } = sequence(user, parts.deletes, updates, parts.creates);
-    const at = firstOverflow(drafts, startState, conversationLimit);
+    const at = firstOverflow(drafts, startState, conversationLimit, pinned);
     const source = at < 0 ? undefined : sources[at];
     if (source === undefined) return drafts;
     updates = updates.flatMap((u) =>
@@ -133,9 +139,12 @@ function firstOverflow(
   drafts: readonly DraftOperation[],
   start: ReadonlyMap<string, ReadonlySet<string>>,
   limit: number,
+  pinned: ReadonlySet<string>,
 ): number {
   const groups = new Map<string, Set<string>>();
   const refs = new Map<string, number>();
+  // A pinned conversation holds one reference no group ever drops.
+  for (const k of pinned) refs.set(k, 1);
   const take = (key: string): void => {
     refs.set(key, (refs.get(key) ?? 0) + 1);
   };

@@ -262,5 +262,41 @@ export function narrowSummaryLine(v: unknown): PlanSummary {
     },
     groupsPerUser: asArrayOf(s.groupsPerUser, p('groupsPerUser'), narrowBucket),
     conversationsPerUser: asArrayOf(s.conversationsPerUser, p('conversationsPerUser'), narrowBucket),
+    ...(s.unreadable === undefined ? {} : { unreadable: narrowUnreadable(s.unreadable, p('unreadable')) }),
+    ...(s.longNames === undefined ? {} : { longNames: narrowLongNames(s.longNames, p('longNames')) }),
+  };
+}
+
+function narrowUnreadable(v: unknown, path: string): NonNullable<PlanSummary['unreadable']> {
+  const o = asRecord(v, path);
+  return {
+    count: asCount(o.count, `${path}.count`),
+    first: asArrayOf(o.first, `${path}.first`, (x, q) => {
+      const u = asRecord(x, q);
+      const code = u.errorCode;
+      return {
+        user: asString(u.user, `${q}.user`),
+        errorCode:
+          typeof code === 'number' ? asCount(code, `${q}.errorCode`) : asString(code, `${q}.errorCode`),
+        message: asString(u.message, `${q}.message`),
+      };
+    }),
+  };
+}
+
+function narrowLongNames(v: unknown, path: string): NonNullable<PlanSummary['longNames']> {
+  const o = asRecord(v, path);
+  return {
+    groups: asCount(o.groups, `${path}.groups`),
+    updatedNow: asCount(o.updatedNow, `${path}.updatedNow`),
+    first: asArrayOf(o.first, `${path}.first`, (x, q) => {
+      const r = asRecord(x, q);
+      return {
+        user: asString(r.user, `${q}.user`),
+        group: asString(r.group, `${q}.group`),
+        bytes: asCount(r.bytes, `${q}.bytes`),
+        updateNow: asBoolean(r.updateNow, `${q}.updateNow`),
+      };
+    }),
   };
 }

@@ -14,7 +14,7 @@ import {
 import { assignOperationIds, type DraftOperation, withId } from './operation-id.js';
 import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
 import { digestRemote } from './remote-digest.js';
-import type { Operation, PlanOptions, UserPlan, UserPlanStats } from './types.js';
+import type { NameRisk, Operation, PlanOptions, UserPlan, UserPlanStats } from './types.js';
 
 /**
  * Plans one user: the fewest calls that take the service from `remote` to `desired`.
@@ -36,6 +36,36 @@ export function planUser(
   remote: RemoteUser | undefined,
   options: PlanOptions,
 ): UserPlan {
+  const plan = planUserOps(desired, remote, options);
+  const risks = nameRisks(desired.user, desired.groups, plan.operations);
+  return risks === undefined ? plan : { ...plan, nameRisks: risks };
+}
+
+/**
+ * The desired groups whose name passes the update page's 32-byte reading of `OldGroupName`, each
+ * flagged as updated by `operations` (now) or not (at risk in a later sync). Undefined when none:
+ * the common case costs one length check per group.
+ */
+function nameRisks(
+  user: string,
+  groups: readonly GroupState[],
+  operations: readonly Operation[],
+): NameRisk[] | undefined {
+  let risks: NameRisk[] | undefined;
+  const max = LIMITS.groupNameBytesRename;
+  for (const g of groups) {
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short names need no byte count.
+    if (g.name.length * 3 <= max) continue;
+    const bytes = Buffer.byteLength(g.name, 'utf8');
+    if (bytes <= max || risks?.some((r) => r.group === g.name) === true) continue;
+    const updateNow = operations.some((op) => op.kind === 'update' && op.group === g.name);
+    risks ??= [];
+    risks.push({ user, group: g.name, bytes, updateNow });
+  }
+  return risks?.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
+}
+
+function planUserOps(desired: DesiredUser, remote: RemoteUser | undefined, options: PlanOptions): UserPlan {
   if (remote === undefined && options.countOnly === true) {
     const counted = planNewCounted(desired, options);
     if (counted !== undefined) return counted;
@@ -115,6 +145,7 @@ export function planUser(
     { deletes, updates, creates },
     () => startState(have),
     LIMITS.conversationsPerUser,
+    have.marked,
   );
   const stats: UserPlanStats = {
     ...base,

@@ -1,3 +1,4 @@
+import { LIMITS } from '../model.js';
 import {
   describeMode,
   endpointRows,
@@ -81,6 +82,43 @@ export function renderHtml(summary: PlanSummary): string {
       ),
     ),
   ];
+  if (s.unreadable !== undefined) {
+    sections.splice(
+      5,
+      0,
+      section(
+        `Users whose state could not be read (${n(s.unreadable.count)})`,
+        '<p class="note" style="margin:0 0 10px">Not planned and not counted above: the service refused to give their groups (50001: not imported). apply fails them and writes their rows to the failures file.</p>' +
+          table(
+            ['user', 'code', 'message'],
+            ['', '', ''],
+            s.unreadable.first.map((u) => [u.user, String(u.errorCode), u.message]),
+            s.unreadable.count,
+            '',
+          ),
+      ),
+    );
+  }
+  if (s.longNames !== undefined) {
+    sections.push(
+      section(
+        `Group names over ${LIMITS.groupNameBytesRename} bytes (${n(s.longNames.groups)})`,
+        `<p class="note" style="margin:0 0 10px">The create page allows 64 bytes; the update page allows ${LIMITS.groupNameBytesRename} in OldGroupName, which every update names. Where the service reads it so, these groups can be created but never updated: ${n(s.longNames.updatedNow)} are updated by this plan, the others are at risk in a later sync. <code>--group-name-limit ${LIMITS.groupNameBytesRename}</code> rejects such rows up front.</p>` +
+          table(
+            ['user', 'group', 'bytes', 'update'],
+            ['', '', 'num', ''],
+            s.longNames.first.map((r) => [
+              r.user,
+              r.group,
+              n(r.bytes),
+              r.updateNow ? 'in this plan' : 'at risk later',
+            ]),
+            s.longNames.groups,
+            '',
+          ),
+      ),
+    );
+  }
   if (s.mode === 'mirror' || s.removals.users > 0) {
     sections.push(
       section(

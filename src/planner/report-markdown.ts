@@ -1,3 +1,4 @@
+import { LIMITS } from '../model.js';
 import {
   describeMode,
   endpointRows,
@@ -53,6 +54,37 @@ export function renderMarkdown(summary: PlanSummary): string {
     for (const v of s.violations.first) {
       out.push(
         `| ${md(v.user)} | ${v.limit} | ${formatCount(v.count)} | ${formatCount(v.max)} | ${md(v.message)} |`,
+      );
+    }
+    out.push('');
+  }
+  if (s.unreadable !== undefined) {
+    out.push(
+      `## Users whose state could not be read: ${formatCount(s.unreadable.count)}`,
+      '',
+      'Not planned and not counted above: the service refused to give their groups (50001: not imported).',
+      '',
+      ...listed(s.unreadable.first.length, s.unreadable.count),
+      '| user | code | message |',
+      '|---|---|---|',
+    );
+    for (const u of s.unreadable.first)
+      out.push(`| ${md(u.user)} | ${md(String(u.errorCode))} | ${md(u.message)} |`);
+    out.push('');
+  }
+  if (s.longNames !== undefined) {
+    out.push(
+      `## Group names over ${LIMITS.groupNameBytesRename} bytes: ${formatCount(s.longNames.groups)}`,
+      '',
+      `The update page allows ${LIMITS.groupNameBytesRename} bytes in OldGroupName, which every update names: where the service reads it so, these groups cannot be updated. ${formatCount(s.longNames.updatedNow)} are updated by this plan; the others are at risk in a later sync. \`--group-name-limit ${LIMITS.groupNameBytesRename}\` rejects such rows up front.`,
+      '',
+      ...listed(s.longNames.first.length, s.longNames.groups),
+      '| user | group | bytes | update |',
+      '|---|---|---:|---|',
+    );
+    for (const r of s.longNames.first) {
+      out.push(
+        `| ${md(r.user)} | ${md(r.group)} | ${r.bytes} | ${r.updateNow ? 'in this plan' : 'at risk later'} |`,
       );
     }
     out.push('');

@@ -1,3 +1,4 @@
+import { LIMITS } from '../model.js';
 import {
   describeMode,
   endpointRows,
@@ -65,6 +66,26 @@ export function renderText(summary: PlanSummary): string {
       `Users over limits: ${formatCount(s.usersOverLimits)}${shown(s.violations.first.length, s.violations.count)}`,
     );
     for (const v of s.violations.first) out.push(`  ${t(v.message)}`);
+  }
+  if (s.unreadable !== undefined) {
+    out.push(
+      '',
+      `Users whose state could not be read (not planned): ${formatCount(s.unreadable.count)}${shown(s.unreadable.first.length, s.unreadable.count)}`,
+    );
+    for (const u of s.unreadable.first) out.push(`  ${t(u.user)}: ${t(String(u.errorCode))} ${t(u.message)}`);
+  }
+  if (s.longNames !== undefined) {
+    out.push(
+      '',
+      `Group names over ${LIMITS.groupNameBytesRename} bytes: ${formatCount(s.longNames.groups)}, ${formatCount(s.longNames.updatedNow)} updated by this plan` +
+        `${shown(s.longNames.first.length, s.longNames.groups)}`,
+      `  (the update page allows ${LIMITS.groupNameBytesRename} bytes in OldGroupName: where the service reads it so, these groups cannot be updated)`,
+    );
+    for (const r of s.longNames.first) {
+      out.push(
+        `  ${t(r.user)} / ${t(r.group)} (${r.bytes} bytes): ${r.updateNow ? 'updated by this plan' : 'at risk in a later sync'}`,
+      );
+    }
   }
   if (s.removals.users > 0) {
     out.push(

@@ -2,7 +2,7 @@ import { LIMITS, type Mode } from '../model.js';
 import { BoundedSortedList } from './bounded-list.js';
 import { addUserCalls, type CallCounts, emptyCallCounts, estimateDuration } from './calls.js';
 import { compareCodeUnits } from './canonical.js';
-import type { LimitViolation, UserPlan } from './types.js';
+import type { LimitViolation, NameRisk, UserPlan } from './types.js';
 
 /** A rejected CSV row as the reader reports it. */
 export interface RowRejection {
@@ -27,6 +27,13 @@ export interface UserRemovals {
   readonly user: string;
   readonly membershipsRemoved: number;
   readonly groupsDeleted: number;
+}
+
+/** A user whose state the service refused to give (not imported: 50001, …): not planned. */
+export interface UnreadableUser {
+  readonly user: string;
+  readonly errorCode: number | string;
+  readonly message: string;
 }
 
 /**
@@ -68,6 +75,18 @@ export interface PlanSummary {
   readonly groupsPerUser: readonly HistogramBucket[];
   /** Desired distinct conversations per user. */
   readonly conversationsPerUser: readonly HistogramBucket[];
+  /** Users whose state could not be read, not counted in `users` and not planned. Present when any. */
+  readonly unreadable?: { readonly count: number; readonly first: readonly UnreadableUser[] };
+  /**
+   * Groups named over 32 bytes: under the update page's reading of `OldGroupName` no update can
+   * name them. `updatedNow`: how many this plan updates; the others are at risk in a later sync.
+   * Present when any.
+   */
+  readonly longNames?: {
+    readonly groups: number;
+    readonly updatedNow: number;
+    readonly first: readonly NameRisk[];
+  };
 }
 
 export interface SummaryOptions {
@@ -108,6 +127,11 @@ export class SummaryBuilder {
   readonly #rejections: BoundedSortedList<RowRejection>;
   readonly #violations: BoundedSortedList<LimitViolation>;
   readonly #removals: BoundedSortedList<UserRemovals>;
+  readonly #unreadable: BoundedSortedList<UnreadableUser>;
+  readonly #longNames: BoundedSortedList<NameRisk>;
+  #unreadableCount = 0;
+  #longNameCount = 0;
+  #longNamesUpdated = 0;
   readonly #groupHistogram = new Array<number>(GROUP_BUCKETS.length).fill(0);
   readonly #conversationHistogram = new Array<number>(CONVERSATION_BUCKETS.length).fill(0);
   #rejectedRows = 0;
@@ -140,6 +164,23 @@ export class SummaryBuilder {
       (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.limit, b.limit),
     );
     this.#removals = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
+    this.#unreadable = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
+    this.#longNames = new BoundedSortedList(
+      listLimit,
+      (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.group, b.group),
+    );
+  }
+
+  /** A user whose state could not be read: listed apart, not planned, not in `users`. */
+  addUnreadable(user: UnreadableUser): void {
+    this.#unreadableCount += 1;
+    this.#unreadable.add({ user: user.user, errorCode: user.errorCode, message: clip(user.message) });
+  }
+
+  #addNameRisk(risk: NameRisk): void {
+    this.#longNameCount += 1;
+    if (risk.updateNow) this.#longNamesUpdated += 1;
+    this.#longNames.add(risk);
   }
 
   addUser(plan: UserPlan): void {
@@ -153,6 +194,7 @@ export class SummaryBuilder {
       this.#violationCount += 1;
       this.#violations.add(v);
     }
+    for (const risk of plan.nameRisks ?? []) this.#addNameRisk(risk);
     this.#groups.desired += s.desiredGroups ?? 0;
     this.#groups.created += s.groupsCreated;
     this.#groups.deleted += s.groupsDeleted;
@@ -191,6 +233,15 @@ export class SummaryBuilder {
     for (const v of part.violations.first) this.#violations.add(v);
     this.#removalUsers += part.removals.users;
     for (const r of part.removals.first) this.#removals.add(r);
+    if (part.unreadable !== undefined) {
+      this.#unreadableCount += part.unreadable.count;
+      for (const u of part.unreadable.first) this.#unreadable.add(u);
+    }
+    if (part.longNames !== undefined) {
+      this.#longNameCount += part.longNames.groups;
+      this.#longNamesUpdated += part.longNames.updatedNow;
+      for (const r of part.longNames.first) this.#longNames.add(r);
+    }
     const groups = this.#groups;
     groups.desired += part.groups.desired;
     groups.created += part.groups.created;
@@ -244,6 +295,18 @@ export class SummaryBuilder {
       removals: { users: this.#removalUsers, first: this.#removals.toArray() },
       groupsPerUser: histogram(this.#groupHistogram, GROUP_BUCKETS),
       conversationsPerUser: histogram(this.#conversationHistogram, CONVERSATION_BUCKETS),
+      ...(this.#unreadableCount === 0
+        ? {}
+        : { unreadable: { count: this.#unreadableCount, first: this.#unreadable.toArray() } }),
+      ...(this.#longNameCount === 0
+        ? {}
+        : {
+            longNames: {
+              groups: this.#longNameCount,
+              updatedNow: this.#longNamesUpdated,
+              first: this.#longNames.toArray(),
+            },
+          }),
     };
   }
 }

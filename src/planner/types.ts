@@ -59,6 +59,24 @@ export interface UserPlan {
   readonly downgradedToMerge?: boolean;
   /** Remote groups that share a name; each name was planned as one group (the union of its members). */
   readonly duplicateGroups?: readonly DuplicateGroup[];
+  /**
+   * Desired groups whose name is longer than 32 UTF-8 bytes: under the update page's reading
+   * (OldGroupName up to 32 bytes, 51011) no update call can name them. Not written to plan files.
+   */
+  readonly nameRisks?: readonly NameRisk[];
+}
+
+/**
+ * A group whose name (33-64 bytes) the create page allows but the update page's 32-byte reading
+ * refuses in `OldGroupName`: created fine, then never updatable.
+ */
+export interface NameRisk {
+  readonly user: string;
+  readonly group: string;
+  /** The name's UTF-8 bytes. */
+  readonly bytes: number;
+  /** This plan updates the group (those calls fail under that reading); otherwise a later sync would. */
+  readonly updateNow: boolean;
 }
 
 /** Several remote groups with one name (a service that allows duplicate names, or a past bug). */

@@ -12,8 +12,6 @@ export function isRejection(outcome: RowOutcome): outcome is Rejection {
 /** Characters after which the failures file writer puts a `'` so spreadsheets don't run the cell. */
 const ESCAPED_FIRST = new Set(['=', '+', '-', '@', '\t', '\r']);
 
-const MAX_GROUP_BYTES = LIMITS.groupNameBytesCreate;
-
 /**
  * The environment-free core of the reader: turns parsed records (in file order) into memberships and
  * rejections, and keeps track of physical line numbers.
@@ -29,9 +27,15 @@ const MAX_GROUP_BYTES = LIMITS.groupNameBytesCreate;
  *   `= + - @ TAB CR` is removed again before trimming: it is the spreadsheet-safety escape of the writer.
  */
 export class RowValidator {
+  readonly #maxGroupBytes: number;
   #layout: HeaderLayout | undefined;
   #header: readonly string[] = [];
   #nextLine = 1;
+
+  /** @param maxGroupBytes longest GroupName in UTF-8 bytes (the create page's 64 by default). */
+  constructor(maxGroupBytes: number = LIMITS.groupNameBytesCreate) {
+    this.#maxGroupBytes = maxGroupBytes;
+  }
 
   /** The header layout, once the header row was seen. */
   get layout(): HeaderLayout | undefined {
@@ -94,15 +98,16 @@ export class RowValidator {
     if (user === '') return this.#reject(record, line, user, 'USER_EMPTY', `${names.user} is empty`);
     const group = this.#cell(record, layout.group);
     if (group === '') return this.#reject(record, line, user, 'GROUP_EMPTY', `${names.group} is empty`);
-    if (group.length * 3 > MAX_GROUP_BYTES) {
+    const maxGroupBytes = this.#maxGroupBytes;
+    if (group.length * 3 > maxGroupBytes) {
       const bytes = Buffer.byteLength(group, 'utf8');
-      if (bytes > MAX_GROUP_BYTES) {
+      if (bytes > maxGroupBytes) {
         return this.#reject(
           record,
           line,
           user,
           'GROUP_TOO_LONG',
-          `${names.group} is ${bytes} bytes, the limit is ${MAX_GROUP_BYTES}`,
+          `${names.group} is ${bytes} bytes, the limit is ${maxGroupBytes}`,
           group,
         );
       }

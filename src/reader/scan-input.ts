@@ -146,7 +146,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
   const dir = await createWorkDir(options.tmpDir ?? tmpdir());
   const spill = new LineWriter(join(dir, 'rows.tsv'));
   let partitions: LineWriter[] | undefined;
-  const validator = new RowValidator();
+  const validator = new RowValidator(options.groupNameMaxBytes);
   if (part?.header !== undefined) validator.useHeader(part.header, part.firstLine ?? 1);
   const tracker = new OrderTracker();
   let validRows = 0;

@@ -8,7 +8,7 @@
  * - `COLUMN_COUNT`: the row has more or fewer cells than the header.
  * - `USER_EMPTY`: From_Account (or `user`) is empty.
  * - `GROUP_EMPTY`: GroupName (or `group`) is empty.
- * - `GROUP_TOO_LONG`: GroupName is longer than 64 UTF-8 bytes.
+ * - `GROUP_TOO_LONG`: GroupName is longer than 64 UTF-8 bytes (or `groupNameMaxBytes`).
  * - `TYPE_INVALID`: Type is not `1`, `2`, `c2c` or `group`.
  * - `TYPE_MISSING`: Type is empty but a conversation (To_Account, ToGroupId or peer) is given.
  * - `PEER_MISSING`: Type 1 without To_Account, Type 2 without ToGroupId, or a Type without `peer`.
@@ -50,6 +50,12 @@ export interface ReaderOptions {
   readonly strict?: boolean;
   /** Throw `SyncError('INVALID_INPUT')` as soon as more than this many rows are rejected. @default Infinity */
   readonly maxInvalid?: number;
+  /**
+   * Longest GroupName in UTF-8 bytes; longer rows are rejected (`GROUP_TOO_LONG`). 32 takes the update
+   * page's reading (OldGroupName up to 32 bytes) up front. From 1 to 64.
+   * @default 64
+   */
+  readonly groupNameMaxBytes?: number;
   /** Called once per rejected row, in file order, during the scan; the reader keeps none of them. */
   readonly onRejected?: (rejection: Rejection) => void;
   /** Where the `cgsync-*` working directory goes. @default os.tmpdir() */

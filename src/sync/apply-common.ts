@@ -31,6 +31,11 @@ export interface ApplyJobOptions {
   readonly shard?: Shard;
   readonly strict?: boolean;
   readonly maxInvalid?: number;
+  /**
+   * Reject CSV rows whose GroupName is longer than this many UTF-8 bytes, before any write (32: the
+   * update page's reading of OldGroupName). @default 64
+   */
+  readonly groupNameLimit?: number;
   /** Users in flight. @default the executor's default */
   readonly concurrency?: number;
   readonly api: ChatApi;
@@ -41,6 +46,8 @@ export interface ApplyJobOptions {
   readonly onGuard?: (verdict: GuardVerdict) => void;
   /** Told as each phase begins; a returned promise holds the job until it settles. */
   readonly onPhase?: OnPhase;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
 }
 
 export interface ApplyJobResult {
@@ -125,7 +132,18 @@ export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
 export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[] {
   const violation = plan.violations[0];
   if (violation === undefined) return [];
-  const errorCode = violation.limit === 'groups' ? 51010 : 51008;
+  return userFailures(desired, violation.limit === 'groups' ? 51010 : 51008, violation.message);
+}
+
+/**
+ * Every row of a user that is not applied at all (over a limit, or its state could not be read), as
+ * failures-file items with one code and message: empty groups as `create`, memberships as `add`.
+ */
+export function userFailures(
+  desired: DesiredUser,
+  errorCode: number | string,
+  message: string,
+): FailedItem[] {
   const items: FailedItem[] = [];
   for (const group of desired.groups) {
     const members = group.conversations.length === 0 ? [undefined] : group.conversations;
@@ -137,7 +155,7 @@ export function limitFailures(desired: DesiredUser, plan: UserPlan): FailedItem[
         ...(conversation === undefined ? {} : { conversation }),
         action: conversation === undefined ? 'create' : 'add',
         errorCode,
-        message: violation.message,
+        message,
         ...(line === undefined ? {} : { line }),
         opId: '',
       });
@@ -158,6 +176,7 @@ export function applyOptions(
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(progress === undefined ? {} : { progress }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     onFailedItem: (item: FailedItem) => failures.writeFailed(item),
     onUserOutcome: (user: string, outcome: string) => {
       if (outcome === 'done' || outcome === 'already_done') onOutcome?.(user, 'done');

@@ -17,6 +17,7 @@ import {
   type FailuresSink,
   limitFailures,
   shardText,
+  userFailures,
   workOf,
 } from './apply-common.js';
 import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
@@ -44,6 +45,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   const scan = await scanInput(options.input, {
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
+    ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     onRejected: (rejection) => {
       rejectedRows++;
@@ -125,15 +127,25 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     skip,
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
   });
 
   let users: AsyncIterable<UserWork>;
   let guard: GuardVerdict | undefined;
   let planSummary: PlanSummary | undefined;
   const report = (p: PlannedUser): UserWork => {
+    if (p.readFailure !== undefined) {
+      // Its state could not be read: every row fails with the read's code; the user is failed.
+      for (const item of userFailures(p.desired, p.readFailure.errorCode, p.readFailure.message)) {
+        failures.writeFailed(item);
+      }
+      return { user: p.desired.user, operations: [], failure: p.readFailure };
+    }
     for (const item of limitFailures(p.desired, p.plan)) failures.writeFailed(item);
     return workOf(p.plan, p.desired);
   };
+  // Mirror: users whose state could not be read, reported in phase 1 and failed in phase 2.
+  const unreadable: UserWork[] = [];
   if (options.mode === 'mirror') {
     // Phase 1: read and plan everyone, then decide the guard before the first write.
     await options.onPhase?.('read');
@@ -149,6 +161,10 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     );
     try {
       for await (const p of planned) {
+        if (p.readFailure !== undefined) {
+          unreadable.push(report(p));
+          continue;
+        }
         builder.addUser(p.plan);
         await writer.add(p.plan);
         // Limit failures are reported now; the desired rows are not kept for the apply phase.
@@ -188,6 +204,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     const planFile = await readPlanFile(tmpPlan);
     users = (async function* () {
       try {
+        yield* unreadable;
         for await (const plan of planFile.users) yield workOf(plan);
       } finally {
         await rm(tmpPlan, { force: true });

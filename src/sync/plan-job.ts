@@ -10,6 +10,7 @@ import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
+import { FailuresSink, userFailures } from './apply-common.js';
 import type { OnPhase } from './phase.js';
 import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
@@ -32,6 +33,15 @@ export interface PlanJobOptions {
   readonly api?: ChatApi;
   readonly scheduler?: EndpointScheduler;
   readonly onRejected?: (rejection: Rejection) => void;
+  /**
+   * A failures file (the apply format, a valid input): rejected rows, and every row of the users
+   * whose state could not be read, with the code and message.
+   */
+  readonly failures?: string;
+  /** Reject rows whose GroupName is longer than this many UTF-8 bytes. @default 64 */
+  readonly groupNameLimit?: number;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
   /** Told as each phase begins (`scan`, then `read` unless assume-empty). */
   readonly onPhase?: OnPhase;
@@ -50,6 +60,8 @@ export interface PlanJobOptions {
 export interface PlanJobResult {
   readonly summary: PlanSummary;
   readonly scan: ScanSummary;
+  /** Rows written to `failures`. */
+  readonly failuresWritten: number;
 }
 
 /** Checks report paths before any work, so a typo fails at once. */
@@ -77,12 +89,15 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     options: options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` },
   });
   const out = options.out;
+  const failures = new FailuresSink(options.failures);
   const reader = {
     ...(options.strict === undefined ? {} : { strict: options.strict }),
     ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
     onRejected: (rejection: Rejection) => {
       builder.addRejection(rejection);
+      failures.writeRejected(rejection);
       options.onRejected?.(rejection);
     },
   };
@@ -109,6 +124,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     } else {
       const scan = await scanInput(options.input, reader);
       scanSummary = scan.summary;
+      failures.open(scan.summary.header);
       writer = out === undefined ? undefined : new PlanFileWriter(out, header);
       try {
         if (!options.assumeEmpty) await options.onPhase?.('read');
@@ -119,8 +135,17 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
           ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
           ...(options.shard === undefined ? {} : { shard: options.shard }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
+          ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
         });
-        for await (const { plan } of planned) {
+        for await (const { plan, desired, readFailure } of planned) {
+          if (readFailure !== undefined) {
+            // Not planned (the plan file holds no line for it): listed apart, its rows to --failures.
+            builder.addUnreadable({ user: plan.user, ...readFailure });
+            for (const item of userFailures(desired, readFailure.errorCode, readFailure.message)) {
+              failures.writeFailed(item);
+            }
+            continue;
+          }
           builder.addUser(plan);
           await writer?.add(plan);
         }
@@ -137,9 +162,11 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         report.format === 'html' ? renderHtml(summary) : renderMarkdown(summary),
       );
     }
-    return { summary, scan: scanSummary };
+    return { summary, scan: scanSummary, failuresWritten: await failures.close() };
   } catch (err) {
     await writer?.abort();
     throw err;
+  } finally {
+    await failures.close().catch(() => undefined);
   }
 }

@@ -29,15 +29,19 @@ export interface PlanOnThreadsOptions {
    * others are workers, planning during the scan too). @default one per core, at most 4 (see {@link PlanPool})
    */
   readonly threads?: number;
-  /** strict, maxInvalid, onRejected, signal. */
-  readonly reader: Pick<ReaderOptions, 'strict' | 'maxInvalid' | 'onRejected' | 'signal'>;
+  /** strict, maxInvalid, groupNameMaxBytes, onRejected, signal. */
+  readonly reader: Pick<
+    ReaderOptions,
+    'strict' | 'maxInvalid' | 'groupNameMaxBytes' | 'onRejected' | 'signal'
+  >;
   /** Receives the users' totals. */
   readonly builder: SummaryBuilder;
   /** A new plan file writer, when a plan file is written. */
   readonly newWriter?: () => PlanFileWriter;
   /**
    * Files from this size up are read as two parts at once (with 2 threads or more, without `strict`
-   * or `maxInvalid`, which want the rows one after another). @default 8 MiB
+   * or `maxInvalid`, which want the rows one after another, and without `groupNameMaxBytes`, which
+   * the second part's scan does not take). @default 8 MiB
    */
   readonly splitMinBytes?: number;
   /** @internal Size of the stretches of staged rows planned during the scan. @default 2 MiB */
@@ -108,6 +112,7 @@ export async function planOnThreads(
       planLanes >= 2 &&
       options.reader.strict !== true &&
       options.reader.maxInvalid === undefined &&
+      options.reader.groupNameMaxBytes === undefined &&
       existsSync(SCAN_WORKER_FILE)
         ? await findSplit(options.input, options.splitMinBytes ?? DEFAULT_SPLIT_MIN_BYTES)
         : undefined;

@@ -6,12 +6,23 @@ import type { ChatApi } from '../tencent/api.js';
 import { mapConcurrent } from './map-concurrent.js';
 import { inShard, type Shard } from './shard.js';
 
+/** Why a user's state could not be read (its code, e.g. 50001, and the message). */
+export interface ReadFailure {
+  readonly errorCode: number | string;
+  readonly message: string;
+}
+
 /** A user's desired state with its plan. */
 export interface PlannedUser {
   readonly desired: DesiredUser;
   readonly plan: UserPlan;
   /** What the app held, when it was read. */
   readonly remote?: RemoteUser;
+  /**
+   * Set when the service refused to give the user's state for good (50001: not imported, or another
+   * per-user code): `plan` has no operation and must not be applied; the user is failed.
+   */
+  readonly readFailure?: ReadFailure;
 }
 
 export interface PlanUsersOptions {
@@ -32,6 +43,8 @@ export interface PlanUsersOptions {
    */
   readonly skip?: (desired: DesiredUser, desiredDigest: () => string) => boolean;
   readonly signal?: AbortSignal;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
 }
 
 /** The digest of a user's desired state, as `planUser` computes it, without reading anything. */
@@ -69,12 +82,39 @@ export function planUsers(
     throw new TypeError('planUsers: `api` and `scheduler` are needed unless `assumeEmpty`');
   }
   // Loaded only when reading (it brings the HTTP client): `plan --assume-empty` starts faster without.
-  const reconcile = import('../executor/reconcile.js');
-  return mapConcurrent(selected(), options.readConcurrency ?? 40, async (desired) => {
-    const { readRemoteUser } = await reconcile;
-    const remote = await readRemoteUser(api, scheduler, desired.user, {
-      ...(options.signal === undefined ? {} : { signal: options.signal, stopSignal: options.signal }),
-    });
+  const reconcile = Promise.all([import('../executor/reconcile.js'), import('../executor/retry.js')]);
+  return mapConcurrent(selected(), options.readConcurrency ?? 40, async (desired): Promise<PlannedUser> => {
+    const [{ readRemoteUser }, { isUserReadFailure, failureCode, failureMessage }] = await reconcile;
+    let remote: RemoteUser;
+    try {
+      remote = await readRemoteUser(api, scheduler, desired.user, {
+        ...(options.signal === undefined ? {} : { signal: options.signal, stopSignal: options.signal }),
+        ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+      });
+    } catch (err) {
+      // One refused user never stops the run; anything systemic does.
+      if (options.signal?.aborted === true || !isUserReadFailure(err)) throw err;
+      const readFailure = { errorCode: failureCode(err), message: failureMessage(err) };
+      return { desired, plan: unplanned(desired), readFailure };
+    }
     return { desired, remote, plan: planUser(desired, remote, planOptions) };
   });
+}
+
+/** The plan of a user that could not be read: nothing to do, nothing counted. */
+function unplanned(desired: DesiredUser): UserPlan {
+  return {
+    user: desired.user,
+    operations: [],
+    violations: [],
+    desiredDigest: '',
+    stats: {
+      groupsCreated: 0,
+      groupsDeleted: 0,
+      membershipsAdded: 0,
+      membershipsRemoved: 0,
+      membershipsUnchanged: 0,
+      membershipsExamined: 0,
+    },
+  };
 }

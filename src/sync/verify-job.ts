@@ -5,7 +5,7 @@ import { scanInput } from '../reader/scan-input.js';
 import type { Rejection } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { OnPhase } from './phase.js';
-import { planUsers } from './plan-users.js';
+import { planUsers, type ReadFailure } from './plan-users.js';
 import type { Shard } from './shard.js';
 
 /** How one user's groups differ from the CSV. */
@@ -23,11 +23,21 @@ export interface UserDrift {
   readonly overLimit?: string;
 }
 
+/** A user whose state the service refused to give (50001: not imported, …): not compared. */
+export interface UnreadableUser extends ReadFailure {
+  readonly user: string;
+}
+
 export interface VerifyResult {
+  /** Users compared (the unreadable ones are not among them). */
   readonly users: number;
   readonly usersWithDrift: number;
   /** The first `listLimit` drifted users, in input order. */
   readonly drift: readonly UserDrift[];
+  /** Users whose state could not be read: neither matching nor drifting. */
+  readonly usersUnreadable: number;
+  /** The first `listLimit` of them, in the order they were met. */
+  readonly unreadable: readonly UnreadableUser[];
   readonly rejectedRows: number;
 }
 
@@ -40,6 +50,10 @@ export interface VerifyJobOptions {
   /** @default 100 */
   readonly listLimit?: number;
   readonly onRejected?: (rejection: Rejection) => void;
+  /** Reject rows whose GroupName is longer than this many UTF-8 bytes (as apply did). @default 64 */
+  readonly groupNameLimit?: number;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
   readonly signal?: AbortSignal;
   /** Told as each phase begins (`scan`, `read`). */
   readonly onPhase?: OnPhase;
@@ -72,6 +86,7 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
   await options.onPhase?.('scan');
   const scan = await scanInput(options.input, {
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
     onRejected: (r) => {
       rejectedRows++;
       options.onRejected?.(r);
@@ -79,17 +94,25 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
   });
   const listLimit = options.listLimit ?? 100;
   const drift: UserDrift[] = [];
+  const unreadable: UnreadableUser[] = [];
+  let usersUnreadable = 0;
   let users = 0;
   let usersWithDrift = 0;
   await options.onPhase?.('read');
-  for await (const { plan } of planUsers(scan.users(), {
+  for await (const { plan, readFailure } of planUsers(scan.users(), {
     mode: options.mode,
     assumeEmpty: false,
     api: options.api,
     scheduler: options.scheduler,
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
   })) {
+    if (readFailure !== undefined) {
+      usersUnreadable++;
+      if (unreadable.length < listLimit) unreadable.push({ user: plan.user, ...readFailure });
+      continue;
+    }
     users++;
     const violation = plan.violations[0];
     if (plan.operations.length === 0 && violation === undefined) continue;
@@ -99,7 +122,7 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
       drift.push(violation === undefined ? d : { ...d, overLimit: violation.message });
     }
   }
-  return { users, usersWithDrift, drift, rejectedRows };
+  return { users, usersWithDrift, drift, usersUnreadable, unreadable, rejectedRows };
 }
 
 /** Human lines for a drift report. */
@@ -116,9 +139,18 @@ export function formatDrift(result: VerifyResult): string {
   if (result.usersWithDrift > result.drift.length) {
     lines.push(`… and ${result.usersWithDrift - result.drift.length} more users with differences`);
   }
+  if (result.usersUnreadable > 0) {
+    lines.push(`could not be read (not compared): ${result.usersUnreadable} users`);
+    for (const u of result.unreadable) {
+      lines.push(`  ${JSON.stringify(u.user)}: ${String(u.errorCode)} ${u.message}`);
+    }
+    if (result.usersUnreadable > result.unreadable.length) {
+      lines.push(`  … and ${result.usersUnreadable - result.unreadable.length} more`);
+    }
+  }
   lines.push(
     result.usersWithDrift === 0
-      ? `verify: all ${result.users} users match`
+      ? `verify: all ${result.users} users ${result.usersUnreadable > 0 ? 'read ' : ''}match`
       : `verify: ${result.usersWithDrift} of ${result.users} users differ`,
   );
   return `${lines.join('\n')}\n`;

@@ -1,23 +1,10 @@
 import { type Dispatcher, Pool } from 'undici';
 import { SyncError } from '../errors.js';
 import type { Conversation } from '../model.js';
-import type {
-  ChatApi,
-  GroupsPage,
-  GroupWriteResult,
-  ItemResult,
-  MemberChanges,
-  SearchResult,
-} from './api.js';
-import {
-  type CallEvent,
-  type CallSubject,
-  isRecord,
-  MalformedResponse,
-  type ResponseParser,
-  Transport,
-} from './http.js';
+import type { ChatApi, GroupsPage, GroupWriteResult, MemberChanges, SearchResult } from './api.js';
+import { type CallEvent, type CallSubject, type ResponseParser, Transport } from './http.js';
 import { resolveBaseUrl } from './regions.js';
+import { type Route, type RouteSwitchEvent, Routes } from './routes.js';
 import { UserSigCache } from './usersig.js';
 import type {
   CreateContactGroupRequest,
@@ -26,10 +13,18 @@ import type {
   GetContactGroupRequest,
   SearchContactGroupRequest,
   UpdateContactGroupRequest,
-  WireContactItem,
 } from './wire.js';
+import {
+  parseDeletedGroup,
+  parseGroupResult,
+  parseGroupsPage,
+  parseSearchResult,
+  parseUpdateResult,
+  toWireItem,
+} from './wire-parse.js';
 
 export { type CallEvent, type CallOutcome, errorForFailure, failureOf } from './http.js';
+export type { RouteSwitchEvent } from './routes.js';
 
 /** Options of {@link TencentClient}. Validated when the client is constructed. */
 export interface TencentClientOptions {
@@ -41,10 +36,30 @@ export interface TencentClientOptions {
   admin?: string;
   /** One of the eight regions (regions.ts). Give `region` or `endpoint`, not both. @default 'singapore' */
   region?: string;
-  /** Use the region's documented backup domain. @default false */
+  /** Use the region's documented backup domain from the start (no switching then). @default false */
   backup?: boolean;
   /** A base URL instead of a region, e.g. the emulator's; plain http only to loopback. */
   endpoint?: string;
+  /**
+   * With `endpoint`: a base URL to switch to when the endpoint keeps failing to connect (the
+   * region's backup domain plays this part for a region).
+   */
+  backupEndpoint?: string;
+  /**
+   * Connection failures in a row (refused, unresolved, unreachable, connect timeout, untrusted
+   * certificate) on the main domain after which calls go to the backup domain for good; 0 never
+   * switches. HTTP answers reset the count.
+   * @default 3
+   */
+  switchToBackupAfter?: number;
+  /** Told when calls switch to the backup domain (for the log). */
+  onBackupSwitch?: (event: RouteSwitchEvent) => void;
+  /**
+   * Unexpected answers in a row (HTTP 200 whose body is not the documented shape) after which the
+   * next ones are fatal (`UNEXPECTED_RESPONSE`, class `fatal`): the run stops with an excerpt.
+   * @default 5
+   */
+  unexpectedLimit?: number;
   /** Most connections kept open to the service (keep-alive). @default 64 */
   connections?: number;
   /**
@@ -70,38 +85,54 @@ const SERVER_TIMEOUT_MS = 3000;
  * UserSig refusal; retrying is the executor's job (`failureOf` + `classifyFailure`).
  */
 export class TencentClient implements ChatApi {
-  /** The service's base URL (origin only). */
-  readonly baseUrl: URL;
   readonly #transport: Transport;
-  readonly #pool: Pool | undefined;
+  readonly #routes: Routes;
+  readonly #pools: Pool[] = [];
   #closed = false;
 
   constructor(options: TencentClientOptions) {
-    this.baseUrl = validateOptions(options);
+    const { main, backup } = validateOptions(options);
     const { sdkAppId, secretKey, admin = 'administrator', timeoutMs = 10_000, dispatcher, onCall } = options;
-    this.#pool =
-      dispatcher === undefined
-        ? new Pool(this.baseUrl, {
-            connections: options.connections ?? 64,
-            headersTimeout: timeoutMs,
-            bodyTimeout: timeoutMs,
-            connectTimeout: timeoutMs,
-          })
-        : undefined;
+    const routeTo = (origin: URL): Route => {
+      if (dispatcher !== undefined) return { origin, dispatcher };
+      const pool = new Pool(origin, {
+        connections: options.connections ?? 64,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        connectTimeout: timeoutMs,
+      });
+      this.#pools.push(pool);
+      return { origin, dispatcher: pool };
+    };
+    this.#routes = new Routes(routeTo(main), {
+      ...(backup === undefined ? {} : { backup: () => routeTo(backup) }),
+      threshold: options.switchToBackupAfter ?? 3,
+      onSwitch: options.onBackupSwitch,
+    });
     const userSigs = new UserSigCache(
       { sdkAppId, secretKey, identifier: admin, expireSeconds: options.userSigExpireSeconds ?? 86_400 },
       options.nowSeconds,
     );
     this.#transport = new Transport({
-      dispatcher: dispatcher ?? (this.#pool as Pool),
-      origin: this.baseUrl,
+      routes: this.#routes,
       sdkAppId,
       admin,
       secretKey,
       userSigs,
       timeoutMs,
       ...(onCall === undefined ? {} : { onCall }),
+      ...(options.unexpectedLimit === undefined ? {} : { unexpectedLimit: options.unexpectedLimit }),
     });
+  }
+
+  /** The base URL calls go to now (origin only): the backup one after a switch. */
+  get baseUrl(): URL {
+    return this.#routes.current.origin;
+  }
+
+  /** Whether calls may still switch to a backup domain (one is known and no switch happened). */
+  get canSwitchToBackup(): boolean {
+    return this.#routes.canSwitch;
   }
 
   createGroup(
@@ -110,11 +141,12 @@ export class TencentClient implements ChatApi {
     conversations: readonly Conversation[],
     signal?: AbortSignal,
   ): Promise<GroupWriteResult> {
-    // ContactItem is optional on the official page: an empty group is sent without it.
-    const item: CreateContactGroupRequest['GroupContactItem'][0] =
-      conversations.length === 0
-        ? { GroupName: group }
-        : { GroupName: group, ContactItem: conversations.map(toWireItem) };
+    // ContactItem is optional on the newer page and required on the older one: `[]` for an empty
+    // group satisfies both readings.
+    const item: CreateContactGroupRequest['GroupContactItem'][0] = {
+      GroupName: group,
+      ContactItem: conversations.map(toWireItem),
+    };
     const body: CreateContactGroupRequest = { From_Account: user, GroupContactItem: [item] };
     return this.#call('create_contact_group', body, { user, group }, parseGroupResult, signal);
   }
@@ -131,9 +163,11 @@ export class TencentClient implements ChatApi {
       UpdateGroup: {
         UpdateGroupType: 2,
         OldGroupName: group,
+        // Removals first: a service that applies items one by one never passes the
+        // 1000-conversation limit in the middle of a call that swaps conversations.
         ContactUpdateItem: [
-          ...changes.add.map((c) => ({ ContactOptType: 1 as const, ContactItem: toWireItem(c) })),
           ...changes.remove.map((c) => ({ ContactOptType: 2 as const, ContactItem: toWireItem(c) })),
+          ...changes.add.map((c) => ({ ContactOptType: 1 as const, ContactItem: toWireItem(c) })),
         ],
       },
     };
@@ -180,23 +214,14 @@ export class TencentClient implements ChatApi {
       From_Account: user,
       ContactItem: conversations.map(toWireItem),
     };
-    return this.#call(
-      'search_contact_group',
-      body,
-      { user },
-      (b) => ({
-        groups: parseGroupItems(b.GroupItem),
-        conversations: parseContactResults(b.ContactResultItem, 'ContactResultItem'),
-      }),
-      signal,
-    );
+    return this.#call('search_contact_group', body, { user }, parseSearchResult, signal);
   }
 
-  /** Closes the client's own Pool (waiting for calls in flight). An injected dispatcher stays open. */
+  /** Closes the client's own Pools (waiting for calls in flight). An injected dispatcher stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#pool?.close();
+    await Promise.all(this.#pools.map((p) => p.close()));
   }
 
   #call<T>(
@@ -215,135 +240,11 @@ export class TencentClient implements ChatApi {
   }
 }
 
-// Wire ↔ domain. Bodies arrive as `unknown`; each parser narrows what it needs or throws
-// MalformedResponse, which the transport turns into a transient `network` failure.
-
-type Body = Readonly<Record<string, unknown>>;
-type GroupRef = { name: string; groupId: number };
-type ContactGroups = { conversation: Conversation; groupIds: readonly number[] };
-
-function toWireItem(c: Conversation): WireContactItem {
-  return c.type === 1 ? { Type: 1, To_Account: c.id } : { Type: 2, ToGroupId: c.id };
-}
-
-function fromWireItem(v: unknown, where: string): Conversation {
-  if (isRecord(v)) {
-    if (v.Type === 1 && typeof v.To_Account === 'string') return { type: 1, id: v.To_Account };
-    if (v.Type === 2 && typeof v.ToGroupId === 'string') return { type: 2, id: v.ToGroupId };
-  }
-  throw new MalformedResponse(`${where} is not a conversation`);
-}
-
-/** An optional array field: absent → []. */
-function arrayOf(v: unknown, where: string): readonly unknown[] {
-  if (v === undefined) return [];
-  if (!Array.isArray(v)) throw new MalformedResponse(`${where} is not an array`);
-  return v;
-}
-
-function recordOf(v: unknown, where: string): Body {
-  if (!isRecord(v)) throw new MalformedResponse(`${where} is missing or not an object`);
-  return v;
-}
-
-function intOf(v: unknown, where: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v))
-    throw new MalformedResponse(`${where} is not an integer`);
-  return v;
-}
-
-function stringOf(v: unknown, where: string): string {
-  if (typeof v !== 'string') throw new MalformedResponse(`${where} is not a string`);
-  return v;
-}
-
-function parseGroupItem(v: unknown, where: string): GroupRef {
-  const r = recordOf(v, where);
-  return { name: stringOf(r.GroupName, `${where}.GroupName`), groupId: intOf(r.GroupId, `${where}.GroupId`) };
-}
-
-function parseGroupItems(v: unknown): GroupRef[] {
-  return arrayOf(v, 'GroupItem').map((g, i) => parseGroupItem(g, `GroupItem[${i}]`));
-}
-
-function parseContactResults(v: unknown, field: string): ContactGroups[] {
-  return arrayOf(v, field).map((item, i) => {
-    const where = `${field}[${i}]`;
-    const ids = arrayOf(recordOf(item, where).ContactGroupId, `${where}.ContactGroupId`);
-    return {
-      conversation: fromWireItem(item, where),
-      groupIds: ids.map((id, j) => intOf(id, `${where}.ContactGroupId[${j}]`)),
-    };
-  });
-}
-
-function parseItemResult(v: unknown, op: 'add' | 'remove', where: string): ItemResult {
-  const r = recordOf(v, where);
-  const info = r.ResultInfo;
-  return {
-    conversation: fromWireItem(r.ContactItem, `${where}.ContactItem`),
-    op,
-    resultCode: intOf(r.ResultCode, `${where}.ResultCode`),
-    resultInfo: typeof info === 'string' ? info : '',
-  };
-}
-
-function writeResult(group: GroupRef, items: ItemResult[]): GroupWriteResult {
-  return {
-    groupId: group.groupId,
-    groupName: group.name,
-    items,
-    failed: items.filter((i) => i.resultCode !== 0),
-  };
-}
-
-function parseGroupResult(body: Body): GroupWriteResult {
-  const first = arrayOf(body.GroupResultItem, 'GroupResultItem')[0];
-  const result = recordOf(first, 'GroupResultItem[0]');
-  const group = parseGroupItem(result.GroupItem, 'GroupResultItem[0].GroupItem');
-  const items = arrayOf(result.ResultItem, 'GroupResultItem[0].ResultItem').map((r, i) =>
-    parseItemResult(r, 'add', `GroupResultItem[0].ResultItem[${i}]`),
-  );
-  return writeResult(group, items);
-}
-
-function parseUpdateResult(body: Body): GroupWriteResult {
-  const r = recordOf(body.UpdateGroupResult, 'UpdateGroupResult');
-  const group = {
-    name: stringOf(r.GroupName, 'UpdateGroupResult.GroupName'),
-    groupId: intOf(r.GroupId, 'UpdateGroupResult.GroupId'),
-  };
-  const items = arrayOf(r.ContactResultItem, 'UpdateGroupResult.ContactResultItem').map((item, i) => {
-    const where = `UpdateGroupResult.ContactResultItem[${i}]`;
-    const opType = recordOf(item, where).ContactOptType;
-    if (opType !== 1 && opType !== 2) throw new MalformedResponse(`${where}.ContactOptType is not 1 or 2`);
-    return parseItemResult(item, opType === 1 ? 'add' : 'remove', where);
-  });
-  return writeResult(group, items);
-}
-
-function parseDeletedGroup(body: Body, name: string): { groupId: number } {
-  const groups = parseGroupItems(body.GroupItem);
-  const deleted = groups.find((g) => g.name === name) ?? groups[0];
-  if (deleted === undefined) throw new MalformedResponse('GroupItem names no deleted group');
-  return { groupId: deleted.groupId };
-}
-
-function parseGroupsPage(body: Body): GroupsPage {
-  const next = body.NextStartIndex;
-  return {
-    groups: parseGroupItems(body.GroupItem),
-    conversations: parseContactResults(body.ContactItem, 'ContactItem'),
-    complete: body.CompleteFlag === 1,
-    nextStartIndex: typeof next === 'number' && Number.isInteger(next) && next >= 0 ? next : 0,
-  };
-}
-
 /**
  * Validates the options eagerly and resolves the base URL; every problem found is reported in one
  * `CONFIG` error.
  */
-function validateOptions(options: TencentClientOptions): URL {
+function validateOptions(options: TencentClientOptions): { main: URL; backup: URL | undefined } {
   const problems: string[] = [];
   const expect = (name: string, wanted: string, value: unknown) =>
     problems.push(`Expected \`${name}\` to be ${wanted}, got \`${String(value)}\` (${typeof value})`);
@@ -373,17 +274,39 @@ function validateOptions(options: TencentClientOptions): URL {
   if (options.onCall !== undefined && typeof options.onCall !== 'function') {
     expect('onCall', 'a function', options.onCall);
   }
-  let baseUrl: URL | undefined;
-  try {
-    baseUrl =
-      options.endpoint === undefined
-        ? resolveBaseUrl({ region: options.region ?? 'singapore', backup: options.backup === true })
-        : resolveBaseUrl({ endpoint: options.endpoint });
-  } catch (err) {
-    problems.push(err instanceof Error ? err.message : String(err));
+  if (options.onBackupSwitch !== undefined && typeof options.onBackupSwitch !== 'function') {
+    expect('onBackupSwitch', 'a function', options.onBackupSwitch);
   }
-  if (problems.length > 0 || baseUrl === undefined) {
+  if (options.switchToBackupAfter !== undefined && !isInt(options.switchToBackupAfter, 0)) {
+    expect('switchToBackupAfter', 'an integer from 0 and up', options.switchToBackupAfter);
+  }
+  if (options.unexpectedLimit !== undefined && !isInt(options.unexpectedLimit, 1)) {
+    expect('unexpectedLimit', 'an integer from 1 and up', options.unexpectedLimit);
+  }
+  if (options.backupEndpoint !== undefined && options.endpoint === undefined) {
+    problems.push('Expected `backupEndpoint` only with `endpoint` (a region has its own backup domain)');
+  }
+  const resolve = (target: Parameters<typeof resolveBaseUrl>[0]): URL | undefined => {
+    try {
+      return resolveBaseUrl(target);
+    } catch (err) {
+      problems.push(err instanceof Error ? err.message : String(err));
+      return undefined;
+    }
+  };
+  let main: URL | undefined;
+  let backup: URL | undefined;
+  if (options.endpoint === undefined) {
+    const region = options.region ?? 'singapore';
+    main = resolve({ region, backup: options.backup === true });
+    // Already on the backup domain: nowhere else to go.
+    if (options.backup !== true && main !== undefined) backup = resolve({ region, backup: true });
+  } else {
+    main = resolve({ endpoint: options.endpoint });
+    if (options.backupEndpoint !== undefined) backup = resolve({ endpoint: options.backupEndpoint });
+  }
+  if (problems.length > 0 || main === undefined) {
     throw new SyncError('CONFIG', `Invalid client options: ${problems.join('; ')}`);
   }
-  return baseUrl;
+  return { main, backup };
 }

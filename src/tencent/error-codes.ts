@@ -6,12 +6,14 @@
 
 /**
  * - `transient`: retry the call with backoff (internal errors, timeouts, HTTP 5xx, network errors).
+ * - `unexpected`: an HTTP 200 answer that is not the documented shape: retried a few times (a read),
+ *   or settled by reading the state (a write); never for as long as a transient failure.
  * - `rate_limited`: retry, and slow the whole endpoint down.
  * - `resign`: regenerate the UserSig once, then retry.
  * - `fatal`: configuration or account problem; stop the run before more calls fail the same way.
  * - `permanent`: this call (or this row) cannot succeed as sent; report it, go on with the rest.
  */
-export type ErrorClass = 'transient' | 'rate_limited' | 'resign' | 'fatal' | 'permanent';
+export type ErrorClass = 'transient' | 'unexpected' | 'rate_limited' | 'resign' | 'fatal' | 'permanent';
 
 export interface ErrorCodeInfo {
   readonly class: ErrorClass;
@@ -90,7 +92,12 @@ export type Failure =
   | { kind: 'api'; errorCode: number }
   | { kind: 'http'; status: number }
   | { kind: 'network'; cause: string }
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  /**
+   * HTTP 200 with a body that is not the documented envelope or shape. `repeated`: the client has
+   * seen several such answers in a row (the service, or something in between, is not what we think).
+   */
+  | { kind: 'unexpected'; repeated: boolean };
 
 /**
  * The one place that decides whether and how a failure is retried.
@@ -107,6 +114,8 @@ export function classifyFailure(failure: Failure): ErrorClass {
     case 'network':
     case 'timeout':
       return 'transient';
+    case 'unexpected':
+      return failure.repeated ? 'fatal' : 'unexpected';
   }
 }
 

@@ -4,12 +4,20 @@ import type { Dispatcher } from 'undici';
 import { SyncError, type SyncErrorContext } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import { classifyFailure, describeErrorCode, type Failure } from './error-codes.js';
+import { isConnectionFailure, type Route, type Routes } from './routes.js';
 import { expectSend } from './send-hook.js';
 import type { UserSigCache } from './usersig.js';
 import type { Endpoint } from './wire.js';
 
 /** How one HTTP call ended, as the `onCall` hook sees it. */
-export type CallOutcome = 'ok' | 'api_error' | 'http_error' | 'network_error' | 'timeout';
+export type CallOutcome =
+  | 'ok'
+  | 'api_error'
+  | 'http_error'
+  | 'network_error'
+  | 'timeout'
+  /** HTTP 200 with a body that is not the documented shape. */
+  | 'unexpected_response';
 
 /** One HTTP call to the service, for metrics. Holds no URL, query string, UserSig or key. */
 export interface CallEvent {
@@ -20,7 +28,7 @@ export interface CallEvent {
   readonly httpStatus?: number;
   /** Present when the service answered with a non-zero ErrorCode. */
   readonly errorCode?: number;
-  /** A malformed 200 answer and a call aborted by the caller count as `network_error`. */
+  /** A call aborted by the caller counts as `network_error`. */
   readonly outcome: CallOutcome;
 }
 
@@ -53,6 +61,7 @@ export function failureOf(err: unknown): Failure | undefined {
     if (err.context.httpStatus !== undefined) return { kind: 'http', status: err.context.httpStatus };
     return { kind: 'network', cause: 'unknown' };
   }
+  if (err.code === 'UNEXPECTED_RESPONSE') return { kind: 'unexpected', repeated: false };
   return undefined;
 }
 
@@ -69,12 +78,14 @@ export function errorForFailure(
   const ctx: SyncErrorContext = { ...context };
   if (failure.kind === 'api') ctx.errorCode = failure.errorCode;
   if (failure.kind === 'http') ctx.httpStatus = failure.status;
-  const err = new SyncError(failure.kind === 'api' ? 'API' : 'TRANSPORT', message, ctx, options);
+  const code =
+    failure.kind === 'api' ? 'API' : failure.kind === 'unexpected' ? 'UNEXPECTED_RESPONSE' : 'TRANSPORT';
+  const err = new SyncError(code, message, ctx, options);
   failures.set(err, failure);
   return err;
 }
 
-/** Thrown by response parsers; becomes a `network` failure with cause `malformed response`. */
+/** Thrown by response parsers; becomes an `unexpected` failure (`UNEXPECTED_RESPONSE`). */
 export class MalformedResponse extends Error {
   override readonly name = 'MalformedResponse';
 }
@@ -83,15 +94,24 @@ export class MalformedResponse extends Error {
 export type ResponseParser<T> = (body: Readonly<Record<string, unknown>>) => T;
 
 export interface TransportOptions {
-  readonly dispatcher: Dispatcher;
-  readonly origin: URL;
+  /** Where calls go (the main route, and the backup one after connection failures). */
+  readonly routes: Routes;
   readonly sdkAppId: number;
   readonly admin: string;
   readonly secretKey: string;
   readonly userSigs: UserSigCache;
   readonly timeoutMs: number;
   readonly onCall?: (event: CallEvent) => void;
+  /**
+   * Unexpected answers in a row (HTTP 200, not the documented shape) after which each further one is
+   * `repeated`: the run stops instead of going on against a service it does not understand.
+   * @default 5
+   */
+  readonly unexpectedLimit?: number;
 }
+
+/** Longest part of an unexpected body quoted in an error message. */
+const EXCERPT_CHARS = 160;
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -109,6 +129,11 @@ export function randomUint32(): number {
  */
 export class Transport {
   readonly #o: TransportOptions;
+  /**
+   * Per endpoint, unexpected answers since its last well-formed one: an endpoint that always answers
+   * garbage stops the run even when calls to another endpoint (reads settling the writes) go well.
+   */
+  readonly #unexpectedInARow = new Map<Endpoint, number>();
 
   constructor(options: TransportOptions) {
     this.#o = options;
@@ -148,13 +173,14 @@ export class Transport {
       contenttype: 'json',
     });
     const call: CallState = { endpoint, subject, userSig, started: performance.now() };
+    const route = o.routes.current;
 
     let response: Dispatcher.ResponseData;
     const path = `/v4/recentcontact/${endpoint}?${query.toString()}`;
     const sent = expectSend(path);
     try {
-      response = await o.dispatcher.request({
-        origin: o.origin,
+      response = await route.dispatcher.request({
+        origin: route.origin,
         path,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -164,10 +190,11 @@ export class Transport {
         signal: signal ?? null,
       });
     } catch (err) {
-      throw this.#thrown(call, err, signal);
+      throw this.#thrown(call, err, signal, route);
     } finally {
       sent();
     }
+    o.routes.reached(route);
 
     const status = response.statusCode;
     if (status !== 200) {
@@ -183,8 +210,7 @@ export class Transport {
     } catch (err) {
       throw this.#thrown(call, err, signal);
     }
-    const malformed = (reason: string) =>
-      this.#fail(call, MALFORMED, 'network_error', `malformed response: ${reason}`, { httpStatus: 200 });
+    const malformed = (reason: string) => this.#unexpected(call, reason, text);
 
     let parsed: unknown;
     try {
@@ -198,6 +224,8 @@ export class Transport {
       throw malformed('ActionStatus or ErrorCode missing or invalid');
     }
     if (code !== 0) {
+      // A well-formed refusal: the service is the one we know.
+      this.#unexpectedInARow.delete(endpoint);
       const serverText = typeof info === 'string' && info.length > 0 ? `: ${info.slice(0, 500)}` : '';
       const detail = `ErrorCode ${code} (${describeErrorCode(code)})${serverText}`;
       throw this.#fail(call, { kind: 'api', errorCode: code }, 'api_error', detail, { httpStatus: 200 });
@@ -210,12 +238,31 @@ export class Transport {
       if (err instanceof MalformedResponse) throw malformed(err.message);
       throw err;
     }
+    this.#unexpectedInARow.delete(endpoint);
     this.#emit(call, 'ok', { httpStatus: 200 });
     return result;
   }
 
+  /**
+   * An HTTP 200 answer that is not the documented shape: an `UNEXPECTED_RESPONSE` error quoting the
+   * start of the body (secrets masked). From the `unexpectedLimit`-th in a row, `repeated`: fatal.
+   */
+  #unexpected(call: CallState, reason: string, text: string): SyncError {
+    const inARow = (this.#unexpectedInARow.get(call.endpoint) ?? 0) + 1;
+    this.#unexpectedInARow.set(call.endpoint, inARow);
+    const repeated = inARow >= (this.#o.unexpectedLimit ?? 5);
+    const excerpt = excerptOf(text);
+    const detail =
+      `unexpected response (HTTP 200, not the documented shape): ${reason}; the body ` +
+      (excerpt === '' ? 'is empty' : `starts ${JSON.stringify(excerpt)}`) +
+      (repeated ? ` (${inARow} unexpected answers in a row from ${call.endpoint}: stopping)` : '');
+    return this.#fail(call, { kind: 'unexpected', repeated }, 'unexpected_response', detail, {
+      httpStatus: 200,
+    });
+  }
+
   /** Turns what undici threw (or a body read that broke off) into a SyncError. */
-  #thrown(call: CallState, err: unknown, signal: AbortSignal | undefined): SyncError {
+  #thrown(call: CallState, err: unknown, signal: AbortSignal | undefined, route?: Route): SyncError {
     if (signal?.aborted === true) {
       // A deadline the caller set (AbortSignal.timeout) is a timeout; any other abort stops the run.
       if (isRecord(signal.reason) && signal.reason.name === 'TimeoutError') {
@@ -231,8 +278,12 @@ export class Transport {
     }
     const code = errorCodeOf(err);
     if (code !== undefined && TIMEOUT_CODES.has(code)) {
+      if (route !== undefined && isConnectionFailure(code)) this.#o.routes.connectFailed(route, code);
       const detail = `no response within ${this.#o.timeoutMs} ms (${code})`;
       return this.#fail(call, { kind: 'timeout' }, 'timeout', detail, { cause: err });
+    }
+    if (route !== undefined && code !== undefined && isConnectionFailure(code)) {
+      this.#o.routes.connectFailed(route, code);
     }
     const name = code ?? (err instanceof Error ? err.name : 'unknown');
     const detail = `network error (${name}${err instanceof Error ? `: ${err.message}` : ''})`;
@@ -295,7 +346,12 @@ interface CallState {
   readonly started: number;
 }
 
-const MALFORMED: Failure = { kind: 'network', cause: 'malformed response' };
+/** The start of a body for an error message: whitespace runs and control characters as one space. */
+function excerptOf(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
+  const flat = text.replace(/[\s\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;
+}
 
 function contextOf(subject: CallSubject): SyncErrorContext {
   return subject.group === undefined ? { user: subject.user } : { user: subject.user, group: subject.group };

@@ -26,16 +26,25 @@ export function membersBody(
   add: readonly unknown[],
   remove: readonly unknown[] = [],
 ): Record<string, unknown> {
+  return orderedBody(user, name, [
+    ...add.map((c): ['add', unknown] => ['add', c]),
+    ...remove.map((c): ['remove', unknown] => ['remove', c]),
+  ]);
+}
+
+/** An update whose items are sent in exactly this order. */
+export function orderedBody(
+  user: string,
+  name: string,
+  items: readonly (readonly ['add' | 'remove', unknown])[],
+): Record<string, unknown> {
   return {
     From_Account: user,
     UpdateType: 1,
     UpdateGroup: {
       UpdateGroupType: 2,
       OldGroupName: name,
-      ContactUpdateItem: [
-        ...add.map((c) => ({ ContactOptType: 1, ContactItem: c })),
-        ...remove.map((c) => ({ ContactOptType: 2, ContactItem: c })),
-      ],
+      ContactUpdateItem: items.map(([op, c]) => ({ ContactOptType: op === 'add' ? 1 : 2, ContactItem: c })),
     },
   };
 }

@@ -63,6 +63,9 @@ describe('fault injection over HTTP', () => {
       http502: first.filter((o) => o === 'http502').length,
       transient: first.filter((o) => o === 50004 || o === 50005).length,
       lost: first.filter((o) => o === 'lost').length,
+      applied: 0,
+      malformed: 0,
+      mix: 0,
     });
     const other = await start({ seed: 7 });
     expect(await sequence(other, 40)).not.toEqual(first);
@@ -97,6 +100,13 @@ describe('fault injection over HTTP', () => {
     }
     const creates = await sequence(emu, 10);
     expect(creates.every((o) => o !== 'ok')).toBe(true);
-    expect(emu.stats().endpoints.get_contact_group.faults).toEqual({ transient: 0, http502: 0, lost: 0 });
+    expect(emu.stats().endpoints.get_contact_group.faults).toEqual({
+      transient: 0,
+      http502: 0,
+      lost: 0,
+      applied: 0,
+      malformed: 0,
+      mix: 0,
+    });
   });
 });

@@ -73,6 +73,46 @@ describe('resolveEmulatorOptions', () => {
     expect(messageOf({ ...required, faultRate: 0.5, http502Rate: 0.4, lostRate: 0.2 })).toMatch(/at most 1/);
   });
 
+  it('validates the readings and the newer faults eagerly, every problem at once', () => {
+    const message = messageOf({
+      ...required,
+      appliedFaultRate: 2,
+      malformedRate: -1,
+      faultMix: { abc: 0.1 } as unknown as Record<number, number>,
+      itemFaultMix: { 51007: 3 },
+      itemsOneByOne: 'yes' as unknown as boolean,
+      markedPerUser: 1.5,
+      contactItemRequired: 1 as unknown as boolean,
+      oldGroupNameMaxBytes: 0,
+    });
+    for (const name of [
+      'Expected `appliedFaultRate` to be a number from 0 to 1, got `2` (number)',
+      'Expected `malformedRate` to be a number from 0 to 1, got `-1` (number)',
+      'Expected the keys of `faultMix` to be ErrorCodes (integers from 1), got `abc`',
+      'Expected `itemFaultMix[51007]` to be a number from 0 to 1, got `3` (number)',
+      'Expected `itemsOneByOne` to be a boolean, got `yes` (string)',
+      'Expected `markedPerUser` to be an integer from 0 to 10000, got `1.5` (number)',
+      'Expected `contactItemRequired` to be a boolean, got `1` (number)',
+      'Expected `oldGroupNameMaxBytes` to be an integer from 1 to 1024, got `0` (number)',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(messageOf({ ...required, lostRate: 0.5, faultMix: { 51007: 0.6 } })).toMatch(
+      /add up to at most 1/,
+    );
+    expect(resolveEmulatorOptions(required)).toMatchObject({
+      appliedFaultRate: 0,
+      malformedRate: 0,
+      faultMix: {},
+      itemFaultRate: 0,
+      itemFaultMix: {},
+      itemsOneByOne: false,
+      markedPerUser: 0,
+      contactItemRequired: false,
+      oldGroupNameMaxBytes: undefined,
+    });
+  });
+
   it('never echoes the secret key', () => {
     expect(messageOf({ sdkAppId: 0, secretKey: '' })).toMatch(
       /`secretKey` to be a non-empty string, got an empty string/,

@@ -113,7 +113,7 @@ describe('observability routes', () => {
     expect(stats.endpoints.get_contact_group).toEqual({
       accepted: 2,
       rateLimited: 0,
-      faults: { transient: 0, http502: 0, lost: 0 },
+      faults: { transient: 0, http502: 0, lost: 0, applied: 0, malformed: 0, mix: 0 },
       maxInWindow: 2,
     });
     expect(stats.endpoints.create_contact_group.accepted).toBe(0);

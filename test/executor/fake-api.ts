@@ -37,13 +37,18 @@ export interface FakeApiOptions {
   readonly pageSize?: number;
   /** Scripted failure of a call. */
   readonly fault?: (call: FakeCall) => Fault | undefined;
-  /** ResultCode of one item (0 = ok). */
+  /**
+   * ResultCode of one item (0 = ok); a non-zero code with `applied: true` is an item that landed
+   * though it was reported failed.
+   */
   readonly itemCode?: (
     user: string,
     group: string,
     conversation: Conversation,
     op: 'add' | 'remove',
-  ) => number;
+  ) => number | { readonly code: number; readonly applied: boolean };
+  /** Re-adding a member or removing a non-member: `error` answers ResultCode 50002. @default 'ok' */
+  readonly existingMember?: 'ok' | 'error';
   /** Called when a call starts (after the fault decision); may wait (latency), honouring the signal. */
   readonly delay?: (call: FakeCall, signal?: AbortSignal) => Promise<void>;
 }
@@ -180,10 +185,15 @@ export class FakeChatApi implements ChatApi {
 
   #items(user: string, group: FakeGroup, list: readonly Conversation[], op: 'add' | 'remove'): ItemResult[] {
     return list.map((conversation) => {
-      const resultCode = this.#options.itemCode?.(user, group.name, conversation, op) ?? 0;
-      if (resultCode === 0) {
-        if (op === 'add') group.members.set(conversationKey(conversation), conversation);
-        else group.members.delete(conversationKey(conversation));
+      const fate = this.#options.itemCode?.(user, group.name, conversation, op) ?? 0;
+      let resultCode = typeof fate === 'number' ? fate : fate.code;
+      const applies = typeof fate === 'number' ? fate === 0 : fate.applied;
+      const key = conversationKey(conversation);
+      if (applies) {
+        const present = group.members.has(key);
+        if (this.#options.existingMember === 'error' && (op === 'add') === present) resultCode = 50002;
+        else if (op === 'add') group.members.set(key, conversation);
+        else group.members.delete(key);
       }
       return {
         conversation,

@@ -9,7 +9,9 @@ import { tempDir, waitFor, writeFaultCsv } from './fixtures.js';
 
 /**
  * Issue 4's acceptance, property style, with a real process: `cgsync apply` runs as a child against
- * an emulator with faults (5% transient, 2% lost answers, 1% HTTP 502), is SIGKILLed at seeded
+ * an emulator with faults (5% transient, 2% lost answers, 1% HTTP 502, 2% applied then answered
+ * 50004/502, and 3% of items answered 50004/50005 inside successful calls, half of them applied
+ * anyway: the item retries are killed mid-way too), is SIGKILLed at seeded
  * random points of its progress (measured by the calls the emulator accepted, so the kill lands
  * mid-run whatever the machine's speed), then the same command is run until it exits 0. The end
  * state must equal the CSV exactly, with no group created twice, whether the service rejects or
@@ -36,6 +38,9 @@ describe.each(['reject', 'allow'] as const)('kill -9 and resume, duplicate names
       faultRate: 0.05,
       lostRate: 0.02,
       http502Rate: 0.01,
+      appliedFaultRate: 0.02,
+      itemFaultRate: 0.03,
+      existingMember: mode === 'reject' ? 'ok' : 'error',
       duplicateNames: mode,
       latencyMs: 3,
       jitterMs: 2,

@@ -62,7 +62,7 @@ function expectedCalls(
 }
 
 function applyPlan(remote: RemoteUser, plan: UserPlan): ServiceModel {
-  const model = new ServiceModel(remote);
+  const model = new ServiceModel(remote, { oneByOne: true });
   for (const op of plan.operations) model.apply(op); // throws on any limit passed mid-way
   return model;
 }
@@ -216,27 +216,31 @@ function nearLimitCase(seed: number) {
     for (const i of desired[n]) taken.add(i);
   }
   for (let g = 0; g < pick(3); g++) desired[`new${g}`] = [];
+  // Up to 40 conversations carrying only a mark (numbers 3000+): they count toward the 1000 too.
+  const marked = Array.from({ length: pick(41) }, (_, i) => 3000 + i);
   for (const n of Object.keys(desired)) {
     for (let k = pick(250); k > 0; k--) {
       const i = 1000 + pick(1000);
-      if (taken.size >= 1000 && !taken.has(i)) continue;
+      if (taken.size + marked.length >= 1000 && !taken.has(i)) continue;
       taken.add(i);
       desired[n]?.push(i);
     }
   }
-  return { remote, desired };
+  return { remote, desired, marked };
 }
 
 describe('planUser near the limits', () => {
-  it('never passes 20 groups or 1000 conversations mid-way, and only splits mixed updates', () => {
+  it('never passes 20 groups or 1000 conversations (marks included) mid-way, not even item by item, and only splits mixed updates', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), mode, (seed, m) => {
-        const { remote, desired } = nearLimitCase(seed);
-        const r = toRemote(remote);
+        const { remote, desired, marked } = nearLimitCase(seed);
+        const r = { ...toRemote(remote), marked: marked.map(conv) };
         const plan = planUser(toDesired(desired), r, { mode: m, assumeEmpty: false });
         const wanted = new Set(Object.values(desired).flatMap((x) => [...keySet(x)]));
         const held = new Set(remote.flatMap(([, x]) => [...keySet(x)]));
-        const endCount = m === 'mirror' ? wanted.size : new Set([...wanted, ...held]).size;
+        const marks = keySet(marked);
+        const endCount =
+          m === 'mirror' ? new Set([...wanted, ...marks]).size : new Set([...wanted, ...held, ...marks]).size;
         expect(plan.violations.length > 0).toBe(endCount > LIMITS.conversationsPerUser);
         if (plan.violations.length > 0) return;
         const model = applyPlan(r, plan);

@@ -11,17 +11,23 @@ interface ModelGroup {
  * A small model of one user's conversation groups as the service keeps them: groups addressed by
  * name (the lowest id when names repeat), the per-call item limit, the 20-group and
  * 1000-conversation limits checked after every call (a call that would break one fails and changes
- * nothing). Independent of the planner's code.
+ * nothing), conversations carrying a mark counted toward the 1000. With `oneByOne`, the strictest
+ * reading: the items of a call are applied in wire order (removals first, as the client sends them)
+ * and the limit is checked after each. Independent of the planner's code.
  */
 export class ServiceModel {
   readonly #groups: ModelGroup[] = [];
+  readonly #marked: ReadonlySet<string>;
+  readonly #oneByOne: boolean;
   #nextId = 1;
   /** The highest group and distinct-conversation counts seen after any successful call. */
   maxGroups = 0;
   maxConversations = 0;
   calls = 0;
 
-  constructor(remote?: RemoteUser) {
+  constructor(remote?: RemoteUser, options: { oneByOne?: boolean } = {}) {
+    this.#marked = new Set((remote?.marked ?? []).map(conversationKey));
+    this.#oneByOne = options.oneByOne === true;
     for (const g of remote?.groups ?? []) {
       this.#groups.push({
         id: g.groupId,
@@ -70,7 +76,13 @@ export class ServiceModel {
           throw new Error(`51006: ${op.add.length + op.remove.length} items`);
         }
         for (const c of op.remove) target.members.delete(conversationKey(c));
-        for (const c of op.add) target.members.set(conversationKey(c), c);
+        for (const c of op.add) {
+          target.members.set(conversationKey(c), c);
+          const n = this.conversationCount();
+          if (this.#oneByOne && n > LIMITS.conversationsPerUser) {
+            throw new Error(`51008: ${n} conversations in the middle of update ${op.group}`);
+          }
+        }
         return;
       case 'delete':
         if (target === undefined) throw new Error(`51009: no group ${op.group}`);
@@ -86,7 +98,7 @@ export class ServiceModel {
   }
 
   conversationCount(): number {
-    const keys = new Set<string>();
+    const keys = new Set<string>(this.#marked);
     for (const g of this.#groups) for (const k of g.members.keys()) keys.add(k);
     return keys.size;
   }

@@ -71,15 +71,16 @@ describe('TencentClient against the emulator', () => {
     const found = await c.searchGroups('alice', [bob, team]);
     expect(found.groups).toEqual([{ name: 'work', groupId: workId }]);
     expect(found.conversations).toEqual([
-      { conversation: bob, groupIds: [workId] },
-      { conversation: team, groupIds: [workId] },
+      { conversation: bob, groupIds: [workId], marked: false },
+      { conversation: team, groupIds: [workId], marked: false },
     ]);
 
     const updated = await c.updateGroupMembers('alice', 'work', { add: [carol], remove: [bob] });
     expect(updated).toMatchObject({ groupId: workId, groupName: 'work', failed: [] });
+    // Removals go first on the wire, so the items come back in that order.
     expect(updated.items.map((i) => [i.conversation.id, i.op])).toEqual([
-      ['carol', 'add'],
       ['bob', 'remove'],
+      ['carol', 'add'],
     ]);
 
     expect(await c.renameGroup('alice', 'work', 'job')).toEqual({ groupId: workId });
@@ -146,7 +147,13 @@ describe('TencentClient against the emulator', () => {
     const nowSeconds = () => Math.floor(Date.now() / 1000) - (calls++ === 0 ? 2 * 86_400 : 0);
     const c = client({ nowSeconds });
     const page = await c.getGroupsPage('frank', 0);
-    expect(page).toEqual({ groups: [], conversations: [], complete: true, nextStartIndex: 0 });
+    expect(page).toEqual({
+      groups: [],
+      conversations: [],
+      complete: true,
+      nextStartIndex: 0,
+      completeFlag: 1,
+    });
     expect(calls).toBe(2);
   });
 
@@ -191,7 +198,7 @@ describe('TencentClient against a faulty emulator', () => {
   it('seeded faults surface as transient failures of the matching kind; lost creates were applied', async () => {
     const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, endpoint: faulty.url });
     clients.push(c);
-    const seen = { transient: 0, http502: 0, lost: 0 };
+    const seen = { transient: 0, http502: 0, lost: 0, applied: 0, malformed: 0, mix: 0 };
     const lostGroups: string[] = [];
     const okGroups: string[] = [];
     for (let i = 0; i < 60; i++) {

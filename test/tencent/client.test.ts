@@ -28,6 +28,12 @@ function client(extra: Partial<TencentClientOptions> = {}): TencentClient {
   return c;
 }
 
+function regionClient(extra: Partial<TencentClientOptions>): TencentClient {
+  const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, ...extra });
+  clients.push(c);
+  return c;
+}
+
 async function rejection(promise: Promise<unknown>): Promise<SyncError> {
   try {
     await promise;
@@ -128,12 +134,15 @@ describe('each endpoint against the official samples', () => {
     });
   });
 
-  it('create_contact_group of an empty group leaves ContactItem out', async () => {
+  it('create_contact_group of an empty group sends ContactItem [] (required on one page, optional on the other)', async () => {
     stub.handle((_req, res) =>
       sendJson(res, { GroupResultItem: [{ GroupItem: { GroupName: 'empty', GroupId: 3 } }], ...OK }),
     );
     const result = await client().createGroup('u', 'empty', []);
-    expect(stub.requests[0]?.body).toEqual({ From_Account: 'u', GroupContactItem: [{ GroupName: 'empty' }] });
+    expect(stub.requests[0]?.body).toEqual({
+      From_Account: 'u',
+      GroupContactItem: [{ GroupName: 'empty', ContactItem: [] }],
+    });
     expect(result).toEqual({ groupId: 3, groupName: 'empty', items: [], failed: [] });
   });
 
@@ -152,7 +161,7 @@ describe('each endpoint against the official samples', () => {
     });
   });
 
-  it('update_contact_group sends adds then removals, as in the newest sample', async () => {
+  it('update_contact_group sends removals before adds (one-by-one application never passes a limit)', async () => {
     await client()
       .updateGroupMembers('user_0001', 'group_0001', {
         add: [{ type: 1, id: 'user_0002' }],
@@ -166,8 +175,8 @@ describe('each endpoint against the official samples', () => {
         UpdateGroupType: 2,
         OldGroupName: 'group_0001',
         ContactUpdateItem: [
-          { ContactOptType: 1, ContactItem: { Type: 1, To_Account: 'user_0002' } },
           { ContactOptType: 2, ContactItem: { Type: 2, ToGroupId: '@TGS#1B2AUI7RZ' } },
+          { ContactOptType: 1, ContactItem: { Type: 1, To_Account: 'user_0002' } },
         ],
       },
     });
@@ -200,8 +209,8 @@ describe('each endpoint against the official samples', () => {
         { name: 'group_0002', groupId: 2 },
       ],
       conversations: [
-        { conversation: { type: 1, id: 'user_0002' }, groupIds: [1, 2] },
-        { conversation: { type: 2, id: '@TGS#1B2AUI7RZ' }, groupIds: [1] },
+        { conversation: { type: 1, id: 'user_0002' }, groupIds: [1, 2], marked: true },
+        { conversation: { type: 2, id: '@TGS#1B2AUI7RZ' }, groupIds: [1], marked: false },
       ],
     });
   });
@@ -217,16 +226,22 @@ describe('each endpoint against the official samples', () => {
         { name: 'test10', groupId: 2 },
       ],
       conversations: [
-        { conversation: { type: 1, id: 'teacher4' }, groupIds: [1, 2] },
-        { conversation: { type: 2, id: '@TGS#1N3RSUYG2' }, groupIds: [] },
+        { conversation: { type: 1, id: 'teacher4' }, groupIds: [1, 2], marked: true },
+        { conversation: { type: 2, id: '@TGS#1N3RSUYG2' }, groupIds: [], marked: true },
       ],
       complete: true,
       nextStartIndex: 0,
+      completeFlag: 1,
     });
     const state = await readUserState(c, 'user_0001');
     expect(state.groups.map((g) => [g.name, g.conversations])).toEqual([
       ['test10', [{ type: 1, id: 'teacher4' }]],
       ['test1x', [{ type: 1, id: 'teacher4' }]],
+    ]);
+    // Both carry a mark; the second is in no group: both count toward 1000, neither is touched.
+    expect(state.marked).toEqual([
+      { type: 1, id: 'teacher4' },
+      { type: 2, id: '@TGS#1N3RSUYG2' },
     ]);
   });
 
@@ -244,6 +259,47 @@ describe('each endpoint against the official samples', () => {
     const state = await readUserState(client(), 'u');
     expect(stub.requests.map((r) => (r.body as { StartIndex: number }).StartIndex)).toEqual([0, 1, 2]);
     expect(state.groups[0]?.conversations.map((c) => c.id)).toEqual(['peer0', 'peer1', 'peer2']);
+  });
+
+  it('paging ends on CompleteFlag or on a NextStartIndex that does not advance, and says when they disagree', async () => {
+    // CompleteFlag 0 forever, NextStartIndex stuck at 0: stop after the first page, with a warning.
+    stub.handle((_req, res) =>
+      sendJson(res, {
+        ContactItem: [{ Type: 1, To_Account: 'a', ContactGroupId: [1] }],
+        GroupItem: [{ GroupName: 'g', GroupId: 1 }],
+        CompleteFlag: 0,
+        NextStartIndex: 0,
+        ...OK,
+      }),
+    );
+    const warnings: string[] = [];
+    const stuck = await readUserState(client(), 'u', { onWarning: (w) => warnings.push(w) });
+    expect(stub.requests).toHaveLength(1);
+    expect(stuck.groups[0]?.conversations).toEqual([{ type: 1, id: 'a' }]);
+    expect(warnings).toEqual([
+      'get_contact_group for user "u": CompleteFlag 0 but NextStartIndex 0 does not advance from 0; taking the listing as complete',
+    ]);
+
+    // CompleteFlag 1 with a NextStartIndex that still advances: CompleteFlag wins, with a warning.
+    stub.reset();
+    stub.handle((_req, res) =>
+      sendJson(res, { ContactItem: [], GroupItem: [], CompleteFlag: 1, NextStartIndex: 100, ...OK }),
+    );
+    warnings.length = 0;
+    await readUserState(client(), 'u', { onWarning: (w) => warnings.push(w) });
+    expect(stub.requests).toHaveLength(1);
+    expect(warnings[0]).toContain('CompleteFlag 1 but NextStartIndex 100 advances from 0');
+
+    // A listing that never ends is an error of that user, after the cap.
+    stub.reset();
+    stub.handle((req, res) => {
+      const start = (req.body as { StartIndex: number }).StartIndex;
+      sendJson(res, { ContactItem: [], GroupItem: [], CompleteFlag: 0, NextStartIndex: start + 1, ...OK });
+    });
+    const err = await rejection(readUserState(client(), 'u', { maxPages: 5 }));
+    expect(err.code).toBe('UNEXPECTED_RESPONSE');
+    expect(err.message).toContain('did not end after 5 pages');
+    expect(stub.requests).toHaveLength(5);
   });
 });
 
@@ -291,16 +347,72 @@ describe('success criteria', () => {
       JSON.stringify({ GroupItem: [{ GroupName: 'g', GroupId: '1' }], ...OK }),
       'GroupItem[0].GroupId is not an integer',
     ],
-  ])('a malformed answer (%s) is a transient network failure', async (_name, body, reason) => {
-    stub.handle((_req, res) => sendJson(res, body));
-    const err = await rejection(client().deleteGroup('alice', 'g'));
-    expect(err.code).toBe('TRANSPORT');
-    expect(err.context.httpStatus).toBeUndefined();
-    expect(err.message).toBe(
-      `del_contact_group failed for user "alice", group "g": malformed response: ${reason}`,
+  ])(
+    'an answer of an unexpected shape (%s) is its own error, not a network one',
+    async (_name, body, reason) => {
+      stub.handle((_req, res) => sendJson(res, body));
+      const err = await rejection(client().deleteGroup('alice', 'g'));
+      expect(err.code).toBe('UNEXPECTED_RESPONSE');
+      expect(err.context.httpStatus).toBeUndefined();
+      expect(err.message).toBe(
+        `del_contact_group failed for user "alice", group "g": unexpected response (HTTP 200, not the documented shape): ${reason}; the body starts ${JSON.stringify(body)}`,
+      );
+      expect(failureOf(err)).toEqual({ kind: 'unexpected', repeated: false });
+      expect(classifyFailure(failureOf(err) ?? { kind: 'api', errorCode: 0 })).toBe('unexpected');
+    },
+  );
+
+  it('quotes a short excerpt of an unexpected body with the UserSig and key masked; the fifth in a row is fatal', async () => {
+    const events: CallEvent[] = [];
+    stub.handle((req, res) => {
+      // A proxy page that echoes the request target, query string (UserSig) included, and more.
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<html>\n<body>Gateway says: ${req.pathname}?${req.rawQuery} key=${SECRET_KEY} ${'x'.repeat(400)}</body></html>`,
+      );
+    });
+    const c = client({ onCall: (e) => events.push(e) });
+    const answers: SyncError[] = [];
+    for (let i = 0; i < 5; i++) answers.push(await rejection(c.getGroupsPage('u', 0)));
+    for (const err of answers) {
+      expect(err.code).toBe('UNEXPECTED_RESPONSE');
+      expect(err.message).toContain(
+        'the body starts "<html> <body>Gateway says: /v4/recentcontact/get_contact_group?',
+      );
+      expect(err.message).toContain('usersig=[Redacted]');
+      expect(err.message).not.toContain(SECRET_KEY);
+      expect(err.message).not.toMatch(/x{200}/);
+      expect(err.message.length).toBeLessThan(500);
+    }
+    expect(answers.slice(0, 4).map((e) => failureOf(e))).toEqual(
+      Array(4).fill({ kind: 'unexpected', repeated: false }),
     );
-    expect(failureOf(err)).toEqual({ kind: 'network', cause: 'malformed response' });
-    expect(classifyFailure(failureOf(err) ?? { kind: 'api', errorCode: 0 })).toBe('transient');
+    expect(failureOf(answers[4])).toEqual({ kind: 'unexpected', repeated: true });
+    expect(classifyFailure(failureOf(answers[4]) ?? { kind: 'timeout' })).toBe('fatal');
+    expect(answers[4]?.message).toContain('5 unexpected answers in a row from get_contact_group: stopping');
+    expect(events.map((e) => e.outcome)).toEqual(Array(5).fill('unexpected_response'));
+
+    // Garbage from another endpoint is counted apart; an envelope without its payload counts.
+    stub.handle((_req, res) => sendJson(res, OK));
+    for (let i = 0; i < 4; i++) {
+      expect(failureOf(await rejection(c.createGroup('u', 'g', [])))).toEqual({
+        kind: 'unexpected',
+        repeated: false,
+      });
+    }
+    expect(failureOf(await rejection(c.createGroup('u', 'g', [])))).toEqual({
+      kind: 'unexpected',
+      repeated: true,
+    });
+
+    // One well-formed answer (an error envelope will do) starts the count again.
+    stub.handle((_req, res) => sendJson(res, { ActionStatus: 'FAIL', ErrorCode: 50001, ErrorInfo: '' }));
+    await rejection(c.getGroupsPage('u', 0));
+    stub.handle((_req, res) => sendJson(res, 'not json'));
+    expect(failureOf(await rejection(c.getGroupsPage('u', 0)))).toEqual({
+      kind: 'unexpected',
+      repeated: false,
+    });
   });
 
   it('per-item failures come back in items and failed, the call resolves', async () => {
@@ -401,6 +513,69 @@ describe('timeouts, network errors, aborts', () => {
     expect(err.code).toBe('TRANSPORT');
     expect(failureOf(err)).toMatchObject({ kind: 'network' });
     expect(classifyFailure(failureOf(err) ?? { kind: 'api', errorCode: 0 })).toBe('transient');
+  });
+
+  it('switches to the backup endpoint after 3 connection failures in a row, for good, and says so', async () => {
+    const closed = await startStub();
+    const deadUrl = closed.url;
+    await closed.close();
+    const switches: unknown[] = [];
+    const c = client({
+      endpoint: deadUrl,
+      backupEndpoint: stub.url,
+      onBackupSwitch: (e) => switches.push(e),
+    });
+    expect(c.canSwitchToBackup).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      expect(failureOf(await rejection(c.getGroupsPage('u', 0)))).toEqual({
+        kind: 'network',
+        cause: 'ECONNREFUSED',
+      });
+    }
+    expect(switches).toEqual([{ from: deadUrl, to: stub.url, failures: 3, cause: 'ECONNREFUSED' }]);
+    expect(c.baseUrl.origin).toBe(stub.url);
+    expect(c.canSwitchToBackup).toBe(false);
+    await c.getGroupsPage('u', 0);
+    expect(stub.requests).toHaveLength(1);
+  });
+
+  it('a region switches to its documented backup domain; HTTP answers (even 502) reset the count', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    const main = agent.get('https://adminapijpn.im.qcloud.com');
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    main
+      .intercept({ path: (p) => p.startsWith('/v4/'), method: 'POST' })
+      .replyWithError(refused())
+      .times(2);
+    main.intercept({ path: (p) => p.startsWith('/v4/'), method: 'POST' }).reply(502, 'bad gateway');
+    main
+      .intercept({ path: (p) => p.startsWith('/v4/'), method: 'POST' })
+      .replyWithError(refused())
+      .times(3);
+    agent
+      .get('https://adminapijpn.my-imcloud.com')
+      .intercept({ path: (p) => p.startsWith('/v4/'), method: 'POST' })
+      .reply(200, { ContactItem: [], GroupItem: [], CompleteFlag: 1, NextStartIndex: 0, ...OK });
+    const switches: { to: string }[] = [];
+    const c = regionClient({
+      region: 'tokyo',
+      dispatcher: agent,
+      onBackupSwitch: (e) => switches.push(e),
+    });
+    for (let i = 0; i < 5; i++) await rejection(c.getGroupsPage('u', 0));
+    // 2 refused, a 502 (reached: count reset), 3 refused → switch after the sixth call.
+    expect(switches).toHaveLength(0);
+    await rejection(c.getGroupsPage('u', 0));
+    expect(switches.map((e) => e.to)).toEqual(['https://adminapijpn.my-imcloud.com']);
+    expect(await c.getGroupsPage('u', 0)).toMatchObject({ complete: true });
+    agent.assertNoPendingInterceptors();
+    await agent.close();
+    // Already on the backup domain: nowhere to switch to.
+    expect(regionClient({ region: 'tokyo', backup: true }).canSwitchToBackup).toBe(false);
+    expect(
+      client({ switchToBackupAfter: 0, endpoint: stub.url, backupEndpoint: stub.url }).canSwitchToBackup,
+    ).toBe(false);
   });
 
   it('a refused connection is a network failure naming the error code', async () => {

@@ -43,8 +43,12 @@ describe('classifyFailure', () => {
 
   it('network errors and timeouts are transient', () => {
     expect(classifyFailure({ kind: 'network', cause: 'ECONNRESET' })).toBe('transient');
-    expect(classifyFailure({ kind: 'network', cause: 'malformed response' })).toBe('transient');
     expect(classifyFailure({ kind: 'timeout' })).toBe('transient');
+  });
+
+  it('an answer of an unexpected shape is its own class, and fatal once repeated', () => {
+    expect(classifyFailure({ kind: 'unexpected', repeated: false })).toBe('unexpected');
+    expect(classifyFailure({ kind: 'unexpected', repeated: true })).toBe('fatal');
   });
 });
 
