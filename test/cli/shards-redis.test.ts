@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_MAIN } from '../helpers/cli-process.js';
-import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { type RunningRedis, startRedis } from '../helpers/redis-server.js';
 
 /** 1,000 users × 2 groups: 2,000 creates, ~10 s of create calls at 200/s shared by two shards. */
@@ -92,6 +93,6 @@ describe('two shards sharing one budget through a real Redis', () => {
     const sb = JSON.parse(rb.stdout);
     expect(sa.users.done + sb.users.done).toBe(1000);
     expect(Math.min(sa.users.done, sb.users.done)).toBeGreaterThan(300);
-    expect(t.state()).toEqual(await desiredState(input));
+    expect(t.state()).toEqual(expectedState(input));
   });
 });

@@ -42,18 +42,6 @@ export async function startTestEmulator(options: Partial<EmulatorOptions> = {}):
   };
 }
 
-/** The desired state of a CSV as { user: { group: sorted conversation keys } }, read by our reader. */
-export async function desiredState(path: string): Promise<Record<string, Record<string, string[]>>> {
-  const { readUsers } = await import('../../src/reader/index.js');
-  const out: Record<string, Record<string, string[]>> = {};
-  for await (const user of readUsers(path)) {
-    const groups: Record<string, string[]> = {};
-    for (const g of user.groups) groups[g.name] = g.conversations.map((c) => `${c.type}:${c.id}`).sort();
-    if (user.groups.length > 0) out[user.user] = groups;
-  }
-  return out;
-}
-
 /** Group names held twice by one user. */
 export function duplicateNames(emulator: RunningEmulator): string[] {
   const dups: string[] = [];
