@@ -83,7 +83,6 @@ describe('two shards sharing one budget through a real Redis', () => {
     const stats = t.emulator.stats().endpoints;
     for (const [endpoint, s] of Object.entries(stats)) {
       expect(s.rateLimited, `${endpoint} answered 60007`).toBe(0);
-      expect(s.maxInWindow, endpoint).toBeLessThanOrEqual(200);
     }
     // The shards really shared the endpoint (each did part of the work) and the budget was used.
     const created = stats.create_contact_group;

@@ -24,22 +24,27 @@ export async function startTestEmulator(options: Partial<EmulatorOptions> = {}):
       TENCENT_SECRET_KEY: secretKey,
       TENCENT_ENDPOINT: emulator.url,
     },
-    state() {
-      const out: Record<string, Record<string, string[]>> = {};
-      for (const [user, groups] of Object.entries(emulator.store.state().users)) {
-        const g: Record<string, string[]> = {};
-        for (const group of groups) {
-          g[group.name] = group.members.map((m) => `${m.type}:${m.id}`).sort();
-        }
-        out[user] = g;
-      }
-      return out;
-    },
+    state: () => appState(emulator.store.state()),
     totalAccepted() {
       return Object.values(emulator.stats().endpoints).reduce((n, e) => n + e.accepted, 0);
     },
     close: () => emulator.close(),
   };
+}
+
+/** The emulator's state (`store.state()`, or `GET /__emulator/state`) as { user: { group: sorted conversation keys } }. */
+export function appState(snapshot: {
+  readonly users: Readonly<
+    Record<string, readonly { name: string; members: readonly { type: number; id: string }[] }[]>
+  >;
+}): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  for (const [user, groups] of Object.entries(snapshot.users)) {
+    const g: Record<string, string[]> = {};
+    for (const group of groups) g[group.name] = group.members.map((m) => `${m.type}:${m.id}`).sort();
+    out[user] = g;
+  }
+  return out;
 }
 
 /** Group names held twice by one user. */
