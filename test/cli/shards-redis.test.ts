@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_MAIN } from '../helpers/cli-process.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { expectedState } from '../helpers/expected-state.js';
-import { type RunningRedis, startRedis } from '../helpers/redis-server.js';
+import { REDIS_SERVER, type RunningRedis, startRedis } from '../helpers/redis-server.js';
 
 /** 1,000 users × 2 groups: 2,000 creates, ~10 s of create calls at 200/s shared by two shards. */
 function csv(): string {
@@ -53,7 +53,7 @@ function shard(t: TestEmulator, dir: string, input: string, i: number, redis: st
   };
 }
 
-describe('two shards sharing one budget through a real Redis', () => {
+describe.skipIf(REDIS_SERVER === undefined)('two shards sharing one budget through a real Redis', () => {
   let t: TestEmulator;
   let redis: RunningRedis;
   let dir: string;
