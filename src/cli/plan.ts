@@ -28,7 +28,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ? undefined
       : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
   try {
-    const { summary } = await runPlanJob({
+    const { summary, scan } = await runPlanJob({
       input: resolve(io.cwd, input),
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
@@ -42,8 +42,10 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
     });
-    if (args.json === true) writeLine(io.stdout, JSON.stringify(summary));
-    else io.stdout.write(renderText(summary));
+    if (args.json === true) {
+      const rows = { total: scan.rows, rejected: scan.rejectedRows };
+      writeLine(io.stdout, JSON.stringify({ ...summary, rows }));
+    } else io.stdout.write(renderText(summary));
     if (args.out !== undefined) writeLine(io.stderr, `plan written to ${args.out}`);
     for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
     const pending = summary.usersWithChanges > 0;

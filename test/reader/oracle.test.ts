@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectedRows, expectedState } from '../helpers/expected-state.js';
+import { expectedRows, expectedRowsStreaming, expectedState } from '../helpers/expected-state.js';
 import { csvCell, readAll, scratchDir } from './helpers.js';
 
 /**
@@ -22,7 +22,7 @@ async function readerView(path: string) {
       user.groups.map((g) => [g.name, g.conversations.map((c) => `${c.type}:${c.id}`).sort()]),
     );
   }
-  return { groups, rejected: summary.rejectedRows, blank: summary.blankRows };
+  return { groups, rows: summary.rows, rejected: summary.rejectedRows, blank: summary.blankRows };
 }
 
 function oracleView(path: string) {
@@ -32,7 +32,7 @@ function oracleView(path: string) {
     if (userGroups.size === 0) continue;
     groups[user] = Object.fromEntries([...userGroups].map(([name, set]) => [name, [...set].sort()]));
   }
-  return { groups, rejected: rows.rejected, blank: rows.blank };
+  return { groups, rows: rows.rows, rejected: rows.rejected, blank: rows.blank };
 }
 
 describe('the test oracle agrees with the reader', () => {
@@ -41,6 +41,14 @@ describe('the test oracle agrees with the reader', () => {
     async (name) => {
       const path = join(process.cwd(), 'samples', name);
       expect(oracleView(path)).toEqual(await readerView(path));
+    },
+  );
+
+  it.each(['basic.csv', 'short-header.csv', 'bad-rows.csv'])(
+    'reads samples/%s the same streaming',
+    async (name) => {
+      const path = join(process.cwd(), 'samples', name);
+      expect(await expectedRowsStreaming(path)).toEqual(expectedRows(path));
     },
   );
 
