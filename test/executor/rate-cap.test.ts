@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CheckpointStore } from '../../src/executor/checkpoint.js';
 import { createEndpointLimiters } from '../../src/executor/limiters.js';
 import { type RunResult, runApply, type UserWork } from '../../src/executor/run-apply.js';
-import { installVirtualTime, maxInWindow, type VirtualTime } from '../helpers/virtual-time.js';
+import { maxInWindow } from '../helpers/sliding-window.js';
+import { installVirtualTime, type VirtualTime } from '../helpers/virtual-time.js';
 import { FakeChatApi, type FakeMethod } from './fake-api.js';
 import { planUser } from './helpers.js';
 

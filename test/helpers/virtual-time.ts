@@ -12,7 +12,7 @@
  * drained completely. Timers are never shorter than 1 ms, as in Node.
  */
 export interface VirtualTime {
-  /** The current virtual time in ms (what `Date.now()` answers, unrounded). */
+  /** The current virtual time in ms (`Date.now()` answers it rounded down). */
   now(): number;
   /** Fires timers in time order up to `until` (inclusive); then time is `until`. */
   runUntil(until: number): Promise<void>;
@@ -120,16 +120,4 @@ export function installVirtualTime(start = 1_700_000_000_000): VirtualTime {
       Date.now = real.dateNow;
     },
   };
-}
-
-/** Largest number of `times` inside any window [t, t + windowMs). */
-export function maxInWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] as number) - (sorted[lo] as number) >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
 }
