@@ -34,7 +34,7 @@ export default function setup(): void {
   }
   const emitted = new Set<string>();
   for (const line of output.split('\n')) {
-    if (line.startsWith('TSFILE: ')) emitted.add(resolve(line.slice('TSFILE: '.length).trim()));
+    if (line.startsWith('TSFILE: ')) emitted.add(resolve(ROOT, line.slice('TSFILE: '.length).trim()));
   }
   if (emitted.size === 0)
     throw new Error('test/global-setup.ts: tsc reported no emitted file; is noEmit set?');
