@@ -15,8 +15,6 @@ apt_install() {
 # redis-server: the shared rate budget (src/executor/redis-gate.ts) is tested against a real Redis.
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 
-# chromium: test/planner/report-browser.test.ts renders the HTML report headless and checks the
-# screenshot. Best effort: without it that one test is skipped with a message, nothing else changes.
-if ! command -v chromium >/dev/null 2>&1; then
-  apt_install chromium >/dev/null 2>&1 || echo "services: chromium not installed; the report screenshot test will be skipped" >&2
-fi
+# chromium: test/planner/report-browser.test.ts renders the HTML report headless and reads back what
+# the page says. Required in CI (CI=true); elsewhere that test is skipped with a message when missing.
+command -v chromium >/dev/null 2>&1 || apt_install chromium

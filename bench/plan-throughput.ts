@@ -13,7 +13,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cgsyncPlan } from './lib/cgsync.js';
+import { cgsyncPlan, type PlanFigures } from './lib/cgsync.js';
 import { ensureCsv } from './lib/data.js';
 import { lastJsonLine, runNode } from './lib/measure.js';
 import { BENCH_BUILD, OUT } from './lib/paths.js';
@@ -50,6 +50,16 @@ interface Row {
   readonly oneThreadMs: number;
 }
 
+/** Fails unless a plan read every row of the file and rejected none: a partial read is no throughput. */
+function checkRows(plan: PlanFigures, rows: number, what: string): PlanFigures {
+  if (plan.rows !== rows || plan.rejectedRows !== 0) {
+    throw new Error(
+      `${what}: the summary counts ${plan.rows} rows (${plan.rejectedRows} rejected), the file has ${rows}`,
+    );
+  }
+  return plan;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor((sorted.length - 1) / 2)] as number;
@@ -66,17 +76,24 @@ async function measure(rows: number, order: 'sorted' | 'shuffled', runs: number)
     note(`raw csv-parse on ${path}`);
     const raw = await runNode([join(BENCH_BUILD, 'raw-parse.js'), path]);
     const r = lastJsonLine(raw);
+    if (Number(r.rows) !== rows)
+      throw new Error(`raw csv-parse counted ${String(r.rows)} rows in ${path}, not ${rows}`);
     raws.push({ rate: Number(r.rows) / (Number(r.parseMs) / 1000), rss: raw.peakRssBytes });
     note(`cgsync plan --assume-empty on ${path}`);
-    const plan = await cgsyncPlan(path);
+    const plan = checkRows(await cgsyncPlan(path), rows, `cgsync plan on ${path}`);
     plans.push({ ms: plan.run.wallMs, rss: plan.run.peakRssBytes, groups: plan.groups });
     note(`cgsync plan --assume-empty --out on ${path}`);
     const planFile = join(OUT, 'plan-throughput.plan.ndjson');
-    const out = await cgsyncPlan(path, ['--out', planFile]);
+    const out = checkRows(await cgsyncPlan(path, ['--out', planFile]), rows, `cgsync plan --out on ${path}`);
     outs.push({ ms: out.run.wallMs, rss: out.run.peakRssBytes });
     rmSync(planFile, { force: true });
     note(`cgsync plan --assume-empty --threads 0 on ${path}`);
-    oneThread.push((await cgsyncPlan(path, ['--threads', '0'])).run.wallMs);
+    const single = checkRows(
+      await cgsyncPlan(path, ['--threads', '0']),
+      rows,
+      `cgsync plan --threads 0 on ${path}`,
+    );
+    oneThread.push(single.run.wallMs);
     bytes = statSync(path).size;
   }
   const planMs = median(plans.map((p) => p.ms));
@@ -164,6 +181,7 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
+    'Every plan’s summary counted all the rows of its file, none rejected (checked: a partial read would fail the bench).',
     'Goals: peak RSS < 300 MB at 10M shuffled rows; at least 50% of raw csv-parse rows/s.',
   ]);
 }

@@ -23,6 +23,7 @@ import { ENDPOINTS, type Endpoint } from '../src/tencent/wire.js';
 import { cgsyncApply, cgsyncPlan, type PlanFigures } from './lib/cgsync.js';
 import { ensureCsv } from './lib/data.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
+import { checkEndState, receivedCalls } from './lib/end-state.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
 import { BENCH_BUILD, OUT } from './lib/paths.js';
 import {
@@ -55,7 +56,7 @@ interface Line {
   /** Wall time, ms (extrapolated for the naive client). */
   readonly wallMs: number;
   readonly extrapolated?: boolean;
-  /** Calls sent per endpoint, retries included. */
+  /** Calls per endpoint, retries included: as the emulator received them (the naive client: needed). */
   readonly calls: Counts;
   /** 60007 answers per endpoint, as the emulator counted them. */
   readonly rateLimited: Counts;
@@ -100,6 +101,15 @@ function countsOf(summary: Record<string, unknown>, field: 'calls' | 'retries'):
   return out;
 }
 
+/** `''` when a client's own per-endpoint call counts equal what the emulator received, else what differs. */
+function agreement(own: Readonly<Record<Endpoint, { calls: number }>>, received: Counts): string {
+  const off = ENDPOINTS.filter((e) => own[e].calls !== received[e]);
+  if (off.length === 0) return '';
+  return `; **its own summary disagrees with the emulator:** ${off
+    .map((e) => `${e} ${int(own[e].calls)} vs ${int(received[e])} received`)
+    .join(', ')}`;
+}
+
 function checkExit(run: MeasuredRun, what: string): void {
   if (run.exitCode !== 0) throw new Error(`${what} exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
 }
@@ -119,12 +129,11 @@ async function runCgsync(
     join(OUT, 'side-by-side.ckpt'),
     blind ? ['--assume-empty'] : [],
   );
-  const calls = zeroCounts();
+  const stats = await emulator.stats();
+  const calls = receivedCalls(stats);
   let retries = 0;
-  for (const e of ENDPOINTS) {
-    calls[e] = r.endpoints[e].calls;
-    retries += r.endpoints[e].retries;
-  }
+  for (const e of ENDPOINTS) retries += r.endpoints[e].retries;
+  const end = await checkEndState(emulator, csv);
   // Merge also reads every user once (one page each: the app is empty), on get_contact_group's own budget.
   const limitMs = physicalLimitMs(blind ? plan.calls : { ...plan.calls, get_contact_group: plan.users });
   return {
@@ -132,12 +141,12 @@ async function runCgsync(
     wallMs: r.run.wallMs,
     calls,
     retries,
-    ...emulatorFigures(await emulator.stats()),
+    ...emulatorFigures(stats),
     peakRss: r.run.peakRssBytes,
     limitMs,
     note: `executor ${secs(r.durationMs)} (${(r.durationMs / limitMs).toFixed(3)}× the limit) after ${secs(
       r.run.wallMs - r.durationMs,
-    )} of start-up and CSV scan`,
+    )} of start-up and CSV scan; end state exactly the CSV's (${int(end.memberships)} memberships)${agreement(r.endpoints, calls)}`,
   };
 }
 
@@ -201,14 +210,17 @@ async function runUnlimited(
   ]);
   checkExit(run, 'unlimited client');
   const result = lastJsonLine(run);
+  const stats = await emulator.stats();
+  const end = await checkEndState(emulator, csv);
   return {
     name: `unlimited (${settings.concurrency} in flight, no limiter, retry 60007 after ${settings.retryDelay} ms)`,
     wallMs: run.wallMs,
-    calls: countsOf(result, 'calls'),
+    calls: receivedCalls(stats),
     retries: sum(countsOf(result, 'retries')),
-    ...emulatorFigures(await emulator.stats()),
+    ...emulatorFigures(stats),
     peakRss: run.peakRssBytes,
     limitMs: physicalLimitMs(plan.calls),
+    note: `end state exactly the CSV's (${int(end.memberships)} memberships)`,
   };
 }
 
@@ -319,7 +331,7 @@ async function main(): Promise<void> {
     '',
     'Command: `npm run bench` (this part alone: `node .bench-build/bench/side-by-side.js`).',
     `Emulator process: \`cgsync emulator --port 0 --latency ${latency} --jitter ${jitter}\` (200 calls/s per endpoint, sliding 1000 ms window), reset between runs; every client is its own process and reads the CSV with the project’s reader.`,
-    'Calls are the calls sent (create / update / get), retries included; calls/s = all calls sent / wall time. 60007 answers and maxInWindow (most calls accepted in any 1000 ms window, any endpoint) are the emulator’s counts. Wall time is the whole process, start-up and CSV scan included.',
+    'Calls (create / update / get, retries included) are what the emulator received, by its own count (the naive client’s: the calls it would need); calls/s = calls / wall time. 60007 answers and maxInWindow (most calls accepted in any 1000 ms window, any endpoint) are the emulator’s counts too. After every complete run the emulator’s state is checked to be exactly the CSV’s (by the documented rules, test/helpers/expected-state.ts). Wall time is the whole process, start-up and CSV scan included.',
     '',
     ...parts,
     '',

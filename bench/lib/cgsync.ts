@@ -90,6 +90,9 @@ export interface PlanFigures {
   readonly groups: number;
   readonly memberships: number;
   readonly calls: Readonly<Record<Endpoint, number>>;
+  /** Data rows the plan read (`rows.total` of the summary), and how many it rejected. */
+  readonly rows: number;
+  readonly rejectedRows: number;
 }
 
 /** Runs `cgsync plan <csv> --assume-empty --json <args>` as its own process. */
@@ -100,6 +103,7 @@ export async function cgsyncPlan(csv: string, args: readonly string[] = []): Pro
   const groups = (summary.groups ?? {}) as Record<string, unknown>;
   const memberships = (summary.memberships ?? {}) as Record<string, unknown>;
   const rawCalls = (summary.calls ?? {}) as Record<string, unknown>;
+  const rows = (summary.rows ?? {}) as Record<string, unknown>;
   const calls = {} as Record<Endpoint, number>;
   for (const e of ENDPOINTS) calls[e] = toNumber(rawCalls[e]);
   return {
@@ -108,5 +112,7 @@ export async function cgsyncPlan(csv: string, args: readonly string[] = []): Pro
     groups: toNumber(groups.desired),
     memberships: toNumber(memberships.desired),
     calls,
+    rows: toNumber(rows.total),
+    rejectedRows: toNumber(rows.rejected),
   };
 }

@@ -46,7 +46,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
         ? undefined
         : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
     connection = connected;
-    const { summary, failuresWritten } = await runPlanJob({
+    const { summary, scan, failuresWritten } = await runPlanJob({
       input: resolve(io.cwd, input),
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
@@ -64,8 +64,10 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
     });
-    if (args.json === true) writeLine(io.stdout, JSON.stringify(summary));
-    else io.stdout.write(renderText(summary));
+    if (args.json === true) {
+      const rows = { total: scan.rows, rejected: scan.rejectedRows };
+      writeLine(io.stdout, JSON.stringify({ ...summary, rows }));
+    } else io.stdout.write(renderText(summary));
     if (args.out !== undefined) writeLine(io.stderr, `plan written to ${args.out}`);
     for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
     if (args.failures !== undefined && failuresWritten > 0) {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 
 const SAMPLES = join(process.cwd(), 'samples');
@@ -49,7 +50,7 @@ describe.each(['reject', 'allow'] as const)('apply with faults, duplicate names 
     expect(run.code, run.err).toBe(0);
     const summary = JSON.parse(run.out);
     expect(summary.status).toBe('ok');
-    expect(t.state()).toEqual(await desiredState(input));
+    expect(t.state()).toEqual(expectedState(input));
     expect(duplicateNames(t.emulator)).toEqual([]);
     const faults = t.emulator.stats().endpoints.create_contact_group.faults;
     expect(faults.lost + faults.transient + faults.http502).toBeGreaterThan(0);
@@ -79,7 +80,7 @@ describe('apply, plan and verify against a clean emulator', () => {
     expect(stats.update_contact_group.accepted).toBe(calls.update_contact_group);
     // No read of any user: the one get_contact_group is the credentials check before the first write.
     expect(stats.get_contact_group.accepted).toBe(1);
-    expect(t.state()).toEqual(await desiredState(input));
+    expect(t.state()).toEqual(expectedState(input));
   });
 
   it('plan --detailed-exitcode: 2 with changes pending, 0 when the app matches; reports written', async () => {
@@ -118,7 +119,7 @@ describe('apply, plan and verify against a clean emulator', () => {
     expect(wrong.err).toContain('--mode merge');
     const applied = await cli(t.env, ['apply', 'saved.ndjson', '--checkpoint', 'pf.ndjson']);
     expect(applied.code, applied.err).toBe(0);
-    expect(t.state()).toEqual(await desiredState(input));
+    expect(t.state()).toEqual(expectedState(input));
   });
 
   it('refuses a checkpoint that belongs to another input', async () => {
@@ -186,7 +187,7 @@ describe('nightly sync: mirror, guard, state', () => {
       'n1.ndjson',
     ]);
     expect(first.code, first.err).toBe(0);
-    expect(t.state()).toEqual(await desiredState(join(dir, 'n1.csv')));
+    expect(t.state()).toEqual(expectedState(join(dir, 'n1.csv')));
 
     // Night 2: u0 loses Work and p0b, u1 gains a conversation; everyone else unchanged.
     const night2 = night1.filter((r) => r !== 'u0,Work,2,,@TGS#0' && r !== 'u0,Family,1,p0b,');
@@ -206,7 +207,7 @@ describe('nightly sync: mirror, guard, state', () => {
       '--json',
     ]);
     expect(second.code, second.err).toBe(0);
-    expect(t.state()).toEqual(await desiredState(join(dir, 'n2.csv')));
+    expect(t.state()).toEqual(expectedState(join(dir, 'n2.csv')));
     const stats = t.emulator.stats().endpoints;
     // Writes: u0 one update (remove p0b) + one delete (Work); u1 one update. Reads: only u0 and u1.
     expect(JSON.parse(plan.out).calls.update_contact_group).toBe(2);
@@ -297,7 +298,7 @@ describe('nightly sync: mirror, guard, state', () => {
     ]);
     expect(second.code, second.err).toBe(0);
     expect(t.state().u3).toBeUndefined();
-    expect(t.state()).toEqual(await desiredState(join(dir, 'v2.csv')));
+    expect(t.state()).toEqual(expectedState(join(dir, 'v2.csv')));
     expect(JSON.parse(second.out).guard.removed).toBe(3);
     // --refresh: nothing changed, yet every user is read again (drift detection), and nothing written.
     const reads = t.emulator.stats().endpoints.get_contact_group.accepted;
@@ -335,11 +336,11 @@ describe('interrupt and resume', () => {
       const first = await cli(t.env, ['apply', input, '--checkpoint', 'resume.ndjson'], controller.signal);
       expect(first.code).toBe(3);
       expect(first.err).toContain('run the same command again to resume');
-      expect(t.state()).not.toEqual(await desiredState(input));
+      expect(t.state()).not.toEqual(expectedState(input));
       const second = await cli(t.env, ['apply', input, '--checkpoint', 'resume.ndjson', '--json']);
       expect(second.code, second.err).toBe(0);
       expect(JSON.parse(second.out).users.alreadyDone).toBeGreaterThan(0);
-      expect(t.state()).toEqual(await desiredState(input));
+      expect(t.state()).toEqual(expectedState(input));
       const checkpoint = await readFile(join(dir, 'resume.ndjson'), 'utf8');
       expect(checkpoint).not.toContain(t.secretKey);
     } finally {

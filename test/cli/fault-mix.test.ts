@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import type { EmulatorOptions } from '../../src/emulator/index.js';
 import { ERROR_CODES, type ErrorClass } from '../../src/tencent/error-codes.js';
-import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 
 /**
@@ -80,7 +81,7 @@ describe('transient and rate-limit codes: retried through the limiter to the exa
   it.each(codesOf('transient', 'rate_limited'))('%i at 20% of every call', async (code) => {
     const r = await run({ faultMix: { [code]: 0.2 }, seed: code }, `t${code}`);
     expect(r.code, r.err).toBe(0);
-    expect((r.emulator as TestEmulator).state()).toEqual(await desiredState(join(dir, 'in.csv')));
+    expect((r.emulator as TestEmulator).state()).toEqual(expectedState(join(dir, 'in.csv')));
     const stats = Object.values(r.emulator.emulator.stats().endpoints);
     expect(stats.reduce((n, s) => n + s.faults.mix, 0)).toBeGreaterThan(0);
   });
@@ -126,7 +127,7 @@ describe('permanent codes: the rows fail with the code, the run goes on (exit 4)
     const r = await run({ itemFaultMix: { 51007: 0.15, 50001: 0.1 }, seed: 4 }, 'items');
     expect(r.code, r.err).toBe(4);
     const state = r.emulator.state();
-    const desired = await desiredState(join(dir, 'in.csv'));
+    const desired = expectedState(join(dir, 'in.csv'));
     const failed = new Set(r.failures.map((f) => `${f.From_Account}/${f.GroupName}/1:${f.To_Account}`));
     expect(new Set(r.failures.map((f) => f.error_code))).toEqual(new Set(['51007', '50001']));
     for (const [user, groups] of Object.entries(desired)) {

@@ -57,7 +57,10 @@ describe('emulator with HTTP on its own thread', () => {
 
   it('applies a lost call and drops its connection; answers 502 without applying', async () => {
     const lost = await start({ lostRate: 1 });
-    await expect(call(lost.url, 'create_contact_group', createBody('u', 'g'))).rejects.toThrow();
+    await expect(call(lost.url, 'create_contact_group', createBody('u', 'g'))).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) },
+    });
     expect(lost.store.state().users.u?.[0]?.name).toBe('g');
     const bad = await start({ http502Rate: 1 });
     const res = await fetch(apiUrl(bad.url, 'create_contact_group'), {
@@ -99,7 +102,10 @@ describe('emulator with HTTP on its own thread', () => {
     ]);
     expect(outcome).toBe('closed');
     expect(await pending).toBe('dropped');
-    await expect(fetch(`${emu.url}/__emulator/stats`)).rejects.toThrow();
+    await expect(fetch(`${emu.url}/__emulator/stats`)).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { code: 'ECONNREFUSED' },
+    });
   });
 
   /**

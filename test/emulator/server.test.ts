@@ -143,7 +143,10 @@ describe('lifecycle', () => {
       new Promise((resolve) => setTimeout(() => resolve('still open'), 2500).unref()),
     ]);
     expect(outcome).toBe('closed');
-    await expect(fetch(`${other.url}/__emulator/stats`)).rejects.toThrow();
+    await expect(fetch(`${other.url}/__emulator/stats`)).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { code: 'ECONNREFUSED' },
+    });
   });
 
   it('close() answers no delayed response and is idempotent', async () => {
@@ -151,7 +154,10 @@ describe('lifecycle', () => {
     const pending = call(slow.url, 'get_contact_group', { From_Account: 'u', StartIndex: 0 });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await Promise.all([slow.close(), slow.close()]);
-    await expect(pending).rejects.toThrow();
+    await expect(pending).rejects.toMatchObject({
+      message: 'fetch failed',
+      cause: { code: expect.stringMatching(/^(UND_ERR_SOCKET|ECONNRESET)$/) },
+    });
   });
 
   it('delays answers by latencyMs', async () => {

@@ -10,19 +10,8 @@ import {
 import { callWithRetry, judgeFailure } from '../../src/executor/retry.js';
 import { SlidingWindowGate } from '../../src/executor/window-gate.js';
 import { MAX_RATE } from '../../src/model.js';
+import { maxInWindow } from '../helpers/sliding-window.js';
 import { FakeClock } from './helpers.js';
-
-/** Largest number of timestamps inside any window of `windowMs` (start inclusive, end exclusive). */
-function maxInWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let lo = 0;
-  for (let hi = 0; hi < sorted.length; hi++) {
-    while ((sorted[hi] as number) - (sorted[lo] as number) >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
-}
 
 describe('createEndpointLimiters (real clock, kept short)', { timeout: 5000 }, () => {
   it('never lets more than `rate` calls start in any sliding 1000 ms window', async () => {

@@ -150,17 +150,23 @@ describe('callWithRetry', () => {
     });
     expect(value).toBe('ok');
     expect(call.attempts()).toBe(13);
-    // …and gives up once both budgets are spent.
-    const endless = scripted(Array.from({ length: 1000 }, () => network()));
-    await expect(
-      callWithRetry(scheduler, 'get_contact_group', endless.fn, {
-        clock,
-        maxAttempts: 3,
-        retryForMs: 1_000,
-        random: () => 0,
-      }),
-    ).rejects.toBeDefined();
+    // …and gives up once both budgets are spent, rethrowing the last failure as it was.
+    const outage = Array.from({ length: 1000 }, () => network());
+    const endless = scripted(outage);
+    const error = await callWithRetry(scheduler, 'get_contact_group', endless.fn, {
+      clock,
+      maxAttempts: 3,
+      retryForMs: 1_000,
+      random: () => 0,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(endless.attempts()).toBeGreaterThan(3);
     expect(endless.attempts()).toBeLessThan(1000);
+    expect(error).toBe(outage[endless.attempts() - 1]);
+    expect(error).toBeInstanceOf(SyncError);
+    expect(error).toMatchObject({ code: 'TRANSPORT' });
   });
 
   it('stops waiting and starts no new attempt once the stop signal fires', async () => {

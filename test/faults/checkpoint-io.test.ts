@@ -4,7 +4,8 @@ import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { type AppState, expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 import { killAllCli, runCliProcess, spawnCli } from '../helpers/spawn-cli.js';
 import { tempDir, waitFor, writeFaultCsv } from './fixtures.js';
@@ -20,14 +21,14 @@ describe('checkpoint disk full or unwritable', () => {
   let t: TestEmulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let input: string;
-  let desired: Awaited<ReturnType<typeof desiredState>>;
+  let desired: AppState;
   let expectedCalls: number;
 
   beforeAll(async () => {
     dir = await tempDir('checkpoint-io');
     input = join(dir.path, 'input.csv');
     await writeFaultCsv(input, { users: USERS, rowsPerUser: 4, seed: 21 });
-    desired = await desiredState(input);
+    desired = expectedState(input);
     expectedCalls = USERS + Object.values(desired).reduce((n, g) => n + Object.keys(g).length, 0);
     t = await startTestEmulator({ rateLimit: 1000, latencyMs: 2 });
   });

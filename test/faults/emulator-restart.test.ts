@@ -6,7 +6,8 @@ import type { Clock } from '../../src/executor/clock.js';
 import { createEndpointLimiters } from '../../src/executor/limiters.js';
 import { callWithRetry } from '../../src/executor/retry.js';
 import { failureOf, TencentClient } from '../../src/tencent/client.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 import { killAllCli, spawnCli } from '../helpers/spawn-cli.js';
 import { tempDir, waitFor, writeFaultCsv } from './fixtures.js';
@@ -37,7 +38,7 @@ describe('the emulator restarted mid-run', () => {
   it('connection refused for ~3 s: the run waits with backoff and completes by itself (exit 0, exact state)', async () => {
     const input = join(dir.path, 'input.csv');
     await writeFaultCsv(input, { users: USERS, rowsPerUser: 5, seed: 9 });
-    const desired = await desiredState(input);
+    const desired = expectedState(input);
     const expectedCalls = USERS + Object.values(desired).reduce((n, g) => n + Object.keys(g).length, 0);
     const stateFile = join(dir.path, 'emulator-state.json');
     const first = await startTestEmulator({ stateFile, latencyMs: 5, persistDebounceMs: 50 });

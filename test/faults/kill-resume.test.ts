@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { mulberry32 } from '../../src/emulator/index.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { type AppState, expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 import { type CliExit, killAllCli, runCliProcess, spawnCli } from '../helpers/spawn-cli.js';
 import { tempDir, waitFor, writeFaultCsv } from './fixtures.js';
@@ -24,14 +25,14 @@ describe.each(['reject', 'allow'] as const)('kill -9 and resume, duplicate names
   let t: TestEmulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let input: string;
-  let desired: Awaited<ReturnType<typeof desiredState>>;
+  let desired: AppState;
   let expectedCalls: number;
 
   beforeAll(async () => {
     dir = await tempDir(`kill-${mode}`);
     input = join(dir.path, 'input.csv');
     await writeFaultCsv(input, { users: USERS, rowsPerUser: 6, seed: mode === 'reject' ? 5 : 6 });
-    desired = await desiredState(input);
+    desired = expectedState(input);
     // One read per user and one create per group (no group here exceeds 100 conversations).
     expectedCalls = USERS + Object.values(desired).reduce((n, g) => n + Object.keys(g).length, 0);
     t = await startTestEmulator({

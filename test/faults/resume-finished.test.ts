@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 import { tempDir, writeFaultCsv } from './fixtures.js';
 
@@ -64,7 +65,7 @@ describe('resuming a finished run', () => {
       }
       const first = await cli(...args);
       expect(first.code, first.err).toBe(0);
-      expect(t.state()).toEqual(await desiredState(input));
+      expect(t.state()).toEqual(expectedState(input));
 
       const before = calls();
       const again = await cli(...args);
@@ -117,7 +118,7 @@ describe('resuming a finished run', () => {
       const notDone = USERS - summary.users.alreadyDone;
       expect(reread).toBeGreaterThanOrEqual(notDone);
       expect(reread).toBeLessThanOrEqual(2 * notDone);
-      expect(slow.state()).toEqual(await desiredState(input));
+      expect(slow.state()).toEqual(expectedState(input));
       const { readFile } = await import('node:fs/promises');
       const state = JSON.parse(await readFile(join(dir.path, 'slow-state.json'), 'utf8'));
       expect(Object.keys(state.users)).toHaveLength(USERS);

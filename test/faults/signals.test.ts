@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { type AppState, expectedState } from '../helpers/expected-state.js';
 import { killAllCli, runCliProcess, spawnCli } from '../helpers/spawn-cli.js';
 import { tempDir, waitFor, writeFaultCsv } from './fixtures.js';
 
@@ -132,13 +133,13 @@ const cases: readonly Case[] = [
 describe('a signal in every phase: exit 3, resumable, lock released, summary printed', () => {
   let t: TestEmulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
-  let desired: Awaited<ReturnType<typeof desiredState>>;
+  let desired: AppState;
 
   beforeAll(async () => {
     dir = await tempDir('signals');
     await writeFaultCsv(join(dir.path, 'export.csv'), { users: USERS, rowsPerUser: 3, seed: 17 });
     await writeFaultCsv(join(dir.path, 'big.csv'), { users: 100_000, rowsPerUser: 2, seed: 18 });
-    desired = await desiredState(join(dir.path, 'export.csv'));
+    desired = expectedState(join(dir.path, 'export.csv'));
     // Slow enough that a read or write phase lasts well past the moment the signal is sent.
     t = await startTestEmulator({ latencyMs: 100, rateLimit: 5000 });
   });

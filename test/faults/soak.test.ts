@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 import { killAllCli, type ProcessSample, spawnCli, startSampler } from '../helpers/spawn-cli.js';
 import { tempDir, writeFaultCsv } from './fixtures.js';
 
@@ -50,7 +51,7 @@ describe('soak (compressed)', () => {
     const input = join(dir.path, 'soak.csv');
     const rows = await writeFaultCsv(input, { users: USERS, rowsPerUser: 12, groupsPerUser: 2, seed: 77 });
     expect(rows).toBeGreaterThan(20_000);
-    const desired = await desiredState(input);
+    const desired = expectedState(input);
 
     const child = spawnCli(
       ['apply', input, '--checkpoint', 'soak.ndjson', '--rate', String(RATE), '--json'],

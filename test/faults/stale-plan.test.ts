@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { type AppState, expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
 import { tempDir, writeFaultCsv } from './fixtures.js';
 
@@ -20,13 +21,13 @@ describe('stale plans', () => {
   let t: TestEmulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let input: string;
-  let desired: Awaited<ReturnType<typeof desiredState>>;
+  let desired: AppState;
 
   beforeAll(async () => {
     dir = await tempDir('stale');
     input = join(dir.path, 'export.csv');
     await writeFaultCsv(input, { users: USERS, rowsPerUser: 4, seed: 12 });
-    desired = await desiredState(input);
+    desired = expectedState(input);
     t = await startTestEmulator({ duplicateNames: 'allow', rateLimit: 2000 });
   });
   afterAll(async () => {
@@ -99,7 +100,7 @@ describe('stale plans', () => {
     const applied = await cli('apply', 'partial.ndjson', '--checkpoint', 'partial-a.ndjson', '--json');
     expect(applied.code, applied.err).toBe(4);
     expect(JSON.parse(applied.out).users).toMatchObject({ stale: 2, done: USERS - 2 });
-    expect(t.state().u000000).toEqual(await desiredState(other).then((d) => d.u000000));
+    expect(t.state().u000000).toEqual(expectedState(other).u000000);
     expect(t.state().u000005).toEqual(desired.u000005);
   });
 
@@ -131,8 +132,7 @@ describe('stale plans', () => {
       .filter(([u]) => u !== 'u000001')
       .reduce((n, [, g]) => n + Object.keys(g).length, 0);
     const newGroupsOfFirst =
-      Object.keys(desired.u000001 ?? {}).length -
-      Object.keys((await desiredState(half)).u000001 ?? {}).length;
+      Object.keys(desired.u000001 ?? {}).length - Object.keys(expectedState(half).u000001 ?? {}).length;
     expect(t.emulator.stats().endpoints.create_contact_group.accepted - creates).toBe(
       groupsOfOthers + newGroupsOfFirst,
     );

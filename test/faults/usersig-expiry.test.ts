@@ -5,7 +5,8 @@ import { applyExitCode } from '../../src/cli/apply.js';
 import { createEndpointLimiters } from '../../src/executor/limiters.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import { type CallEvent, TencentClient } from '../../src/tencent/client.js';
-import { desiredState, duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { type AppState, expectedState } from '../helpers/expected-state.js';
 import { tempDir, writeFaultCsv } from './fixtures.js';
 
 /**
@@ -78,13 +79,13 @@ describe('UserSig expiring mid-run', () => {
   let t: TestEmulator;
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let input: string;
-  let desired: Awaited<ReturnType<typeof desiredState>>;
+  let desired: AppState;
 
   beforeAll(async () => {
     dir = await tempDir('usersig');
     input = join(dir.path, 'input.csv');
     await writeFaultCsv(input, { users: USERS, rowsPerUser: 4, seed: 31 });
-    desired = await desiredState(input);
+    desired = expectedState(input);
     t = await startTestEmulator({ rateLimit: 1000, latencyMs: 2 });
   });
   afterAll(async () => {

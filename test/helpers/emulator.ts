@@ -24,17 +24,7 @@ export async function startTestEmulator(options: Partial<EmulatorOptions> = {}):
       TENCENT_SECRET_KEY: secretKey,
       TENCENT_ENDPOINT: emulator.url,
     },
-    state() {
-      const out: Record<string, Record<string, string[]>> = {};
-      for (const [user, groups] of Object.entries(emulator.store.state().users)) {
-        const g: Record<string, string[]> = {};
-        for (const group of groups) {
-          g[group.name] = group.members.map((m) => `${m.type}:${m.id}`).sort();
-        }
-        out[user] = g;
-      }
-      return out;
-    },
+    state: () => appState(emulator.store.state()),
     totalAccepted() {
       return Object.values(emulator.stats().endpoints).reduce((n, e) => n + e.accepted, 0);
     },
@@ -42,14 +32,17 @@ export async function startTestEmulator(options: Partial<EmulatorOptions> = {}):
   };
 }
 
-/** The desired state of a CSV as { user: { group: sorted conversation keys } }, read by our reader. */
-export async function desiredState(path: string): Promise<Record<string, Record<string, string[]>>> {
-  const { readUsers } = await import('../../src/reader/index.js');
+/** The emulator's state (`store.state()`, or `GET /__emulator/state`) as { user: { group: sorted conversation keys } }. */
+export function appState(snapshot: {
+  readonly users: Readonly<
+    Record<string, readonly { name: string; members: readonly { type: number; id: string }[] }[]>
+  >;
+}): Record<string, Record<string, string[]>> {
   const out: Record<string, Record<string, string[]>> = {};
-  for await (const user of readUsers(path)) {
-    const groups: Record<string, string[]> = {};
-    for (const g of user.groups) groups[g.name] = g.conversations.map((c) => `${c.type}:${c.id}`).sort();
-    if (user.groups.length > 0) out[user.user] = groups;
+  for (const [user, groups] of Object.entries(snapshot.users)) {
+    const g: Record<string, string[]> = {};
+    for (const group of groups) g[group.name] = group.members.map((m) => `${m.type}:${m.id}`).sort();
+    out[user] = g;
   }
   return out;
 }

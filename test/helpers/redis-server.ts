@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
+import { requireProgram } from './requirements.js';
 
 /** A redis-server child process on 127.0.0.1, owned by one test file. */
 export interface RunningRedis {
@@ -25,6 +26,16 @@ export interface StartRedisOptions {
 
 const NOT_INSTALLED =
   'redis-server is not installed; run `bash .ci/services.sh` (installs it from Debian) before the tests';
+
+/**
+ * The redis-server binary (PATH, or `$CGSYNC_TEST_REDIS_SERVER`), or undefined when it is missing
+ * outside CI: then the suites that need it are skipped (`describe.skipIf(REDIS_SERVER === undefined)`)
+ * after one line saying how to install it. In CI (`CI=true`) a missing redis-server fails them.
+ */
+export const REDIS_SERVER = requireProgram({
+  command: 'redis-server',
+  neededBy: 'the Redis suites (the shared rate budget)',
+});
 
 const children = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -65,7 +76,7 @@ async function spawnRedis(port: number, password: string | undefined): Promise<C
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   args.push('--dir', tmpdir());
   if (password !== undefined) args.push('--requirepass', password);
-  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(REDIS_SERVER ?? 'redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -100,7 +111,7 @@ async function kill(child: ChildProcess | undefined): Promise<void> {
 
 /**
  * Spawns `redis-server --port <free port> --bind 127.0.0.1 --save '' --appendonly no` and waits until
- * it answers PING. Fails (no silent skip) when redis-server is not installed.
+ * it answers PING. Fails when redis-server is not installed (guard the suite with {@link REDIS_SERVER}).
  */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RunningRedis> {
   const { password } = options;

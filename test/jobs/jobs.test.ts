@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_MAIN } from '../helpers/cli-process.js';
-import { desiredState, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
 
 const run = promisify(execFile);
 const ROOT = process.cwd();
@@ -55,7 +56,7 @@ describe('jobs/ entry points against the emulator', () => {
     const r = await job('migrate.sh', [DEMO], { ...t.env, WORK_DIR: dir, ASSUME_EMPTY: '1' });
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')).status).toBe('ok');
-    expect(t.state()).toEqual(await desiredState(DEMO));
+    expect(t.state()).toEqual(expectedState(DEMO));
     const calls = t.totalAccepted();
     const again = await job('migrate.sh', [DEMO], { ...t.env, WORK_DIR: dir, ASSUME_EMPTY: '1' });
     expect(again.code).toBe(0);
@@ -67,7 +68,7 @@ describe('jobs/ entry points against the emulator', () => {
     const dir = join(work, 'nightly');
     const first = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: dir });
     expect(first.code, first.stderr).toBe(0);
-    expect(t.state()).toEqual(await desiredState(DEMO));
+    expect(t.state()).toEqual(expectedState(DEMO));
     const calls = t.totalAccepted();
     await rm(join(dir, `checkpoint-${new Date().toISOString().slice(0, 10)}.ndjson`), { force: true });
     const second = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: dir });

@@ -448,7 +448,7 @@ describe('working files', () => {
   it('removed when the scan fails', async () => {
     await expect(
       scanInput(scratch.file('fail.csv', csv(HEADER, '"open')), { tmpDir: tmp }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     expect(readdirSync(tmp)).toEqual([]);
   });
 
