@@ -39,7 +39,8 @@ export interface ApplyArgs extends ConnectionFlags {
 /** The exit code of an apply, per the contract in the README. */
 export function applyExitCode(result: ApplyJobResult): ExitCode {
   const run = result.run;
-  if (result.refused !== undefined || run === undefined || run.fatal !== undefined) return EXIT.fatal;
+  if (result.refused !== undefined) return EXIT.refused;
+  if (run === undefined || run.fatal !== undefined) return EXIT.fatal;
   if (run.interrupted) return EXIT.interrupted;
   const partial =
     result.rejectedRows > 0 ||

@@ -22,6 +22,8 @@ export const EXIT = {
   changesOrDrift: 2,
   interrupted: 3,
   partial: 4,
+  /** The deletion guard refused the run before any write: a person should look (`plan` shows why). */
+  refused: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
