@@ -1,10 +1,12 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import type { OnPhase } from '../sync/phase.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
+  /** Read when the input is `-`. */
+  readonly stdin?: Readable & { isTTY?: boolean };
   readonly stdout: Writable & { isTTY?: boolean };
   readonly stderr: Writable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -1,13 +1,14 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSyncError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { parseMilliseconds, parseSeconds } from './duration.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { LOG_LEVELS } from './output.js';
 import {
   collect,
   faultMix,
   intInRange,
   maxDeleteOption,
-  nonNegative,
   nonNegativeInt,
   parseDuration,
   positiveInt,
@@ -21,11 +22,32 @@ export { describeError } from './io.js';
 // Each command's module (and its dependencies: the HTTP client, Redis, the emulator) is loaded only
 // when that command runs, so a command starts without loading what it does not use.
 
-function connectionOptions(cmd: Command): Command {
+/** The flags a user gave on the command line (not defaults): a plan file's options yield to none of them. */
+function explicitFlags(cmd: Command): ReadonlySet<string> {
+  const given = new Set<string>();
+  for (const option of cmd.options) {
+    const key = option.attributeName();
+    if (cmd.getOptionValueSource(key) === 'cli') given.add(key);
+  }
+  return given;
+}
+
+/** `--log-level` and `--quiet`, for every command that talks to the service. */
+function outputOptions(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option('--log-level <level>', 'the least severe log records and lines shown on stderr')
+        .choices([...LOG_LEVELS])
+        .default('info'),
+    )
+    .option('--quiet', 'no progress and no informational lines: warnings, errors and --json only');
+}
+
+function connectionOptions(cmd: Command): Command {
+  return outputOptions(cmd)
     .option('--sdkappid <id>', 'SDKAppID (env TENCENT_SDKAPPID)')
     .option('--secret-key-file <file>', 'file holding the SecretKey (env TENCENT_SECRET_KEY)')
-    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN)', undefined)
+    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN; default: administrator)')
     .option(
       '--region <region>',
       'china, singapore, seoul, tokyo, frankfurt, mumbai, silicon-valley, jakarta (env TENCENT_REGION)',
@@ -67,8 +89,14 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const groupNameLimit = () =>
     new Option(
       '--group-name-limit <bytes>',
-      'reject rows whose GroupName is longer (32: the update page reading; default 64)',
+      'reject rows whose GroupName is longer (32: the update page reading) (default: 64)',
     ).argParser(intInRange('--group-name-limit', 1, 64));
+  const maxDelete = (what: string) =>
+    new Option('--max-delete <N|P%>', `${what} (default: 10% of the memberships looked at)`).argParser(
+      maxDeleteOption,
+    );
+  const concurrency = (what: string) =>
+    new Option('--concurrency <n>', `${what} (default: 60)`).argParser(positiveInt('--concurrency'));
   const inputOptions = (cmd: Command) =>
     cmd
       .addOption(groupNameLimit())
@@ -85,38 +113,53 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   inputOptions(
     connectionOptions(program.command('plan'))
       .description('dry run: what would change, how many calls, how long; writes nothing to the service')
-      .argument('<input.csv>', 'the CSV export')
+      .argument('<input.csv>', 'the CSV export; - reads standard input')
       .addOption(mode())
       .option('--assume-empty', 'do not read the app state (it is known to be empty)')
+      .addOption(
+        maxDelete(
+          'mirror: warn when apply would refuse (exit 5 with --detailed-exitcode); recorded in --out',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--latency <ms>',
+          'time of one call for the estimate, e.g. 80 or 80ms (default: the median of the reads; 0 with --assume-empty)',
+        ).argParser(parseMilliseconds('--latency', 60_000)),
+      )
+      .addOption(concurrency('users in flight apply will use, for the estimate'))
       .option('--out <plan.ndjson>', 'write the plan for `cgsync apply <plan>`')
       .option('--report <file>', 'write a report (.html or .md); repeatable', collect, [])
       .option('--failures <file.csv>', 'write rejected rows and the rows of users that could not be read')
-      .option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none')
+      .option(
+        '--detailed-exitcode',
+        "exit 2 when changes are pending, 0 when none, 5 when apply's deletion guard would refuse",
+      )
       .option('--json', 'print the summary as JSON')
       .addOption(
         new Option(
           '--threads <n>',
-          'with --assume-empty: planning threads (default: one per core, at most 4; 0: none)',
+          'with --assume-empty: planning threads; 0: none (default: one per core, at most 4)',
         ).argParser(intInRange('--threads', 0, 64)),
       )
       .addOption(rate()),
-  ).action(async (input: string, opts) =>
-    setExit(await (await import('./plan.js')).runPlanCommand(input, opts, io)),
+  ).action(async (input: string, opts, cmd: Command) =>
+    setExit(
+      await (await import('./plan.js')).runPlanCommand(input, { ...opts, explicit: explicitFlags(cmd) }, io),
+    ),
   );
 
   inputOptions(
     connectionOptions(program.command('apply'))
       .description('apply a CSV (or a plan file): rate-limited, retrying, resumable')
-      .argument('<input>', 'the CSV export, or a plan file from `cgsync plan --out`')
+      .argument(
+        '<input>',
+        'the CSV export, or a plan file from `cgsync plan --out` (its options apply); - reads standard input',
+      )
       .requiredOption('--checkpoint <file>', 'resumable checkpoint log (NDJSON)')
       .addOption(mode())
       .option('--assume-empty', 'do not read the app state (it is known to be empty): the fastest migration')
-      .addOption(
-        new Option(
-          '--max-delete <N|P%>',
-          'mirror: refuse when more memberships would be removed (default 10%)',
-        ).argParser(maxDeleteOption),
-      )
+      .addOption(maxDelete('mirror: refuse (exit 5) when more memberships would be removed'))
       .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
@@ -125,23 +168,33 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         'plan file: a user changed in the app since the plan is re-planned against what is read, not refused',
       )
       .addOption(rate())
-      .addOption(new Option('--concurrency <n>', 'users in flight').argParser(positiveInt('--concurrency')))
+      .addOption(concurrency('users in flight'))
       .addOption(
         new Option('--max-duration <d>', 'stop after this long (e.g. 30m), resumable; exit 3').argParser(
           parseDuration('--max-duration'),
         ),
       )
       .option('--redis <url>', 'share the per-endpoint budget with every process using this Redis')
+      .option(
+        '--metrics-file <file.prom>',
+        "at the end, the run's metrics in Prometheus text format (node_exporter textfile collector)",
+      )
       .option('--json', 'print a machine-readable summary on stdout'),
-  ).action(async (input: string, opts) =>
-    setExit(await (await import('./apply.js')).runApplyCommand(input, opts, io)),
+  ).action(async (input: string, opts, cmd: Command) =>
+    setExit(
+      await (await import('./apply.js')).runApplyCommand(
+        input,
+        { ...opts, explicit: explicitFlags(cmd) },
+        io,
+      ),
+    ),
   );
 
   connectionOptions(program.command('verify'))
     .description(
       'read the app back and compare with the CSV: exit 0 when equal, 2 on drift, 4 when users could not be read',
     )
-    .argument('<input.csv>', 'the CSV export')
+    .argument('<input.csv>', 'the CSV export; - reads standard input')
     .addOption(mode())
     .addOption(rate())
     .addOption(
@@ -156,16 +209,16 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   program
     .command('demo')
     .description('the migration job on a sample against a built-in emulator, no configuration (npm start)')
-    .option('--input <csv>', 'CSV to migrate (default: samples/demo.csv)')
+    .option('--input <csv>', 'CSV to migrate (default: the packaged samples/demo.csv)')
     .option('--dir <dir>', 'where the report, plan and checkpoint go', 'cgsync-demo')
     .action(async (opts) => setExit(await (await import('./demo.js')).runDemo(opts, io)));
 
   connectionOptions(program.command('usersig'))
     .description('print the admin UserSig (last line of stdout)')
     .addOption(
-      new Option('--expire <seconds>', 'validity in seconds')
+      new Option('--expire <seconds>', 'validity: seconds, or a duration such as 12h or 1d')
         .default(86_400)
-        .argParser(positiveInt('--expire')),
+        .argParser(parseSeconds('--expire', 10 * 365 * 86_400)),
     )
     .action(async (opts) => setExit(await (await import('./usersig.js')).runUsersig(opts, io)));
 
@@ -179,7 +232,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       '--secret-key-file <file>',
       'file holding the SecretKey it verifies UserSigs with (env TENCENT_SECRET_KEY)',
     )
-    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN)')
+    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN; default: administrator)')
     .addOption(
       new Option('--port <port>', 'port, 0 for any free one')
         .default(8080)
@@ -188,10 +241,14 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .option('--host <host>', 'interface to bind (loopback unless --allow-non-loopback)', '127.0.0.1')
     .option('--allow-non-loopback', 'allow binding a non-loopback host')
     .addOption(
-      new Option('--latency <ms>', 'delay before answering').default(0).argParser(nonNegative('--latency')),
+      new Option('--latency <ms>', 'delay before answering: ms, or a duration such as 50ms')
+        .default(0)
+        .argParser(parseMilliseconds('--latency', 600_000)),
     )
     .addOption(
-      new Option('--jitter <ms>', 'latency varies by ± this').default(0).argParser(nonNegative('--jitter')),
+      new Option('--jitter <ms>', 'latency varies by ± this: ms, or a duration')
+        .default(0)
+        .argParser(parseMilliseconds('--jitter', 600_000)),
     )
     .addOption(
       new Option('--fault-rate <p>', 'probability of a transient 50004/50005')
@@ -270,7 +327,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .addOption(
       new Option(
         '--old-group-name-limit <bytes>',
-        'longest OldGroupName of an update (51011 past it)',
+        'longest OldGroupName of an update, 51011 past it (default: no limit of its own)',
       ).argParser(intInRange('--old-group-name-limit', 1, 1024)),
     )
     .option('--known-users <file>', 'only these UserIDs (one per line) are imported; others get 50001')

@@ -30,6 +30,8 @@ export interface LockOptions {
   readonly now?: () => Date;
   /** Whether a pid runs on this host. @default a `process.kill(pid, 0)` probe */
   readonly isRunning?: (pid: number) => boolean;
+  /** What the lock guards, for messages (`state file`). @default 'checkpoint' */
+  readonly what?: string;
 }
 
 /** The lock file of a checkpoint. */
@@ -87,6 +89,7 @@ export async function acquireLock(checkpointPath: string, options: LockOptions =
     startedAt: (options.now?.() ?? new Date()).toISOString(),
   };
   const isRunning = options.isRunning ?? processRuns;
+  const what = options.what ?? 'checkpoint';
   const text = `${JSON.stringify(me)}\n`;
   const mine = tempPathFor(path);
   try {
@@ -109,7 +112,7 @@ export async function acquireLock(checkpointPath: string, options: LockOptions =
       if (current === undefined) continue; // released meanwhile: link again
       holder = parseLock(current);
       if (holder === undefined || holder.hostname !== me.hostname || isRunning(holder.pid)) {
-        throw lockedError(checkpointPath, path, holder);
+        throw lockedError(what, checkpointPath, path, holder);
       }
       // Stale: its process is gone. Take it over, one process at a time for these exact bytes.
       const token = `${path}.takeover-${createHash('sha256').update(current).digest('hex').slice(0, 16)}`;
@@ -131,11 +134,11 @@ export async function acquireLock(checkpointPath: string, options: LockOptions =
     if (busy) {
       throw new SyncError(
         'LOCKED',
-        `checkpoint ${checkpointPath} is in use: its stale lock is being taken over by another process (or a takeover was cut short: if no run uses it, delete ${path} and ${path}.takeover-*)`,
+        `${what} ${checkpointPath} is in use: its stale lock is being taken over by another process (or a takeover was cut short: if no run uses it, delete ${path} and ${path}.takeover-*)`,
         { path },
       );
     }
-    throw lockedError(checkpointPath, path, holder);
+    throw lockedError(what, checkpointPath, path, holder);
   } finally {
     await unlink(mine).catch(() => undefined); // linked (the lock keeps its own name) or not needed
   }
@@ -162,14 +165,19 @@ function holdLock(path: string, text: string): Lock {
   };
 }
 
-function lockedError(checkpointPath: string, path: string, holder: LockInfo | undefined): SyncError {
+function lockedError(
+  what: string,
+  checkpointPath: string,
+  path: string,
+  holder: LockInfo | undefined,
+): SyncError {
   const who =
     holder === undefined
       ? 'an unreadable lock'
       : `pid ${holder.pid} on ${holder.hostname} since ${holder.startedAt}`;
   return new SyncError(
     'LOCKED',
-    `checkpoint ${checkpointPath} is in use (${who}); wait for that run to end, or delete ${path} if it no longer runs`,
+    `${what} ${checkpointPath} is in use (${who}); wait for that run to end, or delete ${path} if it no longer runs`,
     { path },
   );
 }

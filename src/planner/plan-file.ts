@@ -22,6 +22,8 @@ export {
   PLAN_VERSION,
   type PlanHeader,
   type PlanHeaderDraft,
+  type PlanMade,
+  type PlanTarget,
 } from './plan-file-format.js';
 export { type PlanFile, readPlanFile } from './plan-file-read.js';
 

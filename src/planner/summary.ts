@@ -1,7 +1,8 @@
 import { LIMITS, type Mode } from '../model.js';
 import { BoundedSortedList } from './bounded-list.js';
-import { addUserCalls, type CallCounts, emptyCallCounts, estimateDuration } from './calls.js';
+import { addUserCalls, type CallCounts, emptyCallCounts } from './calls.js';
 import { compareCodeUnits } from './canonical.js';
+import { DEFAULT_CONCURRENCY, estimateApply } from './estimate.js';
 import type { LimitViolation, NameRisk, UserPlan } from './types.js';
 
 /** A rejected CSV row as the reader reports it. */
@@ -29,6 +30,20 @@ export interface UserRemovals {
   readonly groupsDeleted: number;
 }
 
+/** What a plan changes for one user (the "largest changes" list). */
+export interface UserChanges {
+  readonly user: string;
+  readonly membershipsAdded: number;
+  readonly membershipsRemoved: number;
+  readonly groupsCreated: number;
+  readonly groupsDeleted: number;
+}
+
+/** The size of a user's changes: memberships added and removed, groups created and deleted. */
+export function changeSize(c: Omit<UserChanges, 'user'>): number {
+  return c.membershipsAdded + c.membershipsRemoved + c.groupsCreated + c.groupsDeleted;
+}
+
 /** A user whose state the service refused to give (not imported: 50001, …): not planned. */
 export interface UnreadableUser {
   readonly user: string;
@@ -46,6 +61,10 @@ export interface PlanSummary {
   readonly assumeEmpty: boolean;
   /** Calls per second per endpoint used for `estimatedSeconds`. */
   readonly rate: number;
+  /** Time of one call used for `estimatedSeconds` (measured from the plan's reads, or `--latency`). */
+  readonly latencyMs: number;
+  /** Users in flight used for `estimatedSeconds` (apply's `--concurrency`). */
+  readonly concurrency: number;
   readonly listLimit: number;
   readonly users: number;
   /** Users with at least one operation. */
@@ -64,13 +83,20 @@ export interface PlanSummary {
   };
   /** Calls per endpoint; get_contact_group is an estimate (pages of 100) and 0 with assume-empty. */
   readonly calls: CallCounts;
-  /** Lower bound: endpoints in parallel, each at `rate`; latency and retries not counted. */
+  /**
+   * How long apply should take: endpoints in parallel at `rate`, capped by the calls in flight per
+   * latency; in mirror mode (reading the app) the read phase, then the write phase. Retries not counted.
+   */
   readonly estimatedSeconds: number;
+  /** Of `estimatedSeconds`, mirror's read phase (before the first write); 0 otherwise. */
+  readonly estimatedReadSeconds: number;
   readonly rejectedRows: { readonly count: number; readonly first: readonly RowRejection[] };
   /** `count` counts violations (a user may break both limits); `first` is ordered by user, then limit. */
   readonly violations: { readonly count: number; readonly first: readonly LimitViolation[] };
-  /** Users a mirror plan takes memberships or groups away from. */
+  /** Users a mirror plan takes memberships or groups away from; `first`: the most removed first. */
   readonly removals: { readonly users: number; readonly first: readonly UserRemovals[] };
+  /** The users with the largest changes ({@link changeSize}), largest first; `usersWithChanges` in all. */
+  readonly largestChanges: readonly UserChanges[];
   /** Desired groups per user. */
   readonly groupsPerUser: readonly HistogramBucket[];
   /** Desired distinct conversations per user. */
@@ -98,6 +124,16 @@ export interface SummaryOptions {
    */
   readonly rate?: number;
   /**
+   * Time of one call in ms, for the duration estimate (see {@link SummaryBuilder.setLatency}).
+   * @default 0
+   */
+  readonly latencyMs?: number;
+  /**
+   * Users in flight while writing (apply's `--concurrency`), for the duration estimate.
+   * @default 60
+   */
+  readonly concurrency?: number;
+  /**
    * How many rejected rows, violations and users with removals are listed (the totals are always kept).
    * @default 20
    */
@@ -122,11 +158,12 @@ const CONVERSATION_BUCKETS: readonly [number, number | null][] = [
 
 /** Accumulates a {@link PlanSummary}; `addUser` for every user plan, `addRejection` for every rejected row. */
 export class SummaryBuilder {
-  readonly #options: Required<SummaryOptions>;
+  readonly #options: { -readonly [K in keyof SummaryOptions]-?: NonNullable<SummaryOptions[K]> };
   readonly #calls = emptyCallCounts();
   readonly #rejections: BoundedSortedList<RowRejection>;
   readonly #violations: BoundedSortedList<LimitViolation>;
   readonly #removals: BoundedSortedList<UserRemovals>;
+  readonly #largest: BoundedSortedList<UserChanges>;
   readonly #unreadable: BoundedSortedList<UnreadableUser>;
   readonly #longNames: BoundedSortedList<NameRisk>;
   #unreadableCount = 0;
@@ -154,7 +191,24 @@ export class SummaryBuilder {
     if (!Number.isSafeInteger(listLimit) || listLimit < 0) {
       throw new RangeError(`Expected \`listLimit\` to be a whole number from 0 and up, got \`${listLimit}\``);
     }
-    this.#options = { mode: options.mode, assumeEmpty: options.assumeEmpty, rate, listLimit };
+    const latencyMs = options.latencyMs ?? 0;
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+      throw new RangeError(`Expected \`latencyMs\` to be a number from 0 and up, got \`${latencyMs}\``);
+    }
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(
+        `Expected \`concurrency\` to be a whole number from 1 and up, got \`${concurrency}\``,
+      );
+    }
+    this.#options = {
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      rate,
+      listLimit,
+      latencyMs,
+      concurrency,
+    };
     this.#rejections = new BoundedSortedList(
       listLimit,
       (a, b) => a.line - b.line || compareCodeUnits(a.rule, b.rule),
@@ -163,12 +217,31 @@ export class SummaryBuilder {
       listLimit,
       (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.limit, b.limit),
     );
-    this.#removals = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
+    // Biggest first: the users a person should look at before a destructive run.
+    this.#removals = new BoundedSortedList(
+      listLimit,
+      (a, b) =>
+        b.membershipsRemoved - a.membershipsRemoved ||
+        b.groupsDeleted - a.groupsDeleted ||
+        compareCodeUnits(a.user, b.user),
+    );
+    this.#largest = new BoundedSortedList(
+      listLimit,
+      (a, b) => changeSize(b) - changeSize(a) || compareCodeUnits(a.user, b.user),
+    );
     this.#unreadable = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
     this.#longNames = new BoundedSortedList(
       listLimit,
       (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.group, b.group),
     );
+  }
+
+  /** The time of one call, once measured (the plan's reads), for the duration estimate. */
+  setLatency(latencyMs: number): void {
+    if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+      throw new RangeError(`Expected \`latencyMs\` to be a number from 0 and up, got \`${latencyMs}\``);
+    }
+    this.#options.latencyMs = latencyMs;
   }
 
   /** A user whose state could not be read: listed apart, not planned, not in `users`. */
@@ -211,6 +284,15 @@ export class SummaryBuilder {
         groupsDeleted: s.groupsDeleted,
       });
     }
+    if (plan.operations.length > 0) {
+      this.#largest.add({
+        user: plan.user,
+        membershipsAdded: s.membershipsAdded,
+        membershipsRemoved: s.membershipsRemoved,
+        groupsCreated: s.groupsCreated,
+        groupsDeleted: s.groupsDeleted,
+      });
+    }
     addUserCalls(this.#calls, plan, { readsState: !this.#options.assumeEmpty });
     bump(this.#groupHistogram, GROUP_BUCKETS, s.desiredGroups ?? 0);
     bump(this.#conversationHistogram, CONVERSATION_BUCKETS, s.desiredConversations ?? 0);
@@ -233,6 +315,7 @@ export class SummaryBuilder {
     for (const v of part.violations.first) this.#violations.add(v);
     this.#removalUsers += part.removals.users;
     for (const r of part.removals.first) this.#removals.add(r);
+    for (const c of part.largestChanges) this.#largest.add(c);
     if (part.unreadable !== undefined) {
       this.#unreadableCount += part.unreadable.count;
       for (const u of part.unreadable.first) this.#unreadable.add(u);
@@ -276,10 +359,13 @@ export class SummaryBuilder {
   result(): PlanSummary {
     const o = this.#options;
     const calls = { ...this.#calls };
+    const estimate = estimateApply(calls, o);
     return {
       mode: o.mode,
       assumeEmpty: o.assumeEmpty,
       rate: o.rate,
+      latencyMs: o.latencyMs,
+      concurrency: o.concurrency,
       listLimit: o.listLimit,
       users: this.#users,
       usersWithChanges: this.#usersWithChanges,
@@ -289,10 +375,12 @@ export class SummaryBuilder {
       groups: { ...this.#groups },
       memberships: { ...this.#memberships },
       calls,
-      estimatedSeconds: estimateDuration(calls, o.rate),
+      estimatedSeconds: estimate.seconds,
+      estimatedReadSeconds: estimate.readSeconds,
       rejectedRows: { count: this.#rejectedRows, first: this.#rejections.toArray() },
       violations: { count: this.#violationCount, first: this.#violations.toArray() },
       removals: { users: this.#removalUsers, first: this.#removals.toArray() },
+      largestChanges: this.#largest.toArray(),
       groupsPerUser: histogram(this.#groupHistogram, GROUP_BUCKETS),
       conversationsPerUser: histogram(this.#conversationHistogram, CONVERSATION_BUCKETS),
       ...(this.#unreadableCount === 0

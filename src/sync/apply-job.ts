@@ -21,7 +21,8 @@ async function isPlanFile(path: string): Promise<boolean> {
 }
 
 /**
- * `cgsync apply`: the one-off migration and the nightly sync. Takes the checkpoint's lock, then
+ * `cgsync apply`: the one-off migration and the nightly sync. Takes the checkpoint's lock (and the
+ * state file's, `<state>.lock`, so that two runs sharing a state file never overlap), then
  * applies a CSV (apply-csv.ts) or a saved plan (apply-plan-file.ts). Never throws for failures of
  * the run itself: they are in `run` (fatal, interrupted).
  */
@@ -31,6 +32,14 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     throw new SyncError('USAGE', `--replan-stale applies to a plan file; ${options.input} is not one`);
   }
   const lock = await acquireLock(options.checkpoint);
+  // The state file is shared by every night: two runs with different checkpoints must not both use it.
+  const stateLock =
+    options.state === undefined
+      ? undefined
+      : await acquireLock(options.state, { what: 'state file' }).catch(async (err: unknown) => {
+          await lock.release();
+          throw err;
+        });
   const failures = new FailuresSink(options.failures);
   try {
     return planFile ? await applyPlanFile(options, failures) : await applyCsv(options, failures);
@@ -40,6 +49,7 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     throw err;
   } finally {
     await failures.close().catch(() => undefined);
+    await stateLock?.release();
     await lock.release();
   }
 }
