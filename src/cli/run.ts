@@ -206,6 +206,17 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       setExit(await (await import('./verify.js')).runVerifyCommand(input, opts, io)),
     );
 
+  connectionOptions(program.command('export'))
+    .description(
+      "write the app's current groups of some users as a CSV in the input format (a backup: apply it to restore)",
+    )
+    .option('--input <csv>', 'export the users of this CSV (From_Account); - reads standard input')
+    .option('--users <file>', 'export these users: one ID per line (# comments); - reads standard input')
+    .requiredOption('--out <file.csv>', 'the CSV to write (whole or not at all, mode 0600)')
+    .addOption(rate())
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => setExit(await (await import('./export.js')).runExportCommand(opts, io)));
+
   program
     .command('demo')
     .description('the migration job on a sample against a built-in emulator, no configuration (npm start)')
