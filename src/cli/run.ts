@@ -102,12 +102,16 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .addOption(groupNameLimit())
       .option('--strict', 'fail on the first rejected row')
       .addOption(
-        new Option('--max-invalid <n>', 'fail when more rows than this are rejected').argParser(
-          nonNegativeInt('--max-invalid'),
-        ),
+        new Option(
+          '--max-invalid <n>',
+          'fail when more rows than this are rejected (default: no limit)',
+        ).argParser(nonNegativeInt('--max-invalid')),
       )
       .addOption(
-        new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+        new Option(
+          '--shard <i/n>',
+          'handle only users with hash(user) mod n = i (default: every user)',
+        ).argParser(shardOption),
       );
 
   inputOptions(
@@ -170,9 +174,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .addOption(rate())
       .addOption(concurrency('users in flight'))
       .addOption(
-        new Option('--max-duration <d>', 'stop after this long (e.g. 30m), resumable; exit 3').argParser(
-          parseDuration('--max-duration'),
-        ),
+        new Option(
+          '--max-duration <d>',
+          'stop after this long (500ms, 30m, 5h, 1d), resumable; exit 3 (default: no limit)',
+        ).argParser(parseDuration('--max-duration')),
       )
       .option('--redis <url>', 'share the per-endpoint budget with every process using this Redis')
       .option(
@@ -198,7 +203,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     .addOption(mode())
     .addOption(rate())
     .addOption(
-      new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+      new Option(
+        '--shard <i/n>',
+        'handle only users with hash(user) mod n = i (default: every user)',
+      ).argParser(shardOption),
     )
     .addOption(groupNameLimit())
     .option('--json', 'print the result as JSON')
