@@ -91,10 +91,13 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   let spooled: SpooledInput | undefined;
   let result: ApplyJobResult | undefined;
   let exitCode: ExitCode = EXIT.fatal;
+  // The metrics file is written only once it is known not to name another file of the run.
+  let metricsFile: string | undefined;
   const warn = boundedWarnings((message) => logger.warn(message));
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     await checkPathCollisions(applyPaths(input, args), io.cwd);
+    metricsFile = args.metricsFile === undefined ? undefined : resolve(io.cwd, args.metricsFile);
     spooled = await spoolInput(input, io);
     const header = await readPlanHeaderIfAny(spooled.path);
     const explicit = args.explicit ?? new Set(Object.keys(args));
@@ -164,8 +167,8 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     const endpoints = connection?.scheduler.stats.snapshot();
     await connection?.close();
     await spooled?.dispose();
-    if (args.metricsFile !== undefined) {
-      await writeMetricsFile(resolve(io.cwd, args.metricsFile), {
+    if (metricsFile !== undefined) {
+      await writeMetricsFile(metricsFile, {
         command: 'apply',
         exitCode,
         durationMs: performance.now() - started,
