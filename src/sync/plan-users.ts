@@ -29,7 +29,7 @@ export interface PlanUsersOptions {
   readonly mode: Mode;
   readonly assumeEmpty: boolean;
   /** Needed unless `assumeEmpty`: reads go through `scheduler`'s get_contact_group budget with retries. */
-  readonly api?: ChatApi;
+  readonly api?: Pick<ChatApi, 'getGroupsPage'>;
   readonly scheduler?: EndpointScheduler;
   /**
    * Reads in flight: enough to reach 200 reads/s at 150 ms latency.
