@@ -124,6 +124,8 @@ export interface PlanEstimate {
   readonly estimatedReadSeconds: number;
   /** The latency the estimate used: the median of the plan's own reads. */
   readonly latencyMs: number;
+  /** The reads per second the plan reached (a cap of the estimate). */
+  readonly observedCallsPerSecond: number;
 }
 
 /** Runs `cgsync plan <csv> --endpoint <url> --json <args>` (it reads every user) as its own process. */
@@ -142,5 +144,6 @@ export async function cgsyncPlanEstimate(
     estimatedSeconds: toNumber(summary.estimatedSeconds),
     estimatedReadSeconds: toNumber(summary.estimatedReadSeconds),
     latencyMs: toNumber(summary.latencyMs),
+    observedCallsPerSecond: toNumber(summary.observedCallsPerSecond),
   };
 }

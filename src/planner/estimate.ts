@@ -15,6 +15,12 @@ export interface EstimateOptions {
    */
   readonly latencyMs?: number;
   /**
+   * Calls per second this machine reached with the service while reading (all endpoints together; the
+   * plan's own reads): a cap that counts what the model does not (CPU, the network), when it is lower.
+   * @default no cap
+   */
+  readonly observedRate?: number;
+  /**
    * Users in flight while writing (`apply --concurrency`).
    * @default 60
    */
@@ -54,6 +60,7 @@ function phaseSeconds(
   rate: number,
   latencySeconds: number,
   inFlight: number,
+  observedRate: number,
 ): number {
   let total = 0;
   let busiest = 0;
@@ -62,7 +69,7 @@ function phaseSeconds(
     busiest = Math.max(busiest, n);
   }
   if (total === 0) return 0;
-  return Math.max(busiest / rate, (total * latencySeconds) / inFlight) + latencySeconds;
+  return Math.max(busiest / rate, (total * latencySeconds) / inFlight, total / observedRate) + latencySeconds;
 }
 
 /**
@@ -72,7 +79,7 @@ function phaseSeconds(
  * - merge reads a user just before its writes, so reads and writes overlap;
  * - within a phase, every endpoint runs at `rate` in parallel, and the calls in flight
  *   (`concurrency` users writing, `readConcurrency` reading) cap it at in-flight / latency calls per
- *   second.
+ *   second, and so does `observedRate` (what the plan's own reads reached) when it is lower.
  */
 export function estimateApply(calls: Readonly<CallCounts>, options: EstimateOptions): DurationEstimate {
   const rate = options.rate;
@@ -86,20 +93,24 @@ export function estimateApply(calls: Readonly<CallCounts>, options: EstimateOpti
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const readConcurrency = options.readConcurrency ?? DEFAULT_READ_CONCURRENCY;
   const latency = latencyMs / 1000;
+  const observed = options.observedRate ?? Number.POSITIVE_INFINITY;
+  if (!(observed > 0)) {
+    throw new RangeError(`Expected \`observedRate\` to be a number above 0, got \`${observed}\``);
+  }
   const entries = Object.entries(calls) as [Endpoint, number][];
   const writes = entries.filter(([e]) => e !== READ);
   const reads = entries.filter(([e]) => e === READ);
   if (options.mode === 'mirror' && !options.assumeEmpty) {
-    const readSeconds = phaseSeconds(reads, rate, latency, readConcurrency);
-    const writeSeconds = phaseSeconds(writes, rate, latency, concurrency);
+    const readSeconds = phaseSeconds(reads, rate, latency, readConcurrency, observed);
+    const writeSeconds = phaseSeconds(writes, rate, latency, concurrency, observed);
     return { seconds: readSeconds + writeSeconds, readSeconds, writeSeconds, latencyMs, concurrency };
   }
   // Merge: a user is read, then written; the readers feed the writers, so the slower of the two sets
   // the pace, and every endpoint keeps its own rate.
   const together = Math.max(
-    phaseSeconds(entries, rate, 0, 1),
-    phaseSeconds(reads, rate, latency, readConcurrency),
-    phaseSeconds(writes, rate, latency, concurrency),
+    phaseSeconds(entries, rate, 0, 1, observed),
+    phaseSeconds(reads, rate, latency, readConcurrency, observed),
+    phaseSeconds(writes, rate, latency, concurrency, observed),
   );
   return { seconds: together, readSeconds: 0, writeSeconds: together, latencyMs, concurrency };
 }

@@ -253,6 +253,10 @@ export function narrowSummaryLine(v: unknown): PlanSummary {
     // Absent from plans made before the estimate counted latency: 0 and the default concurrency.
     latencyMs: s.latencyMs === undefined ? 0 : asNonNegativeNumber(s.latencyMs, p('latencyMs')),
     concurrency: s.concurrency === undefined ? DEFAULT_CONCURRENCY : asCount(s.concurrency, p('concurrency')),
+    observedCallsPerSecond:
+      s.observedCallsPerSecond === undefined
+        ? 0
+        : asNonNegativeNumber(s.observedCallsPerSecond, p('observedCallsPerSecond')),
     listLimit: asCount(s.listLimit, p('listLimit')),
     users: asCount(s.users, p('users')),
     usersWithChanges: asCount(s.usersWithChanges, p('usersWithChanges')),

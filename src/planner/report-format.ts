@@ -60,9 +60,13 @@ export function describeEstimate(s: PlanSummary): string {
     s.estimatedReadSeconds > 0
       ? `: reading every user first ${formatDuration(s.estimatedReadSeconds)}, then the writes ${formatDuration(s.estimatedSeconds - s.estimatedReadSeconds)}`
       : '';
+  const reached =
+    s.observedCallsPerSecond > 0
+      ? `, at most the ${formatCount(Math.round(s.observedCallsPerSecond))} calls/s the plan's reads reached`
+      : '';
   return (
     `${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint, ${latency}, ` +
-    `${formatCount(s.concurrency)} users in flight${phases}; retries not counted`
+    `${formatCount(s.concurrency)} users in flight${reached}${phases}; retries not counted`
   );
 }
 

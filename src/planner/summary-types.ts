@@ -62,6 +62,8 @@ export interface PlanSummary {
   readonly latencyMs: number;
   /** Users in flight used for `estimatedSeconds` (apply's `--concurrency`). */
   readonly concurrency: number;
+  /** Calls per second the plan's own reads reached (a cap of the estimate); 0 when not measured. */
+  readonly observedCallsPerSecond: number;
   readonly listLimit: number;
   readonly users: number;
   /** Users with at least one operation. */

@@ -76,6 +76,8 @@ export class SummaryBuilder {
   readonly #unreadable: BoundedSortedList<UnreadableUser>;
   readonly #longNames: BoundedSortedList<NameRisk>;
   #unreadableCount = 0;
+  /** 0: not measured. */
+  #observedRate = 0;
   #longNameCount = 0;
   #longNamesUpdated = 0;
   readonly #groupHistogram = new Array<number>(GROUP_BUCKETS.length).fill(0);
@@ -151,6 +153,17 @@ export class SummaryBuilder {
       throw new RangeError(`Expected \`latencyMs\` to be a number from 0 and up, got \`${latencyMs}\``);
     }
     this.#options.latencyMs = latencyMs;
+  }
+
+  /**
+   * The calls per second this machine reached with the service while the plan read (the plan's own
+   * reads): the estimate never assumes more. @see EstimateOptions.observedRate
+   */
+  setObservedRate(callsPerSecond: number): void {
+    if (!(Number.isFinite(callsPerSecond) && callsPerSecond > 0)) {
+      throw new RangeError(`Expected \`callsPerSecond\` to be a number above 0, got \`${callsPerSecond}\``);
+    }
+    this.#observedRate = callsPerSecond;
   }
 
   /** A user whose state could not be read: listed apart, not planned, not in `users`. */
@@ -268,13 +281,17 @@ export class SummaryBuilder {
   result(): PlanSummary {
     const o = this.#options;
     const calls = { ...this.#calls };
-    const estimate = estimateApply(calls, o);
+    const estimate = estimateApply(calls, {
+      ...o,
+      ...(this.#observedRate > 0 ? { observedRate: this.#observedRate } : {}),
+    });
     return {
       mode: o.mode,
       assumeEmpty: o.assumeEmpty,
       rate: o.rate,
       latencyMs: o.latencyMs,
       concurrency: o.concurrency,
+      observedCallsPerSecond: this.#observedRate,
       listLimit: o.listLimit,
       users: this.#users,
       usersWithChanges: this.#usersWithChanges,

@@ -11,6 +11,9 @@ const MAX_SAMPLES = 1000;
 export class LatencyMeter implements Pick<ChatApi, 'getGroupsPage'> {
   readonly #api: Pick<ChatApi, 'getGroupsPage'>;
   readonly #samples: number[] = [];
+  #reads = 0;
+  #firstStart = Number.POSITIVE_INFINITY;
+  #lastEnd = 0;
 
   constructor(api: Pick<ChatApi, 'getGroupsPage'>) {
     this.#api = api;
@@ -26,15 +29,30 @@ export class LatencyMeter implements Pick<ChatApi, 'getGroupsPage'> {
     return Math.round(value * 10) / 10;
   }
 
-  /** Reads timed so far. */
+  /** Reads timed so far (the first 1000 are kept for the median). */
   get samples(): number {
     return this.#samples.length;
   }
 
+  /**
+   * Reads answered per second from the first start to the last answer: what this machine and the
+   * service reached together (rate, latency, CPU). Undefined before 100 reads over at least a second:
+   * start-up would weigh too much.
+   */
+  throughput(): number | undefined {
+    const seconds = (this.#lastEnd - this.#firstStart) / 1000;
+    if (this.#reads < 100 || !(seconds >= 1)) return undefined;
+    return Math.round((this.#reads / seconds) * 10) / 10;
+  }
+
   async getGroupsPage(user: string, startIndex: number, signal?: AbortSignal): Promise<GroupsPage> {
     const started = performance.now();
+    this.#firstStart = Math.min(this.#firstStart, started);
     const page = await this.#api.getGroupsPage(user, startIndex, signal);
-    if (this.#samples.length < MAX_SAMPLES) this.#samples.push(performance.now() - started);
+    const ended = performance.now();
+    this.#reads++;
+    this.#lastEnd = Math.max(this.#lastEnd, ended);
+    if (this.#samples.length < MAX_SAMPLES) this.#samples.push(ended - started);
     return page;
   }
 }

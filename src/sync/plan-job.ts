@@ -124,9 +124,9 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     options: recorded,
     ...(options.made === undefined ? {} : { made: options.made }),
   });
-  // Without a given latency, the plan's own reads are timed (after the limiter's wait: the call alone).
-  const meter =
-    options.api !== undefined && options.latencyMs === undefined ? new LatencyMeter(options.api) : undefined;
+  // The plan's own reads are timed (after the limiter's wait: the call alone) for the latency, unless
+  // given, and for the calls per second this machine reached with the service.
+  const meter = options.api === undefined ? undefined : new LatencyMeter(options.api);
   const out = options.out;
   const failures = new FailuresSink(options.failures);
   const reader = {
@@ -192,8 +192,10 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         await scan.dispose();
       }
     }
-    const measured = meter?.median();
+    const measured = options.latencyMs === undefined ? meter?.median() : undefined;
     if (measured !== undefined) builder.setLatency(measured);
+    const reached = meter?.throughput();
+    if (reached !== undefined) builder.setObservedRate(reached);
     const summary = builder.result();
     await writer?.finish(summary);
     const reportHeader =

@@ -58,6 +58,19 @@ describe('estimateApply', () => {
     expect(m.writeSeconds).toBeCloseTo((6 * 0.1) / 3 + 0.1, 9);
   });
 
+  it("never assumes more calls per second than the plan's reads reached (CPU, network), only less", () => {
+    const reads = calls({ get_contact_group: 20_000, update_contact_group: 200 });
+    const model = { mode: 'mirror' as const, assumeEmpty: false, rate: 1000, latencyMs: 58 };
+    const free = estimateApply(reads, model);
+    expect(free.readSeconds).toBeCloseTo((20_000 * 0.058) / 40 + 0.058, 9);
+    const slow = estimateApply(reads, { ...model, observedRate: 224 });
+    expect(slow.readSeconds).toBeCloseTo(20_000 / 224 + 0.058, 9);
+    expect(slow.writeSeconds).toBeCloseTo(Math.max(0.2, (200 * 0.058) / 60, 200 / 224) + 0.058, 9);
+    // A machine faster than the model changes nothing.
+    expect(estimateApply(reads, { ...model, observedRate: 5000 })).toEqual(free);
+    expect(() => estimateApply(reads, { ...model, observedRate: 0 })).toThrow('Expected `observedRate`');
+  });
+
   it('nothing to do takes no time; bad options are refused with what was given', () => {
     expect(
       estimateApply(emptyCallCounts(), { mode: 'mirror', assumeEmpty: false, rate: 200, latencyMs: 80 })

@@ -19,6 +19,26 @@ describe('LatencyMeter', () => {
     expect(meter.median()).toBeLessThan(1000);
   });
 
+  it('gives the reads per second reached once there are 100 over a second, not before', async () => {
+    const meter = new LatencyMeter({
+      getGroupsPage: async () => {
+        await delay(50);
+        return { groups: [], conversations: [], complete: true, nextStartIndex: 0 };
+      },
+    });
+    // 10 at a time, 50 ms each: at most 200 reads/s; 50 reads in 0.25 s are too few, 250 in 1.25 s enough.
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(Array.from({ length: 10 }, () => meter.getGroupsPage('u', 0)));
+    }
+    expect(meter.throughput()).toBeUndefined();
+    for (let round = 0; round < 20; round++) {
+      await Promise.all(Array.from({ length: 10 }, () => meter.getGroupsPage('u', 0)));
+    }
+    const reached = meter.throughput() as number;
+    expect(reached).toBeGreaterThan(0);
+    expect(reached).toBeLessThanOrEqual(200);
+  });
+
   it('a read that fails is not a sample', async () => {
     const meter = new LatencyMeter({
       getGroupsPage: async () => {
