@@ -74,6 +74,7 @@ export async function runExportCommand(args: ExportArgs, io: CliIo): Promise<Exi
             })();
       const result = await runExportJob({
         users,
+        unique: scan !== undefined,
         out: resolve(io.cwd, args.out),
         api: connection.api,
         scheduler: connection.scheduler,

@@ -20,8 +20,13 @@ export interface UnexportedUser {
 }
 
 export interface ExportJobOptions {
-  /** The users to export, each once (a repeat is read once). */
+  /** The users to export (a repeat is read once, unless `unique` says there is none). */
   readonly users: AsyncIterable<string>;
+  /**
+   * The users come each once (a CSV's users): no set of the IDs seen is kept, so memory stays bounded.
+   * @default false
+   */
+  readonly unique?: boolean;
   /** The CSV to write; it appears only when complete (written beside it under a temporary name). */
   readonly out: string;
   readonly api: ChatApi;
@@ -83,8 +88,10 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
     const seen = new Set<string>();
     async function* desired(): AsyncGenerator<DesiredUser> {
       for await (const user of options.users) {
-        if (seen.has(user)) continue;
-        seen.add(user);
+        if (options.unique !== true) {
+          if (seen.has(user)) continue;
+          seen.add(user);
+        }
         users++;
         yield { user, groups: [], lines: [], hasRejectedRows: false };
       }
