@@ -1,5 +1,5 @@
+import type { LiveStats, ProgressSink, RunResult } from '../executor/run-apply.js';
 import type { Logger } from '../log.js';
-import type { LiveStats, ProgressSink, RunResult } from './run-apply.js';
 
 /** Options of {@link createProgress}. */
 export interface ProgressOptions {

@@ -11,11 +11,11 @@ import {
   type UserOutcome,
   type UserWork,
 } from './apply-user.js';
-import type { CheckpointStore } from './checkpoint.js';
 import { type Clock, systemClock } from './clock.js';
-import { createEndpointLimiters, type EndpointScheduler } from './limiters.js';
+import type { CheckpointStore } from './log/checkpoint.js';
+import { createEndpointLimiters, type EndpointScheduler } from './rate/limiters.js';
+import type { EndpointCounts } from './rate/stats.js';
 import type { RetryPolicy } from './retry.js';
-import type { EndpointCounts } from './stats.js';
 
 export type { FailedItem, UserWork } from './apply-user.js';
 

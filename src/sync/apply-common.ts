@@ -1,12 +1,12 @@
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import { FailuresWriter } from '../executor/failures-file.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { ApplyOptions, ProgressSink, RunResult } from '../executor/run-apply.js';
 import { type DesiredUser, type Mode, membershipKey } from '../model.js';
 import type { PlanSummary } from '../planner/summary.js';
 import type { UserPlan } from '../planner/types.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
+import { FailuresWriter } from './failures-file.js';
 import type { GuardVerdict, MaxDelete } from './guard.js';
 import type { OnPhase } from './phase.js';
 import type { Shard } from './shard.js';

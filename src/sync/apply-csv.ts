@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { UserWork } from '../executor/apply-user.js';
-import { openCheckpoint } from '../executor/checkpoint.js';
+import { openCheckpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
 import { type RunResult, runApply } from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';

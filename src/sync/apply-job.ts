@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
-import { acquireLock } from '../executor/lock.js';
+import { acquireLock } from '../executor/log/lock.js';
 import { type ApplyJobOptions, type ApplyJobResult, FailuresSink } from './apply-common.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';

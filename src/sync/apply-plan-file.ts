@@ -1,6 +1,6 @@
 import { SyncError } from '../errors.js';
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import { type CheckpointStore, openCheckpoint } from '../executor/checkpoint.js';
+import { type CheckpointStore, openCheckpoint } from '../executor/log/checkpoint.js';
 import { readRemoteUser, reconcileOperation } from '../executor/reconcile.js';
 import { failureCode, failureMessage, judgeFailure } from '../executor/retry.js';
 import { type RunResult, runApply } from '../executor/run-apply.js';

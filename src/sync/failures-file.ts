@@ -2,7 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import type { FailedItem } from './apply-user.js';
+import type { FailedItem } from '../executor/apply-user.js';
 
 /** The columns a failures file adds to the input's own. */
 export const FAILURE_COLUMNS = ['error_code', 'error_message', 'line'] as const;

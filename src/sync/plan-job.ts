@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { Mode } from '../model.js';
 import { createPlanHeader, PlanFileWriter } from '../planner/plan-file.js';
 import { renderHtml } from '../planner/report-html.js';

@@ -1,4 +1,4 @@
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { DesiredUser, Mode, RemoteUser } from '../model.js';
 import { planUser } from '../planner/plan-user.js';
 import type { UserPlan } from '../planner/types.js';

@@ -1,4 +1,4 @@
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import { conversationKey, type Mode } from '../model.js';
 import type { Operation } from '../planner/types.js';
 import { scanInput } from '../reader/scan-input.js';

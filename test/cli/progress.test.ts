@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createProgress, formatProgressLine, formatSummary } from '../../src/executor/progress.js';
+import { createProgress, formatProgressLine, formatSummary } from '../../src/cli/progress.js';
+import { CallStats } from '../../src/executor/rate/stats.js';
 import type { LiveStats, RunResult } from '../../src/executor/run-apply.js';
-import { CallStats } from '../../src/executor/stats.js';
 import { createLogger } from '../../src/log.js';
 
 const stats = (over: Partial<LiveStats> = {}): LiveStats => ({

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { escapeFormula, FailuresWriter, formatRow, quoteCell } from '../../src/executor/failures-file.js';
 import type { FailedItem } from '../../src/executor/run-apply.js';
 import type { Membership } from '../../src/model.js';
 import { isRejection, RowValidator } from '../../src/reader/index.js';
-import { conv, tempDir } from './helpers.js';
+import { escapeFormula, FailuresWriter, formatRow, quoteCell } from '../../src/sync/failures-file.js';
+import { conv, tempDir } from '../executor/helpers.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { SyncError } from '../errors.js';
+import { SyncError } from '../../errors.js';
 import {
   type CheckpointHeader,
   type CheckpointRecord,

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Mode } from '../model.js';
-import type { OperationKind } from '../planner/types.js';
+import type { Mode } from '../../model.js';
+import type { OperationKind } from '../../planner/types.js';
 
 /** What defines a run: the same parts give the same `runKey`, so the checkpoint can be resumed. */
 export interface RunIdentity {

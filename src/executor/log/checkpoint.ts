@@ -1,6 +1,6 @@
 import { type FileHandle, open, stat, truncate } from 'node:fs/promises';
-import { syncDirectory } from '../atomic-file.js';
-import { SyncError } from '../errors.js';
+import { syncDirectory } from '../../atomic-file.js';
+import { SyncError } from '../../errors.js';
 import { ioError, type LoadedCheckpoint, loadCheckpoint } from './checkpoint-load.js';
 import {
   type CheckpointHeader,

@@ -3,8 +3,8 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tempPathFor } from '../atomic-file.js';
-import { SyncError } from '../errors.js';
+import { tempPathFor } from '../../atomic-file.js';
+import { SyncError } from '../../errors.js';
 
 /** What a lock file holds. */
 export interface LockInfo {

@@ -1,9 +1,9 @@
 import Bottleneck from 'bottleneck';
-import { SyncError } from '../errors.js';
-import { LIMITS, MAX_RATE } from '../model.js';
-import { withSendHook } from '../tencent/send-hook.js';
-import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
-import { abortReason, type Clock, systemClock } from './clock.js';
+import { SyncError } from '../../errors.js';
+import { LIMITS, MAX_RATE } from '../../model.js';
+import { withSendHook } from '../../tencent/send-hook.js';
+import { ENDPOINTS, type Endpoint } from '../../tencent/wire.js';
+import { abortReason, type Clock, systemClock } from '../clock.js';
 import { CallStats } from './stats.js';
 import { SlidingWindowGate } from './window-gate.js';
 

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { SyncError } from '../errors.js';
-import { LIMITS } from '../model.js';
-import type { Endpoint } from '../tencent/wire.js';
-import { type Clock, systemClock } from './clock.js';
+import { SyncError } from '../../errors.js';
+import { LIMITS } from '../../model.js';
+import type { Endpoint } from '../../tencent/wire.js';
+import { type Clock, systemClock } from '../clock.js';
 import { type Reservation, SlotPump } from './slot-pump.js';
 
 export { type Reservation, SlotPump, type SlotPumpOptions } from './slot-pump.js';

@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
-import { SyncError } from '../errors.js';
-import type { Endpoint } from '../tencent/wire.js';
-import { abortReason, type Clock } from './clock.js';
+import { SyncError } from '../../errors.js';
+import type { Endpoint } from '../../tencent/wire.js';
+import { abortReason, type Clock } from '../clock.js';
 
 /** One answer of the budget script: a slot `delayMs` from now, or none before `retryInMs`. */
 export type Reservation =

@@ -1,4 +1,4 @@
-import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
+import { ENDPOINTS, type Endpoint } from '../../tencent/wire.js';
 
 /** What happened on one endpoint during a run. */
 export interface EndpointCounts {

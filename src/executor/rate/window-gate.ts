@@ -1,6 +1,6 @@
-import { SyncError } from '../errors.js';
-import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
-import { type Clock, systemClock } from './clock.js';
+import { SyncError } from '../../errors.js';
+import { ENDPOINTS, type Endpoint } from '../../tencent/wire.js';
+import { type Clock, systemClock } from '../clock.js';
 import type { CallGate } from './limiters.js';
 
 /** Options of {@link SlidingWindowGate}. */
