@@ -1,6 +1,6 @@
-export type { HeaderLayout } from './header.js';
+export type { HeaderLayout } from './csv/header.js';
+export { isRejection, type RowOutcome, RowValidator } from './csv/row-validator.js';
 export { type ReadUsersOptions, readUsers } from './read-users.js';
-export { isRejection, type RowOutcome, RowValidator } from './row-validator.js';
 export { InputScan, scanInput } from './scan-input.js';
 export type {
   HeaderForm,
@@ -10,4 +10,4 @@ export type {
   RejectionRule,
   ScanSummary,
 } from './types.js';
-export type { UserStream } from './user-stream.js';
+export type { UserStream } from './users/user-stream.js';

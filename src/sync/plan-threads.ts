@@ -6,8 +6,8 @@ import type { Mode } from '../model.js';
 import type { PlanFileWriter } from '../planner/plan-file.js';
 import { SummaryBuilder } from '../planner/summary.js';
 import { type InputScan, partitionCount, partitionSpill, scanInput } from '../reader/scan-input.js';
+import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/stage/work-files.js';
 import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from '../reader/types.js';
-import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/work-files.js';
 import { defaultPlanThreads, PlanPool } from './plan-pool.js';
 import type { PlanUnit, PlanUnitResult } from './plan-units.js';
 import {

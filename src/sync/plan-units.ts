@@ -3,13 +3,13 @@ import type { DesiredUser, Mode } from '../model.js';
 import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
 import { planUser } from '../planner/plan-user.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
+import { readTextPieces, readTextRange } from '../reader/stage/work-files.js';
 import type { StagedSegment } from '../reader/types.js';
-import { groupedUsers, partitionUsers } from '../reader/user-stream.js';
-import { readTextPieces, readTextRange } from '../reader/work-files.js';
+import { groupedUsers, partitionUsers } from '../reader/users/user-stream.js';
 import { inShard, type Shard } from './shard.js';
 
 /**
- * A unit of planning work: staged rows of whole users (see src/reader/row-codec.ts) that can be
+ * A unit of planning work: staged rows of whole users (see src/reader/stage/row-codec.ts) that can be
  * planned on any thread, in any order, because the plan file is sorted by user and the summary does
  * not depend on the order users arrive in.
  *

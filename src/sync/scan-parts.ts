@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SyncError, type SyncErrorCode, type SyncErrorContext } from '../errors.js';
 import type { ScanPart, ScanSummary, StagedSegment } from '../reader/types.js';
-import type { WorkLayout } from '../reader/user-stream.js';
+import type { WorkLayout } from '../reader/users/user-stream.js';
 
 /** The compiled scan worker; absent when running from the TypeScript sources (tests). */
 export const SCAN_WORKER_FILE = fileURLToPath(new URL('./scan-worker.js', import.meta.url));

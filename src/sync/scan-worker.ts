@@ -11,8 +11,8 @@ import { appendFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncError } from '../errors.js';
 import { scanInput } from '../reader/scan-input.js';
+import { releaseWorkDir } from '../reader/stage/work-files.js';
 import type { StagedSegment } from '../reader/types.js';
-import { releaseWorkDir } from '../reader/work-files.js';
 import type { ScanWorkerData } from './scan-parts.js';
 
 const port = parentPort;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planUser } from '../../src/planner/plan-user.js';
-import { UserBuilder } from '../../src/reader/user-builder.js';
+import { UserBuilder } from '../../src/reader/users/user-builder.js';
 import { desiredUser, peers, remoteUser } from './fixtures.js';
 
 describe('planUser with countOnly', () => {

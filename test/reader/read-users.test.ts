@@ -7,7 +7,7 @@ import { isSyncError } from '../../src/errors.js';
 import { type Conversation, conversationKey, membershipKey } from '../../src/model.js';
 import { readUsers } from '../../src/reader/read-users.js';
 import { scanInput } from '../../src/reader/scan-input.js';
-import { liveWorkDirs } from '../../src/reader/work-files.js';
+import { liveWorkDirs } from '../../src/reader/stage/work-files.js';
 import { csvLine, plainUsers, readAll, readAllByPath, scratchDir } from './helpers.js';
 
 const scratch = scratchDir();

@@ -8,8 +8,8 @@ import {
   encodeRejected,
   escapeValue,
   unescapeValue,
-} from '../../src/reader/row-codec.js';
-import { UserBuilder } from '../../src/reader/user-builder.js';
+} from '../../src/reader/stage/row-codec.js';
+import { UserBuilder } from '../../src/reader/users/user-builder.js';
 
 const nasty = fc.string({
   unit: fc.constantFrom('a', 'b', '\\', '\t', '\n', '\r', 't', 'n', '群', '"', ','),

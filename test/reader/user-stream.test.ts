@@ -1,9 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DesiredUser, Membership } from '../../src/model.js';
-import { decodeInto, encodedUser, encodeMembership, encodeRejected } from '../../src/reader/row-codec.js';
-import { UserBuilder } from '../../src/reader/user-builder.js';
-import { GroupedUsers, groupedUsers, partitionUsers } from '../../src/reader/user-stream.js';
+import {
+  decodeInto,
+  encodedUser,
+  encodeMembership,
+  encodeRejected,
+} from '../../src/reader/stage/row-codec.js';
+import { UserBuilder } from '../../src/reader/users/user-builder.js';
+import { GroupedUsers, groupedUsers, partitionUsers } from '../../src/reader/users/user-stream.js';
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'b', '\\', '\t', '\n', 't', '群'), maxLength: 4 });
 

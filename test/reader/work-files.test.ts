@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineWriter, readLineBatches, readTextPieces, readTextRange } from '../../src/reader/work-files.js';
+import {
+  LineWriter,
+  readLineBatches,
+  readTextPieces,
+  readTextRange,
+} from '../../src/reader/stage/work-files.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();

@@ -1,6 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { CsvError, parse } from 'csv-parse';
-import { isSyncError, SyncError } from '../errors.js';
+import { isSyncError, SyncError } from '../../errors.js';
 import { InputGuard, InputProblem } from './input-guard.js';
 
 /** Longest row accepted, in characters: far above any sane row, low enough to stop a runaway quote early. */

@@ -1,5 +1,5 @@
-import { SyncError } from '../errors.js';
-import type { HeaderForm } from './types.js';
+import { SyncError } from '../../errors.js';
+import type { HeaderForm } from '../types.js';
 
 /** Where the known columns are. Indexes are -1 for columns the form does not have. */
 export interface HeaderLayout {

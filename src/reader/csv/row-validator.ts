@@ -1,6 +1,6 @@
-import { LIMITS, type Membership } from '../model.js';
+import { LIMITS, type Membership } from '../../model.js';
+import type { Rejection, RejectionRule } from '../types.js';
 import { type HeaderLayout, resolveHeader } from './header.js';
-import type { Rejection, RejectionRule } from './types.js';
 
 /** What {@link RowValidator.accept} made of one record. */
 export type RowOutcome = Membership | Rejection | 'header' | 'blank';

@@ -1,5 +1,5 @@
-import type { Membership } from '../model.js';
-import type { UserBuilder } from './user-builder.js';
+import type { Membership } from '../../model.js';
+import type { UserBuilder } from '../users/user-builder.js';
 
 /**
  * The working-file format of the reader (spill and partitions): one row per line,

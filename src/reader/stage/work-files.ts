@@ -1,7 +1,7 @@
 import { createReadStream, rmSync } from 'node:fs';
 import { appendFile, mkdtemp, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SyncError } from '../errors.js';
+import { SyncError } from '../../errors.js';
 
 /**
  * Working files of the reader: a `cgsync-*` directory per scan, buffered line writers, a line reader.

@@ -1,4 +1,4 @@
-import type { Conversation, ConversationType, DesiredUser, GroupState } from '../model.js';
+import type { Conversation, ConversationType, DesiredUser, GroupState } from '../../model.js';
 
 /**
  * Collects one user's rows (in any order, duplicates allowed) into a {@link DesiredUser}: groups

@@ -1,9 +1,9 @@
 import { readFile, rm } from 'node:fs/promises';
-import type { DesiredUser } from '../model.js';
-import { addRow, decodeInto, findTabs, fromBytes, lineNumberAt, unescapeValue } from './row-codec.js';
-import type { ReaderSummary, ScanSummary } from './types.js';
+import type { DesiredUser } from '../../model.js';
+import { addRow, decodeInto, findTabs, fromBytes, lineNumberAt, unescapeValue } from '../stage/row-codec.js';
+import { readLineBatches, removeWorkDir } from '../stage/work-files.js';
+import type { ReaderSummary, ScanSummary } from '../types.js';
 import { UserBuilder } from './user-builder.js';
-import { readLineBatches, removeWorkDir } from './work-files.js';
 
 /** Where the first pass left the rows. */
 export type WorkLayout =
