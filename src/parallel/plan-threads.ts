@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import type { PlanFileWriter } from '../planner/plan-file.js';
+import type { Shard } from '../planner/shard.js';
 import { SummaryBuilder } from '../planner/summary.js';
 import { type InputScan, partitionCount, partitionSpill, scanInput } from '../reader/scan-input.js';
 import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/stage/work-files.js';
@@ -17,7 +18,6 @@ import {
   ScanWorker,
   type SplitPoint,
 } from './scan-parts.js';
-import type { Shard } from './shard.js';
 
 export interface PlanOnThreadsOptions {
   readonly input: string;
@@ -182,7 +182,7 @@ async function scanWhole(
 
 /**
  * Reads the file as two parts at once: the first on this thread, the second on a scan worker
- * (src/sync/scan-worker.ts) that starts once the header is known. Each part stages its rows as one
+ * (src/parallel/scan-worker.ts) that starts once the header is known. Each part stages its rows as one
  * scan would (its own spill, or partitions by the same hash and count), holding back the user at the
  * seam (the first part's last, the second part's first). The second part's rejected rows are
  * reported after the first part's, so they come in file order.

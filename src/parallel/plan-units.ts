@@ -2,11 +2,11 @@ import { rm, stat } from 'node:fs/promises';
 import type { DesiredUser, Mode } from '../model.js';
 import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
 import { planUser } from '../planner/plan-user.js';
+import { inShard, type Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { readTextPieces, readTextRange } from '../reader/stage/work-files.js';
 import type { StagedSegment } from '../reader/types.js';
 import { groupedUsers, partitionUsers } from '../reader/users/user-stream.js';
-import { inShard, type Shard } from './shard.js';
 
 /**
  * A unit of planning work: staged rows of whole users (see src/reader/stage/row-codec.ts) that can be

@@ -75,7 +75,7 @@ function countByte(buf: Buffer, byte: number): number {
   return n;
 }
 
-/** What the scan worker was given (see src/sync/scan-worker.ts). */
+/** What the scan worker was given (see src/parallel/scan-worker.ts). */
 export interface ScanWorkerData {
   readonly path: string;
   readonly part: ScanPart;

@@ -2,6 +2,7 @@ import type { FailedItem, UserWork } from '../executor/apply-user.js';
 import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { ApplyOptions, ProgressSink, RunResult } from '../executor/run-apply.js';
 import { type DesiredUser, type Mode, membershipKey } from '../model.js';
+import type { Shard } from '../planner/shard.js';
 import type { PlanSummary } from '../planner/summary.js';
 import type { UserPlan } from '../planner/types.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
@@ -9,7 +10,6 @@ import type { ChatApi } from '../tencent/api.js';
 import { FailuresWriter } from './failures-file.js';
 import type { GuardVerdict, MaxDelete } from './guard.js';
 import type { OnPhase } from './phase.js';
-import type { Shard } from './shard.js';
 
 export interface ApplyJobOptions {
   /** A CSV file, or a plan file written by `cgsync plan --out`. */

@@ -7,6 +7,7 @@ import { type RunResult, runApply } from '../executor/run-apply.js';
 import type { RemoteUser } from '../model.js';
 import { readPlanFile } from '../planner/plan-file.js';
 import { digestRemote } from '../planner/remote-digest.js';
+import { inShard } from '../planner/shard.js';
 import type { Operation, UserPlan } from '../planner/types.js';
 import { VERSION } from '../version.js';
 import {
@@ -19,7 +20,6 @@ import {
 } from './apply-common.js';
 import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { inShard } from './shard.js';
 
 /** The failures-file code of a user refused because the app changed since the plan was made. */
 export const STALE_PLAN = 'STALE_PLAN';

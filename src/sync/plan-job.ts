@@ -3,18 +3,18 @@ import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { Mode } from '../model.js';
+import { planOnThreads } from '../parallel/plan-threads.js';
 import { createPlanHeader, PlanFileWriter } from '../planner/plan-file.js';
 import { renderHtml } from '../planner/report-html.js';
 import { renderMarkdown } from '../planner/report-markdown.js';
+import type { Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import { FailuresSink, userFailures } from './apply-common.js';
 import type { OnPhase } from './phase.js';
-import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
-import type { Shard } from './shard.js';
 
 export interface PlanJobOptions {
   readonly input: string;

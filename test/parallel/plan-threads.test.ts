@@ -6,13 +6,13 @@ import type { runPlanJob as RunPlanJob } from '../../src/sync/plan-job.js';
 import { runPlanJob as runPlanJobFromSources } from '../../src/sync/plan-job.js';
 
 /**
- * `cgsync plan --assume-empty` plans users on worker threads (src/sync/plan-pool.ts), speculatively
+ * `cgsync plan --assume-empty` plans users on worker threads (src/parallel/plan-pool.ts), speculatively
  * while a grouped CSV is still being read. Worker threads need the compiled files, so these tests run
  * the built plan job (dist/, built by test/global-setup.ts) with threads and compare every byte of
  * the plan file and the summary with the same job on one thread.
  */
 const DIST_PLAN_JOB = new URL('../../dist/sync/plan-job.js', import.meta.url).href;
-const DIST_POOL = new URL('../../dist/sync/plan-pool.js', import.meta.url).href;
+const DIST_POOL = new URL('../../dist/parallel/plan-pool.js', import.meta.url).href;
 
 let dir: string;
 let runBuilt: typeof RunPlanJob;
@@ -73,7 +73,7 @@ beforeAll(async () => {
   await mkdir(work);
   process.env.TMPDIR = work;
   runBuilt = ((await import(DIST_PLAN_JOB)) as { runPlanJob: typeof RunPlanJob }).runPlanJob;
-  const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/sync/plan-pool.js');
+  const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/parallel/plan-pool.js');
   const pool = new PlanPool({ mode: 'merge', assumeEmpty: true, planLines: false }, 2);
   // The built pool must really use threads, or this file tests nothing new.
   expect(pool.threads).toBe(2);
@@ -197,7 +197,7 @@ describe('planning on worker threads', () => {
 
 describe('PlanPool.joinIn', () => {
   it('plans units on this thread too, with the results a worker gives, and closes cleanly', async () => {
-    const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/sync/plan-pool.js');
+    const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/parallel/plan-pool.js');
     const options = { mode: 'merge', assumeEmpty: true, planLines: true } as const;
     const unitDir = await mkdtemp(join(dir, 'units-'));
     const units = await Promise.all(
