@@ -1,14 +1,25 @@
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import type { PlanFileWriter } from '../planner/plan-file.js';
 import type { Shard } from '../planner/shard.js';
 import { SummaryBuilder } from '../planner/summary.js';
-import { type InputScan, partitionCount, partitionSpill, scanInput } from '../reader/scan-input.js';
-import { createWorkDir, readLineBatches, removeWorkDir } from '../reader/stage/work-files.js';
-import type { ReaderOptions, Rejection, ScanSummary, StagedSegment } from '../reader/types.js';
+import {
+  type InputScan,
+  partitionCount,
+  partitionUnits,
+  type ReaderOptions,
+  type Rejection,
+  type ScanEvent,
+  type ScanSummary,
+  type StagedSegment,
+  scanInput,
+  segmentsUnit,
+} from '../reader/index.js';
+import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { defaultPlanThreads, PlanPool } from './plan-pool.js';
 import type { PlanUnit, PlanUnitResult } from './plan-units.js';
 import {
@@ -157,6 +168,21 @@ interface Scanned {
   readonly dispose: () => Promise<void>;
 }
 
+/** The scan events of the speculative attempt: segments planned at once, void when ungrouped. */
+function onScanEvent(speculative: Attempt, voidSpeculative: () => void) {
+  return (event: ScanEvent): Promise<void> | undefined => {
+    if (event.type === 'ungrouped') voidSpeculative();
+    // Waiting for room holds the reader back when the threads fall behind: bounded memory.
+    else if (event.type === 'segment') return addSegments(speculative, [event.segment]);
+    return undefined;
+  };
+}
+
+function addSegments(attempt: Attempt, segments: readonly StagedSegment[]): Promise<void> {
+  const unit = segmentsUnit(segments);
+  return unit === undefined ? Promise.resolve() : attempt.add(unit);
+}
+
 async function scanWhole(
   options: PlanOnThreadsOptions,
   speculative: Attempt,
@@ -165,17 +191,12 @@ async function scanWhole(
   const scan = await scanInput(options.input, {
     ...options.reader,
     ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-    // Waiting for room holds the reader back when the threads fall behind: bounded memory.
-    onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
-    onUngrouped: voidSpeculative,
+    onEvent: onScanEvent(speculative, voidSpeculative),
   });
-  const work = scan.takeWork();
+  const staged = scan.takeStaged();
   return {
     summary: scan.summary,
-    units:
-      work.kind === 'grouped'
-        ? undefined
-        : work.partitions.map((path) => ({ kind: 'partitions', paths: [path] }) as const),
+    units: scan.summary.grouped ? undefined : await partitionUnits([staged]),
     dispose: () => scan.dispose(),
   };
 }
@@ -205,79 +226,60 @@ async function scanInTwo(
   let second: ScanWorker | undefined;
   let first: InputScan | undefined;
   try {
+    const onEvent = onScanEvent(speculative, voidSpeculative);
     first = await scanInput(path, {
       ...options.reader,
       ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-      onSegment: (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
-      onUngrouped: voidSpeculative,
-      part: {
-        start: 0,
-        end: split.offset,
-        digestToEnd: true,
-        partitions: count,
-        holdLastUser: true,
-        onHeader: (header) => {
-          second = new ScanWorker(
-            {
-              path,
-              part: {
-                start: split.offset,
-                end: split.size,
-                header: [...header],
-                firstLine: split.line,
-                partitions: count,
-                holdFirstUser: true,
-              },
-              tmpDir: dir,
-              rejections,
-              segments: true,
-              ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+      part: { start: 0, end: split.offset, partitions: count },
+      onEvent: (event) => {
+        if (event.type !== 'header') return onEvent(event);
+        second = new ScanWorker(
+          {
+            path,
+            part: {
+              start: split.offset,
+              end: split.size,
+              header: event.header,
+              firstLine: split.line,
+              partitions: count,
             },
-            (segment) => speculative.add({ kind: 'segments', ranges: [segment] }),
-            voidSpeculative,
-          );
-        },
+            tmpDir: dir,
+            rejections,
+            ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+          },
+          (segment) => addSegments(speculative, [segment]),
+          voidSpeculative,
+        );
+        return undefined;
       },
     });
     if (second === undefined) throw new Error('scanInTwo: the header was not seen');
     const b = await second.result;
     if (existsSync(rejections)) {
-      for await (const lines of readLineBatches(rejections)) {
-        for (const text of lines) options.reader.onRejected?.(JSON.parse(text) as Rejection);
+      for await (const text of createInterface({
+        input: createReadStream(rejections),
+        crlfDelay: Infinity,
+      })) {
+        options.reader.onRejected?.(JSON.parse(text) as Rejection);
       }
     }
     const a = first.summary;
-    const aWork = first.takeWork();
+    const aStaged = first.takeStaged();
     const aPart = a.part!;
     const bPart = b.summary.part!;
     const grouped =
-      a.sortedByUser &&
-      b.summary.sortedByUser &&
+      a.grouped &&
+      b.summary.grouped &&
       aPart.sorted &&
       bPart.sorted &&
       (aPart.lastUser === undefined || bPart.firstUser === undefined || aPart.lastUser <= bPart.firstUser);
     let units: PlanUnit[] | undefined;
     if (grouped) {
-      const ranges = [aPart.tail, bPart.head].filter((r) => r !== undefined && r.end > r.start);
-      if (ranges.length > 0) await speculative.add({ kind: 'segments', ranges: ranges as StagedSegment[] });
+      const seam = [aPart.tail, bPart.head].filter((r) => r !== undefined);
+      await addSegments(speculative, seam);
     } else {
       voidSpeculative();
-      const byIndex = new Map<number, string[]>();
-      for (const work of [aWork, b.work]) {
-        const files =
-          work.kind === 'partitioned'
-            ? work.partitions
-            : work.spill === undefined
-              ? []
-              : await partitionSpill(work.spill, work.dir, count);
-        for (const file of files) {
-          const index = Number(/part-(\d+)\.tsv$/.exec(file)?.[1]);
-          byIndex.set(index, [...(byIndex.get(index) ?? []), file]);
-        }
-      }
-      units = [...byIndex.keys()]
-        .sort((x, y) => x - y)
-        .map((index) => ({ kind: 'partitions', paths: byIndex.get(index)! }) as const);
+      units = await partitionUnits([aStaged, b.staged]);
     }
     const scanned = first;
     return {
@@ -288,7 +290,7 @@ async function scanInTwo(
         blankRows: a.blankRows + b.summary.blankRows,
         bytes: split.size,
         inputDigest: a.inputDigest,
-        sortedByUser: grouped,
+        grouped,
         headerForm: a.headerForm,
         header: a.header,
         failuresFile: a.failuresFile,

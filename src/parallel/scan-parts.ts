@@ -3,8 +3,7 @@ import { stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { SyncError, type SyncErrorCode, type SyncErrorContext } from '../errors.js';
-import type { ScanPart, ScanSummary, StagedSegment } from '../reader/types.js';
-import type { WorkLayout } from '../reader/users/user-stream.js';
+import type { ScanPart, ScanSummary, StagedRows, StagedSegment } from '../reader/index.js';
 
 /** The compiled scan worker; absent when running from the TypeScript sources (tests). */
 export const SCAN_WORKER_FILE = fileURLToPath(new URL('./scan-worker.js', import.meta.url));
@@ -81,13 +80,12 @@ export interface ScanWorkerData {
   readonly part: ScanPart;
   readonly tmpDir: string;
   readonly rejections: string;
-  readonly segments: boolean;
   readonly segmentBytes?: number;
 }
 
 /** A part of a file scanned on a worker thread. */
 export class ScanWorker {
-  readonly result: Promise<{ summary: ScanSummary; work: WorkLayout }>;
+  readonly result: Promise<{ summary: ScanSummary; staged: StagedRows }>;
   readonly #worker: Worker;
 
   constructor(
@@ -110,7 +108,7 @@ export class ScanWorker {
           );
         } else if (message.type === 'ungrouped') onUngrouped();
         else if (message.type === 'done') {
-          resolve({ summary: message.summary, work: message.work });
+          resolve({ summary: message.summary, staged: message.staged });
           worker.terminate().catch(() => undefined);
         } else {
           const { code, message: text, context } = message.error;
@@ -132,7 +130,7 @@ export class ScanWorker {
 type WorkerMessage =
   | { readonly type: 'segment'; readonly segment: StagedSegment }
   | { readonly type: 'ungrouped' }
-  | { readonly type: 'done'; readonly summary: ScanSummary; readonly work: WorkLayout }
+  | { readonly type: 'done'; readonly summary: ScanSummary; readonly staged: StagedRows }
   | {
       readonly type: 'error';
       readonly error: { message: string; code?: SyncErrorCode; context?: SyncErrorContext };

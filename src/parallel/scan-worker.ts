@@ -2,17 +2,15 @@
  * Worker-thread entry of {@link scanInParts}: scans one part of a CSV file (`scanInput` with `part`)
  * and reports to the parent thread.
  *
- * In (`workerData`): `{ path, part, tmpDir, rejections, segments }`. Out: `{ type: 'segment', segment }`
+ * In (`workerData`): `{ path, part, tmpDir, rejections, segmentBytes }`. Out: `{ type: 'segment', segment }`
  * (the parent answers `'ack'` when it has room for more), `{ type: 'ungrouped' }`, then
- * `{ type: 'done', summary, work }` or `{ type: 'error', error }`. Rejected rows go to the NDJSON file
+ * `{ type: 'done', summary, staged }` or `{ type: 'error', error }`. Rejected rows go to the NDJSON file
  * `rejections` (in file order), for the parent to report after the parts before this one.
  */
 import { appendFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSyncError } from '../errors.js';
-import { scanInput } from '../reader/scan-input.js';
-import { releaseWorkDir } from '../reader/stage/work-files.js';
-import type { StagedSegment } from '../reader/types.js';
+import { releaseStaged, scanInput } from '../reader/index.js';
 import type { ScanWorkerData } from './scan-parts.js';
 
 const port = parentPort;
@@ -46,23 +44,23 @@ async function main(): Promise<void> {
       batch.push(`${JSON.stringify(rejection)}\n`);
       if (batch.length >= 1000) writeBatch();
     },
-    onUngrouped: () => port?.postMessage({ type: 'ungrouped' }),
-    ...(data.segments
-      ? {
-          onSegment: (segment: StagedSegment) =>
-            new Promise<void>((resolve) => {
-              acked = resolve;
-              port?.postMessage({ type: 'segment', segment });
-            }),
-        }
-      : {}),
+    onEvent: (event) => {
+      if (event.type === 'ungrouped') port?.postMessage({ type: 'ungrouped' });
+      else if (event.type === 'segment') {
+        return new Promise<void>((resolve) => {
+          acked = resolve;
+          port?.postMessage({ type: 'segment', segment: event.segment });
+        });
+      }
+      return undefined;
+    },
   });
   writeBatch();
   await written;
-  const work = scan.takeWork();
+  const staged = scan.takeStaged();
   // The parent removes the working files (they are under its `tmpDir`).
-  releaseWorkDir(work.dir);
-  port?.postMessage({ type: 'done', summary: scan.summary, work });
+  releaseStaged(staged);
+  port?.postMessage({ type: 'done', summary: scan.summary, staged });
 }
 
 main().catch((error: unknown) => {

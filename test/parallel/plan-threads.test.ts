@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type InputScan, partitionUnits, type StagedUnit, scanInput } from '../../src/reader/index.js';
 import type { runPlanJob as RunPlanJob } from '../../src/sync/plan-job.js';
 import { runPlanJob as runPlanJobFromSources } from '../../src/sync/plan-job.js';
 
@@ -136,7 +137,7 @@ describe('planning on worker threads', () => {
         });
         summaries.push(result.summary);
         scans.push({ ...result.scan, partitions: undefined });
-        if (name === 'sorted') expect(result.scan.sortedByUser).toBe(true);
+        if (name === 'sorted') expect(result.scan.grouped).toBe(true);
         rejected.push(lines);
         plans.push(await readFile(out, 'utf8'));
         expect(result.summary.rejectedRows.count).toBeGreaterThan(0);
@@ -200,24 +201,21 @@ describe('PlanPool.joinIn', () => {
     const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/parallel/plan-pool.js');
     const options = { mode: 'merge', assumeEmpty: true, planLines: true } as const;
     const unitDir = await mkdtemp(join(dir, 'units-'));
-    const units = await Promise.all(
-      Array.from({ length: 8 }, async (_, i) => {
-        const lines = Array.from(
-          { length: 400 },
-          (_, r) => `u${i}-${r % 37}\t${1 + (r % 2)}\tg${r % 5}\tp${r}\t${r + 2}\n`,
-        );
-        const path = join(unitDir, `part-${i}.tsv`);
-        await writeFile(path, lines.join(''));
-        return { kind: 'partitions', paths: [path] } as const;
-      }),
-    );
-    const copies = await Promise.all(
-      units.map(async (unit, i) => {
-        const path = join(unitDir, `copy-${i}.tsv`);
-        await writeFile(path, await readFile(unit.paths[0]!));
-        return { kind: 'partitions', paths: [path] } as const;
-      }),
-    );
+    const scans: InputScan[] = [];
+    /** The one partition unit of a small CSV, staged by the reader. */
+    const unitOf = async (name: string, rows: readonly string[]): Promise<StagedUnit> => {
+      const path = join(unitDir, `${name}.csv`);
+      await writeFile(path, `user,group,type,peer\n${rows.join('\n')}\n`);
+      const scan = await scanInput(path);
+      scans.push(scan);
+      const units = await partitionUnits([scan.takeStaged()]);
+      expect(units).toHaveLength(1);
+      return units[0]!;
+    };
+    const rowsOf = (i: number) =>
+      Array.from({ length: 400 }, (_, r) => `u${i}-${r % 37},g${r % 5},${1 + (r % 2)},p${r}`);
+    const units = await Promise.all(Array.from({ length: 8 }, (_, i) => unitOf(`unit-${i}`, rowsOf(i))));
+    const copies = await Promise.all(Array.from({ length: 8 }, (_, i) => unitOf(`copy-${i}`, rowsOf(i))));
     const alone = new PlanPool(options, 0);
     const expected = await Promise.all(copies.map((unit) => alone.run(unit)));
     const pool = new PlanPool(options, 1);
@@ -225,10 +223,9 @@ describe('PlanPool.joinIn', () => {
     const results = await Promise.all(units.map((unit) => pool.run(unit)));
     expect(results).toEqual(expected);
     // Units still queued or being planned (here or on the worker) when the pool closes settle.
-    const paths = [0, 1, 2].map((i) => join(unitDir, `late-${i}.tsv`));
-    for (const path of paths) await writeFile(path, 'u1\t1\tg\tp\t2\n');
-    const late = paths.map((path) =>
-      pool.run({ kind: 'partitions', paths: [path] }).then(
+    const lateUnits = await Promise.all([0, 1, 2].map((i) => unitOf(`late-${i}`, ['u1,g,1,p'])));
+    const late = lateUnits.map((unit) =>
+      pool.run(unit).then(
         () => 'planned',
         () => 'rejected',
       ),
@@ -238,5 +235,6 @@ describe('PlanPool.joinIn', () => {
     expect(
       (await Promise.all(late)).every((outcome) => outcome === 'planned' || outcome === 'rejected'),
     ).toBe(true);
+    for (const scan of scans) await scan.dispose();
   });
 });

@@ -1,5 +1,4 @@
 import type { Membership } from '../../model.js';
-import type { UserBuilder } from '../users/user-builder.js';
 
 /**
  * The working-file format of the reader (spill and partitions): one row per line,
@@ -80,45 +79,6 @@ export function lineNumberAt(text: string, from: number, end: number): number {
     value = value * 10 + digit;
   }
   return from === end ? 0 : value;
-}
-
-const tabsScratch = new Int32Array(4);
-
-/**
- * Applies the row whose second, third and fourth TABs are at `b`, `c`, `d` in `text` (its kind is the
- * character before `b`; `line` its line number) to its user's builder. `bytes`: `text` is a byte string
- * (one character per byte, read as latin1), so a field with a byte over 127 is decoded from UTF-8.
- */
-export function addRow(
-  text: string,
-  b: number,
-  c: number,
-  d: number,
-  line: number,
-  bytes: boolean,
-  builder: UserBuilder,
-): void {
-  const kind = text.charCodeAt(b - 1);
-  if (kind === 82 /* R */) {
-    builder.markRejected();
-    return;
-  }
-  const group = field(text, b + 1, c, bytes);
-  if (kind === 48 /* 0 */) builder.add(group, 0, '', line);
-  else builder.add(group, kind === 50 /* 2 */ ? 2 : 1, field(text, c + 1, d, bytes), line);
-}
-
-/** Applies one line (without its LF) to its user's builder. Throws on a malformed line (a corrupted working file). */
-export function decodeInto(text: string, builder: UserBuilder): void {
-  const tabs = tabsScratch;
-  findTabs(text, 0, text.length, tabs);
-  addRow(text, tabs[1]!, tabs[2]!, tabs[3]!, lineNumberAt(text, tabs[3]! + 1, text.length), false, builder);
-}
-
-/** An escaped field `text[from, to)` as its value. */
-function field(text: string, from: number, to: number, bytes: boolean): string {
-  const raw = text.slice(from, to);
-  return unescapeValue(bytes ? fromBytes(raw) : raw);
 }
 
 /** A field of a byte string as text: UTF-8 decoded unless it is ASCII. */

@@ -1,64 +1,11 @@
-import { createReadStream, rmSync } from 'node:fs';
-import { appendFile, mkdtemp, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { appendFile, open } from 'node:fs/promises';
 import { SyncError } from '../../errors.js';
 
 /**
- * Working files of the reader: a `cgsync-*` directory per scan, buffered line writers, a line reader.
- * Directories still present when the process exits (normally or through `process.exit`) are removed
- * synchronously by one `exit` listener; a process killed by a signal it does not handle cannot run it,
- * which is why the CLI turns SIGINT/SIGTERM into an orderly stop.
+ * The reader's working files: written through {@link LineWriter}, read back through
+ * {@link readPieces}, the one way staged rows are read. Their directory is a working directory
+ * (src/work-dir.ts): removed when done, or at exit.
  */
-
-const live = new Set<string>();
-let exitHookInstalled = false;
-
-function removeAllSync(): void {
-  for (const dir of live) {
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // Best effort at exit: nothing else can be done.
-    }
-  }
-  live.clear();
-}
-
-/** Creates `<base>/cgsync-XXXXXX`, removed at exit if still there. */
-export async function createWorkDir(base: string): Promise<string> {
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(base, 'cgsync-'));
-  } catch (error) {
-    throw new SyncError(
-      'IO',
-      `Cannot create a working directory in ${base}: ${(error as Error).message}`,
-      { path: base },
-      { cause: error },
-    );
-  }
-  live.add(dir);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', removeAllSync);
-  }
-  return dir;
-}
-
-export async function removeWorkDir(dir: string): Promise<void> {
-  live.delete(dir);
-  await rm(dir, { recursive: true, force: true });
-}
-
-/** Stops removing `dir` at exit: another thread of this process owns it now. */
-export function releaseWorkDir(dir: string): void {
-  live.delete(dir);
-}
-
-/** Directories currently registered for removal (for tests). */
-export function liveWorkDirs(): readonly string[] {
-  return [...live];
-}
 
 /**
  * Appends text to a file through a fixed byte buffer (allocated on the first write), so a writer holds
@@ -133,79 +80,63 @@ async function append(path: string, data: Buffer): Promise<void> {
   }
 }
 
-/**
- * Bytes `[start, end)` of a file as text, which must end just after an LF (checked); '' when empty.
- * `latin1`: one character per byte (the byte strings of `partitionUsers` in user-stream.ts).
- */
-export async function readTextRange(
-  path: string,
-  start: number,
-  end: number,
-  encoding: 'utf8' | 'latin1' = 'utf8',
-): Promise<string> {
-  const data = await readLinesBytes(path, start, end);
-  return data.length === 0 ? '' : data.toString(encoding);
+/** Below Node's threshold for external strings (about 1 MB). */
+export const PIECE_BYTES = 512 * 1024;
+
+/** What {@link readPieces} reads and how. */
+export interface PieceOptions {
+  /** @default 0 */
+  readonly start?: number;
+  /** Must be just after an LF (checked). @default the end of the file */
+  readonly end?: number;
+  /**
+   * Read this many bytes at a time; each piece is what they hold up to their last LF (a longer line
+   * makes one longer piece). `Infinity`: the range as one piece.
+   * @default {@link PIECE_BYTES}
+   */
+  readonly pieceBytes?: number;
+  /**
+   * `latin1`: byte strings, one character per byte (what the decoder of src/reader/users/decode.ts
+   * reads: several times faster to make than UTF-8 text, and half its size); `utf8`: text.
+   * @default 'latin1'
+   */
+  readonly encoding?: 'latin1' | 'utf8';
 }
 
 /**
- * {@link readTextRange} as several texts of whole lines, each under {@link PIECE_BYTES} (from about
- * 1 MB, Node makes an external string, outside the JS heap). Which one keeps the peak RSS lower
- * depends on the use: the segments of 1M sorted rows as one text each raised it by 20 MB, the
- * partitions of 1M shuffled rows as pieces by 15 MB.
+ * Bytes `[start, end)` of a working file as pieces of whole LF-terminated lines, in order, holding
+ * one read's worth of bytes at a time. Which piece size keeps the peak RSS lower depends on the use:
+ * the segments of 1M sorted rows as one piece each raised it by 20 MB, the partitions of 1M shuffled
+ * rows as 512 KiB pieces by 15 MB (from about 1 MB, Node makes an external string, outside the heap).
  */
-export async function readTextPieces(
-  path: string,
-  start: number,
-  end: number,
-  encoding: 'utf8' | 'latin1' = 'utf8',
-): Promise<string[]> {
-  const data = await readLinesBytes(path, start, end);
-  const pieces: string[] = [];
-  let from = 0;
-  while (from < data.length) {
-    let to = data.length;
-    if (to - from > PIECE_BYTES) {
-      const cut = data.lastIndexOf(10, from + PIECE_BYTES - 1);
-      to = cut < from ? data.indexOf(10, from + PIECE_BYTES) + 1 : cut + 1;
-    }
-    pieces.push(data.toString(encoding, from, to));
-    from = to;
-  }
-  return pieces;
-}
-
-/** Bytes `[start, end)` of a file, which must end just after an LF (checked). */
-async function readLinesBytes(path: string, start: number, end: number): Promise<Buffer> {
-  const length = Math.max(0, end - start);
-  const data = Buffer.allocUnsafe(length);
-  if (length === 0) return data;
+export async function* readPieces(path: string, options: PieceOptions = {}): AsyncGenerator<string> {
+  const encoding = options.encoding ?? 'latin1';
+  const pieceBytes = options.pieceBytes ?? PIECE_BYTES;
+  const start = options.start ?? 0;
   const handle = await open(path, 'r');
   try {
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(data, done, length - done, start + done);
-      if (bytesRead === 0) throw new Error(`Working file ${path} is shorter than ${end} bytes`);
-      done += bytesRead;
+    const end = options.end ?? (await handle.stat()).size;
+    let position = start;
+    let carry: Buffer | undefined;
+    while (position < end) {
+      const length = Math.min(pieceBytes, end - position);
+      const block = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(block, done, length - done, position + done);
+        if (bytesRead === 0) throw new Error(`Working file ${path} is shorter than ${end} bytes`);
+        done += bytesRead;
+      }
+      position += length;
+      const data = carry === undefined ? block : Buffer.concat([carry, block]);
+      const cut = data.lastIndexOf(10) + 1;
+      carry = cut === data.length ? undefined : data.subarray(cut);
+      if (cut > 0) yield data.toString(encoding, 0, cut);
+    }
+    if (carry !== undefined) {
+      throw new Error(`Working file range ${path} [${start}, ${end}) does not end a line`);
     }
   } finally {
     await handle.close();
   }
-  if (data[length - 1] !== 10)
-    throw new Error(`Working file range ${path} [${start}, ${end}) does not end a line`);
-  return data;
-}
-
-/** Below Node's threshold for external strings (about 1 MB). */
-const PIECE_BYTES = 512 * 1024;
-
-/** Yields the LF-terminated lines of a file (without the LF) in batches, in order. */
-export async function* readLineBatches(path: string): AsyncGenerator<string[]> {
-  let rest = '';
-  for await (const chunk of createReadStream(path, { encoding: 'utf8', highWaterMark: 256 * 1024 })) {
-    const text = rest + (chunk as string);
-    const lines = text.split('\n');
-    rest = lines.pop()!;
-    yield lines;
-  }
-  if (rest !== '') throw new Error(`Working file ${path} ends without a line feed`);
 }

@@ -1,14 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DesiredUser, Membership } from '../../src/model.js';
-import {
-  decodeInto,
-  encodedUser,
-  encodeMembership,
-  encodeRejected,
-} from '../../src/reader/stage/row-codec.js';
+import { encodeMembership, encodeRejected } from '../../src/reader/stage/row-codec.js';
+import { GroupedDecoder, partitionUsers } from '../../src/reader/users/decode.js';
 import { UserBuilder } from '../../src/reader/users/user-builder.js';
-import { GroupedUsers, groupedUsers, partitionUsers } from '../../src/reader/users/user-stream.js';
 
 const nasty = fc.string({ unit: fc.constantFrom('a', 'b', '\\', '\t', '\n', 't', '群'), maxLength: 4 });
 
@@ -20,25 +15,50 @@ const row = fc.record({
   line: fc.integer({ min: 1, max: 1e9 }),
 });
 
-/** The users as one builder per user fed line by line in order: what partitionUsers must equal. */
-function expected(lines: readonly string[]): DesiredUser[] {
+const unescapeField = (value: string) =>
+  value.replace(/\\(.)/g, (_, ch: string) =>
+    ch === 't' ? '\t' : ch === 'n' ? '\n' : ch === 'r' ? '\r' : ch,
+  );
+
+/**
+ * The users of working-file lines (text, not bytes) by a reference decoder written from the format
+ * (src/reader/stage/row-codec.ts): split on TAB, unescape, one builder per user, in order of first
+ * appearance. What the decoder must equal (in user-ID order for partitionUsers).
+ */
+function reference(lines: readonly string[]): DesiredUser[] {
   const builders = new Map<string, UserBuilder>();
   for (const text of lines) {
-    const key = encodedUser(text);
+    const [key, kind, group, id, line] = text.slice(0, -1).split('\t') as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     let builder = builders.get(key);
     if (builder === undefined) {
-      builder = new UserBuilder(
-        key.replace(/\\(.)/g, (_, ch: string) =>
-          ch === 't' ? '\t' : ch === 'n' ? '\n' : ch === 'r' ? '\r' : ch,
-        ),
-      );
+      builder = new UserBuilder(unescapeField(key));
       builders.set(key, builder);
     }
-    decodeInto(text.slice(0, -1), builder);
+    if (kind === 'R') builder.markRejected();
+    else builder.add(unescapeField(group), Number(kind) as 0 | 1 | 2, unescapeField(id), Number(line));
   }
-  return [...builders.values()]
-    .map((b) => b.build())
-    .sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  return [...builders.values()].map((b) => b.build());
+}
+
+function expected(lines: readonly string[]): DesiredUser[] {
+  return reference(lines).sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+}
+
+/** A working-file text as the decoder reads it: a byte string. */
+const bytes = (text: string) => Buffer.from(text).toString('latin1');
+
+/** Users of grouped byte strings through one decoder. */
+function groupedUsers(texts: readonly string[]): DesiredUser[] {
+  const decoder = new GroupedDecoder();
+  const users = texts.flatMap((text) => [...decoder.push(text)]);
+  const last = decoder.end();
+  return last === undefined ? users : [...users, last];
 }
 
 describe('partitionUsers', () => {
@@ -55,9 +75,7 @@ describe('partitionUsers', () => {
         });
         const at = lines.length === 0 ? 0 : cut % (lines.length + 1);
         // Byte strings, as read from the working files.
-        const texts = [lines.slice(0, at).join(''), lines.slice(at).join('')].map((t) =>
-          Buffer.from(t).toString('latin1'),
-        );
+        const texts = [lines.slice(0, at).join(''), lines.slice(at).join('')].map(bytes);
         const users = [...partitionUsers(texts)];
         expect(users.map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] }))).toEqual(
           expected(lines).map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] })),
@@ -76,8 +94,8 @@ describe('partitionUsers', () => {
   });
 });
 
-describe('groupedUsers', () => {
-  it('builds the users of contiguous lines across texts as GroupedUsers does line by line', () => {
+describe('GroupedDecoder', () => {
+  it('builds the users of contiguous lines across texts, in order, as a builder per user would', () => {
     fc.assert(
       fc.property(fc.array(row, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 3 }), (rows, cuts) => {
         // Each user's lines together (in the order of first appearance), as in a grouped spill.
@@ -99,17 +117,15 @@ describe('groupedUsers', () => {
           byUser.set(r.user, [...(byUser.get(r.user) ?? []), text]);
         }
         const lines = [...byUser.values()].flat();
-        const grouped = new GroupedUsers();
-        const expected = [...grouped.push(lines.map((l) => l.slice(0, -1)))];
-        const last = grouped.end();
-        if (last !== undefined) expected.push(last);
+        // Grouped lines: the users in the order they first appear.
+        const wanted = reference(lines);
         const at = [...new Set(cuts.map((c) => c % (lines.length + 1)))].sort((a, b) => a - b);
         const texts = [0, ...at]
           .map((from, k) => lines.slice(from, [...at, lines.length][k]).join(''))
-          .map((t) => Buffer.from(t).toString('latin1'));
-        const users = [...groupedUsers(texts)];
+          .map(bytes);
+        const users = groupedUsers(texts);
         const plain = (us: DesiredUser[]) => us.map((u) => ({ ...u, lineOf: [...(u.lineOf ?? [])] }));
-        expect(plain(users)).toEqual(plain(expected));
+        expect(plain(users)).toEqual(plain(wanted));
       }),
     );
   });
