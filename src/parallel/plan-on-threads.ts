@@ -1,34 +1,13 @@
-import { createReadStream, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import type { PlanFileWriter } from '../planner/plan-file.js';
 import type { Shard } from '../planner/shard.js';
 import { SummaryBuilder } from '../planner/summary.js';
-import {
-  type InputScan,
-  partitionCount,
-  partitionUnits,
-  type ReaderOptions,
-  type Rejection,
-  type ScanEvent,
-  type ScanSummary,
-  type StagedSegment,
-  scanInput,
-  segmentsUnit,
-} from '../reader/index.js';
-import { createWorkDir, removeWorkDir } from '../work-dir.js';
-import { defaultPlanThreads, PlanPool } from './plan-pool.js';
-import type { PlanUnit, PlanUnitResult } from './plan-units.js';
-import {
-  DEFAULT_SPLIT_MIN_BYTES,
-  findSplit,
-  SCAN_WORKER_FILE,
-  ScanWorker,
-  type SplitPoint,
-} from './scan-parts.js';
+import { type ScanSummary, type StagedSegment, segmentsUnit } from '../reader/index.js';
+import { createPlanPool, defaultPlanThreads, type PlanPool } from './plan-pool.js';
+import type { PlanUnit, PlanUnitResult } from './plan-unit.js';
+import { type ScanReaderOptions, type SegmentSink, scanInTwo, scanWhole } from './scan-in-two.js';
+import { DEFAULT_SPLIT_MIN_BYTES, findSplit } from './split.js';
 
 export interface PlanOnThreadsOptions {
   readonly input: string;
@@ -37,14 +16,11 @@ export interface PlanOnThreadsOptions {
   readonly shard?: Shard;
   /**
    * Planning threads. From 2 up, one of them is this thread, which plans once the file is read (the
-   * others are workers, planning during the scan too). @default one per core, at most 4 (see {@link PlanPool})
+   * others are workers, planning during the scan too). @default one per core, at most 4
    */
   readonly threads?: number;
   /** strict, maxInvalid, groupNameMaxBytes, onRejected, signal. */
-  readonly reader: Pick<
-    ReaderOptions,
-    'strict' | 'maxInvalid' | 'groupNameMaxBytes' | 'onRejected' | 'signal'
-  >;
+  readonly reader: Omit<ScanReaderOptions, 'segmentBytes'>;
   /** Receives the users' totals. */
   readonly builder: SummaryBuilder;
   /** A new plan file writer, when a plan file is written. */
@@ -59,11 +35,19 @@ export interface PlanOnThreadsOptions {
   readonly segmentBytes?: number;
 }
 
+/** How the work was spread, for tests and diagnostics. */
+export interface ParallelFacts {
+  /** Planning threads started (this thread not counted). */
+  readonly planThreads: number;
+  /** 2 when the file was read in two parts at once (the second on its own thread), else 1. */
+  readonly parts: 1 | 2;
+}
+
 /**
  * Plans every user of a CSV without reading the service (assume-empty), on worker threads:
  *
- * - while the rows are grouped by user, each stretch of staged rows the reader reports
- *   (`onSegment`) is planned at once, while the rest of the file is still being read;
+ * - while the rows are grouped by user, each stretch of staged rows the reader reports (a `segment`
+ *   scan event) is planned at once, while the rest of the file is still being read;
  * - if the rows turn out not grouped, that speculative work is dropped (its summary part and plan
  *   writer are thrown away), and once the file was read its partitions are planned instead;
  * - a file of `splitMinBytes` or more is read as two parts at once ({@link scanInTwo}).
@@ -74,14 +58,14 @@ export interface PlanOnThreadsOptions {
  */
 export async function planOnThreads(
   options: PlanOnThreadsOptions,
-): Promise<{ scan: ScanSummary; writer: PlanFileWriter | undefined }> {
+): Promise<{ scan: ScanSummary; writer: PlanFileWriter | undefined; parallel: ParallelFacts }> {
   const lanes = options.threads ?? defaultPlanThreads();
   if (!Number.isInteger(lanes) || lanes < 0) {
     throw new SyncError('USAGE', `Expected \`threads\` to be an integer from 0 and up, got ${lanes}`);
   }
   // This thread plans too once the file is read (it is idle then), so one worker fewer starts: with 2
   // cores, starting a worker and loading its modules costs about 100 ms of CPU taken from the scan.
-  const pool = new PlanPool(
+  const pool = createPlanPool(
     {
       mode: options.mode,
       assumeEmpty: true,
@@ -93,7 +77,7 @@ export async function planOnThreads(
   );
   // Loading the threads' modules overlaps the start of the scan.
   pool.warm();
-  const joins = lanes >= 2 && pool.threads > 0;
+  const joins = lanes >= 2;
   /** Planning lanes once the file is read: the workers, and this thread when it joins them. */
   const planLanes = pool.threads + (joins ? 1 : 0);
   const newAttempt = (): Attempt =>
@@ -109,33 +93,42 @@ export async function planOnThreads(
     );
   const speculative = newAttempt();
   let attempt = speculative;
-  const voidSpeculative = (): void => {
-    pool.dropQueued();
-    speculative.drop();
+  const sink: SegmentSink = {
+    add: (segments: readonly StagedSegment[]) => {
+      const unit = segmentsUnit(segments);
+      return unit === undefined ? Promise.resolve() : speculative.add(unit);
+    },
+    drop: () => {
+      pool.dropQueued();
+      speculative.drop();
+    },
   };
   const signal = options.reader.signal;
   const stop = (): void => {
     pool.close().catch(() => undefined);
   };
   signal?.addEventListener('abort', stop, { once: true });
+  const reader: ScanReaderOptions = {
+    ...options.reader,
+    ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
+  };
   try {
     const split =
       planLanes >= 2 &&
       options.reader.strict !== true &&
       options.reader.maxInvalid === undefined &&
-      options.reader.groupNameMaxBytes === undefined &&
-      existsSync(SCAN_WORKER_FILE)
+      options.reader.groupNameMaxBytes === undefined
         ? await findSplit(options.input, options.splitMinBytes ?? DEFAULT_SPLIT_MIN_BYTES)
         : undefined;
     const scanned =
       split === undefined
-        ? await scanWhole(options, speculative, voidSpeculative)
-        : await scanInTwo(options, split, speculative, voidSpeculative);
+        ? await scanWhole(options.input, reader, sink)
+        : await scanInTwo(options.input, split, reader, sink);
     if (joins) pool.joinIn();
     try {
       if (scanned.units === undefined) attempt = speculative;
       else {
-        voidSpeculative();
+        sink.drop();
         attempt = newAttempt();
         for (const unit of scanned.units) await attempt.add(unit);
       }
@@ -147,7 +140,11 @@ export async function planOnThreads(
       await scanned.dispose();
     }
     options.builder.addUsersOf(attempt.part.result());
-    return { scan: scanned.summary, writer: attempt.writer };
+    return {
+      scan: scanned.summary,
+      writer: attempt.writer,
+      parallel: { planThreads: pool.started, parts: scanned.parts },
+    };
   } catch (error) {
     speculative.drop();
     attempt.drop();
@@ -157,162 +154,6 @@ export async function planOnThreads(
   } finally {
     signal?.removeEventListener('abort', stop);
     await pool.close();
-  }
-}
-
-/** A scanned file: its summary, and either `units` to plan or (undefined) the segments already given. */
-interface Scanned {
-  readonly summary: ScanSummary;
-  /** Undefined: grouped, every user was in a segment given to the speculative attempt. */
-  readonly units: readonly PlanUnit[] | undefined;
-  readonly dispose: () => Promise<void>;
-}
-
-/** The scan events of the speculative attempt: segments planned at once, void when ungrouped. */
-function onScanEvent(speculative: Attempt, voidSpeculative: () => void) {
-  return (event: ScanEvent): Promise<void> | undefined => {
-    if (event.type === 'ungrouped') voidSpeculative();
-    // Waiting for room holds the reader back when the threads fall behind: bounded memory.
-    else if (event.type === 'segment') return addSegments(speculative, [event.segment]);
-    return undefined;
-  };
-}
-
-function addSegments(attempt: Attempt, segments: readonly StagedSegment[]): Promise<void> {
-  const unit = segmentsUnit(segments);
-  return unit === undefined ? Promise.resolve() : attempt.add(unit);
-}
-
-async function scanWhole(
-  options: PlanOnThreadsOptions,
-  speculative: Attempt,
-  voidSpeculative: () => void,
-): Promise<Scanned> {
-  const scan = await scanInput(options.input, {
-    ...options.reader,
-    ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-    onEvent: onScanEvent(speculative, voidSpeculative),
-  });
-  const staged = scan.takeStaged();
-  return {
-    summary: scan.summary,
-    units: scan.summary.grouped ? undefined : await partitionUnits([staged]),
-    dispose: () => scan.dispose(),
-  };
-}
-
-/**
- * Reads the file as two parts at once: the first on this thread, the second on a scan worker
- * (src/parallel/scan-worker.ts) that starts once the header is known. Each part stages its rows as one
- * scan would (its own spill, or partitions by the same hash and count), holding back the user at the
- * seam (the first part's last, the second part's first). The second part's rejected rows are
- * reported after the first part's, so they come in file order.
- *
- * Combined: when both parts are sorted by user and the seam is in order, the file is grouped: the
- * parts' segments were planned as they came, and the users at the seam make one more unit (one user
- * if it is the same on both sides). Otherwise the parts' partitions (a grouped part's spill is
- * partitioned first) are planned pairwise: partition i of both parts holds the same users.
- */
-async function scanInTwo(
-  options: PlanOnThreadsOptions,
-  split: SplitPoint,
-  speculative: Attempt,
-  voidSpeculative: () => void,
-): Promise<Scanned> {
-  const path = options.input;
-  const count = partitionCount(split.size);
-  const dir = await createWorkDir(tmpdir());
-  const rejections = join(dir, 'rejections.ndjson');
-  let second: ScanWorker | undefined;
-  let first: InputScan | undefined;
-  try {
-    const onEvent = onScanEvent(speculative, voidSpeculative);
-    first = await scanInput(path, {
-      ...options.reader,
-      ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-      part: { start: 0, end: split.offset, partitions: count },
-      onEvent: (event) => {
-        if (event.type !== 'header') return onEvent(event);
-        second = new ScanWorker(
-          {
-            path,
-            part: {
-              start: split.offset,
-              end: split.size,
-              header: event.header,
-              firstLine: split.line,
-              partitions: count,
-            },
-            tmpDir: dir,
-            rejections,
-            ...(options.segmentBytes === undefined ? {} : { segmentBytes: options.segmentBytes }),
-          },
-          (segment) => addSegments(speculative, [segment]),
-          voidSpeculative,
-        );
-        return undefined;
-      },
-    });
-    if (second === undefined) throw new Error('scanInTwo: the header was not seen');
-    const b = await second.result;
-    if (existsSync(rejections)) {
-      for await (const text of createInterface({
-        input: createReadStream(rejections),
-        crlfDelay: Infinity,
-      })) {
-        options.reader.onRejected?.(JSON.parse(text) as Rejection);
-      }
-    }
-    const a = first.summary;
-    const aStaged = first.takeStaged();
-    const aPart = a.part!;
-    const bPart = b.summary.part!;
-    const grouped =
-      a.grouped &&
-      b.summary.grouped &&
-      aPart.sorted &&
-      bPart.sorted &&
-      (aPart.lastUser === undefined || bPart.firstUser === undefined || aPart.lastUser <= bPart.firstUser);
-    let units: PlanUnit[] | undefined;
-    if (grouped) {
-      const seam = [aPart.tail, bPart.head].filter((r) => r !== undefined);
-      await addSegments(speculative, seam);
-    } else {
-      voidSpeculative();
-      units = await partitionUnits([aStaged, b.staged]);
-    }
-    const scanned = first;
-    return {
-      summary: {
-        rows: a.rows + b.summary.rows,
-        validRows: a.validRows + b.summary.validRows,
-        rejectedRows: a.rejectedRows + b.summary.rejectedRows,
-        blankRows: a.blankRows + b.summary.blankRows,
-        bytes: split.size,
-        inputDigest: a.inputDigest,
-        grouped,
-        headerForm: a.headerForm,
-        header: a.header,
-        failuresFile: a.failuresFile,
-        partitions: grouped ? 0 : count,
-      },
-      units,
-      dispose: async () => {
-        await scanned.dispose();
-        await removeWorkDir(dir);
-      },
-    };
-  } catch (error) {
-    // The first part's error is thrown before the second part's is looked at: file order.
-    await second?.stop();
-    await first?.dispose();
-    await removeWorkDir(dir);
-    // The first part failed before its header (e.g. the header comes after the middle, or there is
-    // none): read the file in one part, which fails the same way or finds the header.
-    if (second === undefined && options.reader.signal?.aborted !== true) {
-      return scanWhole(options, speculative, voidSpeculative);
-    }
-    throw error;
   }
 }
 

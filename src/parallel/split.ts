@@ -1,12 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
-import { SyncError, type SyncErrorCode, type SyncErrorContext } from '../errors.js';
-import type { ScanPart, ScanSummary, StagedRows, StagedSegment } from '../reader/index.js';
-
-/** The compiled scan worker; absent when running from the TypeScript sources (tests). */
-export const SCAN_WORKER_FILE = fileURLToPath(new URL('./scan-worker.js', import.meta.url));
 
 /** Files from this size up are read in two parts at once. */
 export const DEFAULT_SPLIT_MIN_BYTES = 8 * 1024 * 1024;
@@ -73,65 +66,3 @@ function countByte(buf: Buffer, byte: number): number {
   }
   return n;
 }
-
-/** What the scan worker was given (see src/parallel/scan-worker.ts). */
-export interface ScanWorkerData {
-  readonly path: string;
-  readonly part: ScanPart;
-  readonly tmpDir: string;
-  readonly rejections: string;
-  readonly segmentBytes?: number;
-}
-
-/** A part of a file scanned on a worker thread. */
-export class ScanWorker {
-  readonly result: Promise<{ summary: ScanSummary; staged: StagedRows }>;
-  readonly #worker: Worker;
-
-  constructor(
-    data: ScanWorkerData,
-    onSegment: (segment: StagedSegment) => Promise<void>,
-    onUngrouped: () => void,
-  ) {
-    // A small young generation, as for the planning threads: short-lived garbage, lower peak memory.
-    this.#worker = new Worker(SCAN_WORKER_FILE, {
-      workerData: data,
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
-    });
-    const worker = this.#worker;
-    this.result = new Promise((resolve, reject) => {
-      worker.on('message', (message: WorkerMessage) => {
-        if (message.type === 'segment') {
-          onSegment(message.segment).then(
-            () => worker.postMessage('ack'),
-            () => worker.postMessage('ack'),
-          );
-        } else if (message.type === 'ungrouped') onUngrouped();
-        else if (message.type === 'done') {
-          resolve({ summary: message.summary, staged: message.staged });
-          worker.terminate().catch(() => undefined);
-        } else {
-          const { code, message: text, context } = message.error;
-          reject(code === undefined ? new Error(text) : new SyncError(code, text, context ?? {}));
-        }
-      });
-      worker.on('error', reject);
-      worker.on('exit', (code) => reject(new Error(`The scan thread stopped (exit code ${code})`)));
-    });
-    // Looked at by the caller only when the first part succeeded.
-    this.result.catch(() => undefined);
-  }
-
-  async stop(): Promise<void> {
-    await this.#worker.terminate();
-  }
-}
-
-type WorkerMessage =
-  | { readonly type: 'segment'; readonly segment: StagedSegment }
-  | { readonly type: 'ungrouped' }
-  | { readonly type: 'done'; readonly summary: ScanSummary; readonly staged: StagedRows }
-  | {
-      readonly type: 'error';
-      readonly error: { message: string; code?: SyncErrorCode; context?: SyncErrorContext };
-    };

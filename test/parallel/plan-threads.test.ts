@@ -2,18 +2,21 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SyncError } from '../../src/errors.js';
+import { createPlanPool } from '../../src/parallel/plan-pool.js';
 import { type InputScan, partitionUnits, type StagedUnit, scanInput } from '../../src/reader/index.js';
 import type { runPlanJob as RunPlanJob } from '../../src/sync/plan-job.js';
 import { runPlanJob as runPlanJobFromSources } from '../../src/sync/plan-job.js';
 
 /**
  * `cgsync plan --assume-empty` plans users on worker threads (src/parallel/plan-pool.ts), speculatively
- * while a grouped CSV is still being read. Worker threads need the compiled files, so these tests run
- * the built plan job (dist/, built by test/global-setup.ts) with threads and compare every byte of
- * the plan file and the summary with the same job on one thread.
+ * while a grouped CSV is still being read, and reads a big file in two parts at once. Worker threads
+ * run the compiled files (dist/, built by test/global-setup.ts), whether the job itself runs from the
+ * build or from the sources: these tests run both, check that the threads really started and the file
+ * was really read in two parts, and compare every byte of the plan file and the summary with the same
+ * job on one thread.
  */
 const DIST_PLAN_JOB = new URL('../../dist/sync/plan-job.js', import.meta.url).href;
-const DIST_POOL = new URL('../../dist/parallel/plan-pool.js', import.meta.url).href;
 
 let dir: string;
 let runBuilt: typeof RunPlanJob;
@@ -74,11 +77,6 @@ beforeAll(async () => {
   await mkdir(work);
   process.env.TMPDIR = work;
   runBuilt = ((await import(DIST_PLAN_JOB)) as { runPlanJob: typeof RunPlanJob }).runPlanJob;
-  const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/parallel/plan-pool.js');
-  const pool = new PlanPool({ mode: 'merge', assumeEmpty: true, planLines: false }, 2);
-  // The built pool must really use threads, or this file tests nothing new.
-  expect(pool.threads).toBe(2);
-  await pool.close();
 });
 
 afterAll(async () => {
@@ -115,13 +113,18 @@ describe('planning on worker threads', () => {
       const summaries: unknown[] = [];
       const scans: unknown[] = [];
       const rejected: number[][] = [];
-      for (const [run, threads, splitMinBytes, segmentBytes] of [
-        [runBuilt, 2, 1, undefined], // two parts read at once; one worker, then this thread plans too
-        [runBuilt, 3, 1, undefined], // two workers, then this thread too
-        [runBuilt, 2, 1, 4096], // two parts, many small segments: both parts wait for the threads
-        [runBuilt, 2, 1e12, 4096], // one part
-        [runBuilt, 0, undefined, undefined],
-        [runPlanJobFromSources, undefined, undefined, undefined],
+      // The last run, on one thread, is the reference.
+      for (const [run, threads, splitMinBytes, segmentBytes, parallel] of [
+        // Two parts read at once; one worker, then this thread plans too.
+        [runBuilt, 2, 1, undefined, { planThreads: 1, parts: 2 }],
+        // Two workers, then this thread too.
+        [runBuilt, 3, 1, undefined, { planThreads: 2, parts: 2 }],
+        // Two parts, many small segments: both parts wait for the threads.
+        [runBuilt, 2, 1, 4096, { planThreads: 1, parts: 2 }],
+        [runBuilt, 2, 1e12, 4096, { planThreads: 1, parts: 1 }],
+        // From the sources, the threads run the build.
+        [runPlanJobFromSources, 2, 1, undefined, { planThreads: 1, parts: 2 }],
+        [runPlanJobFromSources, 0, undefined, undefined, undefined],
       ] as const) {
         const out = join(dir, `plan-${plans.length}.ndjson`);
         const lines: number[] = [];
@@ -135,6 +138,8 @@ describe('planning on worker threads', () => {
           ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
           ...(segmentBytes === undefined ? {} : { segmentBytes }),
         });
+        // The threads really started, and the file was really read in two parts when it should be.
+        expect(result.parallel).toEqual(parallel);
         summaries.push(result.summary);
         scans.push({ ...result.scan, partitions: undefined });
         if (name === 'sorted') expect(result.scan.grouped).toBe(true);
@@ -162,7 +167,7 @@ describe('planning on worker threads', () => {
     const path = join(dir, 'latin1.csv');
     // Latin-1 bytes: not UTF-8.
     await writeFile(path, Buffer.from(`${HEADER}\n${lines.join('\n')}\n`, 'latin1'));
-    const errors: string[] = [];
+    const errors: Error[] = [];
     for (const [threads, splitMinBytes] of [
       [2, 1],
       [0, undefined],
@@ -175,11 +180,14 @@ describe('planning on worker threads', () => {
         ...(splitMinBytes === undefined ? {} : { splitMinBytes }),
       }).catch((e: unknown) => e as Error);
       expect(error).toBeInstanceOf(Error);
-      errors.push((error as Error).message);
+      errors.push(error as Error);
       expect(await readdir(work)).toEqual([]);
     }
-    expect(errors[0]).toMatch(/not UTF-8 text at line \d+/);
-    expect(errors[0]).toBe(errors[1]);
+    expect(errors[0]!.message).toMatch(/not UTF-8 text at line \d+/);
+    expect(errors[0]!.message).toBe(errors[1]!.message);
+    // The error crossed from the scan thread with its code and context.
+    expect(errors[0]).toMatchObject({ code: 'INVALID_INPUT', context: { line: expect.any(Number) } });
+    expect((errors[0] as SyncError).context).toEqual((errors[1] as SyncError).context);
   });
 
   it('fails as one thread does on a bad file, and leaves no working files', async () => {
@@ -196,9 +204,8 @@ describe('planning on worker threads', () => {
   });
 });
 
-describe('PlanPool.joinIn', () => {
+describe('the planning pool, joined by this thread', () => {
   it('plans units on this thread too, with the results a worker gives, and closes cleanly', async () => {
-    const { PlanPool } = (await import(DIST_POOL)) as typeof import('../../src/parallel/plan-pool.js');
     const options = { mode: 'merge', assumeEmpty: true, planLines: true } as const;
     const unitDir = await mkdtemp(join(dir, 'units-'));
     const scans: InputScan[] = [];
@@ -216,12 +223,13 @@ describe('PlanPool.joinIn', () => {
       Array.from({ length: 400 }, (_, r) => `u${i}-${r % 37},g${r % 5},${1 + (r % 2)},p${r}`);
     const units = await Promise.all(Array.from({ length: 8 }, (_, i) => unitOf(`unit-${i}`, rowsOf(i))));
     const copies = await Promise.all(Array.from({ length: 8 }, (_, i) => unitOf(`copy-${i}`, rowsOf(i))));
-    const alone = new PlanPool(options, 0);
+    const alone = createPlanPool(options, 0);
     const expected = await Promise.all(copies.map((unit) => alone.run(unit)));
-    const pool = new PlanPool(options, 1);
+    const pool = createPlanPool(options, 1);
     pool.joinIn();
     const results = await Promise.all(units.map((unit) => pool.run(unit)));
     expect(results).toEqual(expected);
+    expect([alone.started, pool.started]).toEqual([0, 1]);
     // Units still queued or being planned (here or on the worker) when the pool closes settle.
     const lateUnits = await Promise.all([0, 1, 2].map((i) => unitOf(`late-${i}`, ['u1,g,1,p'])));
     const late = lateUnits.map((unit) =>
