@@ -1,11 +1,12 @@
 import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 import { acquireLock } from '../executor/log/lock.js';
-import { type ApplyJobOptions, type ApplyJobResult, FailuresSink } from './apply-common.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';
+import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { FailuresSink } from './failures-file.js';
 
-export type { ApplyJobOptions, ApplyJobResult } from './apply-common.js';
+export type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
 
 async function isPlanFile(path: string): Promise<boolean> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;

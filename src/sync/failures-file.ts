@@ -3,6 +3,7 @@ import { unlink } from 'node:fs/promises';
 import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { FailedItem } from '../executor/apply-user.js';
+import type { Rejection } from '../reader/index.js';
 
 /** The columns a failures file adds to the input's own. */
 export const FAILURE_COLUMNS = ['error_code', 'error_message', 'line'] as const;
@@ -179,5 +180,51 @@ export class FailuresWriter {
         { cause: this.#error },
       );
     }
+  }
+}
+
+/**
+ * The `--failures` file: opened on first need (with the input's header when known), closed once.
+ * Without a path every write is dropped.
+ */
+export class FailuresSink {
+  readonly #path: string | undefined;
+  #writer: FailuresWriter | undefined;
+  #closed = false;
+
+  constructor(path: string | undefined) {
+    this.#path = path;
+  }
+
+  /** Opens the file now, with `header` (the input's; the canonical one when absent). */
+  open(header?: readonly string[]): void {
+    if (this.#path !== undefined && this.#writer === undefined && !this.#closed) {
+      this.#writer = FailuresWriter.create(this.#path, header);
+    }
+  }
+
+  writeRejected(rejection: Rejection): void {
+    this.open(rejection.header);
+    this.#writer?.writeRejected(rejection);
+  }
+
+  writeFailed(item: FailedItem): void {
+    this.open();
+    this.#writer?.writeFailed(item);
+  }
+
+  /** Drops what was written (the run failed before it had a result): a previous file stays as it was. */
+  async discard(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer?.discard();
+  }
+
+  /** Ends the file (once), moves it into place and returns the rows written. */
+  async close(): Promise<number> {
+    if (this.#closed || this.#writer === undefined) return this.#writer?.rows ?? 0;
+    this.#closed = true;
+    await this.#writer.close();
+    return this.#writer.rows;
   }
 }

@@ -12,7 +12,8 @@ import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { scanInput } from '../reader/scan-input.js';
 import type { Rejection, ScanSummary } from '../reader/types.js';
 import type { ChatApi } from '../tencent/api.js';
-import { FailuresSink, userFailures } from './apply-common.js';
+import { userFailures } from './failure-items.js';
+import { FailuresSink } from './failures-file.js';
 import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
 
