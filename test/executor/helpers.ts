@@ -28,10 +28,16 @@ export class FakeClock implements Clock {
 
 /** An EndpointScheduler without pacing that records what went through it, in order. */
 export class RecordingScheduler implements EndpointScheduler {
+  readonly rate: number;
   readonly stats = new CallStats();
   readonly scheduled: Endpoint[] = [];
   readonly rateLimited: Endpoint[] = [];
   readonly successes: Endpoint[] = [];
+
+  /** @param rate what the budget says it allows (it does not pace). */
+  constructor(rate = 200) {
+    this.rate = rate;
+  }
 
   async schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw signal.reason;

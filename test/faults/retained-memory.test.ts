@@ -63,6 +63,7 @@ class ForgetfulApi implements ChatApi {
 function passThroughScheduler(): EndpointScheduler {
   const stats = new CallStats();
   return {
+    rate: 200,
     stats,
     schedule: (endpoint, fn) => {
       stats.of(endpoint).calls++;

@@ -77,6 +77,8 @@ export function isGateFailure(err: unknown): boolean {
  * included, so no call ever bypasses the budget.
  */
 export interface EndpointScheduler {
+  /** Calls per second per endpoint this budget allows: the one owner of `--rate`. */
+  readonly rate: number;
   /**
    * Runs `fn` when the endpoint's budget allows. If `signal` aborts while the call still waits its turn,
    * the returned promise rejects at once and `fn` never runs; once started, `fn` runs to its end.
@@ -199,6 +201,7 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
   const windowGate = new SlidingWindowGate({ ...windowShape(rate, options.windowMarginMs ?? 25), clock });
 
   return {
+    rate,
     stats,
     schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
       if (signal?.aborted) return Promise.reject(abortReason(signal));
