@@ -1,6 +1,6 @@
 import type { Mode } from '../model.js';
 import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
-import { planUser } from '../planner/plan-user.js';
+import { countUser, planUser } from '../planner/plan-user.js';
 import { inShard, type Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { type StagedUnit, stagedUsers } from '../reader/index.js';
@@ -54,8 +54,7 @@ export async function planUnit(
   const content = new ContentDigest();
   const users: string[] = [];
   const lines: string[] = [];
-  // Without plan-file lines, only the summary is wanted: no operation ids or digests to compute.
-  const planOptions = { mode: options.mode, assumeEmpty: true, countOnly: !options.planLines } as const;
+  const planOptions = { mode: options.mode, assumeEmpty: true } as const;
   const yieldEvery = turns.yieldEvery ?? Number.POSITIVE_INFINITY;
   let sinceYield = 0;
   for await (const user of stagedUsers(unit)) {
@@ -64,13 +63,16 @@ export async function planUnit(
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (!inShard(user.user, options.shard)) continue;
+    // Without plan-file lines, only the summary is wanted: no operation ids or digests to compute.
+    if (!options.planLines) {
+      builder.addUser(countUser(user, undefined, planOptions));
+      continue;
+    }
     const plan = planUser(user, undefined, planOptions);
     builder.addUser(plan);
-    if (options.planLines) {
-      content.add(plan.desiredDigest);
-      users.push(plan.user);
-      lines.push(serializeUserPlan(plan));
-    }
+    content.add(plan.desiredDigest);
+    users.push(plan.user);
+    lines.push(serializeUserPlan(plan));
   }
   return { summary: builder.result(), contentSum: content.sum(), users, lines };
 }
