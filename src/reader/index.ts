@@ -1,6 +1,7 @@
 // The reader's one public entry: everything outside src/reader/ imports from here. See README.md.
 
-export type { HeaderLayout } from './csv/header.js';
+export { FAILURE_COLUMNS, FORMULA_FIRST, isFailuresHeader } from './csv/failures-format.js';
+export { CANONICAL_HEADER, type HeaderLayout } from './csv/header.js';
 export { isRejection, type RowOutcome, RowValidator } from './csv/row-validator.js';
 export { type ReadUsersOptions, readUsers } from './read-users.js';
 export { InputScan, releaseStaged, scanInput } from './scan-input.js';

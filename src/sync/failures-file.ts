@@ -3,16 +3,13 @@ import { unlink } from 'node:fs/promises';
 import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { FailedItem } from '../executor/apply-user.js';
-import type { Rejection } from '../reader/index.js';
-
-/** The columns a failures file adds to the input's own. */
-export const FAILURE_COLUMNS = ['error_code', 'error_message', 'line'] as const;
-
-/** The canonical input header, used when the input had none (a plan file). */
-export const CANONICAL_HEADER = ['From_Account', 'GroupName', 'Type', 'To_Account', 'ToGroupId'] as const;
-
-/** First characters a spreadsheet may run as a formula (or that hide one). */
-const FORMULA_FIRST = new Set(['=', '+', '-', '@', '\t', '\r']);
+import {
+  CANONICAL_HEADER,
+  FAILURE_COLUMNS,
+  FORMULA_FIRST,
+  isFailuresHeader,
+  type Rejection,
+} from '../reader/index.js';
 
 /**
  * Escapes a cell so that spreadsheets show it as text: a cell starting with `=`, `+`, `-`, `@`, TAB or
@@ -52,8 +49,7 @@ const isFailureColumn = (name: string) =>
  * itself a failures file (they are written afresh).
  */
 export function keptColumns(header: readonly string[]): number[] {
-  const names = header.map((h) => h.trim().toLowerCase());
-  const failuresInput = names.includes('error_code') && names.includes('error_message');
+  const failuresInput = isFailuresHeader(header);
   return header.map((_, i) => i).filter((i) => !(failuresInput && isFailureColumn(header[i] as string)));
 }
 

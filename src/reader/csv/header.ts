@@ -1,5 +1,6 @@
 import { SyncError } from '../../errors.js';
 import type { HeaderForm } from '../types.js';
+import { isFailuresHeader } from './failures-format.js';
 
 /** Where the known columns are. Indexes are -1 for columns the form does not have. */
 export interface HeaderLayout {
@@ -27,7 +28,9 @@ export interface HeaderLayout {
   };
 }
 
-const CANONICAL = ['From_Account', 'GroupName', 'Type', 'To_Account', 'ToGroupId'] as const;
+/** The canonical header, in the order cgsync writes it (e.g. the failures file of a plan file). */
+export const CANONICAL_HEADER = ['From_Account', 'GroupName', 'Type', 'To_Account', 'ToGroupId'] as const;
+const CANONICAL = CANONICAL_HEADER;
 const SHORT = ['user', 'group', 'type', 'peer'] as const;
 
 const expected = `expected the header ${CANONICAL.join(',')} or ${SHORT.join(',')}`;
@@ -76,7 +79,7 @@ export function resolveHeader(cells: readonly string[], line: number): HeaderLay
     );
   }
   const at = (name: string): number => positions.get(name.toLowerCase())?.[0] ?? -1;
-  const failuresFile = has('error_code') && has('error_message');
+  const failuresFile = isFailuresHeader(cells);
   if (canonical) {
     return {
       form: 'canonical',

@@ -1,5 +1,6 @@
 import { LIMITS, type Membership } from '../../model.js';
 import type { Rejection, RejectionRule } from '../types.js';
+import { FORMULA_FIRST } from './failures-format.js';
 import { type HeaderLayout, resolveHeader } from './header.js';
 
 /** What {@link RowValidator.accept} made of one record. */
@@ -8,9 +9,6 @@ export type RowOutcome = Membership | Rejection | 'header' | 'blank';
 export function isRejection(outcome: RowOutcome): outcome is Rejection {
   return typeof outcome === 'object' && 'rule' in outcome;
 }
-
-/** Characters after which the failures file writer puts a `'` so spreadsheets don't run the cell. */
-const ESCAPED_FIRST = new Set(['=', '+', '-', '@', '\t', '\r']);
 
 /**
  * The environment-free core of the reader: turns parsed records (in file order) into memberships and
@@ -162,7 +160,7 @@ export class RowValidator {
   #cell(record: readonly string[], index: number): string {
     const raw = record[index];
     if (raw === undefined) return '';
-    if (this.#layout?.failuresFile === true && raw.charCodeAt(0) === 39 && ESCAPED_FIRST.has(raw.charAt(1))) {
+    if (this.#layout?.failuresFile === true && raw.charCodeAt(0) === 39 && FORMULA_FIRST.has(raw.charAt(1))) {
       return raw.slice(1).trim();
     }
     return raw.trim();
