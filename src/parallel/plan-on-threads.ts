@@ -63,8 +63,8 @@ export async function planOnThreads(
   if (!Number.isInteger(lanes) || lanes < 0) {
     throw new SyncError('USAGE', `Expected \`threads\` to be an integer from 0 and up, got ${lanes}`);
   }
-  // This thread plans too once the file is read (it is idle then), so one worker fewer starts: with 2
-  // cores, starting a worker and loading its modules costs about 100 ms of CPU taken from the scan.
+  // This thread plans too once the file is read (it is idle then), so one worker fewer starts:
+  // starting a worker and loading its modules takes CPU time from the scan.
   const pool = createPlanPool(
     {
       mode: options.mode,

@@ -101,9 +101,9 @@ export function spacingFor(rate: number, headroom: number): number {
 }
 
 /**
- * The Bottleneck settings of one endpoint's limiter: the only place limiters are configured, so that a
- * shared Redis datastore (`datastore: 'ioredis'`, `id: 'cgsync-<endpoint>'`, `clientOptions`) can be
- * added here later without touching the callers.
+ * The Bottleneck settings of one endpoint's limiter: the only place limiters are configured. (A budget
+ * shared by several processes is not Bottleneck's Redis datastore but the Redis gate, redis-gate.ts,
+ * awaited inside each scheduled job: see `LimiterOptions.gate`.)
  */
 export function bottleneckSettings(
   endpoint: Endpoint,

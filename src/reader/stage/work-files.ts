@@ -105,9 +105,9 @@ export interface PieceOptions {
 
 /**
  * Bytes `[start, end)` of a working file as pieces of whole LF-terminated lines, in order, holding
- * one read's worth of bytes at a time. Which piece size keeps the peak RSS lower depends on the use:
- * the segments of 1M sorted rows as one piece each raised it by 20 MB, the partitions of 1M shuffled
- * rows as 512 KiB pieces by 15 MB (from about 1 MB, Node makes an external string, outside the heap).
+ * one read's worth of bytes at a time. Which piece size keeps the peak RSS lower depends on the use
+ * (from about 1 MB, Node makes an external string, outside the heap): measured with the plan bench,
+ * pieces for the segments of sorted rows, one piece per partition file of shuffled rows.
  */
 export async function* readPieces(path: string, options: PieceOptions = {}): AsyncGenerator<string> {
   const encoding = options.encoding ?? 'latin1';
