@@ -2,18 +2,18 @@ import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
 import { abortAfter, type DelayedAbort } from '../executor/clock.js';
-import { lockPathFor } from '../executor/lock.js';
-import { createProgress, formatSummary } from '../executor/progress.js';
+import { lockPathFor } from '../executor/log/lock.js';
 import type { RunResult } from '../executor/run-apply.js';
 import { createLogger } from '../log.js';
 import type { Mode } from '../model.js';
+import type { Shard } from '../planner/shard.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
 import type { MaxDelete } from '../sync/guard.js';
-import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { boundedWarnings, type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
+import { createProgress, formatSummary } from './progress.js';
 import { reportThrown } from './thrown.js';
 
 export interface ApplyArgs extends ConnectionFlags {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import { renderText } from '../planner/report-text.js';
+import type { Shard } from '../planner/shard.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';

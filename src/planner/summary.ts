@@ -2,7 +2,7 @@ import { LIMITS, type Mode } from '../model.js';
 import { BoundedSortedList } from './bounded-list.js';
 import { addUserCalls, type CallCounts, emptyCallCounts, estimateDuration } from './calls.js';
 import { compareCodeUnits } from './canonical.js';
-import type { LimitViolation, NameRisk, UserPlan } from './types.js';
+import type { CountedPlan, LimitViolation, NameRisk } from './types.js';
 
 /** A rejected CSV row as the reader reports it. */
 export interface RowRejection {
@@ -183,7 +183,7 @@ export class SummaryBuilder {
     this.#longNames.add(risk);
   }
 
-  addUser(plan: UserPlan): void {
+  addUser(plan: CountedPlan): void {
     const s = plan.stats;
     this.#users += 1;
     if (plan.operations.length > 0) this.#usersWithChanges += 1;

@@ -1,20 +1,20 @@
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { Mode } from '../model.js';
+import { type ParallelFacts, planOnThreads } from '../parallel/plan-on-threads.js';
 import { createPlanHeader, PlanFileWriter } from '../planner/plan-file.js';
 import { renderHtml } from '../planner/report-html.js';
 import { renderMarkdown } from '../planner/report-markdown.js';
+import type { Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
-import { scanInput } from '../reader/scan-input.js';
-import type { Rejection, ScanSummary } from '../reader/types.js';
+import { type Rejection, type ScanSummary, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
-import { FailuresSink, userFailures } from './apply-common.js';
+import { userFailures } from './failure-items.js';
+import { FailuresSink } from './failures-file.js';
 import type { OnPhase } from './phase.js';
-import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
-import type { Shard } from './shard.js';
 
 export interface PlanJobOptions {
   readonly input: string;
@@ -62,6 +62,8 @@ export interface PlanJobResult {
   readonly scan: ScanSummary;
   /** Rows written to `failures`. */
   readonly failuresWritten: number;
+  /** With `assumeEmpty` and threads: how the work was spread. */
+  readonly parallel?: ParallelFacts;
 }
 
 /** Checks report paths before any work, so a typo fails at once. */
@@ -103,6 +105,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
   };
   let writer: PlanFileWriter | undefined;
   let scanSummary: ScanSummary;
+  let parallel: ParallelFacts | undefined;
   await options.onPhase?.('scan');
   try {
     if (options.assumeEmpty && options.threads !== 0) {
@@ -121,6 +124,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       });
       writer = planned.writer;
       scanSummary = planned.scan;
+      parallel = planned.parallel;
     } else {
       const scan = await scanInput(options.input, reader);
       scanSummary = scan.summary;
@@ -162,7 +166,12 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         report.format === 'html' ? renderHtml(summary) : renderMarkdown(summary),
       );
     }
-    return { summary, scan: scanSummary, failuresWritten: await failures.close() };
+    return {
+      summary,
+      scan: scanSummary,
+      failuresWritten: await failures.close(),
+      ...(parallel === undefined ? {} : { parallel }),
+    };
   } catch (err) {
     await writer?.abort();
     throw err;
