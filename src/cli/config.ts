@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
 import { isRegion, REGIONS, resolveBaseUrl } from '../tencent/regions.js';
 
-/** Connection settings, from flags or the environment (PRODUCT.md "Configuration"). */
+/** Connection settings, from flags or the environment (the README's "Commands"). */
 export interface ConnectionConfig extends Credentials {
   readonly region?: string;
   readonly endpoint?: string;

@@ -1,6 +1,6 @@
-import { createEndpointLimiters, type EndpointScheduler } from '../executor/limiters.js';
 import { AccessCheckedApi } from '../executor/preflight.js';
-import { createRedisGate, type SlotGate } from '../executor/redis-gate.js';
+import { createEndpointLimiters, type EndpointScheduler } from '../executor/rate/limiters.js';
+import { createRedisGate, type SlotGate } from '../executor/rate/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
 import { type ConnectionFlags, describeTarget, resolveConnection, type Target, targetOf } from './config.js';
 import type { CliIo } from './io.js';

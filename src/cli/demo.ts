@@ -4,8 +4,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import { SyncError } from '../errors.js';
-import { createEndpointLimiters } from '../executor/limiters.js';
-import { createProgress, formatSummary } from '../executor/progress.js';
+import { createEndpointLimiters } from '../executor/rate/limiters.js';
 import { renderText } from '../planner/report-text.js';
 import { runApplyJob } from '../sync/apply-job.js';
 import { runPlanJob } from '../sync/plan-job.js';
@@ -14,6 +13,7 @@ import { TencentClient } from '../tencent/client.js';
 import { VERSION } from '../version.js';
 import { applyExitCode } from './apply.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { createProgress, formatSummary } from './progress.js';
 
 export interface DemoArgs {
   input?: string;

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
-import type { EndpointCounts } from '../executor/stats.js';
+import type { EndpointCounts } from '../executor/rate/stats.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 
 /** What a run's metrics file says (`--metrics-file`). */

@@ -2,8 +2,8 @@ import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { type PlanHeader, readPlanFile } from '../planner/plan-file.js';
+import { parseShard, type Shard } from '../planner/shard.js';
 import { formatMaxDelete, type MaxDelete, parseMaxDelete } from '../sync/guard.js';
-import { parseShard, type Shard } from '../sync/shard.js';
 import { describeTarget, type Target } from './config.js';
 
 /**

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import { renderText } from '../planner/report-text.js';
+import type { Shard } from '../planner/shard.js';
 import type { GuardVerdict, MaxDelete } from '../sync/guard.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import type { Shard } from '../sync/shard.js';
 import { VERSION } from '../version.js';
 import { type ConnectionFlags, describeTarget, peekTarget, type Target } from './config.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';

@@ -1,5 +1,5 @@
 import type { Mode } from '../model.js';
-import type { Shard } from '../sync/shard.js';
+import type { Shard } from '../planner/shard.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';

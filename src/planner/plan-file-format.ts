@@ -6,6 +6,8 @@ import type { Operation, UserPlan, UserPlanStats } from './types.js';
 
 /** The `format` value of every plan file. */
 export const PLAN_FORMAT = 'cgsync-plan';
+/** How every plan file starts ({@link serializeHeader} writes the format first): what tells it from a CSV. */
+export const PLAN_FILE_START = `{"format":${JSON.stringify(PLAN_FORMAT)}`;
 /**
  * The plan file version this code writes and reads. See PLAN-FORMAT.md. Version 2 added each user's
  * `remoteDigest` and the digest line at the end; version 1 files are refused (made again, they gain both).

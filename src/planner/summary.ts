@@ -12,7 +12,7 @@ import {
   type UserChanges,
   type UserRemovals,
 } from './summary-types.js';
-import type { LimitViolation, NameRisk, UserPlan } from './types.js';
+import type { CountedPlan, LimitViolation, NameRisk } from './types.js';
 
 export type {
   HistogramBucket,
@@ -178,7 +178,7 @@ export class SummaryBuilder {
     this.#longNames.add(risk);
   }
 
-  addUser(plan: UserPlan): void {
+  addUser(plan: CountedPlan): void {
     const s = plan.stats;
     this.#users += 1;
     if (plan.operations.length > 0) this.#usersWithChanges += 1;

@@ -1,24 +1,12 @@
-import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
-import { acquireLock } from '../executor/lock.js';
-import { type ApplyJobOptions, type ApplyJobResult, FailuresSink } from './apply-common.js';
+import { acquireLock } from '../executor/log/lock.js';
+import { isPlanFile } from '../planner/plan-file.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';
+import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { FailuresSink } from './failures-file.js';
 
-export type { ApplyJobOptions, ApplyJobResult } from './apply-common.js';
-
-async function isPlanFile(path: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(64), 0, 64, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8').startsWith('{"format":"cgsync-plan"');
-  } catch {
-    return false; // the reader reports a missing or unreadable file with its own message
-  } finally {
-    await handle?.close();
-  }
-}
+export type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
 
 /**
  * `cgsync apply`: the one-off migration and the nightly sync. Takes the checkpoint's lock (and the

@@ -1,14 +1,15 @@
 import { rm } from 'node:fs/promises';
 import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import { CANONICAL_HEADER, quoteCell } from '../executor/failures-file.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import { type Conversation, type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
 import { BoundedSortedList } from '../planner/bounded-list.js';
 import { compareCodeUnits } from '../planner/canonical.js';
 import { ExternalSorter } from '../planner/external-sort.js';
 import { LineFileWriter } from '../planner/line-file.js';
+import { CANONICAL_HEADER } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
+import { quoteCell } from './failures-file.js';
 import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
 

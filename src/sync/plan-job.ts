@@ -1,18 +1,20 @@
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { Mode } from '../model.js';
+import { type ParallelFacts, planOnThreads } from '../parallel/plan-on-threads.js';
 import type { JsonValue } from '../planner/canonical.js';
 import { createPlanHeader, PlanFileWriter, type PlanMade } from '../planner/plan-file.js';
 import type { ReportHeader } from '../planner/report-format.js';
 import { renderHtml } from '../planner/report-html.js';
 import { renderMarkdown } from '../planner/report-markdown.js';
+import type { Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
-import { scanInput } from '../reader/scan-input.js';
-import type { Rejection, ScanSummary } from '../reader/types.js';
+import { type Rejection, type ScanSummary, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
-import { FailuresSink, userFailures } from './apply-common.js';
+import { userFailures } from './failure-items.js';
+import { FailuresSink } from './failures-file.js';
 import {
   checkDeleteGuard,
   DEFAULT_MAX_DELETE,
@@ -22,9 +24,7 @@ import {
 } from './guard.js';
 import { LatencyMeter } from './latency-meter.js';
 import type { OnPhase } from './phase.js';
-import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
-import type { Shard } from './shard.js';
 
 export interface PlanJobOptions {
   readonly input: string;
@@ -90,6 +90,8 @@ export interface PlanJobResult {
   readonly failuresWritten: number;
   /** Mirror: what apply's deletion guard would decide on this plan. */
   readonly guard?: GuardVerdict;
+  /** With `assumeEmpty` and threads: how the work was spread. */
+  readonly parallel?: ParallelFacts;
 }
 
 /** Checks report paths before any work, so a typo fails at once. */
@@ -142,6 +144,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
   };
   let writer: PlanFileWriter | undefined;
   let scanSummary: ScanSummary;
+  let parallel: ParallelFacts | undefined;
   await options.onPhase?.('scan');
   try {
     if (options.assumeEmpty && options.threads !== 0) {
@@ -160,6 +163,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       });
       writer = planned.writer;
       scanSummary = planned.scan;
+      parallel = planned.parallel;
     } else {
       const scan = await scanInput(options.input, reader);
       scanSummary = scan.summary;
@@ -218,6 +222,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       scan: scanSummary,
       failuresWritten: await failures.close(),
       ...(guard === undefined ? {} : { guard }),
+      ...(parallel === undefined ? {} : { parallel }),
     };
   } catch (err) {
     await writer?.abort();

@@ -1,10 +1,10 @@
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { DesiredUser, Mode, RemoteUser } from '../model.js';
 import { planUser } from '../planner/plan-user.js';
+import { inShard, type Shard } from '../planner/shard.js';
 import type { UserPlan } from '../planner/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { inShard, type Shard } from './shard.js';
 
 /** Why a user's state could not be read (its code, e.g. 50001, and the message). */
 export interface ReadFailure {

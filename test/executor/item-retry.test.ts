@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openCheckpoint } from '../../src/executor/checkpoint.js';
-import type { RunIdentity } from '../../src/executor/checkpoint-records.js';
+import { openCheckpoint } from '../../src/executor/log/checkpoint.js';
+import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { type ApplyOptions, type FailedItem, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { FakeChatApi } from './fake-api.js';
 import { FakeClock, planUser, RecordingScheduler, tempDir } from './helpers.js';

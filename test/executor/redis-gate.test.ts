@@ -12,7 +12,7 @@ import {
   parseReservation,
   type Reservation,
   SlotPump,
-} from '../../src/executor/redis-gate.js';
+} from '../../src/executor/rate/redis-gate.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
 import { REDIS_SERVER, type RunningRedis, startRedis } from '../helpers/redis-server.js';
 
@@ -318,7 +318,7 @@ function startDriver(redisUrl: string, emulatorUrl: string, keyPrefix: string) {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: {
       ...process.env,
-      GATE_MODULE: distUrl('executor/redis-gate.js'),
+      GATE_MODULE: distUrl('executor/rate/redis-gate.js'),
       CLIENT_MODULE: distUrl('tencent/client.js'),
       REDIS_URL: redisUrl,
       EMULATOR_URL: emulatorUrl,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SlidingWindowGate } from '../../src/executor/window-gate.js';
+import { SlidingWindowGate } from '../../src/executor/rate/window-gate.js';
 import { FakeClock } from './helpers.js';
 
 describe('SlidingWindowGate restamp', () => {

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { parseDuration } from '../../src/cli/duration.js';
 import { runCli } from '../../src/cli/run.js';
 import { abortAfter, MAX_TIMER_MS } from '../../src/executor/clock.js';
-import { lockPathFor } from '../../src/executor/lock.js';
+import { lockPathFor } from '../../src/executor/log/lock.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { memoryIo } from '../helpers/io.js';
 import { killAllCli, runCliProcess } from '../helpers/spawn-cli.js';
