@@ -52,7 +52,9 @@ describe('checkOptions', () => {
 
   it('says when a required option is missing, and refuses what is not an object', () => {
     expect(() => checkOptions('job', {}, rules)).toThrow(/Expected `path` to be a path .*got nothing/);
-    expect(() => checkOptions('job', 'a.csv', rules)).toThrow(/job\(\): Expected the options to be an object/);
+    expect(() => checkOptions('job', 'a.csv', rules)).toThrow(
+      /job\(\): Expected the options to be an object/,
+    );
     expect(() => checkOptions('job', null, rules)).toThrow(/Expected the options to be an object/);
   });
 
@@ -78,7 +80,9 @@ describe('the jobs check their options before any work', () => {
       createClient({ sdkAppId: 0, secretKey: SECRET, endpoint: 'http://127.0.0.1:1', extra: 1 } as never),
     );
     expect(e.code).toBe('USAGE');
-    expect(e.message).toContain('Expected `sdkAppId` to be an integer from 1 to 4294967295, got `0` (number)');
+    expect(e.message).toContain(
+      'Expected `sdkAppId` to be an integer from 1 to 4294967295, got `0` (number)',
+    );
     expect(e.message).toContain('unknown option `extra`');
     expect(e.message).not.toContain(SECRET);
     const typed = await refusal(() => createClient({ sdkAppId: 1, secretKey: 42 } as never));
@@ -93,7 +97,9 @@ describe('the jobs check their options before any work', () => {
     expect(both.message).toMatch(/give one of `region` or `endpoint`/);
     const none = await refusal(() => createClient({ sdkAppId: 1, secretKey: SECRET }));
     expect(none.message).toMatch(/give one of `region` or `endpoint`/);
-    const region = await refusal(() => createClient({ sdkAppId: 1, secretKey: SECRET, region: 'mars' as never }));
+    const region = await refusal(() =>
+      createClient({ sdkAppId: 1, secretKey: SECRET, region: 'mars' as never }),
+    );
     expect(region.message).toMatch(/Expected `region` to be one of 'china', .*got `"mars"`/);
     const plainHttp = await refusal(() =>
       createClient({ sdkAppId: 1, secretKey: SECRET, endpoint: 'http://example.com' }),
