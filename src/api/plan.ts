@@ -2,10 +2,9 @@ import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import type { PlanSummary } from '../planner/summary.js';
-import { describeTarget } from '../sync/connection.js';
 import type { GuardVerdict } from '../sync/guard.js';
+import { planStamp } from '../sync/plan-binding.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import { VERSION } from '../version.js';
 import { checkOptions, is, toMaxDelete, toShard } from './check-options.js';
 import { type Client, clientRule, connectionOf } from './client.js';
 import { linkSignal, type OnProgress, ProgressEvents } from './progress.js';
@@ -114,13 +113,7 @@ export async function plan(options: PlanRunOptions): Promise<PlanRunResult> {
       ...(maxDelete === undefined ? {} : { maxDelete }),
       ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
       ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-      made: { at, by: `cgsync ${VERSION}`, ...(target === undefined ? {} : { target }) },
-      reportHeader: {
-        input: options.input,
-        toolVersion: `cgsync ${VERSION}`,
-        madeAt: at,
-        ...(target === undefined ? {} : { target: describeTarget(target) }),
-      },
+      ...planStamp(options.input, at, target),
       onWarning: events.onWarning,
       onPhase: events.onPhase,
       ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),

@@ -1,8 +1,10 @@
 import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
-import { type PlanHeader, readPlanFile } from '../planner/plan-file.js';
+import { type PlanHeader, type PlanMade, readPlanFile } from '../planner/plan-file.js';
+import type { ReportHeader } from '../planner/report-format.js';
 import { parseShard, type Shard } from '../planner/shard.js';
+import { VERSION } from '../version.js';
 import { describeTarget, type Target } from './connection.js';
 import { formatMaxDelete, type MaxDelete, parseMaxDelete } from './guard.js';
 
@@ -125,4 +127,24 @@ export function checkPlanTarget(
       { path: planPath },
     );
   }
+}
+
+/**
+ * What a plan records of its making: in the plan file (`made`: when, by what, for which target) and in
+ * the reports' header (the input as named, the tool, the time, the target). Never the key.
+ */
+export function planStamp(
+  input: string,
+  at: string,
+  target: Target | undefined,
+): { readonly made: PlanMade; readonly reportHeader: Omit<ReportHeader, 'sha256'> } {
+  return {
+    made: { at, by: `cgsync ${VERSION}`, ...(target === undefined ? {} : { target }) },
+    reportHeader: {
+      input,
+      toolVersion: `cgsync ${VERSION}`,
+      madeAt: at,
+      ...(target === undefined ? {} : { target: describeTarget(target) }),
+    },
+  };
 }
