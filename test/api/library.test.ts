@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   apply,
   type Client,
@@ -136,5 +136,71 @@ describe('the library against startEmulator(), in process', () => {
     const refused = createClient({ sdkAppId, secretKey: wrong, endpoint: emulator.url });
     await expect(refused).rejects.toMatchObject({ code: 'AUTH' });
     await refused.catch((err: Error) => expect(err.message).not.toContain(wrong));
+  });
+
+  it('as an adversary would use it: a stop in the read phase, two runs on one checkpoint, a closed client, a listener that throws', async () => {
+    const writes = () => {
+      const e = emulator.stats().endpoints;
+      return e.create_contact_group.accepted + e.update_contact_group.accepted + e.del_contact_group.accepted;
+    };
+    const before = writes();
+    const stdout = vi.spyOn(process.stdout, 'write');
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const exit = vi.spyOn(process, 'exit');
+    try {
+      // Mirror, stopped while it reads the app (before the guard, before any write).
+      const controller = new AbortController();
+      const phases: string[] = [];
+      const inRead = await apply({
+        input,
+        checkpoint: join(dir, 'mirror.checkpoint'),
+        client,
+        mode: 'mirror',
+        signal: controller.signal,
+        onProgress: (event) => {
+          if (event.type !== 'phase') return;
+          phases.push(event.phase);
+          if (event.phase === 'read') controller.abort();
+        },
+      });
+      expect(inRead.status).toBe('interrupted');
+      expect(phases).toEqual(['scan', 'read']);
+      expect(writes()).toBe(before);
+
+      // Two runs on one checkpoint at once: one of them is refused by the lock, nothing is written twice.
+      const both = await Promise.allSettled([
+        apply({ input, checkpoint: join(dir, 'shared.checkpoint'), client }),
+        apply({ input, checkpoint: join(dir, 'shared.checkpoint'), client }),
+      ]);
+      const refused = both.filter((r) => r.status === 'rejected');
+      expect(refused).toHaveLength(1);
+      expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'LOCKED' });
+
+      // A listener that throws cannot break the job.
+      const noisy = await apply({
+        input,
+        checkpoint: join(dir, 'noisy.checkpoint'),
+        client,
+        progressIntervalMs: 10,
+        onProgress: () => {
+          throw new Error('listener failed');
+        },
+      });
+      expect(noisy.status).toBe('ok');
+
+      // A closed client is refused before any work.
+      const other = await createClient({ sdkAppId, secretKey, endpoint: emulator.url });
+      await other.close();
+      await expect(verify({ input, client: other })).rejects.toThrow(/verify\(\): the client was closed/);
+
+      // The library never prints and never exits.
+      expect(stdout).not.toHaveBeenCalled();
+      expect(stderr).not.toHaveBeenCalled();
+      expect(exit).not.toHaveBeenCalled();
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+      exit.mockRestore();
+    }
   });
 });
