@@ -28,38 +28,38 @@ export interface ApplyRunOptions {
   /** The app to write to. */
   readonly client: Client;
   /** `merge` adds what is missing; `mirror` also removes what the CSV lacks. @default 'merge' (a plan file: its own) */
-  readonly mode?: Mode;
+  readonly mode?: Mode | undefined;
   /** Write without reading first (a migration into an empty app). @default false */
-  readonly assumeEmpty?: boolean;
+  readonly assumeEmpty?: boolean | undefined;
   /** Mirror: refuse the run, before any write, when it removes more: a count or `'10%'`. @default '10%' */
-  readonly maxDelete?: number | string;
+  readonly maxDelete?: number | string | undefined;
   /** A failures file: every rejected row and failed item, itself a valid input. @default none */
-  readonly failures?: string;
+  readonly failures?: string | undefined;
   /** A state snapshot: users whose rows did not change since the last run are left out. @default none */
-  readonly state?: string;
+  readonly state?: string | undefined;
   /** With `state`: read every user again. @default false */
-  readonly refresh?: boolean;
+  readonly refresh?: boolean | undefined;
   /** Plan file: re-plan users the app changed since the plan was made, instead of refusing them. @default false */
-  readonly replanStale?: boolean;
+  readonly replanStale?: boolean | undefined;
   /** Only the users of one shard: `{ index, count }` or `'i/n'`. @default every user */
-  readonly shard?: Shard | string;
+  readonly shard?: Shard | string | undefined;
   /** Stop at the first rejected row. @default false */
-  readonly strict?: boolean;
+  readonly strict?: boolean | undefined;
   /** Stop when more rows than this are rejected. @default no limit */
-  readonly maxInvalid?: number;
+  readonly maxInvalid?: number | undefined;
   /** Reject rows whose GroupName is longer than this many UTF-8 bytes. @default 64 */
-  readonly groupNameLimit?: number;
+  readonly groupNameLimit?: number | undefined;
   /** Users in flight. @default 2 × the client's rate × 0.15 s (60 at 200 calls/s) */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /**
    * Stops the run: no new call; the checkpoint is flushed and the result says `interrupted` (call
    * again with the same checkpoint to resume). `AbortSignal.timeout(ms)` bounds a run's duration.
    */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Told each phase, the plan's size, the guard's verdict, warnings, and the live figures. */
-  readonly onProgress?: OnProgress;
+  readonly onProgress?: OnProgress | undefined;
   /** How often `progress` events come while writing, in ms. @default 1000 */
-  readonly progressIntervalMs?: number;
+  readonly progressIntervalMs?: number | undefined;
 }
 
 /** What {@link apply} returns: the CLI's `apply --json` line, without the exit code. */
@@ -123,8 +123,7 @@ export async function apply(options: ApplyRunOptions): Promise<ApplyRunResult> {
   };
   try {
     const header = await readPlanHeaderIfAny(input);
-    const bound =
-      header === undefined ? given : bindPlanOptions(header, given, new Set(Object.keys(options)), input);
+    const bound = header === undefined ? given : bindPlanOptions(header, given, explicitOf(options), input);
     if (header !== undefined) checkPlanTarget(header, connection.target, input, events.onWarning);
     const result = await runApplyJob({
       input,
@@ -157,4 +156,9 @@ export async function apply(options: ApplyRunOptions): Promise<ApplyRunResult> {
   } finally {
     linked.dispose();
   }
+}
+
+/** The options given a value (an option set to undefined means its default, as everywhere). */
+function explicitOf(options: ApplyRunOptions): ReadonlySet<string> {
+  return new Set(Object.entries(options).flatMap(([key, value]) => (value === undefined ? [] : [key])));
 }

@@ -13,21 +13,21 @@ export interface ClientOptions {
   /** The app's SecretKey: signs the admin UserSig; never in a result, an event or an error. */
   readonly secretKey: string;
   /** The app admin account the calls are made as. @default 'administrator' */
-  readonly admin?: string;
+  readonly admin?: string | undefined;
   /** One of the eight regions (`REGIONS`). */
-  readonly region?: Region;
+  readonly region?: Region | undefined;
   /** A base URL instead of a region, e.g. the emulator's `url`; plain http only to loopback. */
-  readonly endpoint?: string;
+  readonly endpoint?: string | undefined;
   /** With `region`: use its backup domain from the start. @default false */
-  readonly backupDomain?: boolean;
+  readonly backupDomain?: boolean | undefined;
   /** With `endpoint`: where to switch when it keeps failing to connect. */
-  readonly backupEndpoint?: string;
+  readonly backupEndpoint?: string | undefined;
   /** Calls per second per endpoint, shared by every job using this client. @default 200 */
-  readonly rate?: number;
+  readonly rate?: number | undefined;
   /** A Redis URL (`redis://host:6379`): the budget is shared with every process using it. */
-  readonly redis?: string;
+  readonly redis?: string | undefined;
   /** Told when calls switch to the backup domain. @default ignored */
-  readonly onWarning?: (message: string) => void;
+  readonly onWarning?: ((message: string) => void) | undefined;
 }
 
 /**

@@ -11,19 +11,19 @@ export type { UnexportedUser } from '../sync/export-job.js';
 /** Options of {@link exportState}. Give `users` or `input`. */
 export interface ExportStateOptions {
   /** The user IDs to export (a repeat is read once). */
-  readonly users?: Iterable<string> | AsyncIterable<string>;
+  readonly users?: Iterable<string> | AsyncIterable<string> | undefined;
   /** A CSV in the input format: its users are exported (the CSV is validated first). */
-  readonly input?: string;
+  readonly input?: string | undefined;
   /** The CSV to write, in the input format; it appears only when complete. */
   readonly out: string;
   /** The app to read. */
   readonly client: Client;
   /** How many unreadable users are listed; the count is complete. @default 20 */
-  readonly listLimit?: number;
+  readonly listLimit?: number | undefined;
   /** Stops the export: it rejects with `SyncError('INTERRUPTED')` and no file is written. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Told each phase (`read`, `flush`) and each warning. */
-  readonly onProgress?: OnProgress;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 /** What {@link exportState} returns: the CLI's `export --json` line, without the exit code. */

@@ -14,46 +14,46 @@ export interface PlanRunOptions {
   /** The CSV to plan (see the README's "CSV format"). */
   readonly input: string;
   /** The app to read. Needed unless `assumeEmpty`. */
-  readonly client?: Client;
+  readonly client?: Client | undefined;
   /** `merge` adds what is missing; `mirror` also removes what the CSV lacks. @default 'merge' */
-  readonly mode?: Mode;
+  readonly mode?: Mode | undefined;
   /** Plan against an empty app: nothing is read (no client needed). @default false */
-  readonly assumeEmpty?: boolean;
+  readonly assumeEmpty?: boolean | undefined;
   /** Where to write the plan file, which {@link apply} takes as its input. @default none */
-  readonly out?: string;
+  readonly out?: string | undefined;
   /** Report files, `.html` or `.md`. @default [] */
-  readonly reports?: readonly string[];
+  readonly reports?: readonly string[] | undefined;
   /** A failures file: rejected rows and the rows of users that could not be read. @default none */
-  readonly failures?: string;
+  readonly failures?: string | undefined;
   /** Only the users of one shard: `{ index, count }` or `'i/n'`. @default every user */
-  readonly shard?: Shard | string;
+  readonly shard?: Shard | string | undefined;
   /** Stop at the first rejected row. @default false */
-  readonly strict?: boolean;
+  readonly strict?: boolean | undefined;
   /** Stop when more rows than this are rejected. @default no limit */
-  readonly maxInvalid?: number;
+  readonly maxInvalid?: number | undefined;
   /** Reject rows whose GroupName is longer than this many UTF-8 bytes. @default 64 */
-  readonly groupNameLimit?: number;
+  readonly groupNameLimit?: number | undefined;
   /** Mirror: the deletion guard decided on the plan: a count, or a percentage such as `'10%'`. @default '10%' */
-  readonly maxDelete?: number | string;
+  readonly maxDelete?: number | string | undefined;
   /** Calls per second per endpoint for the estimate. @default the client's rate, or 200 */
-  readonly rate?: number;
+  readonly rate?: number | undefined;
   /** Time of one call in ms for the estimate. @default measured from the plan's reads */
-  readonly latencyMs?: number;
+  readonly latencyMs?: number | undefined;
   /** Users in flight apply will use, for the estimate. @default 60 */
-  readonly concurrency?: number;
+  readonly concurrency?: number | undefined;
   /** With `assumeEmpty`: worker threads (0: none). @default one per core, at most 4 */
-  readonly threads?: number;
+  readonly threads?: number | undefined;
   /** Stops the plan: it rejects with `SyncError('INTERRUPTED')`, and no file is written. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Told each phase (`scan`, `read`) and each warning. */
-  readonly onProgress?: OnProgress;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 /** What {@link plan} returns: the CLI's `plan --json` line. */
 export type PlanRunResult = PlanSummary & {
   readonly rows: { readonly total: number; readonly rejected: number };
   /** Mirror: what apply's deletion guard would decide on this plan. */
-  readonly guard?: GuardVerdict;
+  readonly guard?: GuardVerdict | undefined;
 };
 
 const RULES = {

@@ -15,17 +15,17 @@ export interface VerifyRunOptions {
   /** The app to read. */
   readonly client: Client;
   /** `merge`: the CSV's memberships all exist; `mirror`: the app holds exactly the CSV. @default 'merge' */
-  readonly mode?: Mode;
+  readonly mode?: Mode | undefined;
   /** Only the users of one shard: `{ index, count }` or `'i/n'`. @default every user */
-  readonly shard?: Shard | string;
+  readonly shard?: Shard | string | undefined;
   /** Reject rows whose GroupName is longer than this many UTF-8 bytes (as apply did). @default 64 */
-  readonly groupNameLimit?: number;
+  readonly groupNameLimit?: number | undefined;
   /** How many drifted (and unreadable) users are listed; the counts are complete. @default 100 */
-  readonly listLimit?: number;
+  readonly listLimit?: number | undefined;
   /** Stops the comparison: it rejects with `SyncError('INTERRUPTED')` (verify writes nothing). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Told each phase (`scan`, `read`) and each warning. */
-  readonly onProgress?: OnProgress;
+  readonly onProgress?: OnProgress | undefined;
 }
 
 /** What {@link verify} returns: the CLI's `verify --json` line. */

@@ -125,7 +125,13 @@ describe('the library against startEmulator(), in process', () => {
   it('a plan file brings its options; a wrong key fails in createClient with AUTH, without the key', async () => {
     const out = join(dir, 'mirror-plan.ndjson');
     await plan({ input, client, mode: 'mirror', out });
-    const result = await apply({ input: out, checkpoint: join(dir, 'plan.checkpoint'), client });
+    // An option set to undefined is its default: the plan's mode, not a conflict with it.
+    const result = await apply({
+      input: out,
+      checkpoint: join(dir, 'plan.checkpoint'),
+      client,
+      mode: undefined,
+    });
     expect(result.status).toBe('ok');
     await expect(
       apply({ input: out, checkpoint: join(dir, 'plan2.checkpoint'), client, mode: 'merge' }),
