@@ -14,17 +14,17 @@ export interface ClientOptions {
   readonly secretKey: string;
   /** The app admin account the calls are made as. @default 'administrator' */
   readonly admin?: string | undefined;
-  /** One of the eight regions (`REGIONS`). */
+  /** One of the eight regions (`REGIONS`). @default none: give `region` or `endpoint` */
   readonly region?: Region | undefined;
-  /** A base URL instead of a region, e.g. the emulator's `url`; plain http only to loopback. */
+  /** A base URL instead of a region, e.g. the emulator's `url`; plain http only to loopback. @default none */
   readonly endpoint?: string | undefined;
   /** With `region`: use its backup domain from the start. @default false */
   readonly backupDomain?: boolean | undefined;
-  /** With `endpoint`: where to switch when it keeps failing to connect. */
+  /** With `endpoint`: where to switch when it keeps failing to connect. @default none */
   readonly backupEndpoint?: string | undefined;
   /** Calls per second per endpoint, shared by every job using this client. @default 200 */
   readonly rate?: number | undefined;
-  /** A Redis URL (`redis://host:6379`): the budget is shared with every process using it. */
+  /** A Redis URL (`redis://host:6379`): the budget is shared with every process using it. @default none: this process's own budget */
   readonly redis?: string | undefined;
   /** Told when calls switch to the backup domain. @default ignored */
   readonly onWarning?: ((message: string) => void) | undefined;

@@ -10,9 +10,9 @@ export type { UnexportedUser } from '../sync/export-job.js';
 
 /** Options of {@link exportState}. Give `users` or `input`. */
 export interface ExportStateOptions {
-  /** The user IDs to export (a repeat is read once). */
+  /** The user IDs to export (a repeat is read once). @default none: give `users` or `input` */
   readonly users?: Iterable<string> | AsyncIterable<string> | undefined;
-  /** A CSV in the input format: its users are exported (the CSV is validated first). */
+  /** A CSV in the input format: its users are exported (the CSV is validated first). @default none */
   readonly input?: string | undefined;
   /** The CSV to write, in the input format; it appears only when complete. */
   readonly out: string;
@@ -20,9 +20,9 @@ export interface ExportStateOptions {
   readonly client: Client;
   /** How many unreadable users are listed; the count is complete. @default 20 */
   readonly listLimit?: number | undefined;
-  /** Stops the export: it rejects with `SyncError('INTERRUPTED')` and no file is written. */
+  /** Stops the export: it rejects with `SyncError('INTERRUPTED')` and no file is written. @default none */
   readonly signal?: AbortSignal | undefined;
-  /** Told each phase (`read`, `flush`) and each warning. */
+  /** Told each phase (`read`, `flush`) and each warning. @default none */
   readonly onProgress?: OnProgress | undefined;
 }
 

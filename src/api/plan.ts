@@ -13,7 +13,7 @@ import { linkSignal, type OnProgress, ProgressEvents } from './progress.js';
 export interface PlanRunOptions {
   /** The CSV to plan (see the README's "CSV format"). */
   readonly input: string;
-  /** The app to read. Needed unless `assumeEmpty`. */
+  /** The app to read. Needed unless `assumeEmpty`. @default none */
   readonly client?: Client | undefined;
   /** `merge` adds what is missing; `mirror` also removes what the CSV lacks. @default 'merge' */
   readonly mode?: Mode | undefined;
@@ -43,16 +43,16 @@ export interface PlanRunOptions {
   readonly concurrency?: number | undefined;
   /** With `assumeEmpty`: worker threads (0: none). @default one per core, at most 4 */
   readonly threads?: number | undefined;
-  /** Stops the plan: it rejects with `SyncError('INTERRUPTED')`, and no file is written. */
+  /** Stops the plan: it rejects with `SyncError('INTERRUPTED')`, and no file is written. @default none */
   readonly signal?: AbortSignal | undefined;
-  /** Told each phase (`scan`, `read`) and each warning. */
+  /** Told each phase (`scan`, `read`) and each warning. @default none */
   readonly onProgress?: OnProgress | undefined;
 }
 
 /** What {@link plan} returns: the CLI's `plan --json` line. */
 export type PlanRunResult = PlanSummary & {
   readonly rows: { readonly total: number; readonly rejected: number };
-  /** Mirror: what apply's deletion guard would decide on this plan. */
+  /** Mirror: what apply's deletion guard would decide on this plan (absent in merge mode). */
   readonly guard?: GuardVerdict | undefined;
 };
 

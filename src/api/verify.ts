@@ -22,9 +22,9 @@ export interface VerifyRunOptions {
   readonly groupNameLimit?: number | undefined;
   /** How many drifted (and unreadable) users are listed; the counts are complete. @default 100 */
   readonly listLimit?: number | undefined;
-  /** Stops the comparison: it rejects with `SyncError('INTERRUPTED')` (verify writes nothing). */
+  /** Stops the comparison: it rejects with `SyncError('INTERRUPTED')` (verify writes nothing). @default none */
   readonly signal?: AbortSignal | undefined;
-  /** Told each phase (`scan`, `read`) and each warning. */
+  /** Told each phase (`scan`, `read`) and each warning. @default none */
   readonly onProgress?: OnProgress | undefined;
 }
 
