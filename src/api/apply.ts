@@ -54,7 +54,8 @@ export interface ApplyRunOptions {
   /**
    * Stops the run: no new call; the checkpoint is flushed and the result says `interrupted` (call
    * again with the same checkpoint to resume). `AbortSignal.timeout(ms)` bounds a run's duration.
-   @default none */
+   * @default none
+   */
   readonly signal?: AbortSignal | undefined;
   /** Told each phase, the plan's size, the guard's verdict, warnings, and the live figures. @default none */
   readonly onProgress?: OnProgress | undefined;
