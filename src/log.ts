@@ -1,10 +1,18 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { SyncError } from './errors.js';
 
 const SECRET_PARAM = /([?&](?:usersig|UserSig|secret[_-]?key)=)[^&\s"]*/g;
 
 /** Masks `usersig=` (and any secret-key parameter) inside a URL or any string. */
 export function redactSecrets(text: string): string {
   return text.replace(SECRET_PARAM, '$1[Redacted]');
+}
+
+/** The text of an error for the user: a SyncError's message, anything else as unexpected; no secrets. */
+export function describeError(err: unknown): string {
+  if (err instanceof SyncError) return redactSecrets(err.message);
+  if (err instanceof Error) return redactSecrets(`unexpected error: ${err.message}`);
+  return redactSecrets(`unexpected error: ${String(err)}`);
 }
 
 /**

@@ -17,6 +17,7 @@ const LAYERS: Record<string, number> = {
   parallel: 3,
   sync: 4,
   cli: 5,
+  api: 5, // the library: a thin layer over the jobs, as cli is; only src/index.ts imports it
 };
 
 const SRC = resolve(import.meta.dirname, '../src');
@@ -78,6 +79,9 @@ describe('the layers of src/', () => {
     expect(violation('executor/run-apply.ts', 'parallel/plan-pool.ts')).toMatch(/one layer/);
     expect(violation('sync/plan-job.ts', 'reader/scan-input.ts')).toMatch(/reader\/index\.ts/);
     expect(violation('sync/plan-job.ts', 'parallel/plan-on-threads.ts')).toBeUndefined();
+    expect(violation('cli/apply.ts', 'api/apply.ts')).toMatch(/one layer/);
+    expect(violation('sync/apply-job.ts', 'api/client.ts')).toMatch(/points up/);
+    expect(violation('index.ts', 'api/apply.ts')).toBeUndefined();
     expect(violation('reader/csv/header.ts', 'reader/types.ts')).toBeUndefined();
     expect(importsOf('sync/plan-job.ts')).toContain('parallel/plan-on-threads.ts');
     expect(sources()).toContain('reader/index.ts');

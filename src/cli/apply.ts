@@ -7,6 +7,7 @@ import type { RunResult } from '../executor/run-apply.js';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
+import { type ApplyStatus, applyStatus, applySummary } from '../sync/apply-summary.js';
 import type { MaxDelete } from '../sync/guard.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
@@ -45,19 +46,18 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   explicit?: ReadonlySet<string>;
 }
 
+/** The exit code of each way an apply ends, per the contract in the README. */
+const EXIT_OF: Readonly<Record<ApplyStatus, ExitCode>> = {
+  ok: EXIT.ok,
+  partial: EXIT.partial,
+  interrupted: EXIT.interrupted,
+  refused: EXIT.refused,
+  fatal: EXIT.fatal,
+};
+
 /** The exit code of an apply, per the contract in the README. */
-export function applyExitCode(result: ApplyJobResult): ExitCode {
-  const run = result.run;
-  if (result.refused !== undefined) return EXIT.refused;
-  if (run === undefined || run.fatal !== undefined) return EXIT.fatal;
-  if (run.interrupted) return EXIT.interrupted;
-  const partial =
-    result.rejectedRows > 0 ||
-    result.staleUsers > 0 ||
-    run.users.failed > 0 ||
-    run.users.skipped > 0 ||
-    run.operations.failed > 0;
-  return partial ? EXIT.partial : EXIT.ok;
+export function applyExitCode(result: ApplyJobResult, stopped = false): ExitCode {
+  return EXIT_OF[applyStatus(result, stopped)];
 }
 
 /** Every file an apply reads or writes, for {@link checkPathCollisions}. */
@@ -149,11 +149,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       },
     });
     // A signal that came during the last flush: everything is saved, but the run was asked to stop.
-    const finished = applyExitCode(result);
-    exitCode =
-      (finished === EXIT.ok || finished === EXIT.partial) && signal?.aborted === true
-        ? EXIT.interrupted
-        : finished;
+    exitCode = applyExitCode(result, signal?.aborted === true);
     reportResult(result, exitCode, input, args, io, progress, out);
     return exitCode;
   } catch (err) {
@@ -269,45 +265,6 @@ function totalOps(calls: Readonly<Record<string, number>>): number {
 
 /** The machine-readable summary (`--json`), one line on stdout. Documented in the README. */
 export function jsonSummary(result: ApplyJobResult, exitCode: ExitCode): Record<string, unknown> {
-  const run = result.run;
-  return {
-    exitCode,
-    status:
-      result.refused !== undefined
-        ? 'refused'
-        : run === undefined || run.fatal !== undefined
-          ? 'fatal'
-          : exitCode === EXIT.interrupted
-            ? 'interrupted'
-            : exitCode === EXIT.partial
-              ? 'partial'
-              : 'ok',
-    ...(run?.fatal === undefined ? {} : { error: describeError(run.fatal) }),
-    ...(result.guard === undefined
-      ? {}
-      : {
-          guard: {
-            ok: result.guard.ok,
-            removed: result.guard.removed,
-            examined: result.guard.examined,
-            allowed: result.guard.allowed,
-          },
-        }),
-    rows: result.scan === undefined ? undefined : { total: result.scan.rows, rejected: result.rejectedRows },
-    users:
-      run === undefined
-        ? undefined
-        : {
-            ...run.users,
-            unchanged: result.unchangedUsers,
-            stale: result.staleUsers,
-            replanned: result.replannedUsers,
-          },
-    operations: run?.operations,
-    endpoints: run?.endpoints,
-    failedItems: run?.failedItemsTotal ?? 0,
-    failuresWritten: result.failuresWritten,
-    stateSaved: result.stateSaved,
-    durationMs: run?.durationMs,
-  };
+  const status = (Object.keys(EXIT_OF) as ApplyStatus[]).find((s) => EXIT_OF[s] === exitCode) ?? 'fatal';
+  return { exitCode, ...applySummary(result, status) };
 }

@@ -1,7 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
+import type { Target } from '../sync/connection.js';
 import { isRegion, REGIONS, resolveBaseUrl } from '../tencent/regions.js';
+
+export { describeTarget, type Target, targetOf } from '../sync/connection.js';
 
 /** Connection settings, from flags or the environment (the README's "Commands"). */
 export interface ConnectionConfig extends Credentials {
@@ -122,22 +125,6 @@ function pickTarget(
   };
 }
 
-/** What a run talks to: the app and the service's host. Never the key. */
-export interface Target {
-  readonly sdkAppId: number;
-  /** The host (and port) of the main domain or endpoint, e.g. `adminapisgp.im.qcloud.com`. */
-  readonly host: string;
-}
-
-/** The target of resolved settings: the main domain's host even when the backup domain is used. */
-export function targetOf(config: ConnectionConfig): Target {
-  const main =
-    config.endpoint === undefined
-      ? resolveBaseUrl({ region: config.region as string })
-      : resolveBaseUrl({ endpoint: config.endpoint });
-  return { sdkAppId: config.sdkAppId, host: main.host };
-}
-
 /**
  * The target flags and environment name, without needing the key (for a plan made with
  * `--assume-empty`, which connects to nothing); undefined when they name none, or not a valid one.
@@ -159,11 +146,6 @@ export function peekTarget(
     // Not a valid endpoint: no target.
   }
   return undefined;
-}
-
-/** `SDKAppID 1400000000 at adminapisgp.im.qcloud.com`. */
-export function describeTarget(target: Target): string {
-  return `SDKAppID ${target.sdkAppId} at ${target.host}`;
 }
 
 /** Resolves the SDKAppID, key and admin only (for `usersig` and `emulator`). */

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
 import { readLines } from '../planner/line-file.js';
-import { scanInput } from '../reader/scan-input.js';
+import { scanInput } from '../reader/index.js';
 import { type ExportJobResult, runExportJob } from '../sync/export-job.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';

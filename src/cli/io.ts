@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
-import { SyncError } from '../errors.js';
-import { redactSecrets } from '../log.js';
+
+export { describeError } from '../log.js';
+
 import type { OnPhase } from '../sync/phase.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
@@ -32,13 +33,6 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 export function writeLine(stream: Writable, text = ''): void {
   stream.write(`${text}\n`);
-}
-
-/** The text of an error for the user: a SyncError's message, anything else as unexpected; no secrets. */
-export function describeError(err: unknown): string {
-  if (err instanceof SyncError) return redactSecrets(err.message);
-  if (err instanceof Error) return redactSecrets(`unexpected error: ${err.message}`);
-  return redactSecrets(`unexpected error: ${String(err)}`);
 }
 
 /**

@@ -3,9 +3,9 @@ import type { Mode } from '../model.js';
 import { renderText } from '../planner/report-text.js';
 import type { Shard } from '../planner/shard.js';
 import type { GuardVerdict, MaxDelete } from '../sync/guard.js';
+import { planStamp } from '../sync/plan-binding.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import { VERSION } from '../version.js';
-import { type ConnectionFlags, describeTarget, peekTarget, type Target } from './config.js';
+import { type ConnectionFlags, peekTarget, type Target } from './config.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import { createOutput, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
@@ -85,13 +85,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(args.maxDelete === undefined ? {} : { maxDelete: args.maxDelete }),
       ...(args.latency === undefined ? {} : { latencyMs: args.latency }),
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
-      made: { at, by: `cgsync ${VERSION}`, ...(target === undefined ? {} : { target }) },
-      reportHeader: {
-        input: spooled.label,
-        toolVersion: `cgsync ${VERSION}`,
-        madeAt: at,
-        ...(target === undefined ? {} : { target: describeTarget(target) }),
-      },
+      ...planStamp(spooled.label, at, target),
       onWarning: boundedWarnings((message) => out.warn(message)),
       ...(connected === undefined ? {} : { api: connected.api, scheduler: connected.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
