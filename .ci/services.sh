@@ -12,7 +12,7 @@ apt_install() {
   $sudo apt-get install -y -qq "$@"
 }
 
-# redis-server: the shared rate budget (src/executor/redis-gate.ts) is tested against a real Redis.
+# redis-server: the shared rate budget (src/executor/rate/redis-gate.ts) is tested against a real Redis.
 command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 
 # chromium: test/planner/report-browser.test.ts renders the HTML report headless and reads back what

@@ -15,7 +15,8 @@
  *   3. night 1, no --state: the full read-and-diff
  *   (setup: the changed users' night-0 rows in mirror mode put them back as they were)
  *   4. night 1, --state: the incremental run, from the same app state as run 3
- * Runs 3 and 4 must leave the same end state (checked).
+ * Runs 3 and 4 must leave the same end state (checked). Before run 3, `cgsync plan <night 1> --mode mirror`
+ * (reading the app, as run 3 will) predicts its duration; the section compares the estimate with run 3.
  *
  * Why not seed with `cgsync emulator --state-file`: the emulator re-saves the whole state file at most
  * every 200 ms while it changes, and stringifying a 100k-user state stalls it for long enough to
@@ -25,7 +26,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Endpoint } from '../src/tencent/wire.js';
-import { type ApplyRun, cgsyncApply } from './lib/cgsync.js';
+import { type ApplyRun, cgsyncApply, cgsyncPlanEstimate, type PlanEstimate } from './lib/cgsync.js';
 import { ensureCsv } from './lib/data.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, runNode } from './lib/measure.js';
@@ -107,6 +108,7 @@ async function main(): Promise<void> {
   const runs: { name: string; r: ApplyRun }[] = [];
   let fullEnd: string;
   let incrementalEnd: string;
+  let estimate: PlanEstimate;
   try {
     note(`seeding the emulator with night 0 (${night0})`);
     await seed(emulator, night0);
@@ -120,6 +122,8 @@ async function main(): Promise<void> {
       name: '2. night 0 again, `--state` (unchanged export)',
       r: await cgsyncApply(night0, emulator.url, checkpoint, withState),
     });
+    note('plan: night 1, mirror, the estimate of run 3');
+    estimate = await cgsyncPlanEstimate(night1, emulator.url, mirror);
     note('run 3: night 1, full read-and-diff');
     runs.push({
       name: '3. night 1 (1% changed), full read-and-diff (no `--state`)',
@@ -143,6 +147,10 @@ async function main(): Promise<void> {
   }
   const sameEnd = incrementalEnd === fullEnd;
   const full = (runs[2] as { r: ApplyRun }).r;
+  const ratio = full.run.wallMs / 1000 / estimate.estimatedSeconds;
+  // Run 2 makes no call: its wall time is start-up, the CSV scan and the snapshot, which the estimate leaves out.
+  const noCalls = (runs[1] as { r: ApplyRun }).r.run.wallMs;
+  const callsRatio = (full.run.wallMs - noCalls) / 1000 / estimate.estimatedSeconds;
 
   await emitSection(values.md, [
     '## Nightly incremental sync (issue 5)',
@@ -168,6 +176,8 @@ async function main(): Promise<void> {
         mb(r.run.peakRssBytes),
       ]),
     ),
+    '',
+    `Estimate against the real duration (run 3): \`cgsync plan <night 1> --mode mirror --rate ${rate} --json\` just before it (same app state) estimated ${secs(estimate.estimatedSeconds * 1000)} (reading every user first: ${secs(estimate.estimatedReadSeconds * 1000)}; latency ${estimate.latencyMs} ms, the median of the plan's own reads; 60 users in flight; at most the ${estimate.observedCallsPerSecond.toFixed(0)} reads/s the plan reached; plan's wall time ${secs(estimate.run.wallMs)}); run 3 took ${secs(full.run.wallMs)} of wall time (start-up and the CSV scan included), ${ratio.toFixed(2)}× the estimate; without the ${secs(noCalls)} that run 2 (no call) spent starting and scanning, ${callsRatio.toFixed(2)}×. The estimate counts the rate, the latency, the calls in flight and what the plan's reads reached; the CPU time a loaded machine stretches differently from one run to the next is what is left.`,
     '',
     `Reads in the full run: ${(full.endpoints.get_contact_group.calls / (full.run.wallMs / 1000)).toFixed(0)} per second of wall time at \`--rate ${rate}\` (start-up and CSV scan included).`,
     `Runs 3 and 4 start from the same app state and leave the same end state: ${sameEnd ? 'yes' : '**NO**'}. ${loadLine()} at end.`,

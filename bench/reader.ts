@@ -62,7 +62,7 @@ async function readerRun(path: string, partitionBytes: number | undefined) {
     rows: scan.summary.rows,
     users,
     memberships,
-    grouped: scan.summary.sortedByUser,
+    grouped: scan.summary.grouped,
     partitions: scan.summary.partitions,
     peak: peak.stop(),
   };

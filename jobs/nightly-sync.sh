@@ -6,12 +6,14 @@
 # - mirror mode: extra memberships are removed and groups missing from the export deleted, for the
 #   users in the export (and users that vanished since the last applied snapshot);
 # - --max-delete guards against a destructive surprise (default 10% of the memberships looked at): over
-#   it the night changes nothing and exits 1 with the numbers;
+#   it the night changes nothing and exits 5 with the numbers (a person should look: `cgsync plan` shows why);
 # - --state keeps a digest per user: users whose rows did not change make no API call at all
 #   (set REFRESH=1, e.g. weekly, to re-read everyone and repair drift);
-# - the checkpoint's lock stops two runs from overlapping; --max-duration ends the run in its window
-#   (exit 3, resumable).
-# Exit codes: 0 ok, 1 fatal or guard refused, 3 out of time (resumes next run), 4 some rows/users failed.
+# - the checkpoint's lock and the state file's lock stop two runs from overlapping; --max-duration ends
+#   the run in its window (exit 3, resumable);
+# - METRICS_FILE: a Prometheus textfile (calls, retries, failures, users, duration, exit code, last success).
+# Exit codes: 0 ok, 1 fatal, 3 out of time (resumes next run), 4 some rows/users failed,
+# 5 refused by the deletion guard before any write (needs a human, not a retry).
 set -euo pipefail
 input=${1:?usage: jobs/nightly-sync.sh <export.csv>}
 work=${WORK_DIR:-/var/lib/cgsync}
@@ -29,5 +31,7 @@ args=(apply "$input"
 [ -n "${SECRET_KEY_FILE:-}" ] && args+=(--secret-key-file "$SECRET_KEY_FILE")
 [ -n "${REDIS_URL:-}" ] && args+=(--redis "$REDIS_URL")
 [ -n "${SHARD:-}" ] && args+=(--shard "$SHARD")
+# node_exporter's textfile collector folder, e.g. METRICS_FILE=/var/lib/node_exporter/cgsync.prom
+[ -n "${METRICS_FILE:-}" ] && args+=(--metrics-file "$METRICS_FILE")
 
 exec node "$cgsync" "${args[@]}" --json

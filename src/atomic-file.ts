@@ -54,15 +54,17 @@ export async function commitTemp(tmp: string, path: string): Promise<void> {
 }
 
 /**
- * Writes `text` to `path` atomically: a temporary file (mode 0600) in the same folder, fsync, rename,
- * fsync of the folder. Readers see the old file or the new one, never a part; a write cut short leaves
- * the old file as it was.
+ * Writes `text` to `path` atomically: a temporary file (mode 0600 unless `mode` says otherwise) in the
+ * same folder, fsync, rename, fsync of the folder. Readers see the old file or the new one, never a
+ * part; a write cut short leaves the old file as it was.
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
   const tmp = tempPathFor(path);
   try {
-    const handle = await open(tmp, 'wx', 0o600);
+    const handle = await open(tmp, 'wx', mode);
     try {
+      // A mode other than the private default is meant as given (another user reads it), whatever the umask.
+      if (mode !== 0o600) await handle.chmod(mode);
       await handle.writeFile(text, 'utf8');
     } finally {
       await handle.close();

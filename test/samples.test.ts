@@ -17,7 +17,7 @@ interface Expectation {
   readonly validRows: number;
   readonly blankRows: number;
   readonly users: readonly string[];
-  readonly sortedByUser: boolean;
+  readonly grouped: boolean;
   readonly headerForm: 'canonical' | 'short';
   /** [line, rule] of every rejection, in order. */
   readonly rejections: readonly (readonly [number, string])[];
@@ -34,7 +34,7 @@ const EXPECTED: Record<string, Expectation> = {
     validRows: 13,
     blankRows: 0,
     users: ['alice', 'bob', 'carol', 'dave', 'erin'],
-    sortedByUser: true,
+    grouped: true,
     headerForm: 'canonical',
     rejections: [],
     check: (users) => {
@@ -67,7 +67,7 @@ const EXPECTED: Record<string, Expectation> = {
     validRows: 9,
     blankRows: 0,
     users: ['alice', 'bob', 'carol'],
-    sortedByUser: true,
+    grouped: true,
     headerForm: 'short',
     rejections: [],
     check: (users) => {
@@ -100,7 +100,7 @@ const EXPECTED: Record<string, Expectation> = {
     validRows: 2045,
     blankRows: 0,
     users: ['twenty_groups', 'many_groups', 'thousand_convs', 'many_convs', 'long_names'],
-    sortedByUser: true,
+    grouped: true,
     headerForm: 'canonical',
     rejections: [[2047, 'GROUP_TOO_LONG']],
     check: (users) => {
@@ -119,7 +119,7 @@ const EXPECTED: Record<string, Expectation> = {
     validRows: 5,
     blankRows: 1,
     users: ['alice', 'bob', 'carol', 'dave', 'erin'],
-    sortedByUser: true,
+    grouped: true,
     headerForm: 'canonical',
     rejections: [
       [3, 'USER_EMPTY'],
@@ -148,7 +148,7 @@ const EXPECTED: Record<string, Expectation> = {
     validRows: 2000,
     blankRows: 0,
     users: Array.from({ length: 300 }, (_, i) => `user_${String(i).padStart(3, '0')}`),
-    sortedByUser: true,
+    grouped: true,
     headerForm: 'canonical',
     rejections: [],
     check: (users) => {
@@ -185,7 +185,7 @@ describe('samples', () => {
       rejectedRows: expected.rejections.length,
       blankRows: expected.blankRows,
       users: expected.users.length,
-      sortedByUser: expected.sortedByUser,
+      grouped: expected.grouped,
       headerForm: expected.headerForm,
     });
     expect(users.map((u) => u.user)).toEqual(expected.users);

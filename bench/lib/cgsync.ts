@@ -116,3 +116,34 @@ export async function cgsyncPlan(csv: string, args: readonly string[] = []): Pro
     rejectedRows: toNumber(rows.rejected),
   };
 }
+
+/** What `cgsync plan` (reading the app) predicts an apply takes. */
+export interface PlanEstimate {
+  readonly run: MeasuredRun;
+  readonly estimatedSeconds: number;
+  readonly estimatedReadSeconds: number;
+  /** The latency the estimate used: the median of the plan's own reads. */
+  readonly latencyMs: number;
+  /** The reads per second the plan reached (a cap of the estimate). */
+  readonly observedCallsPerSecond: number;
+}
+
+/** Runs `cgsync plan <csv> --endpoint <url> --json <args>` (it reads every user) as its own process. */
+export async function cgsyncPlanEstimate(
+  csv: string,
+  endpoint: string,
+  args: readonly string[],
+): Promise<PlanEstimate> {
+  const run = await runNode([CLI, 'plan', csv, '--endpoint', endpoint, '--json', ...args]);
+  const summary = lastJsonLine(run);
+  if (run.exitCode !== 0 && run.exitCode !== 2) {
+    throw new Error(`cgsync plan exited ${run.exitCode}: ${run.stderr.slice(-2000)}`);
+  }
+  return {
+    run,
+    estimatedSeconds: toNumber(summary.estimatedSeconds),
+    estimatedReadSeconds: toNumber(summary.estimatedReadSeconds),
+    latencyMs: toNumber(summary.latencyMs),
+    observedCallsPerSecond: toNumber(summary.observedCallsPerSecond),
+  };
+}

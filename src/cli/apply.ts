@@ -1,22 +1,25 @@
 import { setMaxListeners } from 'node:events';
 import { resolve } from 'node:path';
-import { SyncError } from '../errors.js';
+import { isSyncError, SyncError } from '../errors.js';
 import { abortAfter, type DelayedAbort } from '../executor/clock.js';
-import { lockPathFor } from '../executor/lock.js';
-import { createProgress, formatSummary } from '../executor/progress.js';
+import { lockPathFor } from '../executor/log/lock.js';
 import type { RunResult } from '../executor/run-apply.js';
-import { createLogger } from '../log.js';
 import type { Mode } from '../model.js';
+import type { Shard } from '../planner/shard.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
 import type { MaxDelete } from '../sync/guard.js';
-import type { Shard } from '../sync/shard.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { boundedWarnings, type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { writeMetricsFile } from './metrics.js';
+import { createOutput, type Output, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
+import { bindPlanOptions, checkPlanTarget, readPlanHeaderIfAny } from './plan-binding.js';
+import { createProgress, formatSummary } from './progress.js';
+import { type SpooledInput, spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
-export interface ApplyArgs extends ConnectionFlags {
+export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   checkpoint: string;
   mode: Mode;
   assumeEmpty?: boolean;
@@ -34,12 +37,19 @@ export interface ApplyArgs extends ConnectionFlags {
   maxInvalid?: number;
   json?: boolean;
   groupNameLimit?: number;
+  metricsFile?: string;
+  /**
+   * The flags given on the command line (attribute names): a plan file's options yield to none of them.
+   * @default every option present in the arguments
+   */
+  explicit?: ReadonlySet<string>;
 }
 
 /** The exit code of an apply, per the contract in the README. */
 export function applyExitCode(result: ApplyJobResult): ExitCode {
   const run = result.run;
-  if (result.refused !== undefined || run === undefined || run.fatal !== undefined) return EXIT.fatal;
+  if (result.refused !== undefined) return EXIT.refused;
+  if (run === undefined || run.fatal !== undefined) return EXIT.fatal;
   if (run.interrupted) return EXIT.interrupted;
   const partial =
     result.rejectedRows > 0 ||
@@ -59,18 +69,39 @@ export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
     { flag: "--checkpoint's lock", path: lockPathFor(args.checkpoint), role: 'output' },
     ...optionalPath('--failures', args.failures, 'output'),
     ...optionalPath('--state', args.state, 'output'),
+    ...(args.state === undefined
+      ? []
+      : [{ flag: "--state's lock", path: lockPathFor(args.state), role: 'output' as const }]),
+    ...optionalPath('--metrics-file', args.metricsFile, 'output'),
   ];
 }
 
-/** `cgsync apply`: the migration and the nightly sync. */
+/**
+ * `cgsync apply`: the migration and the nightly sync. The input may be `-` (standard input, copied to
+ * a private file first). A plan file brings its own options (a flag given that says otherwise is
+ * refused) and its target (another app or host is refused), before any call. The target is printed
+ * before the first call; `--metrics-file` is written at the end of every run, however it ends.
+ */
 export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo): Promise<ExitCode> {
-  const logger = createLogger({ destination: io.stderr });
+  const started = performance.now();
+  const out = createOutput(io, args);
+  const logger = out.logger;
   let deadline: DelayedAbort | undefined;
   let connection: Connection | undefined;
+  let spooled: SpooledInput | undefined;
+  let result: ApplyJobResult | undefined;
+  let exitCode: ExitCode = EXIT.fatal;
+  // The metrics file is written only once it is known not to name another file of the run.
+  let metricsFile: string | undefined;
   const warn = boundedWarnings((message) => logger.warn(message));
   let progress: ReturnType<typeof createProgress> | undefined;
   try {
     await checkPathCollisions(applyPaths(input, args), io.cwd);
+    metricsFile = args.metricsFile === undefined ? undefined : resolve(io.cwd, args.metricsFile);
+    spooled = await spoolInput(input, io);
+    const header = await readPlanHeaderIfAny(spooled.path);
+    const explicit = args.explicit ?? new Set(Object.keys(args));
+    const bound = header === undefined ? args : bindPlanOptions(header, args, explicit, spooled.label);
     const signals: AbortSignal[] = [];
     if (io.signal !== undefined) signals.push(io.signal);
     if (args.maxDuration !== undefined) {
@@ -84,29 +115,31 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     const signal = signals.length === 0 ? undefined : AbortSignal.any(signals);
     // Every waiting call listens to the run's signal: hundreds of listeners are expected.
     if (signal !== undefined) setMaxListeners(0, signal);
-    connection = await connect({ ...args, rate: args.rate }, io, warn);
-    const result = await runApplyJob({
-      input: resolve(io.cwd, input),
+    connection = await connect({ ...args, rate: args.rate }, io, warn, (m) => out.info(m));
+    if (header !== undefined) checkPlanTarget(header, connection.target, spooled.label, warn);
+    result = await runApplyJob({
+      input: spooled.path,
       checkpoint: resolve(io.cwd, args.checkpoint),
-      mode: args.mode,
-      assumeEmpty: args.assumeEmpty === true,
+      mode: bound.mode,
+      assumeEmpty: bound.assumeEmpty === true,
       api: connection.api,
       scheduler: connection.scheduler,
-      ...(args.maxDelete === undefined ? {} : { maxDelete: args.maxDelete }),
+      ...(bound.maxDelete === undefined ? {} : { maxDelete: bound.maxDelete }),
       ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
       ...(args.state === undefined ? {} : { state: resolve(io.cwd, args.state) }),
       ...(args.refresh === undefined ? {} : { refresh: args.refresh }),
       ...(args.replanStale === undefined ? {} : { replanStale: args.replanStale }),
-      ...(args.shard === undefined ? {} : { shard: args.shard }),
+      ...(bound.shard === undefined ? {} : { shard: bound.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
-      ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
+      ...(bound.groupNameLimit === undefined ? {} : { groupNameLimit: bound.groupNameLimit }),
       onWarning: warn,
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(signal === undefined ? {} : { signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
-      onGuard: (verdict) => writeLine(io.stderr, verdict.message),
+      onGuard: (verdict) => (verdict.ok ? out.info(verdict.message) : writeLine(io.stderr, verdict.message)),
       onPlanned: (summary) => {
+        if (out.quiet) return undefined;
         progress = createProgress({
           stream: io.stderr,
           logger,
@@ -117,21 +150,53 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     });
     // A signal that came during the last flush: everything is saved, but the run was asked to stop.
     const finished = applyExitCode(result);
-    const code =
+    exitCode =
       (finished === EXIT.ok || finished === EXIT.partial) && signal?.aborted === true
         ? EXIT.interrupted
         : finished;
-    reportResult(result, code, input, args, io, progress);
-    return code;
+    reportResult(result, exitCode, input, args, io, progress, out);
+    return exitCode;
   } catch (err) {
+    exitCode = isSyncError(err, 'INTERRUPTED') ? EXIT.interrupted : EXIT.fatal;
     return reportThrown(err, io, {
       ...(args.json === undefined ? {} : { json: args.json }),
       interrupted: `stopped before the first write, nothing was changed; run the same command again to resume from ${args.checkpoint}`,
     });
   } finally {
     deadline?.cancel();
+    const endpoints = connection?.scheduler.stats.snapshot();
     await connection?.close();
+    await spooled?.dispose();
+    if (metricsFile !== undefined) {
+      await writeMetricsFile(metricsFile, {
+        command: 'apply',
+        exitCode,
+        durationMs: performance.now() - started,
+        endedAt: new Date(),
+        ...(endpoints === undefined ? {} : { endpoints }),
+        ...(result === undefined ? {} : { users: usersByOutcome(result) }),
+      }).catch((err: unknown) =>
+        writeLine(
+          io.stderr,
+          `warning: cannot write the metrics file ${args.metricsFile}: ${describeError(err)}`,
+        ),
+      );
+    }
   }
+}
+
+/** Users by outcome, for the metrics file. */
+function usersByOutcome(result: ApplyJobResult): Record<string, number> {
+  const u = result.run?.users;
+  return {
+    done: u?.done ?? 0,
+    failed: u?.failed ?? 0,
+    skipped: u?.skipped ?? 0,
+    already_done: u?.alreadyDone ?? 0,
+    unfinished: u?.unfinished ?? 0,
+    unchanged: result.unchangedUsers,
+    stale: result.staleUsers,
+  };
 }
 
 function reportResult(
@@ -141,15 +206,16 @@ function reportResult(
   args: ApplyArgs,
   io: CliIo,
   progress: ReturnType<typeof createProgress> | undefined,
+  out: Output,
 ): void {
   const run = result.run;
-  if (run !== undefined) {
+  if (run !== undefined && !out.quiet) {
     if (progress !== undefined) progress.finish(run);
-    else io.stderr.write(formatSummary(run));
+    else if (out.shows('info')) io.stderr.write(formatSummary(run));
   }
   if (result.unchangedUsers > 0)
-    writeLine(io.stderr, `unchanged since the last snapshot: ${result.unchangedUsers} users (no calls)`);
-  if (result.rejectedRows > 0) writeLine(io.stderr, `rejected rows: ${result.rejectedRows}`);
+    out.info(`unchanged since the last snapshot: ${result.unchangedUsers} users (no calls)`);
+  if (result.rejectedRows > 0) out.warn(`rejected rows: ${result.rejectedRows}`);
   if (result.staleUsers > 0) {
     writeLine(
       io.stderr,
@@ -163,14 +229,12 @@ function reportResult(
     );
   }
   if (args.failures !== undefined && result.failuresWritten > 0) {
-    writeLine(
-      io.stderr,
+    out.info(
       `failures written to ${args.failures} (${result.failuresWritten} rows); it is a valid input for a re-run`,
     );
   }
   if (run !== undefined && finishedEarlier(run)) {
-    writeLine(
-      io.stderr,
+    out.info(
       `nothing to do: the checkpoint ${args.checkpoint} says all ${run.users.alreadyDone} users were done by an earlier run, so no call was made and the app was not checked; \`cgsync verify ${input}\` reads the app back and compares it with the input`,
     );
   }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
 import { isRegion, REGIONS, resolveBaseUrl } from '../tencent/regions.js';
 
-/** Connection settings, from flags or the environment (PRODUCT.md "Configuration"). */
+/** Connection settings, from flags or the environment (the README's "Commands"). */
 export interface ConnectionConfig extends Credentials {
   readonly region?: string;
   readonly endpoint?: string;
@@ -42,16 +42,11 @@ export function resolveConnection(
   cwd: string,
 ): ConnectionConfig {
   const problems: string[] = [];
+  const warnings: string[] = [];
   const credentials = collectCredentials(flags, env, cwd, problems);
-  const region = flags.region ?? env.TENCENT_REGION;
-  const endpoint = flags.endpoint ?? env.TENCENT_ENDPOINT;
+  const { region, endpoint, fromFlags } = pickTarget(flags, env);
   let baseUrl: URL | undefined;
-  if (
-    endpoint !== undefined &&
-    region !== undefined &&
-    flags.endpoint !== undefined &&
-    flags.region !== undefined
-  ) {
+  if (flags.endpoint !== undefined && flags.region !== undefined) {
     problems.push('give either --region or --endpoint, not both');
   } else if (endpoint === undefined && region === undefined) {
     problems.push(`no target: set TENCENT_REGION (${Object.keys(REGIONS).join(', ')}) or TENCENT_ENDPOINT`);
@@ -59,13 +54,19 @@ export function resolveConnection(
     problems.push(`unknown region "${region}": expected one of ${Object.keys(REGIONS).join(', ')}`);
   } else {
     try {
-      // An endpoint wins over a region (e.g. TENCENT_REGION in the environment, --endpoint for a rehearsal).
+      // Both in the environment: the endpoint wins (e.g. a rehearsal against the emulator), and says so.
+      if (endpoint !== undefined && region !== undefined) {
+        warnings.push(
+          `TENCENT_ENDPOINT and TENCENT_REGION are both set: using the endpoint ${endpoint} (give --region or --endpoint to choose)`,
+        );
+      }
       baseUrl = resolveBaseUrl(endpoint === undefined ? { region: region as string } : { endpoint });
     } catch (err) {
       problems.push(err instanceof Error ? err.message : String(err));
     }
   }
-  const rawBackup = env.TENCENT_BACKUP_DOMAIN;
+  // TENCENT_BACKUP_DOMAIN goes with a region; with --endpoint on the command line it is not this target's.
+  const rawBackup = flags.endpoint === undefined ? env.TENCENT_BACKUP_DOMAIN : undefined;
   let backupDomain = flags.backupDomain === true;
   if (!backupDomain && rawBackup !== undefined && rawBackup !== '') {
     if (/^(1|true|yes)$/i.test(rawBackup)) backupDomain = true;
@@ -73,7 +74,7 @@ export function resolveConnection(
       problems.push(`TENCENT_BACKUP_DOMAIN must be 1 or 0 (true or false), got "${rawBackup}"`);
     }
   }
-  const backupEndpoint = flags.backupEndpoint ?? env.TENCENT_BACKUP_ENDPOINT;
+  const backupEndpoint = flags.backupEndpoint ?? (fromFlags ? undefined : env.TENCENT_BACKUP_ENDPOINT);
   if (backupDomain && endpoint !== undefined) {
     problems.push('--backup-domain needs a region; with --endpoint, give --backup-endpoint instead');
   }
@@ -94,11 +95,75 @@ export function resolveConnection(
   if (backupDomain && region !== undefined) baseUrl = resolveBaseUrl({ region, backup: true });
   return {
     ...credentials,
+    warnings: [...credentials.warnings, ...warnings],
     baseUrl,
     backupDomain,
     ...(endpoint === undefined ? { region: region as string } : { endpoint }),
     ...(backupEndpoint === undefined || backupEndpoint === '' ? {} : { backupEndpoint }),
   };
+}
+
+/**
+ * The target a run names, flags before environment: a target named on the command line (--region or
+ * --endpoint) takes nothing of the one the environment names (TENCENT_REGION, TENCENT_ENDPOINT and
+ * their backups), so `--region singapore` is never overridden by a TENCENT_ENDPOINT set for another run.
+ */
+function pickTarget(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): { readonly region?: string; readonly endpoint?: string; readonly fromFlags: boolean } {
+  const fromFlags = flags.region !== undefined || flags.endpoint !== undefined;
+  const region = fromFlags ? flags.region : nonEmpty(env.TENCENT_REGION);
+  const endpoint = fromFlags ? flags.endpoint : nonEmpty(env.TENCENT_ENDPOINT);
+  return {
+    fromFlags,
+    ...(region === undefined ? {} : { region }),
+    ...(endpoint === undefined ? {} : { endpoint }),
+  };
+}
+
+/** What a run talks to: the app and the service's host. Never the key. */
+export interface Target {
+  readonly sdkAppId: number;
+  /** The host (and port) of the main domain or endpoint, e.g. `adminapisgp.im.qcloud.com`. */
+  readonly host: string;
+}
+
+/** The target of resolved settings: the main domain's host even when the backup domain is used. */
+export function targetOf(config: ConnectionConfig): Target {
+  const main =
+    config.endpoint === undefined
+      ? resolveBaseUrl({ region: config.region as string })
+      : resolveBaseUrl({ endpoint: config.endpoint });
+  return { sdkAppId: config.sdkAppId, host: main.host };
+}
+
+/**
+ * The target flags and environment name, without needing the key (for a plan made with
+ * `--assume-empty`, which connects to nothing); undefined when they name none, or not a valid one.
+ */
+export function peekTarget(
+  flags: ConnectionFlags,
+  env: Readonly<Record<string, string | undefined>>,
+): Target | undefined {
+  const rawAppId = flags.sdkappid ?? env.TENCENT_SDKAPPID;
+  if (rawAppId === undefined || !/^\d{1,10}$/.test(rawAppId) || Number(rawAppId) <= 0) return undefined;
+  const { region, endpoint } = pickTarget(flags, env);
+  try {
+    if (endpoint !== undefined)
+      return { sdkAppId: Number(rawAppId), host: resolveBaseUrl({ endpoint }).host };
+    if (region !== undefined && isRegion(region)) {
+      return { sdkAppId: Number(rawAppId), host: resolveBaseUrl({ region }).host };
+    }
+  } catch {
+    // Not a valid endpoint: no target.
+  }
+  return undefined;
+}
+
+/** `SDKAppID 1400000000 at adminapisgp.im.qcloud.com`. */
+export function describeTarget(target: Target): string {
+  return `SDKAppID ${target.sdkAppId} at ${target.host}`;
 }
 
 /** Resolves the SDKAppID, key and admin only (for `usersig` and `emulator`). */
@@ -157,4 +222,8 @@ function collectCredentials(
   const admin = flags.admin ?? env.TENCENT_ADMIN ?? 'administrator';
   if (admin === '') problems.push('admin identifier is empty');
   return { sdkAppId, secretKey, admin, warnings };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
 }

@@ -1,8 +1,8 @@
-import { createEndpointLimiters, type EndpointScheduler } from '../executor/limiters.js';
 import { AccessCheckedApi } from '../executor/preflight.js';
-import { createRedisGate, type SlotGate } from '../executor/redis-gate.js';
+import { createEndpointLimiters, type EndpointScheduler } from '../executor/rate/limiters.js';
+import { createRedisGate, type SlotGate } from '../executor/rate/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
-import { type ConnectionFlags, resolveConnection } from './config.js';
+import { type ConnectionFlags, describeTarget, resolveConnection, type Target, targetOf } from './config.js';
 import type { CliIo } from './io.js';
 import { writeLine } from './io.js';
 
@@ -10,6 +10,8 @@ export interface Connection {
   /** The client, checking the credentials and the target before its first call. */
   readonly api: AccessCheckedApi;
   readonly scheduler: EndpointScheduler;
+  /** The app and host the run talks to (printed before the first call). */
+  readonly target: Target;
   close(): Promise<void>;
 }
 
@@ -18,14 +20,20 @@ export interface Connection {
  * Before the first real call, one cheap signed call checks the credentials and that the service is
  * reachable (`AccessCheckedApi`): a wrong key or a dead endpoint ends the run there, in seconds, with
  * the cause. A switch to the backup domain (connection failures on the main one) is told through `warn`.
+ * The target (SDKAppID and host, never the key) is told through `info` before anything is called.
  */
 export async function connect(
   flags: ConnectionFlags & { rate?: number; redis?: string },
   io: CliIo,
   warn: (message: string) => void = (message) => writeLine(io.stderr, `warning: ${message}`),
+  info: (message: string) => void = (message) => writeLine(io.stderr, message),
 ): Promise<Connection> {
   const config = resolveConnection(flags, io.env, io.cwd);
-  for (const w of config.warnings) writeLine(io.stderr, `warning: ${w}`);
+  for (const w of config.warnings) warn(w);
+  const target = targetOf(config);
+  info(
+    `target: ${describeTarget(target)}${config.backupDomain ? ` (backup domain ${config.baseUrl.host})` : ''}`,
+  );
   const api = new TencentClient({
     sdkAppId: config.sdkAppId,
     secretKey: config.secretKey,
@@ -68,6 +76,7 @@ export async function connect(
   return {
     api: checked,
     scheduler,
+    target,
     async close() {
       await scheduler.stop();
       await gate?.close();

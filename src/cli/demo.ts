@@ -4,15 +4,16 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../emulator/index.js';
 import { SyncError } from '../errors.js';
-import { createEndpointLimiters } from '../executor/limiters.js';
-import { createProgress, formatSummary } from '../executor/progress.js';
+import { createEndpointLimiters } from '../executor/rate/limiters.js';
 import { renderText } from '../planner/report-text.js';
 import { runApplyJob } from '../sync/apply-job.js';
 import { runPlanJob } from '../sync/plan-job.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
 import { TencentClient } from '../tencent/client.js';
+import { VERSION } from '../version.js';
 import { applyExitCode } from './apply.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { createProgress, formatSummary } from './progress.js';
 
 export interface DemoArgs {
   input?: string;
@@ -72,6 +73,17 @@ export async function runDemo(args: DemoArgs, io: CliIo): Promise<ExitCode> {
       assumeEmpty: false,
       out: paths.plan,
       reports: [paths.html, paths.md],
+      made: {
+        at: new Date().toISOString(),
+        by: `cgsync ${VERSION}`,
+        target: { sdkAppId, host: api.baseUrl.host },
+      },
+      reportHeader: {
+        input,
+        toolVersion: `cgsync ${VERSION}`,
+        target: `SDKAppID ${sdkAppId} at ${api.baseUrl.host} (the demo's emulator)`,
+        madeAt: new Date().toISOString(),
+      },
       api,
       scheduler,
       ...(io.signal === undefined ? {} : { signal: io.signal }),

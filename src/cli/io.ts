@@ -1,10 +1,12 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { SyncError } from '../errors.js';
 import { redactSecrets } from '../log.js';
 import type { OnPhase } from '../sync/phase.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface CliIo {
+  /** Read when the input is `-`. */
+  readonly stdin?: Readable & { isTTY?: boolean };
   readonly stdout: Writable & { isTTY?: boolean };
   readonly stderr: Writable & { isTTY?: boolean };
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -22,6 +24,8 @@ export const EXIT = {
   changesOrDrift: 2,
   interrupted: 3,
   partial: 4,
+  /** The deletion guard refused the run before any write: a person should look (`plan` shows why). */
+  refused: 5,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from 'commander';
 import { isSyncError } from '../errors.js';
 import { MAX_RATE } from '../model.js';
+import { parseShard } from '../planner/shard.js';
 import { parseMaxDelete } from '../sync/guard.js';
-import { parseShard } from '../sync/shard.js';
 
 export { parseDuration } from './duration.js';
 

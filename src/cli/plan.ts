@@ -1,14 +1,19 @@
 import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import { renderText } from '../planner/report-text.js';
+import type { Shard } from '../planner/shard.js';
+import type { GuardVerdict, MaxDelete } from '../sync/guard.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import type { Shard } from '../sync/shard.js';
-import type { ConnectionFlags } from './config.js';
+import { VERSION } from '../version.js';
+import { type ConnectionFlags, describeTarget, peekTarget, type Target } from './config.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { createOutput, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
+import { madeAt } from './plan-binding.js';
+import { spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
-export interface PlanArgs extends ConnectionFlags {
+export interface PlanArgs extends ConnectionFlags, OutputFlags {
   mode: Mode;
   assumeEmpty?: boolean;
   out?: string;
@@ -22,6 +27,10 @@ export interface PlanArgs extends ConnectionFlags {
   threads?: number;
   failures?: string;
   groupNameLimit?: number;
+  maxDelete?: MaxDelete;
+  /** Time of one call for the estimate, ms; measured from the reads when absent. */
+  latency?: number;
+  concurrency?: number;
 }
 
 /** Every file a plan reads or writes, for {@link checkPathCollisions}. */
@@ -35,19 +44,33 @@ export function planPaths(input: string, args: PlanArgs): RunPath[] {
   ];
 }
 
-/** `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. */
+/**
+ * `cgsync plan`: what would change, how many calls, how long. Writes nothing to the service. In mirror
+ * mode it also decides apply's deletion guard: over `--max-delete` it warns, and with
+ * `--detailed-exitcode` exits 5 as apply would.
+ */
 export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): Promise<ExitCode> {
+  const out = createOutput(io, args);
   let connection: { close(): Promise<void> } | undefined;
+  let spooled: Awaited<ReturnType<typeof spoolInput>> | undefined;
   try {
     await checkPathCollisions(planPaths(input, args), io.cwd);
+    spooled = await spoolInput(input, io);
     // Without reads there is no connection, and its modules (HTTP client, limiters, Redis) stay unloaded.
     const connected =
       args.assumeEmpty === true
         ? undefined
-        : await (await import('./connect.js')).connect({ ...args, rate: args.rate }, io);
+        : await (await import('./connect.js')).connect(
+            { ...args, rate: args.rate },
+            io,
+            (m) => out.warn(m),
+            (m) => out.info(m),
+          );
     connection = connected;
-    const { summary, scan, failuresWritten } = await runPlanJob({
-      input: resolve(io.cwd, input),
+    const target: Target | undefined = connected?.target ?? peekTarget(args, io.env);
+    const at = madeAt(io.env);
+    const { summary, scan, failuresWritten, guard } = await runPlanJob({
+      input: spooled.path,
       mode: args.mode,
       assumeEmpty: args.assumeEmpty === true,
       reports: args.report.map((r) => resolve(io.cwd, r)),
@@ -59,20 +82,36 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(args.threads === undefined ? {} : { threads: args.threads }),
       ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
       ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
-      onWarning: boundedWarnings((message) => writeLine(io.stderr, `warning: ${message}`)),
+      ...(args.maxDelete === undefined ? {} : { maxDelete: args.maxDelete }),
+      ...(args.latency === undefined ? {} : { latencyMs: args.latency }),
+      ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+      made: { at, by: `cgsync ${VERSION}`, ...(target === undefined ? {} : { target }) },
+      reportHeader: {
+        input: spooled.label,
+        toolVersion: `cgsync ${VERSION}`,
+        madeAt: at,
+        ...(target === undefined ? {} : { target: describeTarget(target) }),
+      },
+      onWarning: boundedWarnings((message) => out.warn(message)),
       ...(connected === undefined ? {} : { api: connected.api, scheduler: connected.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
     });
     if (args.json === true) {
       const rows = { total: scan.rows, rejected: scan.rejectedRows };
-      writeLine(io.stdout, JSON.stringify({ ...summary, rows }));
+      writeLine(io.stdout, JSON.stringify({ ...summary, rows, ...(guard === undefined ? {} : { guard }) }));
     } else io.stdout.write(renderText(summary));
-    if (args.out !== undefined) writeLine(io.stderr, `plan written to ${args.out}`);
-    for (const r of args.report) writeLine(io.stderr, `report written to ${r}`);
+    if (args.out !== undefined) out.info(`plan written to ${args.out}`);
+    for (const r of args.report) out.info(`report written to ${r}`);
     if (args.failures !== undefined && failuresWritten > 0) {
-      writeLine(io.stderr, `failures written to ${args.failures} (${failuresWritten} rows)`);
+      out.info(`failures written to ${args.failures} (${failuresWritten} rows)`);
     }
+    if (guard !== undefined) {
+      if (guard.ok) out.info(guardLine(guard));
+      else out.warn(guardLine(guard));
+    }
+    // apply would refuse this plan before any write: a person should look.
+    if (guard?.ok === false && args.detailedExitcode === true) return EXIT.refused;
     // Users that could not be read are not planned: the plan is incomplete, whatever else it says.
     if (summary.unreadable !== undefined) return EXIT.partial;
     const pending = summary.usersWithChanges > 0;
@@ -85,5 +124,15 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
     });
   } finally {
     await connection?.close();
+    await spooled?.dispose();
   }
+}
+
+/** The guard's verdict as apply would see it, for a plan. */
+function guardLine(guard: GuardVerdict): string {
+  const share = guard.examined === 0 ? 0 : (guard.removed / guard.examined) * 100;
+  const what = `${guard.removed} of ${guard.examined} memberships (${share.toFixed(1)}%), ${guard.allowed} allowed`;
+  return guard.ok
+    ? `deletion guard: apply would pass this plan: it removes ${what}`
+    : `deletion guard: apply would refuse this plan (exit 5) before any write: it removes ${what} by --max-delete; check the export, or raise --max-delete if this is intended`;
 }

@@ -24,6 +24,10 @@ export async function runMain(argv: readonly string[], extra: Partial<CliIo> = {
   };
   for (const s of STOP_SIGNALS) process.on(s, onSignal);
   process.exitCode = await runCli(argv, {
+    // Touched only when the input is `-`: creating the stream otherwise is needless.
+    get stdin() {
+      return process.stdin;
+    },
     stdout: process.stdout,
     stderr: process.stderr,
     env: process.env,

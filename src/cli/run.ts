@@ -1,17 +1,17 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSyncError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { parseMilliseconds, parseSeconds } from './duration.js';
+import { addEmulatorCommand } from './emulator-command.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
+import { LOG_LEVELS } from './output.js';
 import {
   collect,
-  faultMix,
   intInRange,
   maxDeleteOption,
-  nonNegative,
   nonNegativeInt,
   parseDuration,
   positiveInt,
-  probability,
   rateOption,
   shardOption,
 } from './parsers.js';
@@ -21,11 +21,32 @@ export { describeError } from './io.js';
 // Each command's module (and its dependencies: the HTTP client, Redis, the emulator) is loaded only
 // when that command runs, so a command starts without loading what it does not use.
 
-function connectionOptions(cmd: Command): Command {
+/** The flags a user gave on the command line (not defaults): a plan file's options yield to none of them. */
+function explicitFlags(cmd: Command): ReadonlySet<string> {
+  const given = new Set<string>();
+  for (const option of cmd.options) {
+    const key = option.attributeName();
+    if (cmd.getOptionValueSource(key) === 'cli') given.add(key);
+  }
+  return given;
+}
+
+/** `--log-level` and `--quiet`, for every command that talks to the service. */
+function outputOptions(cmd: Command): Command {
   return cmd
+    .addOption(
+      new Option('--log-level <level>', 'the least severe log records and lines shown on stderr')
+        .choices([...LOG_LEVELS])
+        .default('info'),
+    )
+    .option('--quiet', 'no progress and no informational lines: warnings, errors and --json only');
+}
+
+function connectionOptions(cmd: Command): Command {
+  return outputOptions(cmd)
     .option('--sdkappid <id>', 'SDKAppID (env TENCENT_SDKAPPID)')
     .option('--secret-key-file <file>', 'file holding the SecretKey (env TENCENT_SECRET_KEY)')
-    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN)', undefined)
+    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN; default: administrator)')
     .option(
       '--region <region>',
       'china, singapore, seoul, tokyo, frankfurt, mumbai, silicon-valley, jakarta (env TENCENT_REGION)',
@@ -67,56 +88,81 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
   const groupNameLimit = () =>
     new Option(
       '--group-name-limit <bytes>',
-      'reject rows whose GroupName is longer (32: the update page reading; default 64)',
+      'reject rows whose GroupName is longer (32: the update page reading) (default: 64)',
     ).argParser(intInRange('--group-name-limit', 1, 64));
+  const maxDelete = (what: string) =>
+    new Option('--max-delete <N|P%>', `${what} (default: 10% of the memberships looked at)`).argParser(
+      maxDeleteOption,
+    );
+  const concurrency = (what: string) =>
+    new Option('--concurrency <n>', `${what} (default: 60)`).argParser(positiveInt('--concurrency'));
   const inputOptions = (cmd: Command) =>
     cmd
       .addOption(groupNameLimit())
       .option('--strict', 'fail on the first rejected row')
       .addOption(
-        new Option('--max-invalid <n>', 'fail when more rows than this are rejected').argParser(
-          nonNegativeInt('--max-invalid'),
-        ),
+        new Option(
+          '--max-invalid <n>',
+          'fail when more rows than this are rejected (default: no limit)',
+        ).argParser(nonNegativeInt('--max-invalid')),
       )
       .addOption(
-        new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+        new Option(
+          '--shard <i/n>',
+          'handle only users with hash(user) mod n = i (default: every user)',
+        ).argParser(shardOption),
       );
 
   inputOptions(
     connectionOptions(program.command('plan'))
       .description('dry run: what would change, how many calls, how long; writes nothing to the service')
-      .argument('<input.csv>', 'the CSV export')
+      .argument('<input.csv>', 'the CSV export; - reads standard input')
       .addOption(mode())
       .option('--assume-empty', 'do not read the app state (it is known to be empty)')
+      .addOption(
+        maxDelete(
+          'mirror: warn when apply would refuse (exit 5 with --detailed-exitcode); recorded in --out',
+        ),
+      )
+      .addOption(
+        new Option(
+          '--latency <ms>',
+          'time of one call for the estimate, e.g. 80 or 80ms (default: the median of the reads; 0 with --assume-empty)',
+        ).argParser(parseMilliseconds('--latency', 60_000)),
+      )
+      .addOption(concurrency('users in flight apply will use, for the estimate'))
       .option('--out <plan.ndjson>', 'write the plan for `cgsync apply <plan>`')
       .option('--report <file>', 'write a report (.html or .md); repeatable', collect, [])
       .option('--failures <file.csv>', 'write rejected rows and the rows of users that could not be read')
-      .option('--detailed-exitcode', 'exit 2 when changes are pending, 0 when none')
+      .option(
+        '--detailed-exitcode',
+        "exit 2 when changes are pending, 0 when none, 5 when apply's deletion guard would refuse",
+      )
       .option('--json', 'print the summary as JSON')
       .addOption(
         new Option(
           '--threads <n>',
-          'with --assume-empty: planning threads (default: one per core, at most 4; 0: none)',
+          'with --assume-empty: planning threads; 0: none (default: one per core, at most 4)',
         ).argParser(intInRange('--threads', 0, 64)),
       )
       .addOption(rate()),
-  ).action(async (input: string, opts) =>
-    setExit(await (await import('./plan.js')).runPlanCommand(input, opts, io)),
+  ).action(async (input: string, opts, cmd: Command) =>
+    setExit(
+      await (await import('./plan.js')).runPlanCommand(input, { ...opts, explicit: explicitFlags(cmd) }, io),
+    ),
   );
 
   inputOptions(
     connectionOptions(program.command('apply'))
       .description('apply a CSV (or a plan file): rate-limited, retrying, resumable')
-      .argument('<input>', 'the CSV export, or a plan file from `cgsync plan --out`')
+      .argument(
+        '<input>',
+        'the CSV export, or a plan file from `cgsync plan --out` (its options apply); - reads standard input',
+      )
       .requiredOption('--checkpoint <file>', 'resumable checkpoint log (NDJSON)')
       .addOption(mode())
       .option('--assume-empty', 'do not read the app state (it is known to be empty): the fastest migration')
-      .addOption(
-        new Option(
-          '--max-delete <N|P%>',
-          'mirror: refuse when more memberships would be removed (default 10%)',
-        ).argParser(maxDeleteOption),
-      )
+      .addOption(maxDelete('mirror: refuse (exit 5) when more memberships would be removed'))
       .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
@@ -125,27 +171,41 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         'plan file: a user changed in the app since the plan is re-planned against what is read, not refused',
       )
       .addOption(rate())
-      .addOption(new Option('--concurrency <n>', 'users in flight').argParser(positiveInt('--concurrency')))
+      .addOption(concurrency('users in flight'))
       .addOption(
-        new Option('--max-duration <d>', 'stop after this long (e.g. 30m), resumable; exit 3').argParser(
-          parseDuration('--max-duration'),
-        ),
+        new Option(
+          '--max-duration <d>',
+          'stop after this long (500ms, 30m, 5h, 1d), resumable; exit 3 (default: no limit)',
+        ).argParser(parseDuration('--max-duration')),
       )
       .option('--redis <url>', 'share the per-endpoint budget with every process using this Redis')
+      .option(
+        '--metrics-file <file.prom>',
+        "at the end, the run's metrics in Prometheus text format (node_exporter textfile collector)",
+      )
       .option('--json', 'print a machine-readable summary on stdout'),
-  ).action(async (input: string, opts) =>
-    setExit(await (await import('./apply.js')).runApplyCommand(input, opts, io)),
+  ).action(async (input: string, opts, cmd: Command) =>
+    setExit(
+      await (await import('./apply.js')).runApplyCommand(
+        input,
+        { ...opts, explicit: explicitFlags(cmd) },
+        io,
+      ),
+    ),
   );
 
   connectionOptions(program.command('verify'))
     .description(
       'read the app back and compare with the CSV: exit 0 when equal, 2 on drift, 4 when users could not be read',
     )
-    .argument('<input.csv>', 'the CSV export')
+    .argument('<input.csv>', 'the CSV export; - reads standard input')
     .addOption(mode())
     .addOption(rate())
     .addOption(
-      new Option('--shard <i/n>', 'handle only users with hash(user) mod n = i').argParser(shardOption),
+      new Option(
+        '--shard <i/n>',
+        'handle only users with hash(user) mod n = i (default: every user)',
+      ).argParser(shardOption),
     )
     .addOption(groupNameLimit())
     .option('--json', 'print the result as JSON')
@@ -153,129 +213,34 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       setExit(await (await import('./verify.js')).runVerifyCommand(input, opts, io)),
     );
 
+  connectionOptions(program.command('export'))
+    .description(
+      "write the app's current groups of some users as a CSV in the input format (a backup: apply it to restore)",
+    )
+    .option('--input <csv>', 'export the users of this CSV (From_Account); - reads standard input')
+    .option('--users <file>', 'export these users: one ID per line (# comments); - reads standard input')
+    .requiredOption('--out <file.csv>', 'the CSV to write (whole or not at all, mode 0600)')
+    .addOption(rate())
+    .option('--json', 'print the result as JSON')
+    .action(async (opts) => setExit(await (await import('./export.js')).runExportCommand(opts, io)));
+
   program
     .command('demo')
     .description('the migration job on a sample against a built-in emulator, no configuration (npm start)')
-    .option('--input <csv>', 'CSV to migrate (default: samples/demo.csv)')
+    .option('--input <csv>', 'CSV to migrate (default: the packaged samples/demo.csv)')
     .option('--dir <dir>', 'where the report, plan and checkpoint go', 'cgsync-demo')
     .action(async (opts) => setExit(await (await import('./demo.js')).runDemo(opts, io)));
 
   connectionOptions(program.command('usersig'))
     .description('print the admin UserSig (last line of stdout)')
     .addOption(
-      new Option('--expire <seconds>', 'validity in seconds')
+      new Option('--expire <seconds>', 'validity: seconds, or a duration such as 12h or 1d')
         .default(86_400)
-        .argParser(positiveInt('--expire')),
+        .argParser(parseSeconds('--expire', 10 * 365 * 86_400)),
     )
     .action(async (opts) => setExit(await (await import('./usersig.js')).runUsersig(opts, io)));
 
-  program
-    .command('emulator')
-    .description(
-      'run a local Tencent Cloud Chat emulator (conversation-group endpoints) until SIGINT/SIGTERM',
-    )
-    .option('--sdkappid <id>', 'SDKAppID it serves (env TENCENT_SDKAPPID)')
-    .option(
-      '--secret-key-file <file>',
-      'file holding the SecretKey it verifies UserSigs with (env TENCENT_SECRET_KEY)',
-    )
-    .option('--admin <identifier>', 'app admin identifier (env TENCENT_ADMIN)')
-    .addOption(
-      new Option('--port <port>', 'port, 0 for any free one')
-        .default(8080)
-        .argParser(intInRange('--port', 0, 65_535)),
-    )
-    .option('--host <host>', 'interface to bind (loopback unless --allow-non-loopback)', '127.0.0.1')
-    .option('--allow-non-loopback', 'allow binding a non-loopback host')
-    .addOption(
-      new Option('--latency <ms>', 'delay before answering').default(0).argParser(nonNegative('--latency')),
-    )
-    .addOption(
-      new Option('--jitter <ms>', 'latency varies by ± this').default(0).argParser(nonNegative('--jitter')),
-    )
-    .addOption(
-      new Option('--fault-rate <p>', 'probability of a transient 50004/50005')
-        .default(0)
-        .argParser(probability('--fault-rate')),
-    )
-    .addOption(
-      new Option('--lost-rate <p>', 'probability that a change is applied and its answer lost')
-        .default(0)
-        .argParser(probability('--lost-rate')),
-    )
-    .addOption(
-      new Option('--http502-rate <p>', 'probability of an HTTP 502')
-        .default(0)
-        .argParser(probability('--http502-rate')),
-    )
-    .addOption(
-      new Option('--rate-limit <n>', 'accepted calls per endpoint in any 1 s window')
-        .default(200)
-        .argParser(positiveInt('--rate-limit')),
-    )
-    .addOption(
-      new Option('--page-size <n>', 'conversations per get_contact_group page')
-        .default(100)
-        .argParser(positiveInt('--page-size')),
-    )
-    .addOption(
-      new Option('--duplicate-names <mode>', 'creating a name that exists')
-        .choices(['reject', 'allow'])
-        .default('reject'),
-    )
-    .addOption(
-      new Option('--existing-member <mode>', 're-adding a member / removing a non-member')
-        .choices(['ok', 'error'])
-        .default('ok'),
-    )
-    .addOption(
-      new Option('--seed <n>', 'seed of the fault sequence')
-        .default(1)
-        .argParser(intInRange('--seed', 0, 0xffff_ffff)),
-    )
-    .addOption(
-      new Option('--applied-fault-rate <p>', 'probability that a call is applied, then answered 50004 or 502')
-        .default(0)
-        .argParser(probability('--applied-fault-rate')),
-    )
-    .addOption(
-      new Option('--malformed-rate <p>', 'probability of an HTTP 200 answer that is not the documented shape')
-        .default(0)
-        .argParser(probability('--malformed-rate')),
-    )
-    .addOption(
-      new Option(
-        '--fault-mix <code:p,...>',
-        'whole calls answered with these ErrorCodes, e.g. 51007:0.01',
-      ).argParser(faultMix('--fault-mix')),
-    )
-    .addOption(
-      new Option('--item-fault-rate <p>', 'probability of a transient ResultCode per item (half applied)')
-        .default(0)
-        .argParser(probability('--item-fault-rate')),
-    )
-    .addOption(
-      new Option(
-        '--item-fault-mix <code:p,...>',
-        'items answered with these ResultCodes, not applied',
-      ).argParser(faultMix('--item-fault-mix')),
-    )
-    .option('--items-one-by-one', 'apply the items of a call in order, checking 1000 after each')
-    .addOption(
-      new Option('--marked-per-user <n>', 'conversations per user that carry only a mark (count toward 1000)')
-        .default(0)
-        .argParser(intInRange('--marked-per-user', 0, 10_000)),
-    )
-    .option('--contact-item-required', 'refuse a create without ContactItem (50002)')
-    .addOption(
-      new Option(
-        '--old-group-name-limit <bytes>',
-        'longest OldGroupName of an update (51011 past it)',
-      ).argParser(intInRange('--old-group-name-limit', 1, 1024)),
-    )
-    .option('--known-users <file>', 'only these UserIDs (one per line) are imported; others get 50001')
-    .option('--state-file <file>', 'load state from and save it (atomically) to this JSON file')
-    .action(async (opts) => setExit(await (await import('./emulator.js')).runEmulatorCommand(opts, io)));
+  addEmulatorCommand(program, io, setExit);
 
   return program;
 }

@@ -1,13 +1,14 @@
-import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
-import type { Shard } from '../sync/shard.js';
+import type { Shard } from '../planner/shard.js';
 import { formatDrift, runVerifyJob } from '../sync/verify-job.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
+import { createOutput, type OutputFlags } from './output.js';
+import { type SpooledInput, spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
-export interface VerifyArgs extends ConnectionFlags {
+export interface VerifyArgs extends ConnectionFlags, OutputFlags {
   mode: Mode;
   rate: number;
   shard?: Shard;
@@ -20,11 +21,19 @@ export interface VerifyArgs extends ConnectionFlags {
  * users could not be read (not imported: 50001, …) and so were not compared.
  */
 export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliIo): Promise<ExitCode> {
+  const out = createOutput(io, args);
   let connection: Connection | undefined;
+  let spooled: SpooledInput | undefined;
   try {
-    connection = await connect({ ...args, rate: args.rate }, io);
+    spooled = await spoolInput(input, io);
+    connection = await connect(
+      { ...args, rate: args.rate },
+      io,
+      (m) => out.warn(m),
+      (m) => out.info(m),
+    );
     const result = await runVerifyJob({
-      input: resolve(io.cwd, input),
+      input: spooled.path,
       mode: args.mode,
       api: connection.api,
       scheduler: connection.scheduler,
@@ -32,11 +41,11 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
       ...(args.groupNameLimit === undefined ? {} : { groupNameLimit: args.groupNameLimit }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
-      onWarning: boundedWarnings((message) => writeLine(io.stderr, `warning: ${message}`)),
+      onWarning: boundedWarnings((message) => out.warn(message)),
     });
     if (args.json === true) writeLine(io.stdout, JSON.stringify(result));
     else io.stdout.write(formatDrift(result));
-    if (result.rejectedRows > 0) writeLine(io.stderr, `rejected rows (not compared): ${result.rejectedRows}`);
+    if (result.rejectedRows > 0) out.warn(`rejected rows (not compared): ${result.rejectedRows}`);
     if (result.usersWithDrift > 0) return EXIT.changesOrDrift;
     return result.usersUnreadable > 0 ? EXIT.partial : EXIT.ok;
   } catch (err) {
@@ -46,5 +55,6 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
     });
   } finally {
     await connection?.close();
+    await spooled?.dispose();
   }
 }

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { SyncError } from '../errors.js';
+import { ThreadPool } from '../thread-pool.js';
+import { workerFile } from '../threads.js';
 
 /**
  * The emulator's HTTP side: sockets, request bodies, arrival times, and answers sent after their
@@ -44,20 +45,11 @@ export function monotonicMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Why the server could not listen: `code` is the system's (EADDRINUSE, EACCES…). */
-export class ListenError extends Error {
-  readonly code: string | undefined;
-  constructor(code: string | undefined, message: string) {
-    super(message);
-    this.name = 'ListenError';
-    this.code = code;
-  }
-}
-
 /**
  * Listens on `host:port` (0: a free port) and answers every request with `answer`. A request's
  * arrival time is taken when its headers are parsed, before its body is read; its answer is sent
- * `delayMs` after that (at once if `answer` took longer).
+ * `delayMs` after that (at once if `answer` took longer). When it cannot listen: `SyncError('CONFIG')`
+ * naming the system's code (EADDRINUSE, EACCES…).
  */
 export async function serveHttp(host: string, port: number, answer: AnswerFn): Promise<HttpServing> {
   const timers = new Set<NodeJS.Timeout>();
@@ -91,7 +83,9 @@ export async function serveHttp(host: string, port: number, answer: AnswerFn): P
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new ListenError(error.code, error.code ?? error.message)),
+      reject(
+        new SyncError('CONFIG', `Emulator cannot listen on ${host}:${port}: ${error.code ?? error.message}`),
+      ),
     );
     server.listen(port, host, () => resolve());
   });
@@ -130,93 +124,66 @@ function send(res: ServerResponse, status: number, contentType: string, text: st
   res.end(text);
 }
 
-/** The compiled HTTP thread entry; absent when running from the TypeScript sources (tests). */
-export const HTTP_THREAD_FILE = fileURLToPath(new URL('./http-thread.js', import.meta.url));
-
-/** What the HTTP thread is given (see src/emulator/http-thread.ts). */
-export interface HttpThreadData {
+/** The HTTP thread's one job (see src/emulator/http-thread.ts): serve until cancelled. */
+export interface HttpJob {
   readonly host: string;
   readonly port: number;
 }
 
-/** Messages from the HTTP thread. */
-export type FromHttpThread =
+/** What the HTTP thread tells: it listens (answered with nothing), a request (answered with its reply). */
+export type HttpEvent =
   | { readonly type: 'listening'; readonly port: number }
-  | { readonly type: 'listen-error'; readonly code: string | undefined; readonly message: string }
-  | { readonly type: 'request'; readonly id: number; readonly request: EmulatorRequest }
-  | { readonly type: 'closed' };
-
-/** Messages to the HTTP thread. */
-export type ToHttpThread =
-  | { readonly type: 'reply'; readonly id: number; readonly reply: Reply }
-  | { readonly type: 'failed'; readonly id: number }
-  | { readonly type: 'close' };
+  | { readonly type: 'request'; readonly request: EmulatorRequest };
 
 /**
- * {@link serveHttp} on a worker thread ({@link HTTP_THREAD_FILE}), `answer` on this one. The HTTP
- * thread's heap holds only the requests in flight, so its garbage collection pauses are short, and
- * pauses of this thread (whose heap may hold millions of memberships) delay answers but no longer
- * shift the arrival times the rate limiter counts. Requests reach `answer` in arrival order.
- * A crash of the HTTP thread after start-up is thrown on this thread: the emulator fails loudly.
+ * {@link serveHttp} on a worker thread (src/emulator/http-thread.ts), `answer` on this one, through the
+ * thread protocol of src/threads.ts. The HTTP thread's heap holds only the requests in flight, so its
+ * garbage collection pauses are short, and pauses of this thread (whose heap may hold millions of
+ * memberships) delay answers but no longer shift the arrival times the rate limiter counts. Requests
+ * reach `answer` in arrival order. A crash of the HTTP thread after start-up is thrown on this thread:
+ * the emulator fails loudly.
  */
-export async function serveOnThread(host: string, port: number, answer: AnswerFn): Promise<HttpServing> {
-  const worker = new Worker(HTTP_THREAD_FILE, { workerData: { host, port } satisfies HttpThreadData });
-  const post = (message: ToHttpThread): void => worker.postMessage(message);
+export function serveOnThread(host: string, port: number, answer: AnswerFn): Promise<HttpServing> {
+  const thread = new ThreadPool<HttpJob, void, HttpEvent, Reply | undefined>({
+    name: "emulator's HTTP thread",
+    threads: 1,
+    entry: workerFile(import.meta.url, 'http-thread'),
+  });
+  const stop = new AbortController();
   let closing: Promise<void> | undefined;
-  let onClosed: (() => void) | undefined;
   return new Promise<HttpServing>((resolve, reject) => {
     let started = false;
-    const fail = (error: Error): void => {
-      if (!started) reject(error);
-      else if (closing === undefined) {
+    const served = thread.run(
+      { host, port },
+      {
+        signal: stop.signal,
+        onEvent: (event) => {
+          if (event.type === 'request') return answer(event.request);
+          started = true;
+          resolve({
+            port: event.port,
+            close() {
+              closing ??= (async () => {
+                stop.abort();
+                await served.catch(() => undefined);
+                await thread.close();
+              })();
+              return closing;
+            },
+          });
+          return undefined;
+        },
+      },
+    );
+    served.catch((error: unknown) => {
+      if (!started) {
+        reject(error);
+        thread.close().catch(() => undefined);
+      } else if (closing === undefined) {
         process.nextTick(() => {
           throw error;
         });
       }
-    };
-    worker.on('message', (message: FromHttpThread) => {
-      switch (message.type) {
-        case 'request': {
-          const { id } = message;
-          try {
-            const reply = answer(message.request);
-            if (reply instanceof Promise) {
-              reply.then(
-                (r) => post({ type: 'reply', id, reply: r }),
-                () => post({ type: 'failed', id }),
-              );
-            } else post({ type: 'reply', id, reply });
-          } catch {
-            post({ type: 'failed', id });
-          }
-          return;
-        }
-        case 'listening':
-          started = true;
-          resolve({
-            port: message.port,
-            close() {
-              closing ??= new Promise<void>((done) => {
-                onClosed = done;
-                post({ type: 'close' });
-              }).then(() => worker.terminate().then(() => undefined));
-              return closing;
-            },
-          });
-          return;
-        case 'listen-error':
-          reject(new ListenError(message.code, message.message));
-          worker.terminate().catch(() => undefined);
-          return;
-        case 'closed':
-          onClosed?.();
-          return;
-      }
-    });
-    worker.on('error', fail);
-    worker.on('exit', (code) => {
-      onClosed?.();
-      fail(new Error(`The emulator's HTTP thread stopped (exit code ${code})`));
     });
   });
 }

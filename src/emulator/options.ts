@@ -99,8 +99,9 @@ export interface EmulatorOptions {
   /** How long a change may stay unsaved before the state file is written, in milliseconds. @default 200 */
   persistDebounceMs?: number | undefined;
   /**
-   * Serve HTTP (sockets, arrival times, answer delays) on a worker thread, apart from the store.
-   * @default true when the compiled thread entry exists (not when running from the TypeScript sources)
+   * Serve HTTP (sockets, arrival times, answer delays) on a worker thread, apart from the store (run
+   * from the TypeScript sources, the thread runs the built file: see src/threads.ts).
+   * @default true
    */
   httpThread?: boolean | undefined;
 }

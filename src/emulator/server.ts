@@ -1,13 +1,9 @@
-import { existsSync } from 'node:fs';
-import { SyncError } from '../errors.js';
 import { verifyUserSig } from '../tencent/usersig.js';
 import { ENDPOINTS, type Endpoint } from '../tencent/wire.js';
 import { FaultInjector, type FaultKind, type MalformedVariant, malformedApplies } from './faults.js';
 import {
   type EmulatorRequest,
-  HTTP_THREAD_FILE,
   type HttpServing,
-  ListenError,
   monotonicMs,
   type Reply,
   serveHttp,
@@ -236,14 +232,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
     return { kind: 'http', status: 404, type: 'text/plain', text: 'not found', delayMs: 0 };
   };
 
-  const onThread = options.httpThread ?? existsSync(HTTP_THREAD_FILE);
-  let http: HttpServing;
-  try {
-    http = await (onThread ? serveOnThread : serveHttp)(o.host, o.port, answer);
-  } catch (error) {
-    if (!(error instanceof ListenError)) throw error;
-    throw new SyncError('CONFIG', `Emulator cannot listen on ${o.host}:${o.port}: ${error.message}`);
-  }
+  const http: HttpServing = await (options.httpThread === false ? serveHttp : serveOnThread)(
+    o.host,
+    o.port,
+    answer,
+  );
   const port = http.port;
   const urlHost = o.host.includes(':') ? `[${o.host}]` : o.host;
 

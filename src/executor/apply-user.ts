@@ -4,11 +4,11 @@ import type { ChatApi, ItemResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
 import { ERROR_CODES } from '../tencent/error-codes.js';
 import type { Endpoint } from '../tencent/wire.js';
-import type { CheckpointStore, UserProgress } from './checkpoint.js';
 import type { Clock } from './clock.js';
 import { itemHolds, retryOperation, splitFailedItems } from './item-retry.js';
-import type { EndpointScheduler } from './limiters.js';
+import type { CheckpointStore, UserProgress } from './log/checkpoint.js';
 import { failWithoutCall, finish, toFailedItem } from './op-outcome.js';
+import type { EndpointScheduler } from './rate/limiters.js';
 import { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
 import { backoffMs, callWithRetry, judgeFailure, type RetryPolicy, type Verdict } from './retry.js';
 

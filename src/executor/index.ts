@@ -1,6 +1,7 @@
 // The executor's public surface: re-exports only.
 
 export type { FailedItem, UserOutcome, UserWork } from './apply-user.js';
+export { type Clock, systemClock } from './clock.js';
 export {
   Checkpoint,
   type CheckpointFile,
@@ -10,30 +11,22 @@ export {
   type OpenCheckpointOptions,
   openCheckpoint,
   type UserProgress,
-} from './checkpoint.js';
+} from './log/checkpoint.js';
 export {
   type CheckpointHeader,
   type CheckpointRecord,
   computeRunKey,
   type RunIdentity,
-} from './checkpoint-records.js';
-export { type Clock, systemClock } from './clock.js';
-export {
-  CANONICAL_HEADER,
-  escapeFormula,
-  FAILURE_COLUMNS,
-  FailuresWriter,
-  type RejectedRow,
-} from './failures-file.js';
+} from './log/checkpoint-records.js';
+export { acquireLock, type Lock, type LockOptions, lockPathFor } from './log/lock.js';
 export {
   type CallGate,
   createEndpointLimiters,
   type EndpointScheduler,
   isGateFailure,
   type LimiterOptions,
-} from './limiters.js';
-export { acquireLock, type Lock, type LockOptions, lockPathFor } from './lock.js';
-export { createProgress, formatSummary, type Progress, type ProgressOptions } from './progress.js';
+} from './rate/limiters.js';
+export { CallStats, type EndpointCounts } from './rate/stats.js';
 export { applyToRemote, readRemoteUser, reconcileOperation } from './reconcile.js';
 export {
   backoffMs,
@@ -51,4 +44,3 @@ export {
   type RunResult,
   runApply,
 } from './run-apply.js';
-export { CallStats, type EndpointCounts } from './stats.js';

@@ -3,7 +3,7 @@ import type { Operation } from '../planner/types.js';
 import type { ItemResult } from '../tencent/api.js';
 import { describeErrorCode } from '../tencent/error-codes.js';
 import type { FailedItem, OpOutcome, UserContext, UserWork } from './apply-user.js';
-import type { FailedItemRecord } from './checkpoint-records.js';
+import type { FailedItemRecord } from './log/checkpoint-records.js';
 import { failureCode, failureMessage } from './retry.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type Conversation, conversationKey, type RemoteGroup, type RemoteUser } from '../model.js';
 import type { Operation } from '../planner/types.js';
 import { type ChatApi, type ItemResult, readUserState } from '../tencent/api.js';
-import type { EndpointScheduler } from './limiters.js';
+import type { EndpointScheduler } from './rate/limiters.js';
 import { type CallOptions, callWithRetry } from './retry.js';
 
 /** The group a name-addressed call acts on: the first (lowest GroupId) of that name. */

@@ -3,7 +3,7 @@ import { failureOf } from '../tencent/client.js';
 import { classifyFailure, type Failure } from '../tencent/error-codes.js';
 import type { Endpoint } from '../tencent/wire.js';
 import { type Clock, systemClock } from './clock.js';
-import { type EndpointScheduler, isGateFailure } from './limiters.js';
+import { type EndpointScheduler, isGateFailure } from './rate/limiters.js';
 
 /** How often and how patiently a call is retried. */
 export interface RetryPolicy {

@@ -1,7 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { SyncError } from '../errors.js';
-import { LIMITS } from '../model.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { Endpoint } from '../tencent/wire.js';
 import {
@@ -11,11 +10,11 @@ import {
   type UserOutcome,
   type UserWork,
 } from './apply-user.js';
-import type { CheckpointStore } from './checkpoint.js';
 import { type Clock, systemClock } from './clock.js';
-import { createEndpointLimiters, type EndpointScheduler } from './limiters.js';
+import type { CheckpointStore } from './log/checkpoint.js';
+import { createEndpointLimiters, type EndpointScheduler } from './rate/limiters.js';
+import type { EndpointCounts } from './rate/stats.js';
 import type { RetryPolicy } from './retry.js';
-import type { EndpointCounts } from './stats.js';
 
 export type { FailedItem, UserWork } from './apply-user.js';
 
@@ -43,14 +42,15 @@ export interface ProgressSink {
 /** Options of {@link runApply}. */
 export interface ApplyOptions extends RetryPolicy {
   /**
-   * Calls per second per endpoint, when `limiters` is not given.
+   * Calls per second per endpoint, for the budget created when `limiters` is not given (given
+   * `limiters`, their rate is the rate: a different `rate` beside them is refused).
    * @default 200
    */
   readonly rate?: number;
   /**
    * Users in flight (each runs its operations one after another). Enough to reach the rate at
-   * 150 ms latency with a margin: 2 × rate × 0.15 s.
-   * @default 60 for rate 200
+   * 150 ms latency with a margin: 2 × rate × 0.15 s, rounded up, for the rate of the budget in use.
+   * @default 60 at 200 calls/s
    */
   readonly concurrency?: number;
   /** The per-endpoint budget to use (share it with the planning reads); created from `rate` when absent. */
@@ -119,6 +119,11 @@ export interface RunApplyParams {
   readonly options?: ApplyOptions;
 }
 
+/** Users in flight to reach `rate` calls/s at 150 ms latency, with a margin: 2 × rate × 0.15 s. */
+export function defaultConcurrency(rate: number): number {
+  return Math.max(1, Math.ceil(2 * rate * 0.15));
+}
+
 function checkPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new SyncError('USAGE', `Expected \`${name}\` to be an integer from 1, got ${String(value)}`, {
@@ -143,13 +148,25 @@ function checkPositiveInteger(name: string, value: number): void {
  */
 export async function runApply(params: RunApplyParams): Promise<RunResult> {
   const options = params.options ?? {};
-  const rate = options.rate ?? LIMITS.callsPerSecond;
-  const concurrency = options.concurrency ?? Math.max(1, Math.ceil(2 * rate * 0.15));
+  if (
+    options.limiters !== undefined &&
+    options.rate !== undefined &&
+    options.rate !== options.limiters.rate
+  ) {
+    throw new SyncError(
+      'USAGE',
+      `Expected \`rate\` to be left out or to equal the rate of \`limiters\` (${options.limiters.rate}), got ${String(options.rate)}`,
+      { value: String(options.rate) },
+    );
+  }
+  if (options.concurrency !== undefined) checkPositiveInteger('concurrency', options.concurrency);
   const keep = options.keepFailedItems ?? 1000;
-  checkPositiveInteger('concurrency', concurrency);
   const clock = options.clock ?? systemClock;
   const ownLimiters = options.limiters === undefined;
-  const scheduler = options.limiters ?? createEndpointLimiters({ rate, clock });
+  const scheduler =
+    options.limiters ??
+    createEndpointLimiters({ ...(options.rate === undefined ? {} : { rate: options.rate }), clock });
+  const concurrency = options.concurrency ?? defaultConcurrency(scheduler.rate);
   const checkpoint = params.checkpoint;
   const startedAt = clock.now();
 

@@ -1,6 +1,6 @@
 import { LIMITS } from '../model.js';
 import type { Endpoint } from '../tencent/wire.js';
-import type { UserPlan } from './types.js';
+import type { CountedPlan } from './types.js';
 
 /** Calls per endpoint. Every endpoint is present (0 when unused). */
 export type CallCounts = Record<Endpoint, number>;
@@ -30,7 +30,11 @@ export interface CountCallsOptions {
 }
 
 /** Adds one user's calls to `into` (and returns it). Reads are estimated, see {@link CountCallsOptions}. */
-export function addUserCalls(into: CallCounts, plan: UserPlan, options: CountCallsOptions = {}): CallCounts {
+export function addUserCalls(
+  into: CallCounts,
+  plan: CountedPlan,
+  options: CountCallsOptions = {},
+): CallCounts {
   for (const op of plan.operations) {
     if (op.kind === 'create') into.create_contact_group += 1;
     else if (op.kind === 'update') into.update_contact_group += 1;
@@ -44,7 +48,7 @@ export function addUserCalls(into: CallCounts, plan: UserPlan, options: CountCal
 }
 
 /** Calls per endpoint for a set of user plans. */
-export function countCalls(plans: Iterable<UserPlan>, options: CountCallsOptions = {}): CallCounts {
+export function countCalls(plans: Iterable<CountedPlan>, options: CountCallsOptions = {}): CallCounts {
   const counts = emptyCallCounts();
   for (const plan of plans) addUserCalls(counts, plan, options);
   return counts;

@@ -1,6 +1,6 @@
 import { type Conversation, conversationKey } from '../model.js';
 import { sha256Hex } from './canonical.js';
-import type { Operation } from './types.js';
+import type { CountedOperation, Operation } from './types.js';
 
 /** An operation before its id is known. */
 export type DraftOperation =
@@ -63,6 +63,14 @@ export function assignOperationIds(drafts: readonly DraftOperation[]): Operation
     const id = n === 1 ? hash : `${hash}-${n}`;
     return withId(draft, id);
   });
+}
+
+/** The operation of a draft, without an id (a plan that is only counted). */
+export function countedOperation(draft: DraftOperation): CountedOperation {
+  if (draft.kind === 'create')
+    return { kind: 'create', user: draft.user, group: draft.group, add: draft.add };
+  if (draft.kind === 'delete') return { kind: 'delete', user: draft.user, group: draft.group };
+  return { kind: 'update', user: draft.user, group: draft.group, add: draft.add, remove: draft.remove };
 }
 
 /** The operation of a draft, with `id`. */

@@ -81,6 +81,30 @@ export function orderOperations(
   }
 }
 
+/**
+ * The calls that make a new group, in order: a create carrying its first chunk (possibly empty),
+ * then an update adding each further chunk.
+ */
+export function pushNewGroup(user: string, group: NewGroup, into: DraftOperation[]): void {
+  const keys = group.keyChunks;
+  const first = group.chunks[0] ?? [];
+  const firstKeys = keys?.[0];
+  into.push(
+    firstKeys === undefined
+      ? { kind: 'create', user, group: group.group, add: first }
+      : { kind: 'create', user, group: group.group, add: first, addKeys: firstKeys },
+  );
+  for (let i = 1; i < group.chunks.length; i++) {
+    const add = group.chunks[i]!;
+    const addKeys = keys?.[i];
+    into.push(
+      addKeys === undefined
+        ? { kind: 'update', user, group: group.group, add, remove: [] }
+        : { kind: 'update', user, group: group.group, add, remove: [], addKeys },
+    );
+  }
+}
+
 function sequence(
   user: string,
   deletes: readonly GroupDeletion[],
@@ -108,25 +132,8 @@ function sequence(
     push({ kind: 'update', user, group: u.group, add: u.add, remove: u.remove }, u);
   }
   for (const c of [...creates].sort((a, b) => compareCodeUnits(a.group, b.group))) {
-    const keys = c.keyChunks;
-    push({
-      kind: 'create',
-      user,
-      group: c.group,
-      add: c.chunks[0] ?? [],
-      ...(keys?.[0] === undefined ? {} : { addKeys: keys[0] }),
-    });
-    for (let i = 1; i < c.chunks.length; i++) {
-      const addKeys = keys?.[i];
-      push({
-        kind: 'update',
-        user,
-        group: c.group,
-        add: c.chunks[i]!,
-        remove: [],
-        ...(addKeys === undefined ? {} : { addKeys }),
-      });
-    }
+    pushNewGroup(user, c, drafts);
+    while (sources.length < drafts.length) sources.push(undefined);
   }
   return { drafts, sources };
 }

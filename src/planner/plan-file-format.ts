@@ -6,11 +6,30 @@ import type { Operation, UserPlan, UserPlanStats } from './types.js';
 
 /** The `format` value of every plan file. */
 export const PLAN_FORMAT = 'cgsync-plan';
+/** How every plan file starts ({@link serializeHeader} writes the format first): what tells it from a CSV. */
+export const PLAN_FILE_START = `{"format":${JSON.stringify(PLAN_FORMAT)}`;
 /**
  * The plan file version this code writes and reads. See PLAN-FORMAT.md. Version 2 added each user's
  * `remoteDigest` and the digest line at the end; version 1 files are refused (made again, they gain both).
  */
 export const PLAN_VERSION = 2;
+
+/** The app and host a plan was made for (never the key). */
+export interface PlanTarget {
+  readonly sdkAppId: number;
+  /** Host (and port) of the main domain or the endpoint, e.g. `adminapisgp.im.qcloud.com`. */
+  readonly host: string;
+}
+
+/** When, by what and for which app a plan was made. */
+export interface PlanMade {
+  /** ISO 8601 UTC time the plan was made (`SOURCE_DATE_EPOCH` when set, for byte-identical plans). */
+  readonly at: string;
+  /** The tool that made it, e.g. `cgsync 0.1.0`. */
+  readonly by: string;
+  /** The target it was made for; absent when none was configured (`--assume-empty` without one). */
+  readonly target?: PlanTarget;
+}
 
 /** The first line of a plan file: what the plan was made from. */
 export interface PlanHeader {
@@ -25,6 +44,8 @@ export interface PlanHeader {
   readonly inputDigest: string;
   /** Anything else that shaped the plan (JSON, written with sorted keys). */
   readonly options: { readonly [key: string]: JsonValue };
+  /** When, by what and for which target the plan was made; absent in plans made before it was recorded. */
+  readonly made?: PlanMade;
 }
 
 /** A header before its content digest is known (the writer fills `inputDigest` in). */
@@ -66,9 +87,19 @@ export class ContentDigest {
 }
 
 export function serializeHeader(h: PlanHeader): string {
+  const made =
+    h.made === undefined
+      ? ''
+      : `,"made":${canonicalJson({
+          at: h.made.at,
+          by: h.made.by,
+          ...(h.made.target === undefined
+            ? {}
+            : { target: { host: h.made.target.host, sdkAppId: h.made.target.sdkAppId } }),
+        })}`;
   return (
     `{"format":${JSON.stringify(h.format)},"version":${h.version},"mode":${JSON.stringify(h.mode)},` +
-    `"assumeEmpty":${h.assumeEmpty},"inputDigest":${JSON.stringify(h.inputDigest)},"options":${canonicalJson(h.options)}}`
+    `"assumeEmpty":${h.assumeEmpty},"inputDigest":${JSON.stringify(h.inputDigest)},"options":${canonicalJson(h.options)}${made}}`
   );
 }
 

@@ -2,6 +2,7 @@ import { type Conversation, LIMITS, type Mode } from '../model.js';
 import { ENDPOINTS } from '../tencent/wire.js';
 import type { CallCounts } from './calls.js';
 import type { JsonValue } from './canonical.js';
+import { DEFAULT_CONCURRENCY } from './estimate.js';
 import {
   asArrayOf,
   asBoolean,
@@ -14,8 +15,8 @@ import {
   ShapeError,
 } from './narrow.js';
 import { assignOperationIds, type DraftOperation } from './operation-id.js';
-import { PLAN_FORMAT, PLAN_VERSION, type PlanHeader, STATS_KEYS } from './plan-file-format.js';
-import type { HistogramBucket, PlanSummary, RowRejection, UserRemovals } from './summary.js';
+import { PLAN_FORMAT, PLAN_VERSION, type PlanHeader, type PlanMade, STATS_KEYS } from './plan-file-format.js';
+import type { HistogramBucket, PlanSummary, RowRejection, UserChanges, UserRemovals } from './summary.js';
 import type { DuplicateGroup, LimitViolation, UserPlan, UserPlanStats } from './types.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -49,7 +50,19 @@ export function narrowHeader(v: unknown): PlanHeader {
     inputDigest: asString(o.inputDigest, 'inputDigest'),
     // Parsed from JSON, so every value inside is JSON already.
     options: asRecord(o.options, 'options') as { [key: string]: JsonValue },
+    ...(o.made === undefined ? {} : { made: narrowMade(o.made) }),
   };
+}
+
+function narrowMade(v: unknown): PlanMade {
+  const o = asRecord(v, 'made');
+  const at = asString(o.at, 'made.at', { nonEmpty: true });
+  if (Number.isNaN(Date.parse(at))) throw new ShapeError('made.at', `expected an ISO 8601 time, got "${at}"`);
+  const by = asString(o.by, 'made.by');
+  if (o.target === undefined) return { at, by };
+  const t = asRecord(o.target, 'made.target');
+  const sdkAppId = asCount(t.sdkAppId, 'made.target.sdkAppId');
+  return { at, by, target: { sdkAppId, host: asString(t.host, 'made.target.host', { nonEmpty: true }) } };
 }
 
 function narrowConversation(v: unknown, path: string): Conversation {
@@ -213,6 +226,17 @@ function narrowRemovals(v: unknown, path: string): UserRemovals {
   };
 }
 
+function narrowChanges(v: unknown, path: string): UserChanges {
+  const o = asRecord(v, path);
+  return {
+    user: asString(o.user, `${path}.user`),
+    membershipsAdded: asCount(o.membershipsAdded, `${path}.membershipsAdded`),
+    membershipsRemoved: asCount(o.membershipsRemoved, `${path}.membershipsRemoved`),
+    groupsCreated: asCount(o.groupsCreated, `${path}.groupsCreated`),
+    groupsDeleted: asCount(o.groupsDeleted, `${path}.groupsDeleted`),
+  };
+}
+
 /** The last line (`{"summary": {...}}`) back to a `PlanSummary`, keys in the order they are written. */
 export function narrowSummaryLine(v: unknown): PlanSummary {
   const s = asRecord(asRecord(v, '').summary, 'summary');
@@ -226,6 +250,13 @@ export function narrowSummaryLine(v: unknown): PlanSummary {
     mode: asOneOf(s.mode, p('mode'), MODES),
     assumeEmpty: asBoolean(s.assumeEmpty, p('assumeEmpty')),
     rate: asPositiveNumber(s.rate, p('rate')),
+    // Absent from plans made before the estimate counted latency: 0 and the default concurrency.
+    latencyMs: s.latencyMs === undefined ? 0 : asNonNegativeNumber(s.latencyMs, p('latencyMs')),
+    concurrency: s.concurrency === undefined ? DEFAULT_CONCURRENCY : asCount(s.concurrency, p('concurrency')),
+    observedCallsPerSecond:
+      s.observedCallsPerSecond === undefined
+        ? 0
+        : asNonNegativeNumber(s.observedCallsPerSecond, p('observedCallsPerSecond')),
     listLimit: asCount(s.listLimit, p('listLimit')),
     users: asCount(s.users, p('users')),
     usersWithChanges: asCount(s.usersWithChanges, p('usersWithChanges')),
@@ -246,6 +277,10 @@ export function narrowSummaryLine(v: unknown): PlanSummary {
     },
     calls: narrowCalls(s.calls, p('calls')),
     estimatedSeconds: asNonNegativeNumber(s.estimatedSeconds, p('estimatedSeconds')),
+    estimatedReadSeconds:
+      s.estimatedReadSeconds === undefined
+        ? 0
+        : asNonNegativeNumber(s.estimatedReadSeconds, p('estimatedReadSeconds')),
     rejectedRows: {
       count: asCount(rejected.count, p('rejectedRows.count')),
       first: asArrayOf(rejected.first, p('rejectedRows.first'), narrowRejection),
@@ -260,6 +295,8 @@ export function narrowSummaryLine(v: unknown): PlanSummary {
       users: asCount(removals.users, p('removals.users')),
       first: asArrayOf(removals.first, p('removals.first'), narrowRemovals),
     },
+    largestChanges:
+      s.largestChanges === undefined ? [] : asArrayOf(s.largestChanges, p('largestChanges'), narrowChanges),
     groupsPerUser: asArrayOf(s.groupsPerUser, p('groupsPerUser'), narrowBucket),
     conversationsPerUser: asArrayOf(s.conversationsPerUser, p('conversationsPerUser'), narrowBucket),
     ...(s.unreadable === undefined ? {} : { unreadable: narrowUnreadable(s.unreadable, p('unreadable')) }),

@@ -3,7 +3,7 @@ import { createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
 import { ShapeError } from './narrow.js';
-import { ContentDigest, type PlanHeader } from './plan-file-format.js';
+import { ContentDigest, PLAN_FILE_START, type PlanHeader } from './plan-file-format.js';
 import { narrowDigestLine, narrowHeader, narrowSummaryLine, narrowUserPlan } from './plan-file-narrow.js';
 import type { PlanSummary } from './summary.js';
 import type { UserPlan } from './types.js';
@@ -29,6 +29,24 @@ export interface PlanFile {
 }
 
 const CHUNK = 1 << 16;
+
+/**
+ * Whether `path` is a plan file rather than a CSV, from its first bytes. False when it cannot be
+ * read: the reader of the input says why, with its own message.
+ */
+export async function isPlanFile(path: string): Promise<boolean> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, 'r');
+    const start = Buffer.alloc(Buffer.byteLength(PLAN_FILE_START));
+    const { bytesRead } = await handle.read(start, 0, start.length, 0);
+    return start.toString('utf8', 0, bytesRead) === PLAN_FILE_START;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
 
 /**
  * Opens a plan file: reads and checks its header (first line), summary (second to last) and digest

@@ -22,8 +22,10 @@ export {
   PLAN_VERSION,
   type PlanHeader,
   type PlanHeaderDraft,
+  type PlanMade,
+  type PlanTarget,
 } from './plan-file-format.js';
-export { type PlanFile, readPlanFile } from './plan-file-read.js';
+export { isPlanFile, type PlanFile, readPlanFile } from './plan-file-read.js';
 
 /** Where spills go and when; see {@link ExternalSortOptions} for the defaults. */
 export type PlanFileWriterOptions = ExternalSortOptions;

@@ -1,4 +1,4 @@
-import { type DesiredUser, type GroupState, LIMITS, type RemoteUser } from '../model.js';
+import { type Conversation, type DesiredUser, type GroupState, LIMITS, type RemoteUser } from '../model.js';
 import { chunk } from './chunk.js';
 import { checkLimits } from './limits.js';
 import {
@@ -11,10 +11,24 @@ import {
   type LogicalGroup,
   unionNames,
 } from './normalize.js';
-import { assignOperationIds, type DraftOperation, withId } from './operation-id.js';
-import { type GroupDeletion, type NewGroup, orderOperations, type UpdateChunk } from './order.js';
+import { assignOperationIds, countedOperation, type DraftOperation } from './operation-id.js';
+import {
+  type GroupDeletion,
+  type NewGroup,
+  orderOperations,
+  pushNewGroup,
+  type UpdateChunk,
+} from './order.js';
 import { digestRemote } from './remote-digest.js';
-import type { NameRisk, Operation, PlanOptions, UserPlan, UserPlanStats } from './types.js';
+import type {
+  CountedOperation,
+  CountedPlan,
+  LimitViolation,
+  NameRisk,
+  PlanOptions,
+  UserPlan,
+  UserPlanStats,
+} from './types.js';
 
 /**
  * Plans one user: the fewest calls that take the service from `remote` to `desired`.
@@ -36,8 +50,47 @@ export function planUser(
   remote: RemoteUser | undefined,
   options: PlanOptions,
 ): UserPlan {
-  const plan = planUserOps(desired, remote, options);
-  const risks = nameRisks(desired.user, desired.groups, plan.operations);
+  const drafted = draftUser(desired, remote, options);
+  const plan: UserPlan = {
+    user: drafted.user,
+    operations: assignOperationIds(drafted.drafts),
+    violations: drafted.violations,
+    desiredDigest: digestDesired(drafted.user, drafted.want, desired.hasRejectedRows),
+    stats: drafted.stats,
+    // What the app held, so that a saved plan can tell when the app changed since (a stale plan).
+    ...(remote === undefined ? {} : { remoteDigest: digestRemote(remote) }),
+    ...drafted.extras,
+  };
+  return withNameRisks(plan, desired.groups);
+}
+
+/**
+ * {@link planUser} only counted (for a summary or a report): the same operations, without ids or
+ * digests. Users in the reader's order against an empty app take a shorter path
+ * ({@link countNewUser}).
+ */
+export function countUser(
+  desired: DesiredUser,
+  remote: RemoteUser | undefined,
+  options: PlanOptions,
+): CountedPlan {
+  const counted = remote === undefined ? countNewUser(desired, options) : undefined;
+  if (counted !== undefined) return withNameRisks(counted, desired.groups);
+  const drafted = draftUser(desired, remote, options);
+  return withNameRisks(
+    {
+      user: drafted.user,
+      operations: drafted.drafts.map(countedOperation),
+      violations: drafted.violations,
+      stats: drafted.stats,
+      ...drafted.extras,
+    },
+    desired.groups,
+  );
+}
+
+function withNameRisks<P extends CountedPlan>(plan: P, groups: readonly GroupState[]): P {
+  const risks = nameRisks(plan.user, groups, plan.operations);
   return risks === undefined ? plan : { ...plan, nameRisks: risks };
 }
 
@@ -49,7 +102,7 @@ export function planUser(
 function nameRisks(
   user: string,
   groups: readonly GroupState[],
-  operations: readonly Operation[],
+  operations: readonly CountedOperation[],
 ): NameRisk[] | undefined {
   let risks: NameRisk[] | undefined;
   const max = LIMITS.groupNameBytesRename;
@@ -65,21 +118,38 @@ function nameRisks(
   return risks?.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }
 
-function planUserOps(desired: DesiredUser, remote: RemoteUser | undefined, options: PlanOptions): UserPlan {
-  if (remote === undefined && options.countOnly === true) {
-    const counted = planNewCounted(desired, options);
-    if (counted !== undefined) return counted;
+/** A user's operations before ids, with what the plan says besides. */
+interface Drafted {
+  readonly user: string;
+  readonly drafts: readonly DraftOperation[];
+  readonly violations: readonly LimitViolation[];
+  readonly stats: UserPlanStats;
+  readonly extras: Pick<CountedPlan, 'downgradedToMerge' | 'duplicateGroups'>;
+  /** The desired groups, folded (for the digest). */
+  readonly want: ReadonlyMap<string, LogicalGroup>;
+}
+
+/** The conversations of a new group in calls: the create carries the first 100, an update each further 100. */
+function newGroup(name: string, conversations: readonly Conversation[], keys?: readonly string[]): NewGroup {
+  if (conversations.length <= LIMITS.itemsPerCall) {
+    return keys === undefined
+      ? { group: name, chunks: [conversations] }
+      : { group: name, chunks: [conversations], keyChunks: [keys] };
   }
+  return {
+    group: name,
+    chunks: chunk(conversations, LIMITS.itemsPerCall),
+    ...(keys === undefined ? {} : { keyChunks: chunk(keys, LIMITS.itemsPerCall) }),
+  };
+}
+
+function draftUser(desired: DesiredUser, remote: RemoteUser | undefined, options: PlanOptions): Drafted {
   const user = desired.user;
   const downgraded = options.mode === 'mirror' && desired.hasRejectedRows;
   const mirror = options.mode === 'mirror' && !desired.hasRejectedRows;
   const want = foldDesired(desired.groups);
   const have = foldRemote(remote);
-  const countOnly = options.countOnly === true;
-  const desiredDigest = countOnly ? '' : digestDesired(user, want, desired.hasRejectedRows);
   const extras = {
-    // What the app held, so that a saved plan can tell when the app changed since (a stale plan).
-    ...(remote === undefined || countOnly ? {} : { remoteDigest: digestRemote(remote) }),
     ...(downgraded ? { downgradedToMerge: true } : {}),
     ...(have.duplicates.length > 0 ? { duplicateGroups: have.duplicates } : {}),
   };
@@ -89,7 +159,7 @@ function planUserOps(desired: DesiredUser, remote: RemoteUser | undefined, optio
   const violations = checkLimits(user, want, have, mirror, desiredConversations);
   if (violations.length > 0) {
     const stats: UserPlanStats = { ...base, membershipsUnchanged: base.membershipsExamined };
-    return { user, operations: [], violations, desiredDigest, stats, ...extras };
+    return { user, drafts: [], violations, stats, extras, want };
   }
 
   const deletes: GroupDeletion[] = [];
@@ -104,15 +174,7 @@ function planUserOps(desired: DesiredUser, remote: RemoteUser | undefined, optio
     if (h === undefined) {
       const { conversations, keys } = w as LogicalGroup;
       added += conversations.length;
-      creates.push(
-        conversations.length <= LIMITS.itemsPerCall
-          ? { group: name, chunks: [conversations], keyChunks: [keys] }
-          : {
-              group: name,
-              chunks: chunk(conversations, LIMITS.itemsPerCall),
-              keyChunks: chunk(keys, LIMITS.itemsPerCall),
-            },
-      );
+      creates.push(newGroup(name, conversations, keys));
       continue;
     }
     if (w === undefined) {
@@ -155,19 +217,17 @@ function planUserOps(desired: DesiredUser, remote: RemoteUser | undefined, optio
     membershipsRemoved: removed,
     membershipsUnchanged: unchanged,
   };
-  const operations = countOnly ? drafts.map(withoutId) : assignOperationIds(drafts);
-  return { user, operations, violations: [], desiredDigest, stats, ...extras };
+  return { user, drafts, violations: [], stats, extras, want };
 }
 
 /**
- * {@link planUser} with `countOnly` against an empty app, for groups in the reader's order (names
- * strictly ascending, each group's conversations strictly ascending by type, then id) within the
- * limits: the same plan as the general path (every group created, its conversations in chunks of
- * 100), without the conversation key strings that path builds for ids, digests and diffs (count-only
- * planning of 1M rows spent most of its planner time on them). Undefined otherwise (the general path
- * then plans the user, violations included).
+ * {@link countUser} against an empty app, for groups in the reader's order (names strictly
+ * ascending, each group's conversations strictly ascending by type, then id) within the limits: the
+ * plan of the general path (every group created, by {@link newGroup} and {@link pushNewGroup}, as
+ * the general path does), without the conversation key strings that path builds for digests and
+ * diffs. Undefined otherwise (the general path then plans the user, violations included).
  */
-function planNewCounted(desired: DesiredUser, options: PlanOptions): UserPlan | undefined {
+function countNewUser(desired: DesiredUser, options: PlanOptions): CountedPlan | undefined {
   const groups = desired.groups;
   let memberships = 0;
   for (let g = 0; g < groups.length; g++) {
@@ -184,18 +244,9 @@ function planNewCounted(desired: DesiredUser, options: PlanOptions): UserPlan | 
   const conversations = groups.length === 1 ? memberships : distinctConversations(groups);
   if (groups.length > LIMITS.groupsPerUser || conversations > LIMITS.conversationsPerUser) return undefined;
   const user = desired.user;
-  const operations: Operation[] = [];
-  for (const { name, conversations: cs } of groups) {
-    if (cs.length <= LIMITS.itemsPerCall) {
-      operations.push({ id: '', kind: 'create', user, group: name, add: cs });
-      continue;
-    }
-    const chunks = chunk(cs, LIMITS.itemsPerCall);
-    operations.push({ id: '', kind: 'create', user, group: name, add: chunks[0]! });
-    for (let i = 1; i < chunks.length; i++) {
-      operations.push({ id: '', kind: 'update', user, group: name, add: chunks[i]!, remove: [] });
-    }
-  }
+  // Names ascending: the order in which the general path sequences its creates.
+  const operations: DraftOperation[] = [];
+  for (const { name, conversations: cs } of groups) pushNewGroup(user, newGroup(name, cs), operations);
   const stats: UserPlanStats = {
     groupsCreated: groups.length,
     groupsDeleted: 0,
@@ -212,7 +263,6 @@ function planNewCounted(desired: DesiredUser, options: PlanOptions): UserPlan | 
     user,
     operations,
     violations: [],
-    desiredDigest: '',
     stats,
     ...(downgraded ? { downgradedToMerge: true } : {}),
   };
@@ -224,10 +274,6 @@ function distinctConversations(groups: readonly GroupState[]): number {
   const group = new Set<string>();
   for (const g of groups) for (const c of g.conversations) (c.type === 1 ? c2c : group).add(c.id);
   return c2c.size + group.size;
-}
-
-function withoutId(draft: DraftOperation): Operation {
-  return withId(draft, '');
 }
 
 function baseStats(

@@ -15,6 +15,61 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')} min`;
 }
 
+/** A count with a sign (`+3`, `−2`), or `0` without one: never `−0`. */
+export function signedCount(n: number, sign: '+' | '−'): string {
+  return n === 0 ? '0' : `${sign}${formatCount(n)}`;
+}
+
+/** What the reports say in their header: what was planned, by what, for which app, when. */
+export interface ReportHeader {
+  /** The input as it was named (`standard input` for `-`). */
+  readonly input: string;
+  /** sha256 (hex) of the input's bytes. */
+  readonly sha256: string;
+  /** e.g. `cgsync 0.1.0`. */
+  readonly toolVersion: string;
+  /** `SDKAppID … at host`; absent when none was configured (`--assume-empty`). */
+  readonly target?: string;
+  /** ISO 8601 time the plan was made. */
+  readonly madeAt: string;
+}
+
+/** The header's facts as label/value pairs, in report order. */
+export function headerFacts(header: ReportHeader): [string, string][] {
+  return [
+    ['input', header.input],
+    ['sha256', header.sha256],
+    ['target', header.target ?? 'none configured (the app was not read)'],
+    ['made', header.madeAt],
+    ['by', header.toolVersion],
+  ];
+}
+
+/**
+ * The estimate in words: how long, at which rate, latency and concurrency, and mirror's two phases.
+ * `estimated 1 min 10 s at 200 calls/s per endpoint, 50 ms latency, 60 users in flight (…)`.
+ */
+export function describeEstimate(s: PlanSummary): string {
+  const latency =
+    s.latencyMs > 0
+      ? `${formatCount(s.latencyMs)} ms latency`
+      : s.assumeEmpty
+        ? 'latency not counted (give --latency)'
+        : '0 ms latency';
+  const phases =
+    s.estimatedReadSeconds > 0
+      ? `: reading every user first ${formatDuration(s.estimatedReadSeconds)}, then the writes ${formatDuration(s.estimatedSeconds - s.estimatedReadSeconds)}`
+      : '';
+  const reached =
+    s.observedCallsPerSecond > 0
+      ? `, at most the ${formatCount(Math.round(s.observedCallsPerSecond))} calls/s the plan's reads reached`
+      : '';
+  return (
+    `${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint, ${latency}, ` +
+    `${formatCount(s.concurrency)} users in flight${reached}${phases}; retries not counted`
+  );
+}
+
 /** `1 group`, `2 groups`. */
 export function plural(n: number, word: string): string {
   return `${formatCount(n)} ${word}${n === 1 ? '' : 's'}`;

@@ -1,11 +1,15 @@
 import { LIMITS } from '../model.js';
 import {
+  describeEstimate,
   describeMode,
   endpointRows,
   formatDuration,
   htmlText as h,
+  headerFacts,
   formatCount as n,
   plural,
+  type ReportHeader,
+  signedCount,
   totalWrites,
   usersUnchanged,
 } from './report-format.js';
@@ -44,17 +48,22 @@ th{background:#f6f8fa;font-weight:600}
 td.num,th.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
 .none{color:#57606a;margin:0}
 footer{color:#57606a;font-size:12px;text-align:center}
+.facts th{width:90px;background:none;color:#57606a}
+.facts td{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 `;
 
-/** The plan summary as one self-contained HTML page: inline CSS and SVG, no scripts, no external assets. */
-export function renderHtml(summary: PlanSummary): string {
+/**
+ * The plan summary as one self-contained HTML page: inline CSS and SVG, no scripts, no external assets.
+ * With `header`, the input, its digest, the target, the time and the tool come first.
+ */
+export function renderHtml(summary: PlanSummary, header?: ReportHeader): string {
   const s = summary;
   const sections = [
     cards(s),
     section(
       'Calls per endpoint',
       callsChart(s) +
-        `<p class="note">Estimated ${h(formatDuration(s.estimatedSeconds))}: endpoints run in parallel at ${n(s.rate)} calls/s each, so the plan takes as long as the busiest one. Latency and retries are not counted.</p>`,
+        `<p class="note">Estimated ${h(describeEstimate(s))}. Endpoints run in parallel, each at the rate; the calls in flight per latency cap them too, and in mirror mode every user is read before the first write.</p>`,
     ),
     section('Groups per user', histogramChart(s.groupsPerUser, 'groups in the CSV', 'Groups per user')),
     section(
@@ -119,6 +128,26 @@ export function renderHtml(summary: PlanSummary): string {
       ),
     );
   }
+  if (s.largestChanges.length > 0) {
+    sections.push(
+      section(
+        `Largest changes (${plural(s.usersWithChanges, 'user')} with changes)`,
+        table(
+          ['user', 'groups created', 'memberships added', 'memberships removed', 'groups deleted'],
+          ['', 'num', 'num', 'num', 'num'],
+          s.largestChanges.map((c) => [
+            c.user,
+            signedCount(c.groupsCreated, '+'),
+            signedCount(c.membershipsAdded, '+'),
+            signedCount(c.membershipsRemoved, '−'),
+            signedCount(c.groupsDeleted, '−'),
+          ]),
+          s.usersWithChanges,
+          '',
+        ),
+      ),
+    );
+  }
   if (s.mode === 'mirror' || s.removals.users > 0) {
     sections.push(
       section(
@@ -146,6 +175,7 @@ export function renderHtml(summary: PlanSummary): string {
     '<body>',
     '<main>',
     `<h1>cgsync plan</h1><p class="sub">${h(describeMode(s))}</p>`,
+    ...(header === undefined ? [] : [facts(header)]),
     ...sections,
     '<footer>Written by cgsync from the plan summary. Self-contained: no scripts, no external assets.</footer>',
     '</main>',
@@ -153,6 +183,13 @@ export function renderHtml(summary: PlanSummary): string {
     '</html>',
     '',
   ].join('\n');
+}
+
+function facts(header: ReportHeader): string {
+  const rows = headerFacts(header)
+    .map(([k, v]) => `<tr><th>${h(k)}</th><td>${h(v)}</td></tr>`)
+    .join('');
+  return `<section class="facts"><table><tbody>${rows}</tbody></table></section>`;
 }
 
 function section(title: string, body: string): string {
@@ -180,15 +217,19 @@ function cards(s: PlanSummary): string {
     card(
       'Groups',
       n(s.groups.desired),
-      `+${n(s.groups.created)} to create · −${n(s.groups.deleted)} to delete`,
+      `${signedCount(s.groups.created, '+')} to create · ${signedCount(s.groups.deleted, '−')} to delete`,
     ),
     card(
       'Memberships',
       n(s.memberships.desired),
-      `+${n(s.memberships.added)} · −${n(s.memberships.removed)} · ${n(s.memberships.unchanged)} unchanged`,
+      `${signedCount(s.memberships.added, '+')} · ${signedCount(s.memberships.removed, '−')} · ${n(s.memberships.unchanged)} unchanged`,
       s.memberships.removed > 0 ? 'warn' : '',
     ),
-    card('Writes', n(totalWrites(s)), `about ${formatDuration(s.estimatedSeconds)} at ${n(s.rate)} calls/s`),
+    card(
+      'Writes',
+      n(totalWrites(s)),
+      `about ${formatDuration(s.estimatedSeconds)} at ${n(s.rate)} calls/s${s.estimatedReadSeconds > 0 ? `, ${formatDuration(s.estimatedReadSeconds)} of it reading` : ''}`,
+    ),
   ].join('')}</div>`;
 }
 

@@ -1,27 +1,38 @@
 import { LIMITS } from '../model.js';
 import {
+  describeEstimate,
   describeMode,
   endpointRows,
   formatCount,
   formatDuration,
+  headerFacts,
   escapeMarkdown as md,
+  type ReportHeader,
+  signedCount,
   totalWrites,
   usersUnchanged,
 } from './report-format.js';
 import type { HistogramBucket, PlanSummary } from './summary.js';
 
-/** The plan summary as Markdown (GitHub-flavoured tables); user data escaped. */
-export function renderMarkdown(summary: PlanSummary): string {
+/**
+ * The plan summary as Markdown (GitHub-flavoured tables); user data escaped. With `header`, the input,
+ * its digest, the target, the time and the tool come first.
+ */
+export function renderMarkdown(summary: PlanSummary, header?: ReportHeader): string {
   const s = summary;
   const out: string[] = [];
-  out.push('# cgsync plan', '', `${md(describeMode(s))}.`, '');
+  out.push('# cgsync plan', '');
+  if (header !== undefined) {
+    out.push('| | |', '|---|---|', ...headerFacts(header).map(([k, v]) => `| ${k} | ${md(v)} |`), '');
+  }
+  out.push(`${md(describeMode(s))}.`, '');
   out.push(
     '| | total | details |',
     '|---|---:|---|',
     `| users | ${formatCount(s.users)} | ${formatCount(s.usersWithChanges)} with changes, ${formatCount(usersUnchanged(s))} unchanged, ${formatCount(s.usersOverLimits)} over limits, ${formatCount(s.usersDowngraded)} downgraded to merge, ${formatCount(s.usersWithDuplicateGroups)} with duplicate group names |`,
     `| groups | ${formatCount(s.groups.desired)} | ${formatCount(s.groups.created)} to create, ${formatCount(s.groups.deleted)} to delete |`,
     `| memberships | ${formatCount(s.memberships.desired)} | ${formatCount(s.memberships.added)} to add, ${formatCount(s.memberships.removed)} to remove, ${formatCount(s.memberships.unchanged)} unchanged, ${formatCount(s.memberships.examined)} in the app |`,
-    `| writes | ${formatCount(totalWrites(s))} | estimated ${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint |`,
+    `| writes | ${formatCount(totalWrites(s))} | estimated ${md(describeEstimate(s))} |`,
     '',
   );
   out.push('## Calls per endpoint', '', '| endpoint | calls | time at the rate |', '|---|---:|---:|');
@@ -30,7 +41,7 @@ export function renderMarkdown(summary: PlanSummary): string {
   }
   out.push(
     '',
-    'Endpoints run in parallel, so the plan takes as long as the slowest one; latency and retries are not counted.',
+    'Endpoints run in parallel, each at the rate; the calls in flight per latency cap them too, and in mirror mode every user is read before the first write.',
     '',
   );
 
@@ -104,6 +115,20 @@ export function renderMarkdown(summary: PlanSummary): string {
       }
       out.push('');
     }
+  }
+  if (s.largestChanges.length > 0) {
+    out.push(
+      `## Largest changes: ${formatCount(s.usersWithChanges)} users with changes`,
+      '',
+      ...listed(s.largestChanges.length, s.usersWithChanges),
+      '| user | groups created | memberships added | memberships removed | groups deleted |',
+      '|---|---:|---:|---:|---:|',
+      ...s.largestChanges.map(
+        (c) =>
+          `| ${md(c.user)} | ${signedCount(c.groupsCreated, '+')} | ${signedCount(c.membershipsAdded, '+')} | ${signedCount(c.membershipsRemoved, '−')} | ${signedCount(c.groupsDeleted, '−')} |`,
+      ),
+      '',
+    );
   }
   out.push('## Groups per user', '', ...histogram(s.groupsPerUser, 'groups'), '');
   out.push('## Conversations per user', '', ...histogram(s.conversationsPerUser, 'conversations'));

@@ -1,5 +1,6 @@
 import { LIMITS } from '../model.js';
 import {
+  describeEstimate,
   describeMode,
   endpointRows,
   formatCount,
@@ -9,7 +10,7 @@ import {
   totalWrites,
   usersUnchanged,
 } from './report-format.js';
-import type { HistogramBucket, PlanSummary } from './summary.js';
+import type { HistogramBucket, PlanSummary, UserChanges, UserRemovals } from './summary.js';
 
 const BAR_WIDTH = 40;
 
@@ -47,10 +48,7 @@ export function renderText(summary: PlanSummary): string {
       `    ${row.endpoint.padEnd(22)} ${formatCount(row.calls).padStart(10)}  ${formatDuration(row.seconds)}`,
     );
   }
-  out.push(
-    `  estimated    ${formatDuration(s.estimatedSeconds)} at ${formatCount(s.rate)} calls/s per endpoint ` +
-      '(endpoints in parallel; latency and retries not counted)',
-  );
+  out.push(`  estimated    ${describeEstimate(s)}`);
 
   if (s.rejectedRows.count > 0) {
     out.push(
@@ -93,11 +91,14 @@ export function renderText(summary: PlanSummary): string {
       `Would remove: ${plural(s.memberships.removed, 'membership')} and delete ${plural(s.groups.deleted, 'group')}, ` +
         `from ${plural(s.removals.users, 'user')}${shown(s.removals.first.length, s.removals.users)}`,
     );
-    for (const r of s.removals.first) {
-      out.push(
-        `  ${t(r.user)}: -${plural(r.membershipsRemoved, 'membership')}, -${plural(r.groupsDeleted, 'group')}`,
-      );
-    }
+    for (const r of s.removals.first) out.push(`  ${t(r.user)}: ${removalText(r)}`);
+  }
+  if (s.largestChanges.length > 0) {
+    out.push(
+      '',
+      `Largest changes${shown(s.largestChanges.length, s.usersWithChanges)}`,
+      ...s.largestChanges.map((c) => `  ${t(c.user)}: ${changeText(c)}`),
+    );
   }
   out.push('', 'Groups per user', ...bars(s.groupsPerUser));
   out.push('', 'Conversations per user', ...bars(s.conversationsPerUser));
@@ -105,7 +106,25 @@ export function renderText(summary: PlanSummary): string {
 }
 
 function shown(listed: number, total: number): string {
-  return listed < total ? ` (first ${formatCount(listed)} shown)` : '';
+  return listed < total ? ` (first ${formatCount(listed)} of ${formatCount(total)} shown)` : '';
+}
+
+/** `-3 memberships, -1 group`: only what is removed (never `-0`). */
+function removalText(r: UserRemovals): string {
+  const parts: string[] = [];
+  if (r.membershipsRemoved > 0) parts.push(`-${plural(r.membershipsRemoved, 'membership')}`);
+  if (r.groupsDeleted > 0) parts.push(`-${plural(r.groupsDeleted, 'group')}`);
+  return parts.join(', ');
+}
+
+/** `+2 groups, +120 memberships, -3 memberships`: only what changes. */
+function changeText(c: UserChanges): string {
+  const parts: string[] = [];
+  if (c.groupsCreated > 0) parts.push(`+${plural(c.groupsCreated, 'group')}`);
+  if (c.membershipsAdded > 0) parts.push(`+${plural(c.membershipsAdded, 'membership')}`);
+  if (c.membershipsRemoved > 0) parts.push(`-${plural(c.membershipsRemoved, 'membership')}`);
+  if (c.groupsDeleted > 0) parts.push(`-${plural(c.groupsDeleted, 'group')}`);
+  return parts.join(', ');
 }
 
 function bars(buckets: readonly HistogramBucket[]): string[] {

@@ -1,93 +1,28 @@
 import { LIMITS, type Mode } from '../model.js';
 import { BoundedSortedList } from './bounded-list.js';
-import { addUserCalls, type CallCounts, emptyCallCounts, estimateDuration } from './calls.js';
+import { addUserCalls, type CallCounts, emptyCallCounts } from './calls.js';
 import { compareCodeUnits } from './canonical.js';
-import type { LimitViolation, NameRisk, UserPlan } from './types.js';
+import { DEFAULT_CONCURRENCY, estimateApply } from './estimate.js';
+import {
+  changeSize,
+  type HistogramBucket,
+  type PlanSummary,
+  type RowRejection,
+  type UnreadableUser,
+  type UserChanges,
+  type UserRemovals,
+} from './summary-types.js';
+import type { CountedPlan, LimitViolation, NameRisk } from './types.js';
 
-/** A rejected CSV row as the reader reports it. */
-export interface RowRejection {
-  /** 1-based physical line where the row starts. */
-  readonly line: number;
-  /** Stable code of the broken rule. */
-  readonly rule: string;
-  readonly message: string;
-  readonly value?: string;
-}
-
-/** One bar of a histogram: users whose count is within [min, max] (`max` null: no upper bound). */
-export interface HistogramBucket {
-  readonly label: string;
-  readonly min: number;
-  readonly max: number | null;
-  readonly count: number;
-}
-
-/** What a mirror run would take away from one user. */
-export interface UserRemovals {
-  readonly user: string;
-  readonly membershipsRemoved: number;
-  readonly groupsDeleted: number;
-}
-
-/** A user whose state the service refused to give (not imported: 50001, …): not planned. */
-export interface UnreadableUser {
-  readonly user: string;
-  readonly errorCode: number | string;
-  readonly message: string;
-}
-
-/**
- * The totals of a plan, accumulated user by user in bounded memory: counts, histograms, and the
- * first `listLimit` rejections (by line), violations and removals (by user ID) with their totals.
- * Independent of the order users arrive in. Plain JSON.
- */
-export interface PlanSummary {
-  readonly mode: Mode;
-  readonly assumeEmpty: boolean;
-  /** Calls per second per endpoint used for `estimatedSeconds`. */
-  readonly rate: number;
-  readonly listLimit: number;
-  readonly users: number;
-  /** Users with at least one operation. */
-  readonly usersWithChanges: number;
-  readonly usersOverLimits: number;
-  /** Mirror asked for, merge planned because of rejected rows. */
-  readonly usersDowngraded: number;
-  readonly usersWithDuplicateGroups: number;
-  readonly groups: { readonly desired: number; readonly created: number; readonly deleted: number };
-  readonly memberships: {
-    readonly desired: number;
-    readonly added: number;
-    readonly removed: number;
-    readonly unchanged: number;
-    readonly examined: number;
-  };
-  /** Calls per endpoint; get_contact_group is an estimate (pages of 100) and 0 with assume-empty. */
-  readonly calls: CallCounts;
-  /** Lower bound: endpoints in parallel, each at `rate`; latency and retries not counted. */
-  readonly estimatedSeconds: number;
-  readonly rejectedRows: { readonly count: number; readonly first: readonly RowRejection[] };
-  /** `count` counts violations (a user may break both limits); `first` is ordered by user, then limit. */
-  readonly violations: { readonly count: number; readonly first: readonly LimitViolation[] };
-  /** Users a mirror plan takes memberships or groups away from. */
-  readonly removals: { readonly users: number; readonly first: readonly UserRemovals[] };
-  /** Desired groups per user. */
-  readonly groupsPerUser: readonly HistogramBucket[];
-  /** Desired distinct conversations per user. */
-  readonly conversationsPerUser: readonly HistogramBucket[];
-  /** Users whose state could not be read, not counted in `users` and not planned. Present when any. */
-  readonly unreadable?: { readonly count: number; readonly first: readonly UnreadableUser[] };
-  /**
-   * Groups named over 32 bytes: under the update page's reading of `OldGroupName` no update can
-   * name them. `updatedNow`: how many this plan updates; the others are at risk in a later sync.
-   * Present when any.
-   */
-  readonly longNames?: {
-    readonly groups: number;
-    readonly updatedNow: number;
-    readonly first: readonly NameRisk[];
-  };
-}
+export type {
+  HistogramBucket,
+  PlanSummary,
+  RowRejection,
+  UnreadableUser,
+  UserChanges,
+  UserRemovals,
+} from './summary-types.js';
+export { changeSize } from './summary-types.js';
 
 export interface SummaryOptions {
   readonly mode: Mode;
@@ -97,6 +32,16 @@ export interface SummaryOptions {
    * @default 200
    */
   readonly rate?: number;
+  /**
+   * Time of one call in ms, for the duration estimate (see {@link SummaryBuilder.setLatency}).
+   * @default 0
+   */
+  readonly latencyMs?: number;
+  /**
+   * Users in flight while writing (apply's `--concurrency`), for the duration estimate.
+   * @default 60
+   */
+  readonly concurrency?: number;
   /**
    * How many rejected rows, violations and users with removals are listed (the totals are always kept).
    * @default 20
@@ -122,14 +67,17 @@ const CONVERSATION_BUCKETS: readonly [number, number | null][] = [
 
 /** Accumulates a {@link PlanSummary}; `addUser` for every user plan, `addRejection` for every rejected row. */
 export class SummaryBuilder {
-  readonly #options: Required<SummaryOptions>;
+  readonly #options: { -readonly [K in keyof SummaryOptions]-?: NonNullable<SummaryOptions[K]> };
   readonly #calls = emptyCallCounts();
   readonly #rejections: BoundedSortedList<RowRejection>;
   readonly #violations: BoundedSortedList<LimitViolation>;
   readonly #removals: BoundedSortedList<UserRemovals>;
+  readonly #largest: BoundedSortedList<UserChanges>;
   readonly #unreadable: BoundedSortedList<UnreadableUser>;
   readonly #longNames: BoundedSortedList<NameRisk>;
   #unreadableCount = 0;
+  /** 0: not measured. */
+  #observedRate = 0;
   #longNameCount = 0;
   #longNamesUpdated = 0;
   readonly #groupHistogram = new Array<number>(GROUP_BUCKETS.length).fill(0);
@@ -154,7 +102,24 @@ export class SummaryBuilder {
     if (!Number.isSafeInteger(listLimit) || listLimit < 0) {
       throw new RangeError(`Expected \`listLimit\` to be a whole number from 0 and up, got \`${listLimit}\``);
     }
-    this.#options = { mode: options.mode, assumeEmpty: options.assumeEmpty, rate, listLimit };
+    const latencyMs = options.latencyMs ?? 0;
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+      throw new RangeError(`Expected \`latencyMs\` to be a number from 0 and up, got \`${latencyMs}\``);
+    }
+    if (!Number.isSafeInteger(concurrency) || concurrency < 1) {
+      throw new RangeError(
+        `Expected \`concurrency\` to be a whole number from 1 and up, got \`${concurrency}\``,
+      );
+    }
+    this.#options = {
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      rate,
+      listLimit,
+      latencyMs,
+      concurrency,
+    };
     this.#rejections = new BoundedSortedList(
       listLimit,
       (a, b) => a.line - b.line || compareCodeUnits(a.rule, b.rule),
@@ -163,12 +128,42 @@ export class SummaryBuilder {
       listLimit,
       (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.limit, b.limit),
     );
-    this.#removals = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
+    // Biggest first: the users a person should look at before a destructive run.
+    this.#removals = new BoundedSortedList(
+      listLimit,
+      (a, b) =>
+        b.membershipsRemoved - a.membershipsRemoved ||
+        b.groupsDeleted - a.groupsDeleted ||
+        compareCodeUnits(a.user, b.user),
+    );
+    this.#largest = new BoundedSortedList(
+      listLimit,
+      (a, b) => changeSize(b) - changeSize(a) || compareCodeUnits(a.user, b.user),
+    );
     this.#unreadable = new BoundedSortedList(listLimit, (a, b) => compareCodeUnits(a.user, b.user));
     this.#longNames = new BoundedSortedList(
       listLimit,
       (a, b) => compareCodeUnits(a.user, b.user) || compareCodeUnits(a.group, b.group),
     );
+  }
+
+  /** The time of one call, once measured (the plan's reads), for the duration estimate. */
+  setLatency(latencyMs: number): void {
+    if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+      throw new RangeError(`Expected \`latencyMs\` to be a number from 0 and up, got \`${latencyMs}\``);
+    }
+    this.#options.latencyMs = latencyMs;
+  }
+
+  /**
+   * The calls per second this machine reached with the service while the plan read (the plan's own
+   * reads): the estimate never assumes more. @see EstimateOptions.observedRate
+   */
+  setObservedRate(callsPerSecond: number): void {
+    if (!(Number.isFinite(callsPerSecond) && callsPerSecond > 0)) {
+      throw new RangeError(`Expected \`callsPerSecond\` to be a number above 0, got \`${callsPerSecond}\``);
+    }
+    this.#observedRate = callsPerSecond;
   }
 
   /** A user whose state could not be read: listed apart, not planned, not in `users`. */
@@ -183,7 +178,7 @@ export class SummaryBuilder {
     this.#longNames.add(risk);
   }
 
-  addUser(plan: UserPlan): void {
+  addUser(plan: CountedPlan): void {
     const s = plan.stats;
     this.#users += 1;
     if (plan.operations.length > 0) this.#usersWithChanges += 1;
@@ -211,6 +206,15 @@ export class SummaryBuilder {
         groupsDeleted: s.groupsDeleted,
       });
     }
+    if (plan.operations.length > 0) {
+      this.#largest.add({
+        user: plan.user,
+        membershipsAdded: s.membershipsAdded,
+        membershipsRemoved: s.membershipsRemoved,
+        groupsCreated: s.groupsCreated,
+        groupsDeleted: s.groupsDeleted,
+      });
+    }
     addUserCalls(this.#calls, plan, { readsState: !this.#options.assumeEmpty });
     bump(this.#groupHistogram, GROUP_BUCKETS, s.desiredGroups ?? 0);
     bump(this.#conversationHistogram, CONVERSATION_BUCKETS, s.desiredConversations ?? 0);
@@ -233,6 +237,7 @@ export class SummaryBuilder {
     for (const v of part.violations.first) this.#violations.add(v);
     this.#removalUsers += part.removals.users;
     for (const r of part.removals.first) this.#removals.add(r);
+    for (const c of part.largestChanges) this.#largest.add(c);
     if (part.unreadable !== undefined) {
       this.#unreadableCount += part.unreadable.count;
       for (const u of part.unreadable.first) this.#unreadable.add(u);
@@ -276,10 +281,17 @@ export class SummaryBuilder {
   result(): PlanSummary {
     const o = this.#options;
     const calls = { ...this.#calls };
+    const estimate = estimateApply(calls, {
+      ...o,
+      ...(this.#observedRate > 0 ? { observedRate: this.#observedRate } : {}),
+    });
     return {
       mode: o.mode,
       assumeEmpty: o.assumeEmpty,
       rate: o.rate,
+      latencyMs: o.latencyMs,
+      concurrency: o.concurrency,
+      observedCallsPerSecond: this.#observedRate,
       listLimit: o.listLimit,
       users: this.#users,
       usersWithChanges: this.#usersWithChanges,
@@ -289,10 +301,12 @@ export class SummaryBuilder {
       groups: { ...this.#groups },
       memberships: { ...this.#memberships },
       calls,
-      estimatedSeconds: estimateDuration(calls, o.rate),
+      estimatedSeconds: estimate.seconds,
+      estimatedReadSeconds: estimate.readSeconds,
       rejectedRows: { count: this.#rejectedRows, first: this.#rejections.toArray() },
       violations: { count: this.#violationCount, first: this.#violations.toArray() },
       removals: { users: this.#removalUsers, first: this.#removals.toArray() },
+      largestChanges: this.#largest.toArray(),
       groupsPerUser: histogram(this.#groupHistogram, GROUP_BUCKETS),
       conversationsPerUser: histogram(this.#conversationHistogram, CONVERSATION_BUCKETS),
       ...(this.#unreadableCount === 0

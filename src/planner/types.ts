@@ -38,18 +38,22 @@ export interface LimitViolation {
   readonly message: string;
 }
 
-/** The plan for one user: operations in execution order, or the violations that left it out. */
-export interface UserPlan {
+/** An {@link Operation} of a plan that was only counted: without its id. */
+export type CountedOperation = Operation extends infer O
+  ? O extends Operation
+    ? Omit<O, 'id'>
+    : never
+  : never;
+
+/**
+ * A user's plan that was only counted (for a summary or a report): the same operations without
+ * ids, and no digests, which saves the sha256s. It cannot be executed or written to a plan file: a
+ * {@link UserPlan} can.
+ */
+export interface CountedPlan {
   readonly user: string;
-  readonly operations: readonly Operation[];
+  readonly operations: readonly CountedOperation[];
   readonly violations: readonly LimitViolation[];
-  /** sha256 of the user's canonical desired state, for the --state snapshot. */
-  readonly desiredDigest: string;
-  /**
-   * sha256 of the state the app held when the user was planned (remote-digest.ts); absent when it was
-   * not read (the app taken as empty). `apply plan.ndjson` compares it with a fresh read.
-   */
-  readonly remoteDigest?: string;
   /** Counts for summaries. */
   readonly stats: UserPlanStats;
   /**
@@ -64,6 +68,18 @@ export interface UserPlan {
    * (OldGroupName up to 32 bytes, 51011) no update call can name them. Not written to plan files.
    */
   readonly nameRisks?: readonly NameRisk[];
+}
+
+/** The plan for one user: operations in execution order, or the violations that left it out. */
+export interface UserPlan extends CountedPlan {
+  readonly operations: readonly Operation[];
+  /** sha256 of the user's canonical desired state, for the --state snapshot. */
+  readonly desiredDigest: string;
+  /**
+   * sha256 of the state the app held when the user was planned (remote-digest.ts); absent when it was
+   * not read (the app taken as empty). `apply plan.ndjson` compares it with a fresh read.
+   */
+  readonly remoteDigest?: string;
 }
 
 /**
@@ -107,10 +123,4 @@ export interface PlanOptions {
   readonly mode: Mode;
   /** When true, remote state is not read: the app is taken as empty. */
   readonly assumeEmpty: boolean;
-  /**
-   * The plan is only counted (a summary, a report): operations get no ids (`''`) and
-   * `desiredDigest` is `''`, which saves the sha256s. Such a plan cannot be executed or written.
-   * @default false
-   */
-  readonly countOnly?: boolean;
 }

@@ -2,7 +2,7 @@ import type { DesiredUser } from '../model.js';
 import type { InputScan } from './scan-input.js';
 import { scanInput } from './scan-input.js';
 import type { ReaderOptions, ReaderSummary } from './types.js';
-import type { UserStream } from './user-stream.js';
+import type { UserStream } from './users/user-stream.js';
 
 /** Options of {@link readUsers} given a path. */
 export interface ReadUsersOptions extends ReaderOptions {

@@ -1,5 +1,7 @@
+import type { StagedSegment } from './stage/staged.js';
+
 /**
- * Public types of the CSV reader: rejections, options and summaries.
+ * Public types of the CSV reader: rejections, options, scan events and summaries.
  */
 
 /**
@@ -70,44 +72,47 @@ export interface ReaderOptions {
   /** Aborts the scan with `SyncError('INTERRUPTED')`. */
   readonly signal?: AbortSignal;
   /**
-   * While the rows are still grouped by user, called with each finished stretch of the staged rows
-   * (about `segmentBytes`, ending where a user ends; the last one when the scan ends), so their users
-   * can be worked on during the scan. Speculative: if the file turns out not grouped, the stretches
-   * already reported are void (their file is removed) and the users come from partitions instead
-   * (`ScanSummary.sortedByUser` false). Bytes `[start, end)` of `path`, in working-file format.
-   * A returned promise holds the scan back until it settles (backpressure).
+   * Told what the scan finds as it goes (see {@link ScanEvent}): for callers that work on the staged
+   * rows during the scan, e.g. on other threads. A returned promise holds the scan back until it
+   * settles (backpressure).
    */
-  readonly onSegment?: (segment: StagedSegment) => void | Promise<void>;
-  /** Called once, when the rows turn out not grouped by user (the segments reported so far are void). */
-  readonly onUngrouped?: () => void;
-  /** Target size of the stretches given to `onSegment`. @default 2 MiB */
+  readonly onEvent?: (event: ScanEvent) => void | Promise<void>;
+  /** Target size of the stretches told as `segment` events. @default 2 MiB */
   readonly segmentBytes?: number;
   /** Scan only a part of the file (see {@link ScanPart}); the summary then has `part`. */
   readonly part?: ScanPart;
 }
 
 /**
- * For reading one file in parts on several threads (the parts' results are combined by the caller):
- * which part of the file this scan reads, and what it holds back for its neighbours.
+ * What a scan tells `onEvent`, in this order:
+ * - `header`: the header record was read (its original cells);
+ * - `segment`, while the rows are grouped by user: a finished stretch of the staged rows, about
+ *   `segmentBytes`, ending where a user ends (the last one when the scan ends), so its users can be
+ *   worked on during the scan ({@link stagedUsers} of its {@link segmentsUnit});
+ * - `ungrouped`: the rows turned out not grouped by user. The segments told so far are void (their
+ *   file is removed) and the users come from partitions instead (`ScanSummary.grouped` false).
+ */
+export type ScanEvent =
+  | { readonly type: 'header'; readonly header: readonly string[] }
+  | { readonly type: 'segment'; readonly segment: StagedSegment }
+  | { readonly type: 'ungrouped' };
+
+/**
+ * For reading one file in parts at once (on several threads; the caller combines the parts'
+ * results): bytes `[start, end)`, where `start` is a record start (outside quotes, after a line feed).
+ * A part that starts after the file's start holds its first user back from the segments (the user
+ * may begin in the part before), one that ends before the file's end its last user (it may go on in
+ * the next); the summary's `part` says who they are and where their rows are.
  */
 export interface ScanPart {
-  /** Bytes `[start, end)`; `start` must be a record start (outside quotes, after a line feed). */
   readonly start: number;
   readonly end: number;
-  /** The header, when the part starts after it. */
-  readonly header?: string[];
+  /** The header, required when the part starts after it. */
+  readonly header?: readonly string[];
   /** Line of the part's first record. @default 1 */
   readonly firstLine?: number;
-  /** Let `inputDigest` cover the whole file (the bytes after `end` are hashed, not parsed). */
-  readonly digestToEnd?: boolean;
-  /** Partitions to use if the rows are not grouped (all parts of a file must use the same). */
+  /** Partitions to use if the rows are not grouped: the same for every part of a file. */
   readonly partitions: number;
-  /** Keep the part's first user out of `onSegment` (it may begin in the previous part). */
-  readonly holdFirstUser?: boolean;
-  /** Keep the part's last user out of `onSegment` (it may go on in the next part). */
-  readonly holdLastUser?: boolean;
-  /** Called with the header record as soon as it was read. */
-  readonly onHeader?: (header: readonly string[]) => void;
 }
 
 /** What a part's scan learnt, for combining parts (`ScanSummary.part`). */
@@ -116,16 +121,9 @@ export interface ScanPartFacts {
   readonly sorted: boolean;
   readonly firstUser?: string;
   readonly lastUser?: string;
-  /** When grouped: the staged rows held back (`[start, end)` of the spill; empty when none). */
+  /** When grouped: the staged rows of the users held back (empty segments when none). */
   readonly head?: StagedSegment;
   readonly tail?: StagedSegment;
-}
-
-/** A stretch of staged rows: whole users, in working-file format (see row-codec.ts). */
-export interface StagedSegment {
-  readonly path: string;
-  readonly start: number;
-  readonly end: number;
 }
 
 /** What the first pass learnt about the file. */
@@ -138,13 +136,17 @@ export interface ScanSummary {
   readonly blankRows: number;
   /** Size of the file in bytes. */
   readonly bytes: number;
-  /** sha256 (hex) of the file's raw bytes. */
+  /**
+   * sha256 (hex) of the file's raw bytes. A part's scan that starts at the file's start hashes the
+   * whole file (the bytes after the part are hashed, not parsed); a later part's, only its bytes.
+   */
   readonly inputDigest: string;
   /**
    * True when every user's rows are contiguous (grouped, not necessarily sorted): users stream in
-   * file order. False when the rows were hash-partitioned: users come partition by partition.
+   * file order. False when the rows were hash-partitioned: users come partition by partition, each
+   * partition's in user-ID order.
    */
-  readonly sortedByUser: boolean;
+  readonly grouped: boolean;
   readonly headerForm: HeaderForm;
   /** The header's original cells. */
   readonly header: readonly string[];

@@ -1,27 +1,16 @@
-import { open } from 'node:fs/promises';
 import { SyncError } from '../errors.js';
-import { acquireLock } from '../executor/lock.js';
-import { type ApplyJobOptions, type ApplyJobResult, FailuresSink } from './apply-common.js';
+import { acquireLock } from '../executor/log/lock.js';
+import { isPlanFile } from '../planner/plan-file.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';
+import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { FailuresSink } from './failures-file.js';
 
-export type { ApplyJobOptions, ApplyJobResult } from './apply-common.js';
-
-async function isPlanFile(path: string): Promise<boolean> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(64), 0, 64, 0);
-    return buffer.subarray(0, bytesRead).toString('utf8').startsWith('{"format":"cgsync-plan"');
-  } catch {
-    return false; // the reader reports a missing or unreadable file with its own message
-  } finally {
-    await handle?.close();
-  }
-}
+export type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
 
 /**
- * `cgsync apply`: the one-off migration and the nightly sync. Takes the checkpoint's lock, then
+ * `cgsync apply`: the one-off migration and the nightly sync. Takes the checkpoint's lock (and the
+ * state file's, `<state>.lock`, so that two runs sharing a state file never overlap), then
  * applies a CSV (apply-csv.ts) or a saved plan (apply-plan-file.ts). Never throws for failures of
  * the run itself: they are in `run` (fatal, interrupted).
  */
@@ -31,6 +20,14 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     throw new SyncError('USAGE', `--replan-stale applies to a plan file; ${options.input} is not one`);
   }
   const lock = await acquireLock(options.checkpoint);
+  // The state file is shared by every night: two runs with different checkpoints must not both use it.
+  const stateLock =
+    options.state === undefined
+      ? undefined
+      : await acquireLock(options.state, { what: 'state file' }).catch(async (err: unknown) => {
+          await lock.release();
+          throw err;
+        });
   const failures = new FailuresSink(options.failures);
   try {
     return planFile ? await applyPlanFile(options, failures) : await applyCsv(options, failures);
@@ -40,6 +37,7 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     throw err;
   } finally {
     await failures.close().catch(() => undefined);
+    await stateLock?.release();
     await lock.release();
   }
 }

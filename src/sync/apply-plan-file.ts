@@ -1,25 +1,20 @@
 import { SyncError } from '../errors.js';
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import { type CheckpointStore, openCheckpoint } from '../executor/checkpoint.js';
+import { type CheckpointStore, openCheckpoint } from '../executor/log/checkpoint.js';
 import { readRemoteUser, reconcileOperation } from '../executor/reconcile.js';
 import { failureCode, failureMessage, judgeFailure } from '../executor/retry.js';
-import { type RunResult, runApply } from '../executor/run-apply.js';
+import type { RunResult } from '../executor/run-apply.js';
 import type { RemoteUser } from '../model.js';
 import { readPlanFile } from '../planner/plan-file.js';
 import { digestRemote } from '../planner/remote-digest.js';
+import { inShard } from '../planner/shard.js';
 import type { Operation, UserPlan } from '../planner/types.js';
 import { VERSION } from '../version.js';
-import {
-  type ApplyJobOptions,
-  type ApplyJobResult,
-  applyOptions,
-  type FailuresSink,
-  shardText,
-  workOf,
-} from './apply-common.js';
+import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
+import { applyOptions, runWrites, workOf } from './apply-writes.js';
+import type { FailuresSink } from './failures-file.js';
 import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { inShard } from './shard.js';
 
 /** The failures-file code of a user refused because the app changed since the plan was made. */
 export const STALE_PLAN = 'STALE_PLAN';
@@ -97,20 +92,17 @@ export async function applyPlanFile(
       if (checked !== undefined) yield checked;
     }
   }
-  await options.onPhase?.('write');
-  const applied = await runApply({
-    users: work(),
-    api: options.api,
+  const applied = await runWrites(
+    options,
+    work(),
     checkpoint,
-    options: applyOptions(options, failures, undefined, progress),
-  });
+    applyOptions(options, failures, undefined, progress),
+  );
   // Users whose state could not be read for the check failed without a write.
   const run: RunResult =
     check.unread === 0
       ? applied
       : { ...applied, users: { ...applied.users, failed: applied.users.failed + check.unread } };
-  await options.onPhase?.('flush');
-  await checkpoint.close();
   return {
     run,
     ...(guard === undefined ? {} : { guard }),

@@ -1,20 +1,30 @@
 import { extname } from 'node:path';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { Mode } from '../model.js';
-import { createPlanHeader, PlanFileWriter } from '../planner/plan-file.js';
+import { type ParallelFacts, planOnThreads } from '../parallel/plan-on-threads.js';
+import type { JsonValue } from '../planner/canonical.js';
+import { createPlanHeader, PlanFileWriter, type PlanMade } from '../planner/plan-file.js';
+import type { ReportHeader } from '../planner/report-format.js';
 import { renderHtml } from '../planner/report-html.js';
 import { renderMarkdown } from '../planner/report-markdown.js';
+import type { Shard } from '../planner/shard.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
-import { scanInput } from '../reader/scan-input.js';
-import type { Rejection, ScanSummary } from '../reader/types.js';
+import { type Rejection, type ScanSummary, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
-import { FailuresSink, userFailures } from './apply-common.js';
+import { userFailures } from './failure-items.js';
+import { FailuresSink } from './failures-file.js';
+import {
+  checkDeleteGuard,
+  DEFAULT_MAX_DELETE,
+  formatMaxDelete,
+  type GuardVerdict,
+  type MaxDelete,
+} from './guard.js';
+import { LatencyMeter } from './latency-meter.js';
 import type { OnPhase } from './phase.js';
-import { planOnThreads } from './plan-threads.js';
 import { planUsers } from './plan-users.js';
-import type { Shard } from './shard.js';
 
 export interface PlanJobOptions {
   readonly input: string;
@@ -26,6 +36,22 @@ export interface PlanJobOptions {
   readonly reports?: readonly string[];
   /** Calls per second per endpoint for the duration estimate. @default 200 */
   readonly rate?: number;
+  /**
+   * Time of one call in ms for the duration estimate; when absent and the app is read, the median time
+   * of the plan's own reads. @default measured, or 0 with `assumeEmpty`
+   */
+  readonly latencyMs?: number;
+  /** Users in flight apply will use (`--concurrency`), for the estimate. @default 60 */
+  readonly concurrency?: number;
+  /**
+   * Mirror: apply's deletion guard, decided on the plan (`guard` in the result) and recorded in the
+   * plan file for apply to use. @default 10%
+   */
+  readonly maxDelete?: MaxDelete;
+  /** When, by what and for which target the plan is made: recorded in the plan file's header. */
+  readonly made?: PlanMade;
+  /** The reports' header: the input as named, the tool, the target and the time. */
+  readonly reportHeader?: Omit<ReportHeader, 'sha256'>;
   readonly shard?: Shard;
   readonly strict?: boolean;
   readonly maxInvalid?: number;
@@ -62,6 +88,10 @@ export interface PlanJobResult {
   readonly scan: ScanSummary;
   /** Rows written to `failures`. */
   readonly failuresWritten: number;
+  /** Mirror: what apply's deletion guard would decide on this plan. */
+  readonly guard?: GuardVerdict;
+  /** With `assumeEmpty` and threads: how the work was spread. */
+  readonly parallel?: ParallelFacts;
 }
 
 /** Checks report paths before any work, so a typo fails at once. */
@@ -82,12 +112,23 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
     mode: options.mode,
     assumeEmpty: options.assumeEmpty,
     ...(options.rate === undefined ? {} : { rate: options.rate }),
+    ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
   });
+  const maxDelete = options.maxDelete ?? DEFAULT_MAX_DELETE;
+  // What shaped the plan, which `apply plan.ndjson` takes from it (a flag saying otherwise is refused).
+  const recorded: Record<string, JsonValue> = { groupNameLimit: options.groupNameLimit ?? 64 };
+  if (options.shard !== undefined) recorded.shard = `${options.shard.index}/${options.shard.count}`;
+  if (options.mode === 'mirror') recorded.maxDelete = formatMaxDelete(maxDelete);
   const header = createPlanHeader({
     mode: options.mode,
     assumeEmpty: options.assumeEmpty,
-    options: options.shard === undefined ? {} : { shard: `${options.shard.index}/${options.shard.count}` },
+    options: recorded,
+    ...(options.made === undefined ? {} : { made: options.made }),
   });
+  // The plan's own reads are timed (after the limiter's wait: the call alone) for the latency, unless
+  // given, and for the calls per second this machine reached with the service.
+  const meter = options.api === undefined ? undefined : new LatencyMeter(options.api);
   const out = options.out;
   const failures = new FailuresSink(options.failures);
   const reader = {
@@ -103,6 +144,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
   };
   let writer: PlanFileWriter | undefined;
   let scanSummary: ScanSummary;
+  let parallel: ParallelFacts | undefined;
   await options.onPhase?.('scan');
   try {
     if (options.assumeEmpty && options.threads !== 0) {
@@ -121,6 +163,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       });
       writer = planned.writer;
       scanSummary = planned.scan;
+      parallel = planned.parallel;
     } else {
       const scan = await scanInput(options.input, reader);
       scanSummary = scan.summary;
@@ -131,7 +174,7 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         const planned = planUsers(scan.users(), {
           mode: options.mode,
           assumeEmpty: options.assumeEmpty,
-          ...(options.api === undefined ? {} : { api: options.api }),
+          ...(options.api === undefined ? {} : { api: meter ?? options.api }),
           ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
           ...(options.shard === undefined ? {} : { shard: options.shard }),
           ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -153,16 +196,34 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
         await scan.dispose();
       }
     }
+    const measured = options.latencyMs === undefined ? meter?.median() : undefined;
+    if (measured !== undefined) builder.setLatency(measured);
+    const reached = meter?.throughput();
+    if (reached !== undefined) builder.setObservedRate(reached);
     const summary = builder.result();
     await writer?.finish(summary);
+    const reportHeader =
+      options.reportHeader === undefined
+        ? undefined
+        : { ...options.reportHeader, sha256: scanSummary.inputDigest };
     // Each report appears whole or not at all (a previous one stays until the new one is complete).
     for (const report of reports) {
       await writeFileAtomic(
         report.path,
-        report.format === 'html' ? renderHtml(summary) : renderMarkdown(summary),
+        report.format === 'html' ? renderHtml(summary, reportHeader) : renderMarkdown(summary, reportHeader),
       );
     }
-    return { summary, scan: scanSummary, failuresWritten: await failures.close() };
+    const guard =
+      options.mode === 'mirror'
+        ? checkDeleteGuard(maxDelete, summary.memberships.removed, summary.memberships.examined)
+        : undefined;
+    return {
+      summary,
+      scan: scanSummary,
+      failuresWritten: await failures.close(),
+      ...(guard === undefined ? {} : { guard }),
+      ...(parallel === undefined ? {} : { parallel }),
+    };
   } catch (err) {
     await writer?.abort();
     throw err;

@@ -1,10 +1,10 @@
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { DesiredUser, Mode, RemoteUser } from '../model.js';
 import { planUser } from '../planner/plan-user.js';
+import { inShard, type Shard } from '../planner/shard.js';
 import type { UserPlan } from '../planner/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import { mapConcurrent } from './map-concurrent.js';
-import { inShard, type Shard } from './shard.js';
 
 /** Why a user's state could not be read (its code, e.g. 50001, and the message). */
 export interface ReadFailure {
@@ -29,7 +29,7 @@ export interface PlanUsersOptions {
   readonly mode: Mode;
   readonly assumeEmpty: boolean;
   /** Needed unless `assumeEmpty`: reads go through `scheduler`'s get_contact_group budget with retries. */
-  readonly api?: ChatApi;
+  readonly api?: Pick<ChatApi, 'getGroupsPage'>;
   readonly scheduler?: EndpointScheduler;
   /**
    * Reads in flight: enough to reach 200 reads/s at 150 ms latency.

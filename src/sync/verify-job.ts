@@ -1,12 +1,11 @@
-import type { EndpointScheduler } from '../executor/limiters.js';
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import { conversationKey, type Mode } from '../model.js';
+import type { Shard } from '../planner/shard.js';
 import type { Operation } from '../planner/types.js';
-import { scanInput } from '../reader/scan-input.js';
-import type { Rejection } from '../reader/types.js';
+import { type Rejection, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { OnPhase } from './phase.js';
 import { planUsers, type ReadFailure } from './plan-users.js';
-import type { Shard } from './shard.js';
 
 /** How one user's groups differ from the CSV. */
 export interface UserDrift {

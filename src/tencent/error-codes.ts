@@ -1,7 +1,8 @@
 /**
  * Every known Tencent error code for the conversation-group endpoints, and the one function that
- * decides what a failure means. Sources: the official pages in shared/api-docs and the public
- * 60000-79999 table (see shared/reference/tencent-chat-api.md §2.7 and §3).
+ * decides what a failure means. Sources: the official pages of the five endpoints (Tencent Cloud Chat
+ * REST API, https://www.tencentcloud.com/document/product/1047) and its public 60000-79999 table; the
+ * README's "Error codes" says what cgsync does with each class.
  */
 
 /**

@@ -235,7 +235,7 @@ describe('nightly sync: mirror, guard, state', () => {
     expect(JSON.parse(again.out).users.unchanged).toBe(20);
   });
 
-  it('the guard refuses a destructive export before any write, exit 1 with the numbers', async () => {
+  it('the guard refuses a destructive export before any write, exit 5 with the numbers', async () => {
     const before = JSON.stringify(t.state());
     await writeFile(join(dir, 'n4.csv'), csv(night1.filter((r) => !r.includes('Work'))));
     const refused = await cli(t.env, [
@@ -247,7 +247,8 @@ describe('nightly sync: mirror, guard, state', () => {
       'n4.ndjson',
       '--json',
     ]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(5);
+    expect(JSON.parse(refused.out).exitCode).toBe(5);
     expect(refused.err).toMatch(/deletion guard refused the run: it would remove \d+ of \d+ memberships/);
     expect(JSON.parse(refused.out).status).toBe('refused');
     expect(JSON.stringify(t.state())).toBe(before);

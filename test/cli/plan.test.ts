@@ -15,13 +15,14 @@ afterAll(async () => {
 });
 
 describe('cgsync plan --assume-empty (no credentials needed)', () => {
-  it('writes a byte-identical plan file whatever the order of the input rows', async () => {
+  it('writes a byte-identical plan file whatever the order of the input rows (SOURCE_DATE_EPOCH fixes its time)', async () => {
     const text = await readFile(join(process.cwd(), 'samples', 'demo.csv'), 'utf8');
     const [header, ...rows] = text.trimEnd().split('\n');
+    const env = { SOURCE_DATE_EPOCH: '1700000000' };
     expect(
       await runCli(
         ['plan', 'samples/demo.csv', '--assume-empty', '--out', join(dir, 'a.ndjson')],
-        memoryIo({}),
+        memoryIo(env),
       ),
     ).toBe(0);
     const reference = await readFile(join(dir, 'a.ndjson'));
@@ -31,13 +32,15 @@ describe('cgsync plan --assume-empty (no credentials needed)', () => {
         async (keys) => {
           const order = rows.map((r, i) => [keys[i] as number, r] as const).sort((x, y) => x[0] - y[0]);
           await writeFile(join(dir, 'shuffled.csv'), `${header}\n${order.map(([, r]) => r).join('\n')}\n`);
-          const io = memoryIo({}, dir);
+          const io = memoryIo(env, dir);
           expect(await runCli(['plan', 'shuffled.csv', '--assume-empty', '--out', 'b.ndjson'], io)).toBe(0);
           expect((await readFile(join(dir, 'b.ndjson'))).equals(reference)).toBe(true);
         },
       ),
       { numRuns: 5 },
     );
+    const made = JSON.parse(reference.toString('utf8').split('\n')[0] as string).made;
+    expect(made).toEqual({ at: '2023-11-14T22:13:20.000Z', by: expect.stringMatching(/^cgsync \d/) });
   });
 
   it('refuses a report with an unknown extension before reading anything', async () => {

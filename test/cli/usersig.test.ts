@@ -26,6 +26,8 @@ describe('cgsync usersig', () => {
   it('rejects a bad --expire with what was expected and what was given', async () => {
     const io = memoryIo({ TENCENT_SDKAPPID: '1', TENCENT_SECRET_KEY: KEY });
     expect(await runCli(['usersig', '--expire', '0'], io)).toBe(1);
-    expect(io.err()).toContain('Expected --expire to be a whole number from 1 and up, got "0"');
+    expect(io.err()).toContain(
+      'Expected --expire to be a whole number of seconds from 1 to 315360000, or a duration such as 12h or 1d, got "0"',
+    );
   });
 });

@@ -6,10 +6,9 @@ import { c2c, createBody } from './builders.js';
 import { apiUrl, call, SDK_APP_ID, SECRET_KEY } from './http.js';
 
 /**
- * The emulator's HTTP side on its own thread (src/emulator/http-front.ts, http-thread.ts). Worker
- * threads need the compiled files, so these tests start the built emulator (dist/, built by
- * test/global-setup.ts); the rest of the emulator's tests run the same core with HTTP on the test's
- * thread.
+ * The emulator's HTTP side on its own thread (src/emulator/http-front.ts, http-thread.ts), here with
+ * the whole emulator built (dist/, built by test/global-setup.ts). The other emulator tests run the
+ * core from the sources, with the same built HTTP thread (worker threads run built code).
  */
 const DIST_SERVER = new URL('../../dist/emulator/server.js', import.meta.url).href;
 let startBuilt: typeof StartEmulator;

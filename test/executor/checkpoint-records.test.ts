@@ -6,7 +6,7 @@ import {
   parseHeader,
   parseRecord,
   type RunIdentity,
-} from '../../src/executor/checkpoint-records.js';
+} from '../../src/executor/log/checkpoint-records.js';
 
 const identity: RunIdentity = {
   inputDigest: 'd'.repeat(64),

@@ -6,8 +6,8 @@ import {
   type CheckpointFile,
   loadCheckpoint,
   openCheckpoint,
-} from '../../src/executor/checkpoint.js';
-import { computeRunKey, type RunIdentity } from '../../src/executor/checkpoint-records.js';
+} from '../../src/executor/log/checkpoint.js';
+import { computeRunKey, type RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { tempDir } from './helpers.js';
 
 const identity: RunIdentity = {

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/executor/clock.js';
-import type { EndpointScheduler } from '../../src/executor/limiters.js';
-import { CallStats } from '../../src/executor/stats.js';
+import type { EndpointScheduler } from '../../src/executor/rate/limiters.js';
+import { CallStats } from '../../src/executor/rate/stats.js';
 import type { Conversation } from '../../src/model.js';
 import type { Operation } from '../../src/planner/types.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
@@ -28,10 +28,16 @@ export class FakeClock implements Clock {
 
 /** An EndpointScheduler without pacing that records what went through it, in order. */
 export class RecordingScheduler implements EndpointScheduler {
+  readonly rate: number;
   readonly stats = new CallStats();
   readonly scheduled: Endpoint[] = [];
   readonly rateLimited: Endpoint[] = [];
   readonly successes: Endpoint[] = [];
+
+  /** @param rate what the budget says it allows (it does not pace). */
+  constructor(rate = 200) {
+    this.rate = rate;
+  }
 
   async schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (signal?.aborted) throw signal.reason;

@@ -6,9 +6,9 @@ import {
   MAX_WINDOW_SLOTS,
   spacingFor,
   windowShape,
-} from '../../src/executor/limiters.js';
+} from '../../src/executor/rate/limiters.js';
+import { SlidingWindowGate } from '../../src/executor/rate/window-gate.js';
 import { callWithRetry, judgeFailure } from '../../src/executor/retry.js';
-import { SlidingWindowGate } from '../../src/executor/window-gate.js';
 import { MAX_RATE } from '../../src/model.js';
 import { maxInWindow } from '../helpers/sliding-window.js';
 import { FakeClock } from './helpers.js';

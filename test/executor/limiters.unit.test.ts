@@ -6,7 +6,7 @@ import {
   type EndpointScheduler,
   isGateFailure,
   spacingFor,
-} from '../../src/executor/limiters.js';
+} from '../../src/executor/rate/limiters.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
 import { installVirtualTime, type VirtualTime } from '../helpers/virtual-time.js';
 import { FakeClock } from './helpers.js';

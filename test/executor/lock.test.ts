@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { acquireLock, lockPathFor } from '../../src/executor/lock.js';
+import { acquireLock, lockPathFor } from '../../src/executor/log/lock.js';
 import { tempDir } from './helpers.js';
 
 let dir: string;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/executor/checkpoint.js';
-import { createEndpointLimiters } from '../../src/executor/limiters.js';
+import type { CheckpointStore } from '../../src/executor/log/checkpoint.js';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { type RunResult, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { maxInWindow } from '../helpers/sliding-window.js';
 import { installVirtualTime, type VirtualTime } from '../helpers/virtual-time.js';

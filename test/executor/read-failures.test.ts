@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadCheckpoint, openCheckpoint } from '../../src/executor/checkpoint.js';
-import type { RunIdentity } from '../../src/executor/checkpoint-records.js';
+import { loadCheckpoint, openCheckpoint } from '../../src/executor/log/checkpoint.js';
+import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { isUserReadFailure } from '../../src/executor/retry.js';
 import { type FailedItem, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { errorForFailure } from '../../src/tencent/client.js';

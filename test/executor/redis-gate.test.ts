@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/server.js';
 import { isSyncError, type SyncError } from '../../src/errors.js';
-import { createRedisGate } from '../../src/executor/redis-gate.js';
+import { createRedisGate } from '../../src/executor/rate/redis-gate.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
 import { REDIS_SERVER, type RunningRedis, startRedis } from '../helpers/redis-server.js';
 
@@ -66,7 +66,7 @@ function startDriver(redisUrl: string, emulatorUrl: string, keyPrefix: string) {
     cwd: fileURLToPath(new URL('../..', import.meta.url)),
     env: {
       ...process.env,
-      GATE_MODULE: distUrl('executor/redis-gate.js'),
+      GATE_MODULE: distUrl('executor/rate/redis-gate.js'),
       CLIENT_MODULE: distUrl('tencent/client.js'),
       REDIS_URL: redisUrl,
       EMULATOR_URL: emulatorUrl,

@@ -5,7 +5,7 @@ import {
   describeRedisUrl,
   parseReservation,
   type RedisGateOptions,
-} from '../../src/executor/redis-gate.js';
+} from '../../src/executor/rate/redis-gate.js';
 import { ManualClock } from './manual-clock.js';
 
 /**

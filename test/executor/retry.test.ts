@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
-import { createEndpointLimiters } from '../../src/executor/limiters.js';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { backoffMs, callWithRetry, failureCode, judgeFailure } from '../../src/executor/retry.js';
 import { errorForFailure } from '../../src/tencent/client.js';
 import type { Failure } from '../../src/tencent/error-codes.js';

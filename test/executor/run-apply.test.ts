@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadCheckpoint, openCheckpoint } from '../../src/executor/checkpoint.js';
-import type { RunIdentity } from '../../src/executor/checkpoint-records.js';
+import { loadCheckpoint, openCheckpoint } from '../../src/executor/log/checkpoint.js';
+import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { type ApplyOptions, type FailedItem, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { membershipKey } from '../../src/model.js';
 import { FakeChatApi } from './fake-api.js';
@@ -374,11 +374,57 @@ describe('runApply', () => {
     expect(result.fatal?.message).toBe('input vanished');
   });
 
+  it.each([
+    [20, 6],
+    [200, 60],
+    [1000, 300],
+  ])(
+    'keeps as many users in flight as the limiters’ rate needs: %i calls/s, %i users',
+    async (rate, users) => {
+      const many: UserWork[] = Array.from({ length: users + 50 }, (_, i) => ({
+        user: `u${i}`,
+        operations: planUser(`u${i}`, { g: ['1:a'] }),
+      }));
+      let inFlight = 0;
+      let most = 0;
+      const api = new FakeChatApi({
+        delay: async () => {
+          most = Math.max(most, ++inFlight);
+          // Long enough for every user that may start to start.
+          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+          inFlight--;
+        },
+      });
+      const checkpoint = await openCp();
+      const result = await runApply({
+        users: many,
+        api,
+        checkpoint,
+        options: { limiters: new RecordingScheduler(rate), clock: new FakeClock() },
+      });
+      await checkpoint.close();
+      expect(result.users.done).toBe(users + 50);
+      expect(most).toBe(users);
+    },
+  );
+
   it('validates its options', async () => {
     const checkpoint = await openCp();
     await expect(
       runApply({ users: [], api: new FakeChatApi(), checkpoint, options: { concurrency: 0 } }),
     ).rejects.toMatchObject({ code: 'USAGE' });
+    // One owner of the rate: the limiters'.
+    await expect(
+      runApply({
+        users: [],
+        api: new FakeChatApi(),
+        checkpoint,
+        options: { limiters: new RecordingScheduler(200), rate: 50 },
+      }),
+    ).rejects.toMatchObject({
+      code: 'USAGE',
+      message: expect.stringMatching(/rate of `limiters` \(200\), got 50/),
+    });
     await checkpoint.close();
   });
 });

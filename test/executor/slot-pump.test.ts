@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSyncError, SyncError } from '../../src/errors.js';
-import { type Reservation, SlotPump } from '../../src/executor/slot-pump.js';
+import { type Reservation, SlotPump } from '../../src/executor/rate/slot-pump.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
 import { ManualClock, settle } from './manual-clock.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
-import { SlidingWindowGate } from '../../src/executor/window-gate.js';
+import { SlidingWindowGate } from '../../src/executor/rate/window-gate.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
 import { FakeClock } from './helpers.js';
 

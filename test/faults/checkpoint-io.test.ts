@@ -51,7 +51,7 @@ describe('checkpoint disk full or unwritable', () => {
     expect(existsSync('/dev/full.lock'), 'the lock file next to the checkpoint was left behind').toBe(false);
   });
 
-  // Guards openCheckpoint (src/executor/checkpoint.ts): when the header write failed, the opened handle
+  // Guards openCheckpoint (src/executor/log/checkpoint.ts): when the header write failed, the opened handle
   // was left for garbage collection ("Closing file descriptor N on garbage collection"): harmless for
   // a CLI that exits, a descriptor leak for a library user who retries.
   it('/dev/full in-process: the failed checkpoint leaves no open descriptor behind', async () => {

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { parseDuration } from '../../src/cli/duration.js';
 import { runCli } from '../../src/cli/run.js';
 import { abortAfter, MAX_TIMER_MS } from '../../src/executor/clock.js';
-import { lockPathFor } from '../../src/executor/lock.js';
+import { lockPathFor } from '../../src/executor/log/lock.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { memoryIo } from '../helpers/io.js';
 import { killAllCli, runCliProcess } from '../helpers/spawn-cli.js';
@@ -148,11 +148,15 @@ describe('--max-duration', () => {
 
   it('is above 0 and at most 365 days; 597 h and 1,194 h are accepted', () => {
     const parse = parseDuration('--max-duration');
-    for (const bad of ['0', '0s', '0.0001', '0h0m', '8761h', '1e9', '', '5x', '-1h']) {
+    for (const bad of ['0', '0s', '0.0001', '0h0m', '8761h', '366d', '1e9', '', '5x', '-1h', '1w']) {
       expect(() => parse(bad), bad).toThrow(
-        `Expected --max-duration to be a duration above 0 and at most 365 days (8760h), such as 90s, 30m, 5h or 1h30m, got "${bad}"`,
+        `Expected --max-duration to be a duration above 0 and at most 365 days (8760h), such as 500ms, 90s, 30m, 5h, 1h30m or 1d, got "${bad}"`,
       );
     }
+    expect(parse('1d')).toBe(86_400_000);
+    expect(parse('365d')).toBe(8760 * 3_600_000);
+    expect(parse('1d12h')).toBe(36 * 3_600_000);
+    expect(parse('1.5s')).toBe(1500);
     expect(parse('597h')).toBe(597 * 3_600_000);
     expect(parse('1194h')).toBe(1194 * 3_600_000);
     expect(parse('8760h')).toBe(8760 * 3_600_000);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.js';
 import type { Clock } from '../../src/executor/clock.js';
-import { createEndpointLimiters } from '../../src/executor/limiters.js';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { callWithRetry } from '../../src/executor/retry.js';
 import { failureOf, TencentClient } from '../../src/tencent/client.js';
 import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';

@@ -4,7 +4,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockPathFor } from '../../src/executor/lock.js';
+import { lockPathFor } from '../../src/executor/log/lock.js';
 import { tempDir } from './fixtures.js';
 
 /**
@@ -36,7 +36,7 @@ try {
 }
 `;
 
-const LOCK_MODULE = new URL('../../dist/executor/lock.js', import.meta.url).href;
+const LOCK_MODULE = new URL('../../dist/executor/log/lock.js', import.meta.url).href;
 
 interface ChildExit {
   readonly code: number | null;

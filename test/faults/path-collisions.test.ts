@@ -3,7 +3,7 @@ import { link, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
-import { FailuresWriter } from '../../src/executor/failures-file.js';
+import { FailuresWriter } from '../../src/sync/failures-file.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { memoryIo } from '../helpers/io.js';
 import { CANONICAL_HEADER, tempDir, writeFaultCsv } from './fixtures.js';

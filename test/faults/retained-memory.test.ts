@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EndpointScheduler } from '../../src/executor/limiters.js';
-import { CallStats } from '../../src/executor/stats.js';
+import type { EndpointScheduler } from '../../src/executor/rate/limiters.js';
+import { CallStats } from '../../src/executor/rate/stats.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import type { ChatApi, GroupWriteResult } from '../../src/tencent/api.js';
 import { CANONICAL_HEADER, tempDir } from './fixtures.js';
@@ -63,6 +63,7 @@ class ForgetfulApi implements ChatApi {
 function passThroughScheduler(): EndpointScheduler {
   const stats = new CallStats();
   return {
+    rate: 200,
     stats,
     schedule: (endpoint, fn) => {
       stats.of(endpoint).calls++;

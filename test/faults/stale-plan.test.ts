@@ -146,9 +146,11 @@ describe('stale plans', () => {
 
   it('a run of a plan interrupted and resumed with its checkpoint: users it began are finished, not refused', async () => {
     t.emulator.reset();
-    expect((await cli('plan', input, '--assume-empty', '--out', 'resume.ndjson')).code).toBe(0);
     const slow = await startTestEmulator({ latencyMs: 30, rateLimit: 2000 });
     try {
+      // The plan is made for the app it is applied to (a plan is bound to its target).
+      const planned = memoryIo(slow.env, dir.path);
+      expect(await runCli(['plan', input, '--assume-empty', '--out', 'resume.ndjson'], planned)).toBe(0);
       const controller = new AbortController();
       const io = memoryIo(slow.env, dir.path, controller.signal);
       const args = ['apply', 'resume.ndjson', '--assume-empty', '--checkpoint', 'resume-cp.ndjson', '--json'];

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyExitCode } from '../../src/cli/apply.js';
-import { createEndpointLimiters } from '../../src/executor/limiters.js';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import { type CallEvent, TencentClient } from '../../src/tencent/client.js';
 import { duplicateNames, startTestEmulator, type TestEmulator } from '../helpers/emulator.js';

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,5 +75,24 @@ describe('jobs/ entry points against the emulator', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout).users.unchanged).toBe(300);
     expect(t.totalAccepted()).toBe(calls);
+  });
+
+  it('nightly-sync.sh: a destructive export is refused with exit 5, nothing written; METRICS_FILE says so', async () => {
+    const dir = join(work, 'nightly');
+    const text = await readFile(DEMO, 'utf8');
+    // Tonight's export lost nine rows in ten: far over the 10% guard.
+    const lines = text.trimEnd().split('\n');
+    const shrunk = join(work, 'shrunk.csv');
+    await writeFile(shrunk, `${lines.filter((_, i) => i === 0 || i % 10 === 0).join('\n')}\n`);
+    await rm(join(dir, `checkpoint-${new Date().toISOString().slice(0, 10)}.ndjson`), { force: true });
+    const before = t.state();
+    const metrics = join(work, 'nightly.prom');
+    const r = await job('nightly-sync.sh', [shrunk], { ...t.env, WORK_DIR: dir, METRICS_FILE: metrics });
+    expect(r.code, r.stderr).toBe(5);
+    expect(JSON.parse(r.stdout).status).toBe('refused');
+    expect(t.state()).toEqual(before);
+    expect(await readFile(metrics, 'utf8')).toContain(
+      'cgsync_last_run_exit_code{run="nightly",command="apply"} 5',
+    );
   });
 });

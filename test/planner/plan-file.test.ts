@@ -9,6 +9,7 @@ import { assignOperationIds } from '../../src/planner/operation-id.js';
 import {
   ContentDigest,
   createPlanHeader,
+  isPlanFile,
   PlanFileWriter,
   readPlanFile,
   writePlanFile,
@@ -115,6 +116,13 @@ describe('plan file', () => {
     const before = text.slice(0, text.length - (lines.at(-2) as string).length - 1);
     expect(lines.at(-2)).toBe(`{"digest":"${createHash('sha256').update(before).digest('hex')}"}`);
     await file.validate();
+    // Told from a CSV by its first bytes; a file that cannot be read is left to the CSV reader.
+    expect(await isPlanFile(path)).toBe(true);
+    await writeFile(join(dir, 'input.csv'), 'From_Account,GroupName,Type,To_Account,ToGroupId\n');
+    expect(await isPlanFile(join(dir, 'input.csv'))).toBe(false);
+    await writeFile(join(dir, 'short.csv'), '{');
+    expect(await isPlanFile(join(dir, 'short.csv'))).toBe(false);
+    expect(await isPlanFile(join(dir, 'missing.plan'))).toBe(false);
   });
 
   it('records what the app held per user; a user planned without a read records an empty app', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RemoteUser } from '../../src/model.js';
-import { planUser } from '../../src/planner/plan-user.js';
+import { countUser, planUser } from '../../src/planner/plan-user.js';
 import type { Operation, PlanOptions } from '../../src/planner/types.js';
 import { desiredUser, peers, remoteUser } from './fixtures.js';
 import { ServiceModel } from './service-model.js';
@@ -83,10 +83,9 @@ describe('group names over 32 bytes (the update page’s reading of OldGroupName
       { user: 'alice', group: `${long}-b`, bytes: 42, updateNow: false },
     ]);
     // Count-only planning (plan --assume-empty on threads) flags them the same way.
-    const counted = planUser(desiredUser('alice', { [long]: peers('p', 150) }), undefined, {
+    const counted = countUser(desiredUser('alice', { [long]: peers('p', 150) }), undefined, {
       mode: 'merge',
       assumeEmpty: true,
-      countOnly: true,
     });
     expect(counted.nameRisks).toEqual([{ user: 'alice', group: long, bytes: 40, updateNow: true }]);
     // 32 bytes (or 10 three-byte characters) is fine.

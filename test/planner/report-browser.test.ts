@@ -137,6 +137,10 @@ describe.skipIf(CHROMIUM === undefined)('HTML report in a browser', () => {
     // The hostile user IDs are on the page as the text they are.
     const removals = tableRows(dom, 'Removals');
     expect(removals.map((r) => r[0])).toContain(NASTY_USERS[0]);
+    // Biggest removals first: the hostile name loses the most in the sample.
+    expect(removals[0]?.[0]).toBe(NASTY_USERS[0]);
+    const removed = removals.map((r) => Number((r[1] ?? '').replace(/,/g, '')));
+    expect(removed).toEqual([...removed].sort((a, b) => b - a));
   });
 
   it('renders offline to a 1200×1600 screenshot', { timeout: 90_000 }, async () => {

@@ -29,7 +29,8 @@ export function sampleSummary(options: { listLimit?: number } = {}): PlanSummary
     const remote =
       i % 3 === 0
         ? remoteUser(user, [
-            ['group 0', peers('old', (i % 5) * 3)],
+            // The first hostile name loses the most: it heads the removals (biggest first).
+            ['group 0', peers('old', i === 0 ? 150 : (i % 5) * 3)],
             ['retired', [c2c('x')]],
           ])
         : undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSyncError, type SyncError } from '../../src/errors.js';
-import { resolveHeader } from '../../src/reader/header.js';
+import { resolveHeader } from '../../src/reader/csv/header.js';
 
 const EXPECTED =
   'expected the header From_Account,GroupName,Type,To_Account,ToGroupId or user,group,type,peer';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { firstInvalidUtf8, InputGuard, InputProblem } from '../../src/reader/input-guard.js';
+import { firstInvalidUtf8, InputGuard, InputProblem } from '../../src/reader/csv/input-guard.js';
 
 /** Feeds `bytes` cut at the given offsets; returns the digest or the problem. */
 function guardChunks(bytes: Buffer, cuts: number[]): { digest: string } | { problem: InputProblem } {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { OrderTracker } from '../../src/reader/order-tracker.js';
+import { OrderTracker } from '../../src/reader/stage/order-tracker.js';
 
 function grouped(users: readonly string[], maxUsers?: number): boolean {
   const tracker = new OrderTracker(maxUsers);

@@ -7,7 +7,7 @@ import { isSyncError } from '../../src/errors.js';
 import { type Conversation, conversationKey, membershipKey } from '../../src/model.js';
 import { readUsers } from '../../src/reader/read-users.js';
 import { scanInput } from '../../src/reader/scan-input.js';
-import { liveWorkDirs } from '../../src/reader/work-files.js';
+import { liveWorkDirs } from '../../src/work-dir.js';
 import { csvLine, plainUsers, readAll, readAllByPath, scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -67,7 +67,7 @@ describe('readUsers: grouped input', () => {
       blankRows: 1,
       bytes: Buffer.byteLength(text),
       inputDigest: createHash('sha256').update(text).digest('hex'),
-      sortedByUser: true,
+      grouped: true,
       headerForm: 'canonical',
       header: HEADER.split(','),
       failuresFile: false,
@@ -79,7 +79,7 @@ describe('readUsers: grouped input', () => {
   it('reads a header-only file as no users', async () => {
     const { users, summary } = await readAll(scratch.file('header-only.csv', `${HEADER}\r\n`));
     expect(users).toEqual([]);
-    expect(summary).toMatchObject({ rows: 0, users: 0, sortedByUser: true });
+    expect(summary).toMatchObject({ rows: 0, users: 0, grouped: true });
   });
 
   it('handles BOM, CRLF, mixed line endings and quoted newlines with exact line numbers', async () => {
@@ -121,13 +121,13 @@ describe('readUsers: any order', () => {
     });
     const shuffledPath = scratch.file('shuffled.csv', csv(HEADER, ...rows));
     const shuffled = await readAll(shuffledPath, { partitionBytes: 1000 });
-    expect(shuffled.summary.sortedByUser).toBe(false);
+    expect(shuffled.summary.grouped).toBe(false);
     expect(shuffled.summary.partitions).toBeGreaterThan(5);
     expect(shuffled.summary.users).toBe(37);
     // Same rows sorted by user (stable), so lines differ: compare without lines.
     const sortedRows = [...rows].sort((a, b) => a.split(',')[0]!.localeCompare(b.split(',')[0]!));
     const sorted = await readAll(scratch.file('sorted.csv', csv(HEADER, ...sortedRows)));
-    expect(sorted.summary.sortedByUser).toBe(true);
+    expect(sorted.summary.grouped).toBe(true);
     const withoutLines = (users: typeof sorted.users) =>
       plainUsers(users).map((u) => ({ ...(u as object), lines: undefined, lineOf: undefined }));
     expect(withoutLines(shuffled.users)).toEqual(withoutLines(sorted.users));
@@ -139,7 +139,7 @@ describe('readUsers: any order', () => {
       csv(HEADER, 'alice,G,1,bob,', 'bob,G,1,alice,', 'alice,G,1,,'),
     );
     const { users, summary } = await readAll(path);
-    expect(summary.sortedByUser).toBe(false);
+    expect(summary.grouped).toBe(false);
     expect(users.find((u) => u.user === 'alice')?.hasRejectedRows).toBe(true);
     expect(users.find((u) => u.user === 'bob')?.hasRejectedRows).toBe(false);
   });
@@ -251,7 +251,7 @@ describe('readUsers: any order', () => {
           expect(result.rejections.length).toBe(
             specs.filter((s) => ['badType', 'noUser', 'long'].includes(s.kind)).length,
           );
-          if (sortByUser) expect(result.summary.sortedByUser).toBe(true);
+          if (sortByUser) expect(result.summary.grouped).toBe(true);
         },
       ),
       { numRuns: 60 },

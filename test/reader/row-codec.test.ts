@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Membership } from '../../src/model.js';
 import {
-  decodeInto,
   encodedUser,
   encodeMembership,
   encodeRejected,
@@ -10,8 +9,11 @@ import {
   findTabs,
   lineNumberAt,
   unescapeValue,
-} from '../../src/reader/row-codec.js';
-import { UserBuilder } from '../../src/reader/user-builder.js';
+} from '../../src/reader/stage/row-codec.js';
+import { GroupedDecoder } from '../../src/reader/users/decode.js';
+
+/** A working-file text as the decoder reads it: a byte string. */
+const bytes = (text: string) => Buffer.from(text).toString('latin1');
 
 const nasty = fc.string({
   unit: fc.constantFrom('a', 'b', '\\', '\t', '\n', '\r', 't', 'n', '群', '"', ','),
@@ -28,7 +30,7 @@ describe('row codec', () => {
     );
   });
 
-  it('round-trips memberships and rejected markers into a builder', () => {
+  it('round-trips memberships and rejected markers through the decoder', () => {
     fc.assert(
       fc.property(
         nasty,
@@ -45,10 +47,10 @@ describe('row codec', () => {
           expect(text.endsWith('\n')).toBe(true);
           expect(text.slice(0, -1)).not.toMatch(/\n/);
           expect(unescapeValue(encodedUser(text))).toBe(user);
-          const builder = new UserBuilder(user);
-          decodeInto(text.slice(0, -1), builder);
-          decodeInto(encodeRejected(user, line + 1).slice(0, -1), builder);
-          const built = builder.build();
+          const decoder = new GroupedDecoder();
+          expect([...decoder.push(bytes(text + encodeRejected(user, line + 1)))]).toEqual([]);
+          const built = decoder.end()!;
+          expect(built.user).toBe(user);
           expect(built.hasRejectedRows).toBe(true);
           expect(built.lines).toEqual([line]);
           expect(built.groups).toEqual([{ name: group, conversations: type === 0 ? [] : [{ type, id }] }]);
@@ -58,7 +60,7 @@ describe('row codec', () => {
   });
 
   it('throws on a malformed line', () => {
-    expect(() => decodeInto('alice\t1\tG', new UserBuilder('alice'))).toThrow(/Malformed/);
+    expect(() => [...new GroupedDecoder().push('alice\t1\tG\n')]).toThrow(/Malformed/);
   });
 
   it('finds the four TABs of a line inside a text of many lines', () => {

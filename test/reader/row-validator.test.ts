@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import type { Membership } from '../../src/model.js';
-import { isRejection, type RowOutcome, RowValidator } from '../../src/reader/row-validator.js';
+import { isRejection, type RowOutcome, RowValidator } from '../../src/reader/csv/row-validator.js';
 import type { Rejection } from '../../src/reader/types.js';
 
 const CANONICAL = ['From_Account', 'GroupName', 'Type', 'To_Account', 'ToGroupId'];

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Conversation, compareConversations, conversationKey, membershipKey } from '../../src/model.js';
-import { UserBuilder } from '../../src/reader/user-builder.js';
+import { UserBuilder } from '../../src/reader/users/user-builder.js';
 
 describe('UserBuilder', () => {
   it('sorts groups and conversations, drops duplicates, keeps the first line of each membership', () => {

@@ -2,14 +2,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LineWriter, readLineBatches, readTextPieces, readTextRange } from '../../src/reader/work-files.js';
+import { LineWriter, readPieces } from '../../src/reader/stage/work-files.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
+
+async function pieces(path: string, options: Parameters<typeof readPieces>[1] = {}): Promise<string[]> {
+  const out: string[] = [];
+  for await (const piece of readPieces(path, options)) out.push(piece);
+  return out;
+}
 afterAll(() => scratch.cleanup());
 let n = 0;
 
-describe('LineWriter and readLineBatches', () => {
+describe('LineWriter and readPieces', () => {
   it('write exactly what was given, whatever the buffer size, line size and characters', async () => {
     const line = fc
       .string({ unit: fc.constantFrom('a', 'é', '群', '😀', '\t'), maxLength: 40 })
@@ -30,9 +36,8 @@ describe('LineWriter and readLineBatches', () => {
           expect(writer.bytes).toBe(Buffer.byteLength(expected));
           if (expected === '') return;
           expect(readFileSync(path, 'utf8')).toBe(expected);
-          const read: string[] = [];
-          for await (const batch of readLineBatches(path)) read.push(...batch);
-          expect(read).toEqual(lines.map((l) => l.slice(0, -1)));
+          const text = (await pieces(path, { encoding: 'utf8', pieceBytes: capacity })).join('');
+          expect(text).toBe(expected);
         },
       ),
       { numRuns: 100 },
@@ -60,60 +65,65 @@ describe('LineWriter and readLineBatches', () => {
 
   it('refuses a working file that does not end with a line feed', async () => {
     const path = scratch.file('torn.txt', 'a\nb');
-    await expect(
-      (async () => {
-        for await (const _ of readLineBatches(path)) {
-          // drain
-        }
-      })(),
-    ).rejects.toThrow(/ends without a line feed/);
+    await expect(pieces(path)).rejects.toThrow(/does not end a line/);
   });
 });
 
-describe('readTextRange', () => {
+describe('readPieces', () => {
   it('read back ASCII and non-ASCII lines of any range of whole lines', async () => {
     const line = fc.string({ unit: fc.constantFrom('a', 'é', '群', '😀', '\t', 'ÿ'), maxLength: 12 });
     await fc.assert(
-      fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 20 }), fc.nat(), async (lines, cut) => {
-        const path = scratch.file('range.tsv', lines.map((l) => `${l}\n`).join(''));
-        const at = cut % lines.length;
-        const start = Buffer.byteLength(
-          lines
-            .slice(0, at)
+      fc.asyncProperty(
+        fc.array(line, { minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        fc.integer({ min: 1, max: 64 }),
+        async (lines, cut, pieceBytes) => {
+          const path = scratch.file('range.tsv', lines.map((l) => `${l}\n`).join(''));
+          const at = cut % lines.length;
+          const start = Buffer.byteLength(
+            lines
+              .slice(0, at)
+              .map((l) => `${l}\n`)
+              .join(''),
+          );
+          const end = readFileSync(path).length;
+          const tail = lines
+            .slice(at)
             .map((l) => `${l}\n`)
-            .join(''),
-        );
-        const end = readFileSync(path).length;
-        const tail = lines.slice(at);
-        expect(await readTextRange(path, start, end)).toBe(tail.map((l) => `${l}\n`).join(''));
-      }),
+            .join('');
+          const read = await pieces(path, { start, end, pieceBytes, encoding: 'utf8' });
+          expect(read.join('')).toBe(tail);
+          for (const piece of read) expect(piece.endsWith('\n')).toBe(true);
+          // Byte strings by default, one character per byte.
+          const raw = (await pieces(path, { start, end, pieceBytes })).join('');
+          expect(Buffer.from(raw, 'latin1').toString('utf8')).toBe(tail);
+        },
+      ),
     );
   });
 
   it('refuse a range that does not end a line', async () => {
     const path = scratch.file('cut.tsv', 'ab\ncd\n');
-    await expect(readTextRange(path, 0, 4)).rejects.toThrow(/does not end a line/);
-    expect(await readTextRange(path, 3, 3)).toBe('');
+    await expect(pieces(path, { start: 0, end: 4 })).rejects.toThrow(/does not end a line/);
+    expect(await pieces(path, { start: 3, end: 3 })).toEqual([]);
   });
-});
 
-describe('readTextPieces', () => {
-  it('splits a range into texts of whole lines under 512 KiB that join into the range', async () => {
+  it('reads pieces of whole lines under 512 KiB that join into the range, or the range whole', async () => {
     const lines = Array.from({ length: 30_000 }, (_, i) => `${'群x'.repeat(i % 23)}\t${i}\n`);
     // One line longer than a piece: it makes a piece of its own.
     lines[20_000] = `${'y'.repeat(600 * 1024)}\n`;
     const text = lines.join('');
     const path = scratch.file('pieces.tsv', text);
     const start = Buffer.byteLength(lines[0]!);
-    const pieces = await readTextPieces(path, start, Buffer.byteLength(text));
-    expect(pieces.length).toBeGreaterThan(2);
-    expect(pieces.join('')).toBe(text.slice(lines[0]!.length));
-    for (const piece of pieces) {
+    const read = await pieces(path, { start, encoding: 'utf8' });
+    expect(read.length).toBeGreaterThan(2);
+    expect(read.join('')).toBe(text.slice(lines[0]!.length));
+    for (const piece of read) {
       expect(piece.endsWith('\n')).toBe(true);
       if (!piece.includes('y'.repeat(1000))) expect(Buffer.byteLength(piece)).toBeLessThanOrEqual(512 * 1024);
     }
-    const bytes = await readTextPieces(path, 0, Buffer.byteLength(text), 'latin1');
-    expect(Buffer.from(bytes.join(''), 'latin1').toString('utf8')).toBe(text);
-    expect(await readTextPieces(path, 5, 5)).toEqual([]);
+    const whole = await pieces(path, { pieceBytes: Number.POSITIVE_INFINITY });
+    expect(whole).toHaveLength(1);
+    expect(Buffer.from(whole[0]!, 'latin1').toString('utf8')).toBe(text);
   });
 });

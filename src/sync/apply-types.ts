@@ -1,0 +1,71 @@
+import type { EndpointScheduler } from '../executor/rate/limiters.js';
+import type { ProgressSink, RunResult } from '../executor/run-apply.js';
+import type { Mode } from '../model.js';
+import type { Shard } from '../planner/shard.js';
+import type { PlanSummary } from '../planner/summary.js';
+import type { ScanSummary } from '../reader/index.js';
+import type { ChatApi } from '../tencent/api.js';
+import type { GuardVerdict, MaxDelete } from './guard.js';
+import type { OnPhase } from './phase.js';
+
+export interface ApplyJobOptions {
+  /** A CSV file, or a plan file written by `cgsync plan --out`. */
+  readonly input: string;
+  readonly checkpoint: string;
+  readonly mode: Mode;
+  readonly assumeEmpty: boolean;
+  /** @default 10% */
+  readonly maxDelete?: MaxDelete;
+  readonly failures?: string;
+  readonly state?: string;
+  readonly refresh?: boolean;
+  /**
+   * Plan file: a user whose state changed in the app since the plan was made is re-planned against
+   * what is read (each operation reduced to what is still missing) instead of refused.
+   * @default false
+   */
+  readonly replanStale?: boolean;
+  readonly shard?: Shard;
+  readonly strict?: boolean;
+  readonly maxInvalid?: number;
+  /**
+   * Reject CSV rows whose GroupName is longer than this many UTF-8 bytes, before any write (32: the
+   * update page's reading of OldGroupName). @default 64
+   */
+  readonly groupNameLimit?: number;
+  /** Users in flight. @default the executor's default */
+  readonly concurrency?: number;
+  readonly api: ChatApi;
+  readonly scheduler: EndpointScheduler;
+  readonly signal?: AbortSignal;
+  /** Called once the plan's size is known (mirror mode and plan files), before the first write. */
+  readonly onPlanned?: (summary: PlanSummary | undefined) => ProgressSink | undefined;
+  readonly onGuard?: (verdict: GuardVerdict) => void;
+  /** Told as each phase begins; a returned promise holds the job until it settles. */
+  readonly onPhase?: OnPhase;
+  /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface ApplyJobResult {
+  readonly run: RunResult | undefined;
+  /** Set when the deletion guard refused the run (nothing was written). */
+  readonly refused?: GuardVerdict;
+  readonly guard?: GuardVerdict;
+  readonly scan?: ScanSummary;
+  readonly planSummary?: PlanSummary;
+  /** Users skipped because their rows did not change since the --state snapshot. */
+  readonly unchangedUsers: number;
+  /** Plan file: users refused, nothing written, because the app changed since the plan was made. */
+  readonly staleUsers: number;
+  /** Plan file with `replanStale`: users that had changed and were re-planned against what was read. */
+  readonly replannedUsers: number;
+  readonly rejectedRows: number;
+  readonly failuresWritten: number;
+  readonly stateSaved: boolean;
+}
+
+/** `i/n` for the checkpoint identity and the state file, or null. */
+export function shardText(shard: Shard | undefined): string | null {
+  return shard === undefined ? null : `${shard.index}/${shard.count}`;
+}

@@ -1,0 +1,55 @@
+import type { FailedItem, UserWork } from '../executor/apply-user.js';
+import type { Checkpoint } from '../executor/log/checkpoint.js';
+import { type ApplyOptions, type ProgressSink, type RunResult, runApply } from '../executor/run-apply.js';
+import type { DesiredUser } from '../model.js';
+import type { UserPlan } from '../planner/types.js';
+import type { ApplyJobOptions } from './apply-types.js';
+import type { FailuresSink } from './failures-file.js';
+
+/** What the executor is given for a planned user. */
+export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
+  return {
+    user: plan.user,
+    operations: plan.operations,
+    violations: plan.violations,
+    ...(desired?.lineOf === undefined ? {} : { lineOf: desired.lineOf }),
+  };
+}
+
+/** The executor options of a job: shared limiters, failures to the sink, user outcomes reported. */
+export function applyOptions(
+  options: ApplyJobOptions,
+  failures: FailuresSink,
+  onOutcome: ((user: string, outcome: 'done' | 'failed') => void) | undefined,
+  progress: ProgressSink | undefined,
+): ApplyOptions {
+  return {
+    limiters: options.scheduler,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(progress === undefined ? {} : { progress }),
+    ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    onFailedItem: (item: FailedItem) => failures.writeFailed(item),
+    onUserOutcome: (user: string, outcome: string) => {
+      if (outcome === 'done' || outcome === 'already_done') onOutcome?.(user, 'done');
+      else if (outcome === 'failed' || outcome === 'skipped') onOutcome?.(user, 'failed');
+    },
+  };
+}
+
+/**
+ * The write phase of a job, the same for a CSV and a plan file: the users are applied (`write`),
+ * then the checkpoint is flushed and closed (`flush`).
+ */
+export async function runWrites(
+  options: ApplyJobOptions,
+  users: AsyncIterable<UserWork>,
+  checkpoint: Checkpoint,
+  executor: ApplyOptions,
+): Promise<RunResult> {
+  await options.onPhase?.('write');
+  const run = await runApply({ users, api: options.api, checkpoint, options: executor });
+  await options.onPhase?.('flush');
+  await checkpoint.close();
+  return run;
+}
