@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { itemHolds, retryOperation, splitFailedItems } from '../../src/executor/item-retry.js';
 import { openCheckpoint } from '../../src/executor/log/checkpoint.js';
 import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
-import { itemHolds, retryOperation, splitFailedItems } from '../../src/executor/item-retry.js';
 import { type ApplyOptions, type FailedItem, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import type { ItemResult } from '../../src/tencent/api.js';
 import { FakeChatApi } from './fake-api.js';
