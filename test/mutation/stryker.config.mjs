@@ -1,10 +1,11 @@
 // @ts-check
 /**
- * StrykerJS on the core (`npm run mutate`, scripts/mutate.mjs; not in CI: it takes hours). One run per
- * folder: `CGSYNC_MUTATE=executor npx stryker run` mutates src/executor only, keeps its own incremental
- * file and reports under reports/mutation/executor/, so a rerun only tests the mutants whose code or
- * covering tests changed (`--force` tests them all again). Without CGSYNC_MUTATE, every folder at once.
- * The globs take files moved into subfolders (src/executor/rate/…) along.
+ * StrykerJS on the core (`npm run mutate`, test/mutation/run.mjs; not in CI: it takes hours). One run
+ * per folder: `CGSYNC_MUTATE=executor npx stryker run test/mutation/stryker.config.mjs` (from the repo's
+ * top: the globs and paths below are relative to it) mutates src/executor only, keeps its own
+ * incremental file and reports under reports/mutation/executor/, so a rerun only tests the mutants
+ * whose code or covering tests changed (`--force` tests them all again). Without CGSYNC_MUTATE, every
+ * folder at once. The globs take files moved into subfolders (src/executor/rate/…) along.
  */
 export const FOLDERS = {
   planner: ['src/planner/**/*.ts'],
@@ -24,7 +25,7 @@ const out = `reports/mutation/${name}`;
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
-  vitest: { configFile: 'vitest.stryker.config.ts', related: true },
+  vitest: { configFile: 'test/mutation/vitest.config.ts', related: true },
   checkers: ['typescript'],
   tsconfigFile: 'tsconfig.json',
   mutate:

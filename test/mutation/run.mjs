@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run mutate`: StrykerJS on the core, one folder at a time (stryker.config.mjs), then the mutation
+// `npm run mutate`: StrykerJS on the core, one folder at a time (test/mutation/stryker.config.mjs), then the mutation
 // score per folder. Not in CI: a full run takes hours on two cores; reruns are incremental.
 //
 //   npm run mutate                       # planner, executor, tencent, reader in turn, then the scores
@@ -10,7 +10,12 @@
 // Reports: reports/mutation/<folder>/index.html (browse the mutants), mutation.json, incremental.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { FOLDERS } from '../stryker.config.mjs';
+import { fileURLToPath } from 'node:url';
+import { FOLDERS } from './stryker.config.mjs';
+
+// Stryker's globs and report paths are relative to the repo's top.
+process.chdir(fileURLToPath(new URL('../..', import.meta.url)));
+const CONFIG = 'test/mutation/stryker.config.mjs';
 
 /** The files whose surviving mutants are listed one by one: the rate budget, checkpoint, reconciliation. */
 const WATCHED =
@@ -38,7 +43,7 @@ if (!reportOnly) {
   for (const folder of folders) {
     console.log(`\n== mutate ${folder} (${FOLDERS[folder].join(' ')})`);
     const started = Date.now();
-    const run = spawnSync('npx', ['stryker', 'run', ...(force ? ['--force'] : [])], {
+    const run = spawnSync('npx', ['stryker', 'run', ...(force ? ['--force'] : []), CONFIG], {
       stdio: 'inherit',
       env: { ...process.env, CGSYNC_MUTATE: folder },
     });
