@@ -6,6 +6,10 @@
 //   npm run mutate -- executor reader    # only those folders
 //   npm run mutate -- --force executor   # test every mutant again, not only those whose code or tests changed
 //   npm run mutate -- --report           # no run: the scores (and survivors) of the last reports
+//   npm run mutate -- --report --files   # … and the score of each file
+//   npm run mutate -- executor --only=src/executor/reconcile.ts,src/executor/log/*.ts
+//                                        # mutate only those files; the folder's report keeps the
+//                                        # results of its other files from earlier runs (incremental)
 //
 // Reports: reports/mutation/<folder>/index.html (browse the mutants), mutation.json, incremental.json.
 import { spawnSync } from 'node:child_process';
@@ -17,20 +21,29 @@ import { FOLDERS } from './stryker.config.mjs';
 process.chdir(fileURLToPath(new URL('../..', import.meta.url)));
 const CONFIG = 'test/mutation/stryker.config.mjs';
 
-/** The files whose surviving mutants are listed one by one: the rate budget, checkpoint, reconciliation. */
-const WATCHED =
-  /\/(limiters|window-gate|redis-gate|slot-pump|checkpoint[^/]*|lock|reconcile|apply-user|item-retry)\.ts$/;
+/**
+ * The files whose surviving mutants are listed one by one (each must be killed or explained as
+ * equivalent in test/MUTATION.md): the rate budget, the checkpoint, the reconciliation of unknown outcomes.
+ */
+const WATCHED = /^src\/executor\/(rate\/|log\/|reconcile\.ts$)/;
 
 const args = process.argv.slice(2);
 const force = args.includes('--force');
 const reportOnly = args.includes('--report');
-const unknown = args.filter((a) => a.startsWith('--') && a !== '--force' && a !== '--report');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const unknown = args.filter(
+  (a) => a.startsWith('--') && !['--force', '--report', '--files'].includes(a) && !a.startsWith('--only='),
+);
 const names = args.filter((a) => !a.startsWith('--'));
 const bad = names.filter((n) => !(n in FOLDERS));
 if (unknown.length > 0 || bad.length > 0) {
   console.error(
-    `mutate: unknown ${[...unknown, ...bad].join(', ')}; expected folders among ${Object.keys(FOLDERS).join(', ')}, --force, --report`,
+    `mutate: unknown ${[...unknown, ...bad].join(', ')}; expected folders among ${Object.keys(FOLDERS).join(', ')}, --force, --report, --files, --only=GLOBS`,
   );
+  process.exit(2);
+}
+if (only !== undefined && (names.length !== 1 || only === '')) {
+  console.error('mutate: --only=GLOBS takes one folder and a comma-separated list of files in it');
   process.exit(2);
 }
 const folders = names.length > 0 ? names : Object.keys(FOLDERS);
@@ -43,10 +56,14 @@ if (!reportOnly) {
   for (const folder of folders) {
     console.log(`\n== mutate ${folder} (${FOLDERS[folder].join(' ')})`);
     const started = Date.now();
-    const run = spawnSync('npx', ['stryker', 'run', ...(force ? ['--force'] : []), CONFIG], {
-      stdio: 'inherit',
-      env: { ...process.env, CGSYNC_MUTATE: folder },
-    });
+    const run = spawnSync(
+      'npx',
+      ['stryker', 'run', ...(force ? ['--force'] : []), ...(only ? ['--mutate', only] : []), CONFIG],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, CGSYNC_MUTATE: folder },
+      },
+    );
     seconds[folder] = Math.round((Date.now() - started) / 1000);
     if (run.status !== 0) {
       failed = true;
@@ -57,6 +74,7 @@ if (!reportOnly) {
 
 const rows = [];
 const survivors = [];
+const perFile = [];
 for (const folder of folders) {
   const path = `reports/mutation/${folder}/mutation.json`;
   if (!existsSync(path)) {
@@ -74,13 +92,17 @@ for (const folder of folders) {
     Ignored: 0,
   };
   for (const [file, { mutants }] of Object.entries(report.files)) {
+    const mine = { detected: 0, valid: 0 };
     for (const m of mutants) {
       count[m.status] = (count[m.status] ?? 0) + 1;
-      if ((m.status === 'Survived' || m.status === 'NoCoverage') && WATCHED.test(`/${file}`)) {
+      if (m.status === 'Killed' || m.status === 'Timeout') mine.detected++;
+      if (['Killed', 'Timeout', 'Survived', 'NoCoverage'].includes(m.status)) mine.valid++;
+      if ((m.status === 'Survived' || m.status === 'NoCoverage') && WATCHED.test(file)) {
         const { line, column } = m.location.start;
         survivors.push(`${file}:${line}:${column} ${m.mutatorName} ${oneLine(m.replacement)} (${m.status})`);
       }
     }
+    perFile.push({ file, ...mine });
   }
   const detected = count.Killed + count.Timeout;
   const valid = detected + count.Survived + count.NoCoverage;
@@ -108,6 +130,15 @@ for (const r of rows) {
       time.padStart(8),
     ].join(' '),
   );
+}
+if (args.includes('--files')) {
+  console.log('\nPer file (detected / valid mutants):');
+  for (const f of perFile) {
+    const score = f.valid === 0 ? 100 : (100 * f.detected) / f.valid;
+    console.log(
+      `  ${`${score.toFixed(1)}%`.padStart(6)} ${String(f.detected).padStart(4)}/${f.valid} ${f.file}`,
+    );
+  }
 }
 if (survivors.length > 0) {
   console.log('\nSurviving mutants in the rate budget, the checkpoint and the reconciliation:');
