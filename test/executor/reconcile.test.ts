@@ -152,6 +152,13 @@ describe('applyToRemote', () => {
     expect(applyToRemote(before, update('g', ['1:a'], []))).toBe(before);
   });
 
+  it('leaves an add that failed out of an updated group, and keeps the adds that landed', () => {
+    const state = applyToRemote(remote({ g: ['1:a'] }), update('g', ['1:b', '2:c'], []), [
+      { conversation: conv('2:c'), op: 'add', resultCode: 51007, resultInfo: '' },
+    ]);
+    expect(state.groups[0]?.conversations).toEqual([conv('1:a'), conv('1:b')]);
+  });
+
   it('updates only the group acted on, and deletes only it', () => {
     const before = remote({ g: ['1:a'], h: ['1:a'] });
     const after = applyToRemote(before, update('g', ['1:b'], []));
@@ -198,6 +205,46 @@ describe('readRemoteUser', () => {
     // 5 distinct conversations in pages of 2: 3 pages, plus the one retried.
     expect(scheduler.scheduled).toEqual(Array(4).fill('get_contact_group'));
     expect(scheduler.stats.of('get_contact_group').retries).toBe(1);
+  });
+});
+
+describe('readRemoteUser retry policy', () => {
+  it("waits between attempts on the caller's clock and backoff, and gives up after the caller's attempts", async () => {
+    let calls = 0;
+    const api = {
+      getGroupsPage: async () => {
+        calls++;
+        throw errorForFailure({ kind: 'timeout' }, 'get: timeout', { user: 'u' });
+      },
+    };
+    const clock = new FakeClock();
+    const read = readRemoteUser(api, new RecordingScheduler(), 'u', {
+      clock,
+      random: () => 0.5,
+      baseMs: 100,
+      maxAttempts: 3,
+      retryForMs: 0,
+    });
+    await expect(read).rejects.toThrow('get: timeout');
+    expect(calls).toBe(3);
+    // Full jitter at 0.5 of 100 ms, then of 200 ms: the waits happened on the injected clock.
+    expect(clock.sleeps).toEqual([50, 100]);
+  });
+
+  it('makes no call once the run is stopping', async () => {
+    let calls = 0;
+    const api = {
+      getGroupsPage: async () => {
+        calls++;
+        return { groups: [], conversations: [], complete: true, nextStartIndex: 0, completeFlag: 1 };
+      },
+    };
+    const stop = new AbortController();
+    stop.abort(new Error('stopping'));
+    await expect(
+      readRemoteUser(api, new RecordingScheduler(), 'u', { clock: new FakeClock(), stopSignal: stop.signal }),
+    ).rejects.toThrow();
+    expect(calls).toBe(0);
   });
 });
 

@@ -5,6 +5,18 @@ import type { Endpoint } from '../../src/tencent/wire.js';
 import { FakeClock } from './helpers.js';
 
 describe('SlidingWindowGate restamp', () => {
+  it('keeps a start where it is when the clock stepped back before the call left (Date.now is not monotonic)', async () => {
+    const clock = new FakeClock();
+    const gate = new SlidingWindowGate({ limit: 1, windowMs: 1000, clock });
+    const t0 = clock.time;
+    const first = await gate.acquireSlot('get_contact_group');
+    clock.time = t0 - 300; // an NTP step back between the release and the send
+    first();
+    await gate.acquireSlot('get_contact_group');
+    // The slot frees 1000 ms after the call's real start (t0), not after the stepped-back reading.
+    expect(clock.time).toBe(t0 + 1000);
+  });
+
   it('counts a call from when it left: the call that reuses its slot waits that much longer', async () => {
     const clock = new FakeClock();
     const gate = new SlidingWindowGate({ limit: 2, windowMs: 1000, clock });
