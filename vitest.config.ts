@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 const TIMING = [
   'test/timing/**/*.test.ts',
   'test/executor/limiters.test.ts',
+  'test/executor/limiters-real-clock.test.ts',
   'test/executor/redis-gate.test.ts',
   'test/cli/shards-redis.test.ts',
   'test/faults/soak.test.ts',

@@ -179,6 +179,150 @@ describe('checkpoint file', () => {
   });
 });
 
+describe('loadCheckpoint', () => {
+  const headerLine = () =>
+    `${JSON.stringify({
+      type: 'header',
+      format: 'cgsync-checkpoint',
+      version: 1,
+      runKey: computeRunKey(identity),
+      ...identity,
+      toolVersion: '0.1.0',
+    })}\n`;
+  const lines = (...records: object[]) => records.map((r) => `${JSON.stringify(r)}\n`).join('');
+  const op = (user: string, id: string, outcome: 'ok' | 'failed') => ({
+    type: 'op',
+    id,
+    user,
+    kind: 'update',
+    group: 'g',
+    outcome,
+  });
+
+  it('replays the records: ops known applied per begun user, done users, skipped and failed users', async () => {
+    const path = join(dir, 'run.ckpt');
+    const body = lines(
+      { type: 'begin', user: 'alice' },
+      op('alice', 'a1', 'ok'),
+      op('alice', 'a2', 'ok'),
+      op('alice', 'a2', 'failed'), // a later failure of the same operation: no longer known applied
+      op('bob', 'b1', 'ok'), // an op before any begin still counts
+      { type: 'begin', user: 'bob' }, // a second begin keeps what is known
+      { type: 'begin', user: 'carol' },
+      { type: 'user', user: 'carol', outcome: 'done' },
+      { type: 'begin', user: 'carol' }, // begun again after done: no longer done
+      op('carol', 'c1', 'ok'),
+      { type: 'begin', user: 'dave' },
+      op('dave', 'd1', 'ok'),
+      { type: 'user', user: 'dave', outcome: 'skipped' },
+      { type: 'begin', user: 'erin' },
+      op('erin', 'e1', 'ok'),
+      { type: 'user', user: 'erin', outcome: 'failed', reason: '1 operation(s) failed' },
+      { type: 'user', user: 'fred', outcome: 'done' },
+    );
+    await writeFile(path, headerLine() + body);
+    const loaded = await loadCheckpoint(path);
+    expect(loaded.header?.runKey).toBe(computeRunKey(identity));
+    expect(loaded.done).toEqual(new Set(['fred']));
+    expect(loaded.begun).toEqual(
+      new Map([
+        ['alice', new Set(['a1'])],
+        ['bob', new Set(['b1'])],
+        ['carol', new Set(['c1'])],
+        ['erin', new Set(['e1'])],
+      ]),
+    );
+    const size = Buffer.byteLength(headerLine() + body);
+    expect([loaded.validBytes, loaded.totalBytes]).toEqual([size, size]);
+  });
+
+  it('reads lines that cross the chunks of the read stream, multi-byte names included', async () => {
+    const path = join(dir, 'run.ckpt');
+    const users = Array.from({ length: 3000 }, (_, i) => `用户-${i}-${'x'.repeat(i % 50)}`);
+    const body = users.map((user, i) => lines({ type: 'begin', user }, op(user, `o${i}`, 'ok'))).join('');
+    await writeFile(path, headerLine() + body);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(4 * 64 * 1024);
+    const loaded = await loadCheckpoint(path);
+    expect(loaded.begun.size).toBe(3000);
+    users.forEach((user, i) => {
+      expect(loaded.begun.get(user)).toEqual(new Set([`o${i}`]));
+    });
+    expect(loaded.validBytes).toBe(loaded.totalBytes);
+  });
+
+  it('counts valid bytes up to the last good line: a torn tail, or a bad last line', async () => {
+    const path = join(dir, 'run.ckpt');
+    const good = headerLine() + lines({ type: 'begin', user: 'alice' });
+    await writeFile(path, `${good}{"type":"op"`);
+    let loaded = await loadCheckpoint(path);
+    expect([loaded.validBytes, loaded.totalBytes]).toEqual([
+      Buffer.byteLength(good),
+      Buffer.byteLength(good) + 12,
+    ]);
+    await writeFile(path, `${good}{"type":"nope","user":"a"}\n`);
+    loaded = await loadCheckpoint(path);
+    expect(loaded.validBytes).toBe(Buffer.byteLength(good));
+    expect(loaded.begun).toEqual(new Map([['alice', new Set()]]));
+    await writeFile(path, headerLine());
+    loaded = await loadCheckpoint(path);
+    expect([loaded.validBytes, loaded.totalBytes]).toEqual([headerLine().length, headerLine().length]);
+  });
+
+  it('refuses a bad line followed by a torn one: only the very last line may be cut short', async () => {
+    const path = join(dir, 'run.ckpt');
+    await writeFile(path, `${headerLine()}garbage\n{"type":"beg`);
+    await expect(loadCheckpoint(path)).rejects.toMatchObject({
+      code: 'CHECKPOINT',
+      message: `checkpoint ${path} is damaged: line 2 is not a valid record`,
+      context: { path, line: 2 },
+    });
+  });
+
+  it('refuses a first line that is not a header, with or without its newline', async () => {
+    const path = join(dir, 'run.ckpt');
+    const message = `checkpoint ${path} is not a cgsync checkpoint (line 1 is not its header)`;
+    await writeFile(path, '{"type":"begin","user":"alice"}\n');
+    await expect(loadCheckpoint(path)).rejects.toMatchObject({
+      code: 'CHECKPOINT',
+      message,
+      context: { path, line: 1 },
+    });
+    await writeFile(path, '{"type":"begin"');
+    await expect(loadCheckpoint(path)).rejects.toMatchObject({
+      code: 'CHECKPOINT',
+      message,
+      context: { path, line: 1 },
+    });
+    await writeFile(path, `${JSON.stringify({ type: 'header', format: 'cgsync-checkpoint', version: 3 })}\n`);
+    await expect(loadCheckpoint(path)).rejects.toMatchObject({
+      message: `checkpoint ${path} has format version 3; this cgsync reads version 1`,
+      context: { path, line: 1 },
+    });
+  });
+
+  it('takes an empty file, or only a torn header, as no checkpoint yet', async () => {
+    const path = join(dir, 'run.ckpt');
+    await writeFile(path, '');
+    expect(await loadCheckpoint(path)).toEqual({
+      header: undefined,
+      done: new Set(),
+      begun: new Map(),
+      validBytes: 0,
+      totalBytes: 0,
+    });
+    await writeFile(path, '{"type":"header","format":"cgsync-checkpoint","vers');
+    expect(await loadCheckpoint(path)).toMatchObject({ header: undefined, validBytes: 0, totalBytes: 51 });
+  });
+
+  it('says IO, with the system code, when the file cannot be read', async () => {
+    await expect(loadCheckpoint(dir)).rejects.toMatchObject({
+      code: 'IO',
+      message: `cannot read checkpoint ${dir}: EISDIR`,
+      context: { path: dir },
+    });
+  });
+});
+
 describe('group commit', () => {
   /** A file whose appends wait until released, counting them. */
   function slowFile() {

@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { itemHolds, retryOperation, splitFailedItems } from '../../src/executor/item-retry.js';
 import { openCheckpoint } from '../../src/executor/log/checkpoint.js';
 import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { type ApplyOptions, type FailedItem, runApply, type UserWork } from '../../src/executor/run-apply.js';
+import type { ItemResult } from '../../src/tencent/api.js';
 import { FakeChatApi } from './fake-api.js';
-import { FakeClock, planUser, RecordingScheduler, tempDir } from './helpers.js';
+import { conv, FakeClock, planUser, RecordingScheduler, tempDir } from './helpers.js';
 
 const identity: RunIdentity = {
   inputDigest: 'e'.repeat(64),
@@ -142,5 +144,65 @@ describe('items that fail alone with a transient ResultCode inside a successful 
       ['update', 'work'],
     ]);
     expect(calls).toBeGreaterThan(0);
+  });
+});
+
+const item = (key: string, op: 'add' | 'remove', resultCode: number): ItemResult => ({
+  conversation: conv(key),
+  op,
+  resultCode,
+  resultInfo: '',
+});
+
+describe('splitFailedItems', () => {
+  it('retries transient and rate-limit ResultCodes, keeps the others as final, in order', () => {
+    const failed = [item('1:a', 'add', 50004), item('1:b', 'add', 51007), item('1:c', 'remove', 60007)];
+    expect(splitFailedItems(failed)).toEqual({
+      retry: [failed[0], failed[2]],
+      final: [failed[1]],
+      rateLimited: true,
+    });
+  });
+
+  it('says rate limited only when a retried item was', () => {
+    expect(splitFailedItems([item('1:a', 'add', 50005)]).rateLimited).toBe(false);
+    expect(splitFailedItems([item('1:a', 'add', 51007), item('1:b', 'add', 50005)]).rateLimited).toBe(false);
+    expect(splitFailedItems([])).toEqual({ retry: [], final: [], rateLimited: false });
+  });
+});
+
+describe('retryOperation', () => {
+  it('is an update of the same group and id, with the items as they were sent', () => {
+    const create = { id: 'c1', kind: 'create', user: 'u', group: 'g', add: [conv('1:a')] } as const;
+    expect(retryOperation(create, [item('1:b', 'add', 50004), item('2:c', 'remove', 50004)])).toEqual({
+      id: 'c1',
+      kind: 'update',
+      user: 'u',
+      group: 'g',
+      add: [conv('1:b')],
+      remove: [conv('2:c')],
+    });
+  });
+});
+
+describe('itemHolds', () => {
+  const state = {
+    user: 'u',
+    groups: [
+      { groupId: 2, name: 'g', conversations: [conv('1:a')] },
+      { groupId: 1, name: 'g', conversations: [conv('1:b')] },
+    ],
+  };
+  it('holds for an add present and a removal absent, in the first group of the name', () => {
+    expect(itemHolds(item('1:b', 'add', 50002), 'g', state)).toBe(true);
+    expect(itemHolds(item('1:a', 'add', 50002), 'g', state)).toBe(false);
+    expect(itemHolds(item('1:a', 'remove', 50002), 'g', state)).toBe(true);
+    expect(itemHolds(item('1:b', 'remove', 50002), 'g', state)).toBe(false);
+    expect(itemHolds(item('2:b', 'add', 50002), 'g', state)).toBe(false);
+  });
+
+  it('holds for a removal, never for an add, when the group is missing', () => {
+    expect(itemHolds(item('1:b', 'remove', 50002), 'h', state)).toBe(true);
+    expect(itemHolds(item('1:b', 'add', 50002), 'h', state)).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ import {
   encodeMembership,
   encodeRejected,
   escapeValue,
+  findTabs,
+  lineNumberAt,
   unescapeValue,
 } from '../../src/reader/stage/row-codec.js';
 import { GroupedDecoder } from '../../src/reader/users/decode.js';
@@ -59,5 +61,42 @@ describe('row codec', () => {
 
   it('throws on a malformed line', () => {
     expect(() => [...new GroupedDecoder().push('alice\t1\tG\n')]).toThrow(/Malformed/);
+  });
+
+  it('finds the four TABs of a line inside a text of many lines', () => {
+    const text = 'alice\t1\tG\tbob\t2\nbob\t0\tE\t\t3\n';
+    const tabs = new Int32Array(4);
+    findTabs(text, 0, text.indexOf('\n'), tabs);
+    expect([...tabs]).toEqual([5, 7, 9, 13]);
+    const second = text.indexOf('\n') + 1;
+    findTabs(text, second, text.length - 1, tabs);
+    expect([...tabs]).toEqual([second + 3, second + 5, second + 7, second + 8]);
+  });
+
+  it.each([
+    ['a kind of two characters', 'alice\t12\tG\tbob\t2'],
+    ['no line field', 'alice\t1\tG\tbob'],
+    ['a fifth field', 'alice\t1\tG\tbob\t2\textra'],
+  ])('refuses a line with %s', (_, line) => {
+    expect(() => findTabs(line, 0, line.length, new Int32Array(4))).toThrow(
+      `Malformed working-file line: ${JSON.stringify(line)}`,
+    );
+  });
+
+  it('refuses a line whose TABs are only found on the next line', () => {
+    const text = 'alice\t1\tG\nbob\t0\tE\t\t3';
+    expect(() => findTabs(text, 0, text.indexOf('\n'), new Int32Array(4))).toThrow(
+      'Malformed working-file line: "alice\\t1\\tG"',
+    );
+  });
+
+  it('reads a line number of digits, and anything else as Number does', () => {
+    const text = 'x\t1\tg\tid\t';
+    const at = (field: string) => lineNumberAt(`${text}${field}`, text.length, text.length + field.length);
+    expect(at('907')).toBe(907);
+    expect(at('')).toBe(0);
+    expect(at('1e3')).toBe(1000);
+    expect(at(' 12')).toBe(12);
+    expect(at('7x')).toBeNaN();
   });
 });

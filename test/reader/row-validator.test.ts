@@ -91,6 +91,32 @@ describe('RowValidator: header', () => {
     });
   });
 
+  it('trims a failures-file cell after removing its escape', () => {
+    const validator = new RowValidator();
+    validator.accept([...CANONICAL, 'error_code', 'error_message']);
+    expect(validator.accept(["'@alice ", "'=G ", '1', "'-bob\t", '', 'API', 'x'])).toMatchObject({
+      user: '@alice',
+      group: '=G',
+      conversation: { type: 1, id: '-bob' },
+    });
+  });
+
+  it('has no header before the header row, and takes one from elsewhere for a part of a file', () => {
+    const validator = new RowValidator();
+    expect(validator.header).toEqual([]);
+    expect(validator.layout).toBeUndefined();
+    validator.useHeader(SHORT, 40);
+    expect(validator.header).toBe(SHORT);
+    expect(validator.layout?.form).toBe('short');
+    expect(validator.nextLine).toBe(40);
+    expect(validator.accept(['alice', 'G', '1', 'bob'])).toEqual({
+      user: 'alice',
+      group: 'G',
+      conversation: { type: 1, id: 'bob' },
+      line: 40,
+    });
+  });
+
   it("leaves a leading ' alone outside failures files and before other characters", () => {
     expect(one(CANONICAL, ["'@alice", "'x", '1', "'-bob", ''])).toEqual({
       user: "'@alice",

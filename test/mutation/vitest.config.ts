@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The tests `npm run mutate` (StrykerJS, test/mutation/stryker.config.mjs) runs against each mutant:
+ * the unit tests of the mutated folders, in this process, so that the mutated sources are what they
+ * import. Stryker
+ * runs only the tests that cover a mutant (`coverageAnalysis: 'perTest'`). Left out:
+ * - everything that runs `dist/cli/main.js` or another built module as a process (test/cli,
+ *   test/faults, test/sync, test/bench): a child process runs the built dist/, never the mutant;
+ * - test/executor/redis-gate.test.ts: a real redis-server and driver processes on dist/, on the real
+ *   clock (the gate's pure parts are in slot-pump.test.ts and redis-gate.unit.test.ts, which stay);
+ * - test/planner/report-browser.test.ts: seconds of headless Chromium per run, for the HTML text that
+ *   test/planner/report.test.ts checks already;
+ * - the emulator's own tests (src/emulator is not mutated);
+ * - test/executor/limiters-real-clock.test.ts: on two loaded cores its time bounds can fail by chance,
+ *   which would count a mutant as killed; the same rules on an injected clock (limiters.test.ts,
+ *   limiters.unit.test.ts) stay.
+ * No global setup: nothing here needs dist/.
+ */
+export default defineConfig({
+  // The repo's top, whatever the working directory (the include globs are relative to it).
+  root: fileURLToPath(new URL('../..', import.meta.url)),
+  test: {
+    include: ['test/{planner,executor,tencent,reader}/**/*.test.ts'],
+    exclude: [
+      'test/executor/redis-gate.test.ts',
+      'test/executor/limiters-real-clock.test.ts',
+      'test/planner/report-browser.test.ts',
+    ],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
