@@ -25,6 +25,7 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   assumeEmpty?: boolean;
   maxDelete?: MaxDelete;
   failures?: string;
+  backup?: string;
   state?: string;
   refresh?: boolean;
   replanStale?: boolean;
@@ -68,6 +69,7 @@ export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
     { flag: '--checkpoint', path: args.checkpoint, role: 'output' },
     { flag: "--checkpoint's lock", path: lockPathFor(args.checkpoint), role: 'output' },
     ...optionalPath('--failures', args.failures, 'output'),
+    ...optionalPath('--backup', args.backup, 'output'),
     ...optionalPath('--state', args.state, 'output'),
     ...(args.state === undefined
       ? []
@@ -102,6 +104,12 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     const header = await readPlanHeaderIfAny(spooled.path);
     const explicit = args.explicit ?? new Set(Object.keys(args));
     const bound = header === undefined ? args : bindPlanOptions(header, args, explicit, spooled.label);
+    if (args.backup !== undefined && bound.mode !== 'mirror') {
+      throw new SyncError(
+        'USAGE',
+        `--backup is for --mode mirror: a ${bound.mode} never removes anything, so there is nothing to back up; nothing was written and no call was made`,
+      );
+    }
     const signals: AbortSignal[] = [];
     if (io.signal !== undefined) signals.push(io.signal);
     if (args.maxDuration !== undefined) {
@@ -126,6 +134,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       scheduler: connection.scheduler,
       ...(bound.maxDelete === undefined ? {} : { maxDelete: bound.maxDelete }),
       ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
+      ...(args.backup === undefined ? {} : { backup: resolve(io.cwd, args.backup) }),
       ...(args.state === undefined ? {} : { state: resolve(io.cwd, args.state) }),
       ...(args.refresh === undefined ? {} : { refresh: args.refresh }),
       ...(args.replanStale === undefined ? {} : { replanStale: args.replanStale }),

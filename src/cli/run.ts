@@ -164,6 +164,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--assume-empty', 'do not read the app state (it is known to be empty): the fastest migration')
       .addOption(maxDelete('mirror: refuse (exit 5) when more memberships would be removed'))
       .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
+      .option(
+        '--backup <file.csv>',
+        'mirror: append what each delete or removal takes away, before its call (apply it with --mode merge to put it back)',
+      )
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
       .option(

@@ -17,6 +17,12 @@ export interface ApplyJobOptions {
   /** @default 10% */
   readonly maxDelete?: MaxDelete;
   readonly failures?: string;
+  /**
+   * Mirror mode: before each delete or removal call, what it removes is appended (and fsync'd) to this
+   * CSV in the input format, so that applying it in merge mode puts it back (see backup-file.ts). An
+   * existing backup is appended to. Refused in merge mode, which never removes.
+   */
+  readonly backup?: string;
   readonly state?: string;
   readonly refresh?: boolean;
   /**
