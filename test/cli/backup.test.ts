@@ -121,6 +121,9 @@ describe('apply --backup', () => {
     expect(back.code, back.err).toBe(0);
     expect(a.state()).toEqual(before);
     expect(JSON.parse(back.out).rows.rejected).toBe(0);
+    // The README's check after a roll-back.
+    const check = await cli(['verify', 'backups/night.csv', '--mode', 'merge']);
+    expect(check.code, check.err).toBe(0);
   });
 
   it('appends to an earlier backup of a resumed run: a torn last line is cut, duplicate rows restore once', async () => {
