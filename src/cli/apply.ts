@@ -15,7 +15,7 @@ import { writeMetricsFile } from './metrics.js';
 import { createOutput, type Output, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { bindPlanOptions, checkPlanTarget, readPlanHeaderIfAny } from './plan-binding.js';
-import { createProgress, formatSummary } from './progress.js';
+import { createProgress, formatSummary, readProgressHook } from './progress.js';
 import { type SpooledInput, spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
@@ -39,6 +39,8 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   json?: boolean;
   groupNameLimit?: number;
   metricsFile?: string;
+  /** Interval of the JSON progress lines off a terminal (ms). @default 10000 */
+  progressInterval?: number;
   /**
    * The flags given on the command line (attribute names): a plan file's options yield to none of them.
    * @default every option present in the arguments
@@ -97,6 +99,12 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   let metricsFile: string | undefined;
   const warn = boundedWarnings((message) => logger.warn(message));
   let progress: ReturnType<typeof createProgress> | undefined;
+  const display = {
+    stream: io.stderr,
+    logger,
+    ...(args.progressInterval === undefined ? {} : { intervalMs: args.progressInterval }),
+  };
+  const reading = readProgressHook('reading the app', !out.quiet, display);
   try {
     await checkPathCollisions(applyPaths(input, args), io.cwd);
     metricsFile = args.metricsFile === undefined ? undefined : resolve(io.cwd, args.metricsFile);
@@ -147,12 +155,17 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(signal === undefined ? {} : { signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
       onGuard: (verdict) => (verdict.ok ? out.info(verdict.message) : writeLine(io.stderr, verdict.message)),
-      onPlanned: (summary) => {
+      // Mirror's read phase (merge reads as it writes: its progress is the writes').
+      onReadProgress: reading.onReadProgress,
+      onPlanned: (summary, totals) => {
+        reading.stop();
         if (out.quiet) return undefined;
         progress = createProgress({
-          stream: io.stderr,
-          logger,
-          ...(summary === undefined ? {} : { totalOps: totalOps(summary.calls) }),
+          ...display,
+          totals: {
+            ...(summary === undefined ? {} : { ops: totalOps(summary.calls) }),
+            ...(totals?.users === undefined ? {} : { users: totals.users }),
+          },
         });
         return progress;
       },
@@ -172,6 +185,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       interrupted: `stopped before the first write, nothing was changed; run the same command again to resume from ${args.checkpoint}`,
     });
   } finally {
+    reading.stop();
     deadline?.cancel();
     const endpoints = connection?.scheduler.stats.snapshot();
     await connection?.close();

@@ -32,6 +32,10 @@ export interface LiveStats {
   readonly usersFailed: number;
   readonly usersSkipped: number;
   readonly usersAlreadyDone: number;
+  /** Users left out without a call because their rows did not change (set by the job, not the run). */
+  readonly usersUnchanged?: number;
+  /** Calls started per endpoint. */
+  readonly endpointCalls: Readonly<Record<Endpoint, number>>;
 }
 
 /** Receives the live figures while the run goes on (progress.ts implements it). */
@@ -239,6 +243,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
     usersFailed: users.failed,
     usersSkipped: users.skipped,
     usersAlreadyDone: users.alreadyDone,
+    endpointCalls: scheduler.stats.callsByEndpoint(),
   });
   options.progress?.start(live);
 
