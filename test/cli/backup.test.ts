@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { AWKWARD_STATE } from '../helpers/awkward-state.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
@@ -12,29 +13,8 @@ import { memoryIo } from '../helpers/io.js';
  * before its call; `apply FILE --mode merge` puts the app back exactly as it was before the night.
  */
 
-const many = Array.from({ length: 150 }, (_, i) => ({ type: 1 as const, id: `peer-${i}` }));
-
-const SEED = {
-  users: {
-    alice: [
-      {
-        groupId: 1,
-        name: 'Family',
-        members: [
-          { type: 1, id: 'bob' },
-          { type: 2, id: '@TGS#1B2AUI7RZ' },
-        ],
-      },
-      { groupId: 2, name: 'Empty', members: [] },
-      { groupId: 3, name: 'Work, "Q1"\nteam', members: [{ type: 1, id: "o'brien,jr" }] },
-    ],
-    bob: [
-      { groupId: 1, name: '家族', members: [{ type: 1, id: 'alice' }] },
-      { groupId: 4, name: 'Big', members: many },
-    ],
-    '=SUM(1)': [{ groupId: 1, name: '-minus', members: [{ type: 1, id: '+plus' }] }],
-  },
-};
+/** Quotes, commas, line breaks, CJK, group IDs, an empty group, a group of 150. */
+const SEED = AWKWARD_STATE;
 
 /** The night's input: a subset of the app, so the night only removes (two groups deleted, 151 removals). */
 const NIGHT = [
