@@ -11,6 +11,10 @@
 #   (set REFRESH=1, e.g. weekly, to re-read everyone and repair drift);
 # - the checkpoint's lock and the state file's lock stop two runs from overlapping; --max-duration ends
 #   the run in its window (exit 3, resumable);
+# - a dated backup per night, $WORK_DIR/backups/YYYY-MM-DD.csv: what the night deleted or removed, written
+#   before each call (`cgsync apply backups/<night>.csv --mode merge` puts it back; README "How to roll a
+#   night back"); a run resumed the same day appends to it. Backups older than BACKUP_KEEP_DAYS (default
+#   14) days are removed before the run;
 # - METRICS_FILE: a Prometheus textfile (calls, retries, failures, users, duration, exit code, last success).
 # Exit codes: 0 ok, 1 fatal, 3 out of time (resumes next run), 4 some rows/users failed,
 # 5 refused by the deletion guard before any write (needs a human, not a retry).
@@ -19,12 +23,25 @@ input=${1:?usage: jobs/nightly-sync.sh <export.csv>}
 work=${WORK_DIR:-/var/lib/cgsync}
 mkdir -p "$work"
 cgsync=${CGSYNC:-$(dirname "$0")/../dist/cli/main.js}
+today=$(date +%F)
+
+# Prune the nightly backups older than BACKUP_KEEP_DAYS days (by the date in their name).
+keep=${BACKUP_KEEP_DAYS:-14}
+case "$keep" in '' | *[!0-9]*) echo "BACKUP_KEEP_DAYS must be a number of days, got '$keep'" >&2; exit 1 ;; esac
+cutoff=$(date -d "$keep days ago" +%F 2>/dev/null || date -v-"$keep"d +%F)
+mkdir -p "$work/backups"
+for old in "$work"/backups/[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9].csv; do
+  [ -e "$old" ] || continue
+  night=$(basename "$old" .csv)
+  if [[ "$night" < "$cutoff" ]]; then rm -f -- "$old"; fi
+done
 
 args=(apply "$input"
   --mode mirror
   --state "$work/state.json"
-  --checkpoint "$work/checkpoint-$(date +%F).ndjson"
-  --failures "$work/failures-$(date +%F).csv"
+  --checkpoint "$work/checkpoint-$today.ndjson"
+  --failures "$work/failures-$today.csv"
+  --backup "$work/backups/$today.csv"
   --max-delete "${MAX_DELETE:-10%}"
   --max-duration "${MAX_DURATION:-5h}")
 [ "${REFRESH:-0}" = 1 ] && args+=(--refresh)

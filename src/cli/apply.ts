@@ -16,7 +16,7 @@ import { writeMetricsFile } from './metrics.js';
 import { createOutput, type Output, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { bindPlanOptions, checkPlanTarget, readPlanHeaderIfAny } from './plan-binding.js';
-import { createProgress, formatSummary } from './progress.js';
+import { createProgress, formatSummary, readProgressHook } from './progress.js';
 import { type SpooledInput, spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
@@ -26,6 +26,7 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   assumeEmpty?: boolean;
   maxDelete?: MaxDelete;
   failures?: string;
+  backup?: string;
   state?: string;
   refresh?: boolean;
   replanStale?: boolean;
@@ -39,6 +40,8 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   json?: boolean;
   groupNameLimit?: number;
   metricsFile?: string;
+  /** Interval of the JSON progress lines off a terminal (ms). @default 10000 */
+  progressInterval?: number;
   /**
    * The flags given on the command line (attribute names): a plan file's options yield to none of them.
    * @default every option present in the arguments
@@ -68,6 +71,7 @@ export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
     { flag: '--checkpoint', path: args.checkpoint, role: 'output' },
     { flag: "--checkpoint's lock", path: lockPathFor(args.checkpoint), role: 'output' },
     ...optionalPath('--failures', args.failures, 'output'),
+    ...optionalPath('--backup', args.backup, 'output'),
     ...optionalPath('--state', args.state, 'output'),
     ...(args.state === undefined
       ? []
@@ -95,6 +99,12 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
   let metricsFile: string | undefined;
   const warn = boundedWarnings((message) => logger.warn(message));
   let progress: ReturnType<typeof createProgress> | undefined;
+  const display = {
+    stream: io.stderr,
+    logger,
+    ...(args.progressInterval === undefined ? {} : { intervalMs: args.progressInterval }),
+  };
+  const reading = readProgressHook('reading the app', !out.quiet, display);
   try {
     await checkPathCollisions(applyPaths(input, args), io.cwd);
     metricsFile = args.metricsFile === undefined ? undefined : resolve(io.cwd, args.metricsFile);
@@ -102,6 +112,12 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     const header = await readPlanHeaderIfAny(spooled.path);
     const explicit = args.explicit ?? new Set(Object.keys(args));
     const bound = header === undefined ? args : bindPlanOptions(header, args, explicit, spooled.label);
+    if (args.backup !== undefined && bound.mode !== 'mirror') {
+      throw new SyncError(
+        'USAGE',
+        `--backup is for --mode mirror: a ${bound.mode} never removes anything, so there is nothing to back up; nothing was written and no call was made`,
+      );
+    }
     const signals: AbortSignal[] = [];
     if (io.signal !== undefined) signals.push(io.signal);
     if (args.maxDuration !== undefined) {
@@ -126,6 +142,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       scheduler: connection.scheduler,
       ...(bound.maxDelete === undefined ? {} : { maxDelete: bound.maxDelete }),
       ...(args.failures === undefined ? {} : { failures: resolve(io.cwd, args.failures) }),
+      ...(args.backup === undefined ? {} : { backup: resolve(io.cwd, args.backup) }),
       ...(args.state === undefined ? {} : { state: resolve(io.cwd, args.state) }),
       ...(args.refresh === undefined ? {} : { refresh: args.refresh }),
       ...(args.replanStale === undefined ? {} : { replanStale: args.replanStale }),
@@ -138,12 +155,17 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(signal === undefined ? {} : { signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
       onGuard: (verdict) => (verdict.ok ? out.info(verdict.message) : writeLine(io.stderr, verdict.message)),
-      onPlanned: (summary) => {
+      // Mirror's read phase (merge reads as it writes: its progress is the writes').
+      onReadProgress: reading.onReadProgress,
+      onPlanned: (summary, totals) => {
+        reading.stop();
         if (out.quiet) return undefined;
         progress = createProgress({
-          stream: io.stderr,
-          logger,
-          ...(summary === undefined ? {} : { totalOps: totalOps(summary.calls) }),
+          ...display,
+          totals: {
+            ...(summary === undefined ? {} : { ops: totalOps(summary.calls) }),
+            ...(totals?.users === undefined ? {} : { users: totals.users }),
+          },
         });
         return progress;
       },
@@ -159,6 +181,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       interrupted: `stopped before the first write, nothing was changed; run the same command again to resume from ${args.checkpoint}`,
     });
   } finally {
+    reading.stop();
     deadline?.cancel();
     const endpoints = connection?.scheduler.stats.snapshot();
     await connection?.close();

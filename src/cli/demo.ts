@@ -103,7 +103,9 @@ export async function runDemo(args: DemoArgs, io: CliIo): Promise<ExitCode> {
       onPlanned: () =>
         createProgress({
           stream: io.stderr,
-          totalOps: planned.summary.calls.create_contact_group + planned.summary.calls.update_contact_group,
+          totals: {
+            ops: planned.summary.calls.create_contact_group + planned.summary.calls.update_contact_group,
+          },
         }),
     });
     const code = applyExitCode(applied);

@@ -68,3 +68,17 @@ export function parseSeconds(name: string, maxSeconds: number): (value: string) 
     return seconds;
   };
 }
+
+/** The shortest `--progress-interval`: shorter would flood the log. */
+export const MIN_PROGRESS_INTERVAL_MS = 50;
+
+/** Parses `--progress-interval`: a duration (`500ms`, `30s`, `1m`; a plain number is seconds) from 50 ms to a day. */
+export function parseProgressInterval(value: string): number {
+  const rounded = Math.round(durationMs(value, 1000));
+  if (!Number.isFinite(rounded) || rounded < MIN_PROGRESS_INTERVAL_MS || rounded > 86_400_000) {
+    throw new InvalidArgumentError(
+      `Expected --progress-interval to be a duration from 50ms to 1d, such as 500ms, 10s or 1m, got "${value}"`,
+    );
+  }
+  return rounded;
+}

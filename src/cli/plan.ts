@@ -10,12 +10,15 @@ import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './i
 import { createOutput, type OutputFlags } from './output.js';
 import { checkPathCollisions, optionalPath, type RunPath } from './paths.js';
 import { madeAt } from './plan-binding.js';
+import { readProgressHook } from './progress.js';
 import { spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
 export interface PlanArgs extends ConnectionFlags, OutputFlags {
   mode: Mode;
   assumeEmpty?: boolean;
+  /** Interval of the JSON progress lines off a terminal (ms). @default 10000 */
+  progressInterval?: number;
   out?: string;
   report: string[];
   detailedExitcode?: boolean;
@@ -53,6 +56,11 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
   const out = createOutput(io, args);
   let connection: { close(): Promise<void> } | undefined;
   let spooled: Awaited<ReturnType<typeof spoolInput>> | undefined;
+  const reading = readProgressHook('reading the app', !out.quiet, {
+    stream: io.stderr,
+    logger: out.logger,
+    ...(args.progressInterval === undefined ? {} : { intervalMs: args.progressInterval }),
+  });
   try {
     await checkPathCollisions(planPaths(input, args), io.cwd);
     spooled = await spoolInput(input, io);
@@ -90,7 +98,9 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
       ...(connected === undefined ? {} : { api: connected.api, scheduler: connected.scheduler }),
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
+      onReadProgress: reading.onReadProgress,
     });
+    reading.stop();
     if (args.json === true) {
       const rows = { total: scan.rows, rejected: scan.rejectedRows };
       writeLine(io.stdout, JSON.stringify({ ...summary, rows, ...(guard === undefined ? {} : { guard }) }));
@@ -117,6 +127,7 @@ export async function runPlanCommand(input: string, args: PlanArgs, io: CliIo): 
         'no plan or report was written (they appear only when complete) and nothing was sent to the service; run the command again',
     });
   } finally {
+    reading.stop();
     await connection?.close();
     await spooled?.dispose();
   }

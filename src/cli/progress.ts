@@ -1,22 +1,44 @@
 import type { LiveStats, ProgressSink, RunResult } from '../executor/run-apply.js';
 import type { Logger } from '../log.js';
+import type { OnReadProgress, ReadProgress } from '../sync/read-progress.js';
+import {
+  completionOf,
+  etaMs,
+  formatProgressLine,
+  formatReadLine,
+  formatSummary,
+  type ProgressTotals,
+  percentOf,
+  RateMeter,
+  type Rates,
+  usersSettled,
+} from './progress-text.js';
 
-/** Options of {@link createProgress}. */
+export { formatProgressLine, formatSummary } from './progress-text.js';
+
+/** Options of {@link createProgress} and {@link createReadProgress}. */
 export interface ProgressOptions {
   /** Where the bar and the summary go (stderr). */
   readonly stream: NodeJS.WritableStream & { readonly isTTY?: boolean };
   /** Used instead of the bar when the stream is not a terminal: periodic JSON lines. */
   readonly logger?: Logger;
-  /** Operations planned in all, when known (for done/total and ETA). */
-  readonly totalOps?: number;
+  /** What the run counts against, when known (for done/total, percentage and ETA). */
+  readonly totals?: ProgressTotals;
   /** @default stream.isTTY */
   readonly tty?: boolean;
   /**
-   * Redraw interval: at most 4 redraws per second on a terminal.
-   * @default 250 on a terminal, 10000 otherwise
+   * Interval of the JSON progress lines off a terminal (`--progress-interval`); the bar on a terminal
+   * is redrawn every 250 ms whatever it is.
+   * @default 10000
    */
   readonly intervalMs?: number;
+  /** @internal The clock of the read phase's rate (ms). @default performance.now */
+  readonly now?: () => number;
 }
+
+/** The interval of JSON progress lines when `--progress-interval` is not given. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 10_000;
+const BAR_INTERVAL_MS = 250;
 
 /** A progress display: a one-line bar on a terminal, periodic pino lines otherwise. */
 export interface Progress extends ProgressSink {
@@ -24,98 +46,70 @@ export interface Progress extends ProgressSink {
   finish(result: RunResult): void;
 }
 
-const SAMPLE_WINDOW_MS = 5000;
-
-function formatDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  return h > 0
-    ? `${h}h${String(m).padStart(2, '0')}m`
-    : m > 0
-      ? `${m}m${String(sec).padStart(2, '0')}s`
-      : `${sec}s`;
+/** The read phase's display (mirror's reads, `plan`, `verify`): told the count, shown at the interval. */
+export interface ReadDisplay {
+  update(progress: ReadProgress): void;
+  /** Stops the display (clears the bar); idempotent. */
+  stop(): void;
 }
 
-/** The bar's text: ops done/total, calls/s, ETA, errors. */
-export function formatProgressLine(stats: LiveStats, callsPerSecond: number, totalOps?: number): string {
-  const done = stats.opsOk + stats.opsFailed;
-  const parts: string[] = [];
-  if (totalOps !== undefined && totalOps > 0) {
-    const pct = Math.min(100, Math.floor((done / totalOps) * 100));
-    const width = 20;
-    const filled = Math.round((pct / 100) * width);
-    parts.push(`[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${done}/${totalOps} ops`);
-  } else {
-    parts.push(`${done} ops`);
-  }
-  parts.push(`${callsPerSecond.toFixed(0)} calls/s`);
-  if (totalOps !== undefined && callsPerSecond > 0 && done < totalOps) {
-    parts.push(`ETA ${formatDuration(((totalOps - done) / callsPerSecond) * 1000)}`);
-  }
-  parts.push(`users ${stats.usersDone} done ${stats.usersFailed} failed`);
-  parts.push(`errors ${stats.opsFailed} ops, ${stats.failures} calls`);
-  return parts.join(' | ');
+function rounded(rates: Rates): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(rates)) if (v > 0) out[k] = Math.round(v * 10) / 10;
+  return out;
 }
 
-/**
- * The final summary, several lines of plain text. The cause of a fatal stop is not in it: the caller
- * ends its output with it (one `error: <cause>` line, after anything else it prints).
- */
-export function formatSummary(result: RunResult): string {
-  const u = result.users;
-  const o = result.operations;
-  const state =
-    result.fatal !== undefined ? 'stopped by an error' : result.interrupted ? 'interrupted' : 'finished';
-  const lines = [
-    `apply ${state} in ${formatDuration(result.durationMs)}`,
-    `users: ${u.done} done, ${u.failed} failed, ${u.skipped} skipped, ${u.alreadyDone} already done, ${u.unfinished} unfinished`,
-    `operations: ${o.ok} ok, ${o.failed} failed (${o.reconciled} settled by reading the state)`,
-  ];
-  for (const [endpoint, c] of Object.entries(result.endpoints)) {
-    if (c.calls === 0) continue;
-    lines.push(
-      `${endpoint}: ${c.calls} calls, ${c.retries} retries, ${c.rateLimited} rate-limited, ${c.failures} failed attempts`,
-    );
-  }
-  if (result.failedItemsTotal > 0) lines.push(`failed items: ${result.failedItemsTotal}`);
-  if (result.interrupted) lines.push('resume with the same command and --checkpoint file');
-  return `${lines.join('\n')}\n`;
-}
-
-/** Creates the progress display of `apply`. */
+/** Creates the progress display of `apply`'s writes. */
 export function createProgress(options: ProgressOptions): Progress {
   const tty = options.tty ?? options.stream.isTTY === true;
-  const intervalMs = options.intervalMs ?? (tty ? 250 : 10_000);
+  const intervalMs = tty ? BAR_INTERVAL_MS : (options.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+  const totals = options.totals ?? {};
+  const meter = new RateMeter();
   let timer: NodeJS.Timeout | undefined;
   let read: (() => LiveStats) | undefined;
-  const samples: { at: number; calls: number }[] = [];
   let drawn = false;
-
-  const rate = (stats: LiveStats): number => {
-    samples.push({ at: stats.elapsedMs, calls: stats.calls });
-    while (samples.length > 2 && (samples[0] as { at: number }).at < stats.elapsedMs - SAMPLE_WINDOW_MS)
-      samples.shift();
-    const first = samples[0] as { at: number; calls: number };
-    const span = stats.elapsedMs - first.at;
-    return span > 0 ? ((stats.calls - first.calls) * 1000) / span : 0;
-  };
 
   const tick = () => {
     if (read === undefined) return;
     const stats = read();
-    const perSecond = rate(stats);
+    const rates = meter.add(stats.elapsedMs, {
+      ...stats.endpointCalls,
+      '#ops': stats.opsOk + stats.opsFailed,
+      '#users': usersSettled(stats),
+    });
+    const endpointRates: Record<string, number> = {};
+    for (const endpoint of Object.keys(stats.endpointCalls)) endpointRates[endpoint] = rates[endpoint] ?? 0;
+    const completion = completionOf(stats, totals);
+    const eta = etaMs(
+      completion,
+      completion?.unit === 'users' ? (rates['#users'] ?? 0) : (rates['#ops'] ?? 0),
+    );
     if (tty) {
-      options.stream.write(`\r\x1b[K${formatProgressLine(stats, perSecond, options.totalOps)}`);
+      options.stream.write(`\r\x1b[K${formatProgressLine(stats, endpointRates, completion, eta)}`);
       drawn = true;
     } else if (options.logger !== undefined) {
+      const { endpointCalls, ...counts } = stats;
       options.logger.info(
-        { progress: { ...stats, callsPerSecond: Math.round(perSecond) } },
+        {
+          progress: {
+            ...counts,
+            ...(completion === undefined
+              ? {}
+              : {
+                  done: completion.done,
+                  total: completion.total,
+                  unit: completion.unit,
+                  percent: percentOf(completion),
+                }),
+            ...(eta === undefined ? {} : { etaSeconds: Math.round(eta / 1000) }),
+            callsPerSecond: rounded(endpointRates),
+            calls: endpointCalls,
+          },
+        },
         'apply progress',
       );
     } else {
-      options.stream.write(`${formatProgressLine(stats, perSecond, options.totalOps)}\n`);
+      options.stream.write(`${formatProgressLine(stats, endpointRates, completion, eta)}\n`);
     }
   };
 
@@ -137,13 +131,94 @@ export function createProgress(options: ProgressOptions): Progress {
       stop();
       if (!tty && options.logger !== undefined) {
         const { failedItems: _items, fatal, ...rest } = result;
+        const seconds = result.durationMs / 1000;
+        const callsPerSecond: Record<string, number> = {};
+        for (const [endpoint, c] of Object.entries(result.endpoints)) {
+          if (c.calls > 0 && seconds > 0)
+            callsPerSecond[endpoint] = Math.round((c.calls / seconds) * 10) / 10;
+        }
         options.logger.info(
-          { summary: { ...rest, ...(fatal ? { fatal: fatal.message } : {}) } },
+          { summary: { ...rest, callsPerSecond, ...(fatal ? { fatal: fatal.message } : {}) } },
           'apply finished',
         );
       } else {
         options.stream.write(formatSummary(result));
       }
+    },
+  };
+}
+
+/**
+ * The display of a read phase: `what` (e.g. `reading the app`), users read / total, users per second
+ * and ETA; a bar on a terminal, pino lines at the interval otherwise. Nothing is shown before the first
+ * user was read.
+ */
+export function createReadProgress(what: string, options: ProgressOptions): ReadDisplay {
+  const tty = options.tty ?? options.stream.isTTY === true;
+  const intervalMs = tty ? BAR_INTERVAL_MS : (options.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
+  const now = options.now ?? (() => performance.now());
+  const meter = new RateMeter();
+  const started = now();
+  meter.add(0, { users: 0 });
+  let latest: ReadProgress | undefined;
+  let drawn = false;
+  let timer: NodeJS.Timeout | undefined = setInterval(() => {
+    if (latest === undefined) return;
+    const perSecond = meter.add(now() - started, { users: latest.read }).users ?? 0;
+    if (tty) {
+      options.stream.write(`\r\x1b[K${formatReadLine(what, latest, perSecond)}`);
+      drawn = true;
+      return;
+    }
+    const total = latest.total === undefined ? undefined : Math.max(latest.total, latest.read);
+    const c = total === undefined ? undefined : { done: latest.read, total, unit: 'users' as const };
+    const eta = etaMs(c, perSecond);
+    const fields = {
+      read: {
+        users: latest.read,
+        ...(c === undefined ? {} : { total: c.total, percent: percentOf(c) }),
+        usersPerSecond: Math.round(perSecond * 10) / 10,
+        ...(eta === undefined ? {} : { etaSeconds: Math.round(eta / 1000) }),
+      },
+    };
+    if (options.logger !== undefined) options.logger.info(fields, what);
+    else options.stream.write(`${formatReadLine(what, latest, perSecond)}\n`);
+  }, intervalMs);
+  timer.unref();
+  return {
+    update(progress) {
+      latest = progress;
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      if (drawn) options.stream.write('\r\x1b[K');
+      drawn = false;
+    },
+  };
+}
+
+/**
+ * A command's read progress: `onReadProgress` for the job's options (the display is created at the
+ * first user read, so a run that reads nothing shows nothing), `stop` once reading is over. Nothing
+ * is shown when `enabled` is false (`--quiet`).
+ */
+export function readProgressHook(
+  what: string,
+  enabled: boolean,
+  options: ProgressOptions,
+): { readonly onReadProgress: OnReadProgress; stop(): void } {
+  let display: ReadDisplay | undefined;
+  let stopped = false;
+  return {
+    onReadProgress(progress) {
+      if (!enabled || stopped) return;
+      display ??= createReadProgress(what, options);
+      display.update(progress);
+    },
+    stop() {
+      stopped = true;
+      display?.stop();
     },
   };
 }

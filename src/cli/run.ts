@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isSyncError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { parseMilliseconds, parseSeconds } from './duration.js';
+import { parseMilliseconds, parseProgressInterval, parseSeconds } from './duration.js';
 import { addEmulatorCommand } from './emulator-command.js';
 import { type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
 import { LOG_LEVELS } from './output.js';
@@ -32,6 +32,16 @@ function explicitFlags(cmd: Command): ReadonlySet<string> {
 }
 
 /** `--log-level` and `--quiet`, for every command that talks to the service. */
+/** `--progress-interval`: of apply's progress lines and of the read progress of apply, plan and verify. */
+function progressInterval(): Option {
+  return new Option(
+    '--progress-interval <d>',
+    'off a terminal: one JSON progress line per interval (50ms to 1d; on a terminal the bar redraws every 250ms)',
+  )
+    .default(10_000, '10s')
+    .argParser(parseProgressInterval);
+}
+
 function outputOptions(cmd: Command): Command {
   return cmd
     .addOption(
@@ -139,6 +149,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         "exit 2 when changes are pending, 0 when none, 5 when apply's deletion guard would refuse",
       )
       .option('--json', 'print the summary as JSON')
+      .addOption(progressInterval())
       .addOption(
         new Option(
           '--threads <n>',
@@ -164,6 +175,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--assume-empty', 'do not read the app state (it is known to be empty): the fastest migration')
       .addOption(maxDelete('mirror: refuse (exit 5) when more memberships would be removed'))
       .option('--failures <file.csv>', 'write rejected and failed rows (a valid input for a re-run)')
+      .option(
+        '--backup <file.csv>',
+        'mirror: append what each delete or removal takes away, before its call (apply it with --mode merge to put it back)',
+      )
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
       .option(
@@ -183,7 +198,8 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
         '--metrics-file <file.prom>',
         "at the end, the run's metrics in Prometheus text format (node_exporter textfile collector)",
       )
-      .option('--json', 'print a machine-readable summary on stdout'),
+      .option('--json', 'print a machine-readable summary on stdout')
+      .addOption(progressInterval()),
   ).action(async (input: string, opts, cmd: Command) =>
     setExit(
       await (await import('./apply.js')).runApplyCommand(
@@ -209,6 +225,7 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
     )
     .addOption(groupNameLimit())
     .option('--json', 'print the result as JSON')
+    .addOption(progressInterval())
     .action(async (input: string, opts) =>
       setExit(await (await import('./verify.js')).runVerifyCommand(input, opts, io)),
     );

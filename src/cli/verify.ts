@@ -5,6 +5,7 @@ import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { boundedWarnings, type CliIo, EXIT, type ExitCode, writeLine } from './io.js';
 import { createOutput, type OutputFlags } from './output.js';
+import { readProgressHook } from './progress.js';
 import { type SpooledInput, spoolInput } from './stdin.js';
 import { reportThrown } from './thrown.js';
 
@@ -14,6 +15,8 @@ export interface VerifyArgs extends ConnectionFlags, OutputFlags {
   shard?: Shard;
   json?: boolean;
   groupNameLimit?: number;
+  /** Interval of the JSON progress lines off a terminal (ms). @default 10000 */
+  progressInterval?: number;
 }
 
 /**
@@ -24,6 +27,11 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
   const out = createOutput(io, args);
   let connection: Connection | undefined;
   let spooled: SpooledInput | undefined;
+  const reading = readProgressHook('reading the app', !out.quiet, {
+    stream: io.stderr,
+    logger: out.logger,
+    ...(args.progressInterval === undefined ? {} : { intervalMs: args.progressInterval }),
+  });
   try {
     spooled = await spoolInput(input, io);
     connection = await connect(
@@ -42,7 +50,9 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
       ...(io.signal === undefined ? {} : { signal: io.signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),
       onWarning: boundedWarnings((message) => out.warn(message)),
+      onReadProgress: reading.onReadProgress,
     });
+    reading.stop();
     if (args.json === true) writeLine(io.stdout, JSON.stringify(result));
     else io.stdout.write(formatDrift(result));
     if (result.rejectedRows > 0) out.warn(`rejected rows (not compared): ${result.rejectedRows}`);
@@ -54,6 +64,7 @@ export async function runVerifyCommand(input: string, args: VerifyArgs, io: CliI
       interrupted: 'the comparison was not finished (verify writes nothing); run the command again',
     });
   } finally {
+    reading.stop();
     await connection?.close();
     await spooled?.dispose();
   }

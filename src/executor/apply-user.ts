@@ -1,4 +1,4 @@
-import type { Conversation, RemoteUser } from '../model.js';
+import { type Conversation, compareConversations, conversationKey, type RemoteUser } from '../model.js';
 import type { LimitViolation, Operation } from '../planner/types.js';
 import type { ChatApi, ItemResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
@@ -62,6 +62,8 @@ export interface UserContext {
   fatal(err: unknown): void;
   /** Told when a state read looks odd. */
   readonly warn?: (message: string) => void;
+  /** Awaited before the first call of an operation that removes (see `ApplyOptions.beforeRemoval`). */
+  readonly beforeRemoval?: (op: Operation) => Promise<void>;
   failedItem(item: FailedItem): void;
   opOutcome(outcome: 'ok' | 'failed', reconciled: boolean): void;
 }
@@ -99,6 +101,22 @@ function worthLooking(op: Operation, err: unknown): boolean {
   if (op.kind === 'create')
     return code === 50002 || code === 51009 || code === 51010 || !ERROR_CODES.has(code);
   return op.kind === 'delete' && code === 51009;
+}
+
+/** Whether `op` removes something from the app. */
+function removes(op: Operation): boolean {
+  return op.kind === 'delete' || (op.kind === 'update' && op.remove.length > 0);
+}
+
+/** A delete with what its groups hold in `remote` when it was read (fresher than the plan's). */
+function withHeld(op: Operation, remote: RemoteUser | undefined): Operation {
+  if (op.kind !== 'delete' || remote === undefined) return op;
+  const held = new Map<string, Conversation>();
+  for (const g of remote.groups) {
+    if (g.name !== op.group) continue;
+    for (const c of g.conversations) held.set(conversationKey(c), c);
+  }
+  return { ...op, held: [...held.values()].sort(compareConversations) };
 }
 
 /** Applies one user's operations strictly in order; see runApply for the rules. */
@@ -220,9 +238,21 @@ async function runOperation(
   const settled: ItemResult[] = [];
   let itemRounds = 0;
   let last: Operation = planned;
+  let seenRemoval = false;
   for (let round = 1; ; round++) {
     if (current === undefined) return finish(work, last, settled, undefined, reconciled, ctx);
     if (ctx.stopSignal.aborted) return 'stopped';
+    if (!seenRemoval && removes(current)) {
+      // Once per operation: later rounds only send again (part of) what it was told.
+      seenRemoval = true;
+      current = withHeld(current, state.remote);
+      try {
+        await ctx.beforeRemoval?.(current);
+      } catch (err) {
+        ctx.fatal(err);
+        return 'stopped';
+      }
+    }
     const op: Operation = current;
     last = op;
     let verdict: Verdict;

@@ -84,6 +84,9 @@ export function finish(
     ...(error === undefined ? {} : { errorCode: failureCode(error) }),
     ...(records.length === 0 ? {} : { items: records }),
     ...(reconciled ? { reconciled: true } : {}),
+    ...(op.kind === 'delete' && op.held !== undefined && !failed
+      ? { removed: op.held.map(conversationKey) }
+      : {}),
   });
   if (error !== undefined) {
     for (const item of itemsOfFailedCall(work, op, error)) ctx.failedItem(item);

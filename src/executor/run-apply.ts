@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { SyncError } from '../errors.js';
+import type { Operation } from '../planner/types.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { Endpoint } from '../tencent/wire.js';
 import {
@@ -31,6 +32,10 @@ export interface LiveStats {
   readonly usersFailed: number;
   readonly usersSkipped: number;
   readonly usersAlreadyDone: number;
+  /** Users left out without a call because their rows did not change (set by the job, not the run). */
+  readonly usersUnchanged?: number;
+  /** Calls started per endpoint. */
+  readonly endpointCalls: Readonly<Record<Endpoint, number>>;
 }
 
 /** Receives the live figures while the run goes on (progress.ts implements it). */
@@ -77,6 +82,13 @@ export interface ApplyOptions extends RetryPolicy {
    */
   readonly keepFailedItems?: number;
   readonly progress?: ProgressSink;
+  /**
+   * Awaited before the first call of each operation that removes something (a delete, an update with
+   * removals), with the operation as it is about to be sent (reduced to what the app still holds when
+   * its state was read; a delete's `held` from that read). A rejection stops the run (fatal) before
+   * the call: nothing is removed that this callback did not see through. For `--backup`.
+   */
+  readonly beforeRemoval?: (op: Operation) => Promise<void>;
   /** @default the system clock */
   readonly clock?: Clock;
 }
@@ -209,6 +221,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
     callSignal: abandon.signal,
     fatal: fail,
     ...(options.onWarning === undefined ? {} : { warn: options.onWarning }),
+    ...(options.beforeRemoval === undefined ? {} : { beforeRemoval: options.beforeRemoval }),
     failedItem(item) {
       failedItemsTotal++;
       if (failedItems.length < keep) failedItems.push(item);
@@ -230,6 +243,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
     usersFailed: users.failed,
     usersSkipped: users.skipped,
     usersAlreadyDone: users.alreadyDone,
+    endpointCalls: scheduler.stats.callsByEndpoint(),
   });
   options.progress?.start(live);
 

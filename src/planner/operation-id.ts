@@ -21,7 +21,13 @@ export type DraftOperation =
       /** The keys of `add`, when the planner has them at hand. */
       readonly addKeys?: readonly string[];
     }
-  | { readonly kind: 'delete'; readonly user: string; readonly group: string };
+  | {
+      readonly kind: 'delete';
+      readonly user: string;
+      readonly group: string;
+      /** What the group held (not part of the id). */
+      readonly held?: readonly Conversation[];
+    };
 
 /** Hex characters kept from the sha256 (64 bits: collisions within one user are not a concern). */
 export const OPERATION_ID_LENGTH = 16;
@@ -69,7 +75,7 @@ export function assignOperationIds(drafts: readonly DraftOperation[]): Operation
 export function countedOperation(draft: DraftOperation): CountedOperation {
   if (draft.kind === 'create')
     return { kind: 'create', user: draft.user, group: draft.group, add: draft.add };
-  if (draft.kind === 'delete') return { kind: 'delete', user: draft.user, group: draft.group };
+  if (draft.kind === 'delete') return deleteOf(draft);
   return { kind: 'update', user: draft.user, group: draft.group, add: draft.add, remove: draft.remove };
 }
 
@@ -77,6 +83,14 @@ export function countedOperation(draft: DraftOperation): CountedOperation {
 export function withId(draft: DraftOperation, id: string): Operation {
   if (draft.kind === 'create')
     return { id, kind: 'create', user: draft.user, group: draft.group, add: draft.add };
-  if (draft.kind === 'delete') return { id, kind: 'delete', user: draft.user, group: draft.group };
+  if (draft.kind === 'delete') return { id, ...deleteOf(draft) };
   return { id, kind: 'update', user: draft.user, group: draft.group, add: draft.add, remove: draft.remove };
+}
+
+function deleteOf(
+  draft: Extract<DraftOperation, { kind: 'delete' }>,
+): Omit<Extract<Operation, { kind: 'delete' }>, 'id'> {
+  return draft.held === undefined
+    ? { kind: 'delete', user: draft.user, group: draft.group }
+    : { kind: 'delete', user: draft.user, group: draft.group, held: draft.held };
 }

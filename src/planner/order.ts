@@ -23,6 +23,8 @@ export interface NewGroup {
 export interface GroupDeletion {
   readonly group: string;
   readonly count: number;
+  /** What the groups of this name held (for `--backup`). */
+  readonly held?: readonly Conversation[];
 }
 
 /**
@@ -118,7 +120,13 @@ function sequence(
     sources.push(source);
   };
   for (const d of [...deletes].sort((a, b) => compareCodeUnits(a.group, b.group))) {
-    for (let i = 0; i < d.count; i++) push({ kind: 'delete', user, group: d.group });
+    for (let i = 0; i < d.count; i++) {
+      push(
+        d.held === undefined
+          ? { kind: 'delete', user, group: d.group }
+          : { kind: 'delete', user, group: d.group, held: d.held },
+      );
+    }
   }
   const byGroup = (a: UpdateChunk, b: UpdateChunk): number =>
     compareCodeUnits(a.group, b.group) || a.index - b.index;

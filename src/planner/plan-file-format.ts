@@ -136,7 +136,9 @@ function serializeOperation(op: Operation): object {
   if (op.kind === 'update') {
     return { id: op.id, kind: op.kind, group: op.group, add: keys(op.add), remove: keys(op.remove) };
   }
-  return { id: op.id, kind: op.kind, group: op.group };
+  return op.held === undefined
+    ? { id: op.id, kind: op.kind, group: op.group }
+    : { id: op.id, kind: op.kind, group: op.group, held: keys(op.held) };
 }
 
 /** The stats keys in the order they are written; the optional ones last. */

@@ -74,7 +74,10 @@ function narrowDraft(v: unknown, path: string, user: string): DraftOperation {
   const o = asRecord(v, path);
   const kind = asOneOf(o.kind, `${path}.kind`, ['create', 'update', 'delete'] as const);
   const group = asString(o.group, `${path}.group`, { nonEmpty: true });
-  if (kind === 'delete') return { kind, user, group };
+  if (kind === 'delete') {
+    if (o.held === undefined) return { kind, user, group };
+    return { kind, user, group, held: asArrayOf(o.held, `${path}.held`, narrowConversation) };
+  }
   const add = asArrayOf(o.add, `${path}.add`, narrowConversation);
   if (kind === 'create') return { kind, user, group, add };
   return { kind, user, group, add, remove: asArrayOf(o.remove, `${path}.remove`, narrowConversation) };

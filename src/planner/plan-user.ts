@@ -179,7 +179,7 @@ function draftUser(desired: DesiredUser, remote: RemoteUser | undefined, options
     }
     if (w === undefined) {
       if (mirror) {
-        deletes.push({ group: name, count: h.groupIds.length });
+        deletes.push({ group: name, count: h.groupIds.length, held: h.conversations });
         removed += h.keys.length;
       } else {
         unchanged += h.keys.length;

@@ -24,7 +24,18 @@ export type Operation =
       readonly add: readonly Conversation[];
       readonly remove: readonly Conversation[];
     }
-  | { readonly id: string; readonly kind: 'delete'; readonly user: string; readonly group: string };
+  | {
+      readonly id: string;
+      readonly kind: 'delete';
+      readonly user: string;
+      readonly group: string;
+      /**
+       * The conversations the group held when the plan was made (all the service groups of this name):
+       * what `--backup` writes before the delete. Not part of the id. Absent in plans made before it was
+       * recorded, and in plans made without reading the app.
+       */
+      readonly held?: readonly Conversation[];
+    };
 
 export type OperationKind = Operation['kind'];
 

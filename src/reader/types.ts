@@ -154,6 +154,11 @@ export interface ScanSummary {
   readonly failuresFile: boolean;
   /** Number of partitions written (0 when grouped). */
   readonly partitions: number;
+  /**
+   * Distinct users, counted during the scan when the rows are grouped (a user whose rows were all
+   * rejected included); absent when they were partitioned (known only once every user was read).
+   */
+  readonly usersCounted?: number;
   /** Set when only a part of the file was scanned (`scanInput`'s `part`). */
   readonly part?: ScanPartFacts;
 }

@@ -2,7 +2,7 @@ import { tmpdir } from 'node:os';
 import type { UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
-import type { RunResult } from '../executor/run-apply.js';
+import type { ProgressSink, RunResult } from '../executor/run-apply.js';
 import { type InputScan, scanInput } from '../reader/index.js';
 import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
@@ -13,6 +13,7 @@ import { applyOptions, runWrites, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
+import { countReads } from './read-progress.js';
 import { loadSnapshot, saveSnapshot } from './state-snapshot.js';
 
 /**
@@ -30,6 +31,7 @@ import { loadSnapshot, saveSnapshot } from './state-snapshot.js';
  * the job ends, however it ends.
  */
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
+  const started = performance.now();
   const snapshot =
     options.state === undefined
       ? undefined
@@ -50,7 +52,9 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       throw err;
     });
     const selection = new UserSelection(snapshot, checkpoint, options);
-    const planned = planUsers(selection.withVanished(scan.users()), {
+    const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
+    const settledUnread = (): number => selection.unchangedUsers + selection.resumedDone;
+    const read = planUsers(selection.withVanished(scan.users()), {
       mode: options.mode,
       assumeEmpty: options.assumeEmpty,
       api: options.api,
@@ -60,6 +64,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     });
+    const planned = countReads(read, total, options.onReadProgress, settledUnread);
     const report = (p: PlannedUser): UserWork => reportPlanned(p, failures);
     const base = {
       staleUsers: 0,
@@ -93,20 +98,35 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       users = mirror.users;
     } else users = mergeUsers(planned, report, options.signal);
 
-    const progress = options.onPlanned?.(mirror?.summary);
+    const sink = options.onPlanned?.(mirror?.summary, total === undefined ? {} : { users: total });
+    // The users settled without a call (unchanged, done before) count as done for the progress.
+    const progress: ProgressSink | undefined =
+      sink === undefined
+        ? undefined
+        : {
+            start: (live) =>
+              sink.start(() => {
+                const stats = live();
+                return {
+                  ...stats,
+                  usersAlreadyDone: stats.usersAlreadyDone + selection.resumedDone,
+                  usersUnchanged: selection.unchangedUsers,
+                };
+              }),
+            stop: () => sink.stop(),
+          };
     const applied = await runWrites(
       options,
       users,
       checkpoint,
       applyOptions(options, failures, selection.onOutcome, progress),
     );
-    const run: RunResult =
-      selection.resumedDone === 0
-        ? applied
-        : {
-            ...applied,
-            users: { ...applied.users, alreadyDone: applied.users.alreadyDone + selection.resumedDone },
-          };
+    // The run's duration is the job's: the scan and mirror's read phase included.
+    const run: RunResult = {
+      ...applied,
+      durationMs: performance.now() - started,
+      users: { ...applied.users, alreadyDone: applied.users.alreadyDone + selection.resumedDone },
+    };
     let stateSaved = false;
     if (
       snapshot !== undefined &&

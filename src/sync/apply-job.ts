@@ -4,6 +4,7 @@ import { isPlanFile } from '../planner/plan-file.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';
 import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { BackupFile } from './backup-file.js';
 import { FailuresSink } from './failures-file.js';
 
 export type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
@@ -19,6 +20,13 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
   if (options.replanStale === true && !planFile) {
     throw new SyncError('USAGE', `--replan-stale applies to a plan file; ${options.input} is not one`);
   }
+  if (options.backup !== undefined && options.mode !== 'mirror') {
+    throw new SyncError(
+      'USAGE',
+      '--backup is for --mode mirror: a merge never removes anything, so there is nothing to back up',
+    );
+  }
+  if (options.backup !== undefined) await BackupFile.check(options.backup);
   const lock = await acquireLock(options.checkpoint);
   // The state file is shared by every night: two runs with different checkpoints must not both use it.
   const stateLock =

@@ -38,6 +38,7 @@ export async function applyPlanFile(
   options: ApplyJobOptions,
   failures: FailuresSink,
 ): Promise<ApplyJobResult> {
+  const started = performance.now();
   await options.onPhase?.('scan');
   const planFile = await readPlanFile(options.input);
   if (planFile.header.mode !== options.mode || planFile.header.assumeEmpty !== options.assumeEmpty) {
@@ -99,10 +100,12 @@ export async function applyPlanFile(
     applyOptions(options, failures, undefined, progress),
   );
   // Users whose state could not be read for the check failed without a write.
-  const run: RunResult =
-    check.unread === 0
-      ? applied
-      : { ...applied, users: { ...applied.users, failed: applied.users.failed + check.unread } };
+  // The run's duration is the job's: reading and checking the plan file included.
+  const run: RunResult = {
+    ...applied,
+    durationMs: performance.now() - started,
+    users: { ...applied.users, failed: applied.users.failed + check.unread },
+  };
   return {
     run,
     ...(guard === undefined ? {} : { guard }),

@@ -7,6 +7,7 @@ import type { ScanSummary } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { GuardVerdict, MaxDelete } from './guard.js';
 import type { OnPhase } from './phase.js';
+import type { OnReadProgress } from './read-progress.js';
 
 export interface ApplyJobOptions {
   /** A CSV file, or a plan file written by `cgsync plan --out`. */
@@ -17,6 +18,12 @@ export interface ApplyJobOptions {
   /** @default 10% */
   readonly maxDelete?: MaxDelete;
   readonly failures?: string;
+  /**
+   * Mirror mode: before each delete or removal call, what it removes is appended (and fsync'd) to this
+   * CSV in the input format, so that applying it in merge mode puts it back (see backup-file.ts). An
+   * existing backup is appended to. Refused in merge mode, which never removes.
+   */
+  readonly backup?: string;
   readonly state?: string;
   readonly refresh?: boolean;
   /**
@@ -38,8 +45,17 @@ export interface ApplyJobOptions {
   readonly api: ChatApi;
   readonly scheduler: EndpointScheduler;
   readonly signal?: AbortSignal;
-  /** Called once the plan's size is known (mirror mode and plan files), before the first write. */
-  readonly onPlanned?: (summary: PlanSummary | undefined) => ProgressSink | undefined;
+  /**
+   * Called before the first write with the plan's summary when it is known (mirror mode and plan
+   * files) and the users of the input (`totals.users`, when known: a CSV without a shard; for merge,
+   * which streams, the only total there is); returns the sink of the write phase's progress.
+   */
+  readonly onPlanned?: (
+    summary: PlanSummary | undefined,
+    totals?: { readonly users?: number },
+  ) => ProgressSink | undefined;
+  /** Told after each user's state is read (mirror's read phase; merge's reads as they stream). */
+  readonly onReadProgress?: OnReadProgress;
   readonly onGuard?: (verdict: GuardVerdict) => void;
   /** Told as each phase begins; a returned promise holds the job until it settles. */
   readonly onPhase?: OnPhase;

@@ -4,6 +4,7 @@ import { type ApplyOptions, type ProgressSink, type RunResult, runApply } from '
 import type { DesiredUser } from '../model.js';
 import type { UserPlan } from '../planner/types.js';
 import type { ApplyJobOptions } from './apply-types.js';
+import { BackupFile } from './backup-file.js';
 import type { FailuresSink } from './failures-file.js';
 
 /** What the executor is given for a planned user. */
@@ -38,8 +39,9 @@ export function applyOptions(
 }
 
 /**
- * The write phase of a job, the same for a CSV and a plan file: the users are applied (`write`),
- * then the checkpoint is flushed and closed (`flush`).
+ * The write phase of a job, the same for a CSV and a plan file: the `--backup` file is opened (what
+ * each removal takes away is appended to it before its call), the users are applied (`write`), then
+ * the checkpoint is flushed and closed (`flush`).
  */
 export async function runWrites(
   options: ApplyJobOptions,
@@ -47,9 +49,26 @@ export async function runWrites(
   checkpoint: Checkpoint,
   executor: ApplyOptions,
 ): Promise<RunResult> {
-  await options.onPhase?.('write');
-  const run = await runApply({ users, api: options.api, checkpoint, options: executor });
-  await options.onPhase?.('flush');
-  await checkpoint.close();
-  return run;
+  let backup: BackupFile | undefined;
+  try {
+    backup = options.backup === undefined ? undefined : await BackupFile.open(options.backup);
+  } catch (err) {
+    await checkpoint.close();
+    throw err;
+  }
+  const opened = backup;
+  try {
+    await options.onPhase?.('write');
+    const run = await runApply({
+      users,
+      api: options.api,
+      checkpoint,
+      options: opened === undefined ? executor : { ...executor, beforeRemoval: (op) => opened.append(op) },
+    });
+    await options.onPhase?.('flush');
+    return run;
+  } finally {
+    await checkpoint.close();
+    await opened?.close();
+  }
 }

@@ -9,7 +9,7 @@ import { ExternalSorter } from '../planner/external-sort.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { CANONICAL_HEADER } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
-import { quoteCell } from './failures-file.js';
+import { canonicalRow as row } from './failures-file.js';
 import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
 
@@ -175,14 +175,6 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
 
 function keyOf(c: Conversation): string {
   return `${c.type}:${c.id}`;
-}
-
-/** One CSV line (without its line break) of the canonical header's five columns. */
-function row(user: string, group: string, key: string | undefined): string {
-  const type = key === undefined ? '' : key.charAt(0);
-  const id = key === undefined ? '' : key.slice(2);
-  const cells = [user, group, type, type === '1' ? id : '', type === '2' ? id : ''];
-  return cells.map(quoteCell).join(',');
 }
 
 /**

@@ -27,6 +27,18 @@ export function quoteCell(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
+/**
+ * One line (without its line break) of the canonical header's five columns, for a conversation key
+ * (`1:bob`) or an empty group (`key` absent); quoted, not formula-escaped (the reader keeps a leading
+ * `'` of a file without failure columns): what `export` and `--backup` write.
+ */
+export function canonicalRow(user: string, group: string, key: string | undefined): string {
+  const type = key === undefined ? '' : key.charAt(0);
+  const id = key === undefined ? '' : key.slice(2);
+  const cells = [user, group, type, type === '1' ? id : '', type === '2' ? id : ''];
+  return cells.map(quoteCell).join(',');
+}
+
 /** One CSV line (CRLF-terminated) of escaped, quoted cells. */
 export function formatRow(cells: readonly string[]): string {
   return `${cells.map((c) => quoteCell(escapeFormula(c))).join(',')}\r\n`;

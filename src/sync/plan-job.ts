@@ -25,6 +25,7 @@ import {
 import { LatencyMeter } from './latency-meter.js';
 import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
+import { countReads, type OnReadProgress } from './read-progress.js';
 
 export interface PlanJobOptions {
   readonly input: string;
@@ -71,6 +72,8 @@ export interface PlanJobOptions {
   readonly signal?: AbortSignal;
   /** Told as each phase begins (`scan`, then `read` unless assume-empty). */
   readonly onPhase?: OnPhase;
+  /** Told after each user's state is read (not with `assumeEmpty`). */
+  readonly onReadProgress?: OnReadProgress;
   /**
    * With `assumeEmpty`, worker threads that plan users while the CSV is still being read (grouped
    * input) or partition by partition (ungrouped input). 0: all on this thread.
@@ -171,15 +174,19 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       writer = out === undefined ? undefined : new PlanFileWriter(out, header);
       try {
         if (!options.assumeEmpty) await options.onPhase?.('read');
-        const planned = planUsers(scan.users(), {
-          mode: options.mode,
-          assumeEmpty: options.assumeEmpty,
-          ...(options.api === undefined ? {} : { api: meter ?? options.api }),
-          ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
-          ...(options.shard === undefined ? {} : { shard: options.shard }),
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-          ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
-        });
+        const planned = countReads(
+          planUsers(scan.users(), {
+            mode: options.mode,
+            assumeEmpty: options.assumeEmpty,
+            ...(options.api === undefined ? {} : { api: meter ?? options.api }),
+            ...(options.scheduler === undefined ? {} : { scheduler: options.scheduler }),
+            ...(options.shard === undefined ? {} : { shard: options.shard }),
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+            ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+          }),
+          options.shard === undefined ? scan.summary.usersCounted : undefined,
+          options.assumeEmpty ? undefined : options.onReadProgress,
+        );
         for await (const { plan, desired, readFailure } of planned) {
           if (readFailure !== undefined) {
             // Not planned (the plan file holds no line for it): listed apart, its rows to --failures.

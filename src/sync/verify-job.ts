@@ -6,6 +6,7 @@ import { type Rejection, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
 import type { OnPhase } from './phase.js';
 import { planUsers, type ReadFailure } from './plan-users.js';
+import { countReads, type OnReadProgress } from './read-progress.js';
 
 /** How one user's groups differ from the CSV. */
 export interface UserDrift {
@@ -56,6 +57,8 @@ export interface VerifyJobOptions {
   readonly signal?: AbortSignal;
   /** Told as each phase begins (`scan`, `read`). */
   readonly onPhase?: OnPhase;
+  /** Told after each user's state is read. */
+  readonly onReadProgress?: OnReadProgress;
 }
 
 function driftOf(user: string, operations: readonly Operation[]): UserDrift {
@@ -98,7 +101,7 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
   let users = 0;
   let usersWithDrift = 0;
   await options.onPhase?.('read');
-  for await (const { plan, readFailure } of planUsers(scan.users(), {
+  const planned = planUsers(scan.users(), {
     mode: options.mode,
     assumeEmpty: false,
     api: options.api,
@@ -106,7 +109,9 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
     ...(options.shard === undefined ? {} : { shard: options.shard }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
-  })) {
+  });
+  const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
+  for await (const { plan, readFailure } of countReads(planned, total, options.onReadProgress)) {
     if (readFailure !== undefined) {
       usersUnreadable++;
       if (unreadable.length < listLimit) unreadable.push({ user: plan.user, ...readFailure });

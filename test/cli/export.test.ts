@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
 import { SyncError } from '../../src/errors.js';
+import { AWKWARD_STATE } from '../helpers/awkward-state.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { expectedState } from '../helpers/expected-state.js';
 import { memoryIo } from '../helpers/io.js';
@@ -16,30 +17,7 @@ import { memoryIo } from '../helpers/io.js';
  * gives the same state (a round trip); users that cannot be read are reported, exit 4, the rest written.
  */
 
-const many = Array.from({ length: 150 }, (_, i) => ({ type: 1 as const, id: `peer-${i}` }));
-
-/** An app state a CSV cannot easily say: quotes, commas, line breaks, CJK, group IDs, an empty group. */
-const SEED = {
-  users: {
-    alice: [
-      {
-        groupId: 1,
-        name: 'Family',
-        members: [
-          { type: 1, id: 'bob' },
-          { type: 2, id: '@TGS#1B2AUI7RZ' },
-        ],
-      },
-      { groupId: 2, name: 'Empty', members: [] },
-      { groupId: 3, name: 'Work, "Q1"\nteam', members: [{ type: 1, id: "o'brien,jr" }] },
-    ],
-    bob: [
-      { groupId: 1, name: '家族', members: [{ type: 1, id: 'alice' }] },
-      { groupId: 4, name: 'Big', members: many },
-    ],
-    '=SUM(1)': [{ groupId: 1, name: '-minus', members: [{ type: 1, id: '+plus' }] }],
-  },
-};
+const SEED = AWKWARD_STATE;
 
 let dir: string;
 let a: TestEmulator;

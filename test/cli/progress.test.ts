@@ -1,6 +1,12 @@
 import { Writable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
-import { createProgress, formatProgressLine, formatSummary } from '../../src/cli/progress.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  createProgress,
+  createReadProgress,
+  formatProgressLine,
+  formatSummary,
+} from '../../src/cli/progress.js';
+import { completionOf, etaMs, formatReadLine, RateMeter } from '../../src/cli/progress-text.js';
 import { CallStats } from '../../src/executor/rate/stats.js';
 import type { LiveStats, RunResult } from '../../src/executor/run-apply.js';
 import { createLogger } from '../../src/log.js';
@@ -15,6 +21,13 @@ const stats = (over: Partial<LiveStats> = {}): LiveStats => ({
   usersFailed: 1,
   usersSkipped: 0,
   usersAlreadyDone: 0,
+  endpointCalls: {
+    create_contact_group: 0,
+    update_contact_group: 0,
+    search_contact_group: 0,
+    del_contact_group: 0,
+    get_contact_group: 0,
+  },
   ...over,
 });
 
@@ -48,13 +61,57 @@ class Sink extends Writable {
 }
 
 describe('progress text', () => {
-  it('shows done/total, calls/s, ETA and errors', () => {
-    expect(formatProgressLine(stats(), 190, 3604)).toBe(
-      '[##########..........] 50% 1802/3604 ops | 190 calls/s | ETA 9s | users 400 done 1 failed | errors 2 ops, 3 calls',
+  it('shows done/total, calls per second per endpoint (not their sum), ETA and errors', () => {
+    const s = stats();
+    const ops = completionOf(s, { ops: 3604, users: 900 });
+    expect(ops).toEqual({ done: 1802, total: 3604, unit: 'ops' });
+    expect(
+      formatProgressLine(
+        s,
+        { get_contact_group: 150, create_contact_group: 190, del_contact_group: 0 },
+        ops,
+        9000,
+      ),
+    ).toBe(
+      '[##########..........] 50% 1802/3604 ops | get 150/s, create 190/s | ETA 9s | users 400 done 1 failed | errors 2 ops, 3 calls',
     );
-    expect(formatProgressLine(stats(), 0)).toBe(
+    expect(formatProgressLine(s, {}, undefined, undefined)).toBe(
       '1802 ops | 0 calls/s | users 400 done 1 failed | errors 2 ops, 3 calls',
     );
+  });
+
+  it("a CSV in merge mode: progress against the input's users (unchanged and done-before count as settled)", () => {
+    const s = stats({ usersDone: 300, usersFailed: 20, usersAlreadyDone: 30, usersUnchanged: 50 });
+    const c = completionOf(s, { users: 1000 });
+    expect(c).toEqual({ done: 400, total: 1000, unit: 'users' });
+    expect(etaMs(c, 100)).toBe(6000);
+    expect(etaMs(c, 0)).toBeUndefined();
+    // Users that vanished from the input come on top: never past 100%.
+    expect(completionOf(stats({ usersDone: 1200, usersFailed: 0 }), { users: 1000 })).toEqual({
+      done: 1200,
+      total: 1200,
+      unit: 'users',
+    });
+    expect(completionOf(s, {})).toBeUndefined();
+  });
+
+  it('the read phase: users read / total, users per second, ETA', () => {
+    expect(formatReadLine('reading the app', { read: 2500, total: 10_000 }, 250)).toBe(
+      'reading the app: [#####...............] 25% 2500/10000 users | 250 users/s | ETA 30s',
+    );
+    expect(formatReadLine('reading the app', { read: 2500 }, 250)).toBe(
+      'reading the app: 2500 users | 250 users/s',
+    );
+  });
+
+  it('rates per counter over a sliding window, from the times given (no clock)', () => {
+    const meter = new RateMeter(5000);
+    expect(meter.add(0, { a: 0, b: 0 })).toEqual({ a: 0, b: 0 });
+    expect(meter.add(1000, { a: 200, b: 10 })).toEqual({ a: 200, b: 10 });
+    expect(meter.add(2000, { a: 400, b: 20 })).toEqual({ a: 200, b: 10 });
+    // A burst long ago leaves the window: the rate is the recent one.
+    meter.add(6000, { a: 400, b: 20 });
+    expect(meter.add(12_000, { a: 400, b: 80 })).toEqual({ a: 0, b: 10 });
   });
 
   it('summarises a run, and tells how to resume an interrupted one', () => {
@@ -63,7 +120,7 @@ describe('progress text', () => {
         'apply finished in 1m05s',
         'users: 40 done, 1 failed, 2 skipped, 5 already done, 0 unfinished',
         'operations: 118 ok, 2 failed (1 settled by reading the state)',
-        'create_contact_group: 120 calls, 4 retries, 0 rate-limited, 0 failed attempts',
+        'create_contact_group: 120 calls, 1.8 calls/s on average, 4 retries, 0 rate-limited, 0 failed attempts',
         'failed items: 3',
         '',
       ].join('\n'),
@@ -81,20 +138,25 @@ describe('progress text', () => {
 describe('createProgress', () => {
   it('redraws one line on a terminal and clears it before the summary', async () => {
     const sink = new Sink(true);
-    const progress = createProgress({ stream: sink, totalOps: 3604, intervalMs: 5 });
+    const progress = createProgress({ stream: sink, totals: { ops: 3604 } });
     let elapsed = 0;
     progress.start(() => {
       elapsed += 1000;
-      return stats({ elapsedMs: elapsed, calls: elapsed / 5 });
+      return stats({
+        elapsedMs: elapsed,
+        calls: elapsed / 5,
+        opsOk: 1800 + elapsed / 5,
+        endpointCalls: { ...stats().endpointCalls, create_contact_group: elapsed / 5 },
+      });
     });
-    await new Promise((r) => setTimeout(r, 40));
+    await new Promise((r) => setTimeout(r, 1100));
     progress.finish(result());
     const CLEAR = '\r\u001b[K';
     const draws = sink.text.split(CLEAR).slice(1);
     expect(sink.text.startsWith(CLEAR)).toBe(true);
     expect(draws.length).toBeGreaterThanOrEqual(3);
-    expect(draws[0]).toMatch(/^\[#+\.+\] 50% 1802\/3604 ops \| /);
-    expect(draws.at(-2)).toMatch(/\| 200 calls\/s \| ETA 9s \|/);
+    expect(draws[0]).toMatch(/^\[#+\.+\] 5\d% \d+\/3604 ops \| /);
+    expect(draws.at(-2)).toMatch(/\| create 200\/s \| ETA \d+s \|/);
     // Never scrolls: every draw is one line without a newline; the summary comes after a clear.
     for (const draw of draws.slice(0, -1)) expect(draw).not.toContain('\n');
     expect(draws.at(-1)).toMatch(/^apply finished in 1m05s\n/);
@@ -120,5 +182,100 @@ describe('createProgress', () => {
       msg: 'apply finished',
       summary: { interrupted: true, failedItemsTotal: 3 },
     });
+  });
+
+  it('off a terminal, JSON lines at the interval: per-endpoint rates, total, percent, ETA', () => {
+    vi.useFakeTimers();
+    try {
+      const sink = new Sink(false);
+      const progress = createProgress({
+        stream: sink,
+        logger: createLogger({ destination: sink }),
+        totals: { users: 1000 },
+        intervalMs: 2000,
+      });
+      let elapsed = 0;
+      progress.start(() => {
+        elapsed += 2000;
+        const n = elapsed / 1000;
+        return stats({
+          elapsedMs: elapsed,
+          usersDone: n * 50,
+          usersFailed: 0,
+          endpointCalls: {
+            ...stats().endpointCalls,
+            get_contact_group: n * 150,
+            create_contact_group: n * 100,
+          },
+        });
+      });
+      vi.advanceTimersByTime(1999);
+      expect(sink.text).toBe('');
+      vi.advanceTimersByTime(4001);
+      const lines = sink.text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { msg: string; progress: Record<string, unknown> });
+      expect(lines).toHaveLength(3);
+      expect(lines[2]?.progress).toMatchObject({
+        done: 300,
+        total: 1000,
+        unit: 'users',
+        percent: 30,
+        etaSeconds: 14,
+        callsPerSecond: { get_contact_group: 150, create_contact_group: 100 },
+        calls: { get_contact_group: 900, create_contact_group: 600 },
+      });
+      progress.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('createReadProgress', () => {
+  it('nothing before the first user; then users read / total, users per second and ETA at the interval', () => {
+    vi.useFakeTimers();
+    try {
+      const sink = new Sink(false);
+      let now = 0;
+      const display = createReadProgress('reading the app', {
+        stream: sink,
+        logger: createLogger({ destination: sink }),
+        intervalMs: 1000,
+        now: () => now,
+      });
+      now = 1000;
+      vi.advanceTimersByTime(1000);
+      expect(sink.text).toBe('');
+      display.update({ read: 200, total: 1000 });
+      now = 2000;
+      vi.advanceTimersByTime(1000);
+      const line = JSON.parse(sink.text.trim()) as { msg: string; read: Record<string, unknown> };
+      expect(line.msg).toBe('reading the app');
+      expect(line.read).toEqual({ users: 200, total: 1000, percent: 20, usersPerSecond: 100, etaSeconds: 8 });
+      display.stop();
+      now = 3000;
+      vi.advanceTimersByTime(5000);
+      expect(sink.text.trim().split('\n')).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('on a terminal, one redrawn line, cleared when stopped', () => {
+    vi.useFakeTimers();
+    try {
+      const sink = new Sink(true);
+      let now = 0;
+      const display = createReadProgress('reading the app', { stream: sink, now: () => now });
+      display.update({ read: 50 });
+      now = 250;
+      vi.advanceTimersByTime(250);
+      display.stop();
+      expect(sink.text).toBe('\r\u001b[Kreading the app: 50 users | 200 users/s\r\u001b[K');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

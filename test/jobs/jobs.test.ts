@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -95,4 +95,55 @@ describe('jobs/ entry points against the emulator', () => {
       'cgsync_last_run_exit_code{run="nightly",command="apply"} 5',
     );
   });
+
+  it('nightly-sync.sh keeps a dated backup per night, prunes those past BACKUP_KEEP_DAYS; merging it rolls the night back', async () => {
+    t.emulator.reset();
+    const dir = join(work, 'nightly-backups');
+    const first = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const day = (daysAgo: number) => {
+      const d = new Date();
+      d.setDate(d.getDate() - daysAgo);
+      const p = (n: number) => String(n).padStart(2, '0');
+      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+    };
+    const backups = join(dir, 'backups');
+    await mkdir(backups, { recursive: true });
+    for (const name of [`${day(40)}.csv`, `${day(8)}.csv`, `${day(6)}.csv`, 'keep-me.csv']) {
+      await writeFile(join(backups, name), 'From_Account,GroupName,Type,To_Account,ToGroupId\n');
+    }
+    await rm(join(dir, `checkpoint-${day(0)}.ndjson`), { force: true });
+    const before = t.state();
+    const text = await readFile(DEMO, 'utf8');
+    const lines = text.trimEnd().split('\n');
+    const shrunk = join(work, 'shrunk-night.csv');
+    await writeFile(shrunk, `${lines.filter((_, i) => i === 0 || i % 10 === 0).join('\n')}\n`);
+    const r = await job('nightly-sync.sh', [shrunk], {
+      ...t.env,
+      WORK_DIR: dir,
+      MAX_DELETE: '100%',
+      BACKUP_KEEP_DAYS: '7',
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(t.state()).not.toEqual(before);
+    expect((await readdir(backups)).sort()).toEqual([`${day(0)}.csv`, `${day(6)}.csv`, 'keep-me.csv'].sort());
+    const tonight = join(backups, `${day(0)}.csv`);
+    expect((await readFile(tonight, 'utf8')).split('\n').length).toBeGreaterThan(100);
+    expect((await stat(tonight)).mode & 0o777).toBe(0o600);
+
+    // The README's roll-back: the night's backup merged back.
+    const back = await run(
+      'node',
+      [CLI_MAIN, 'apply', tonight, '--mode', 'merge', '--checkpoint', join(work, 'rollback.ndjson')],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...t.env },
+      },
+    );
+    expect(back.stderr).toContain('apply finished');
+    expect(t.state()).toEqual(before);
+
+    const bad = await job('nightly-sync.sh', [shrunk], { ...t.env, WORK_DIR: dir, BACKUP_KEEP_DAYS: '2w' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('BACKUP_KEEP_DAYS must be a number of days');
+  }, 120_000);
 });

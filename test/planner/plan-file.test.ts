@@ -110,6 +110,10 @@ describe('plan file', () => {
       `{"format":"cgsync-plan","version":2,"mode":"mirror","assumeEmpty":false,"inputDigest":"${content.digest()}","options":{"b":[1,"x"],"rate":200}}`,
     );
     expect(lines.at(-1)).toBe('');
+    // A delete carries what its groups held (for --backup), not part of its id.
+    expect(lines.find((l) => l.startsWith('{"user":"zoe"'))).toMatch(
+      /"kind":"delete","group":"old","held":\["1:x"\]/,
+    );
     expect(lines.at(-3)).toMatch(/^\{"summary":\{"mode":"mirror"/);
     // The last line: the sha256 of every byte before it.
     const text = await readFile(path, 'utf8');

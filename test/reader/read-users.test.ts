@@ -72,6 +72,7 @@ describe('readUsers: grouped input', () => {
       header: HEADER.split(','),
       failuresFile: false,
       partitions: 0,
+      usersCounted: 3,
       users: 3,
     });
   });
@@ -124,10 +125,13 @@ describe('readUsers: any order', () => {
     expect(shuffled.summary.grouped).toBe(false);
     expect(shuffled.summary.partitions).toBeGreaterThan(5);
     expect(shuffled.summary.users).toBe(37);
+    // Counted during the scan only when grouped (for apply's progress total).
+    expect(shuffled.summary.usersCounted).toBeUndefined();
     // Same rows sorted by user (stable), so lines differ: compare without lines.
     const sortedRows = [...rows].sort((a, b) => a.split(',')[0]!.localeCompare(b.split(',')[0]!));
     const sorted = await readAll(scratch.file('sorted.csv', csv(HEADER, ...sortedRows)));
     expect(sorted.summary.grouped).toBe(true);
+    expect(sorted.summary.usersCounted).toBe(37);
     const withoutLines = (users: typeof sorted.users) =>
       plainUsers(users).map((u) => ({ ...(u as object), lines: undefined, lineOf: undefined }));
     expect(withoutLines(shuffled.users)).toEqual(withoutLines(sorted.users));
@@ -145,7 +149,8 @@ describe('readUsers: any order', () => {
   });
 
   it('emits a user whose rows were all rejected, with no groups, so it is never taken as absent', async () => {
-    const { users } = await readAll(scratch.file('all-rejected.csv', csv(HEADER, 'zed,,1,bob,')));
+    const { users, summary } = await readAll(scratch.file('all-rejected.csv', csv(HEADER, 'zed,,1,bob,')));
+    expect(summary.usersCounted).toBe(summary.users);
     expect(users).toEqual([
       expect.objectContaining({ user: 'zed', groups: [], lines: [], hasRejectedRows: true }),
     ]);

@@ -50,6 +50,12 @@ export interface OpRecord {
   readonly items?: readonly FailedItemRecord[];
   /** True when the operation was found done, or partly done, by reading the state. */
   readonly reconciled?: boolean;
+  /**
+   * A delete done (`ok`): the conversations the group held (keys, `1:bob`), when they were known (a
+   * mirror run read them; absent in checkpoints written before this field, and for a plan that did
+   * not record them).
+   */
+  readonly removed?: readonly string[];
 }
 
 /** The outcome of one user. */
@@ -142,12 +148,14 @@ export function parseRecord(value: unknown): CheckpointRecord | undefined {
       return reason === undefined ? { type: 'user', user, outcome } : { type: 'user', user, outcome, reason };
     }
     case 'op': {
-      const { id, kind, group, outcome, errorCode, items, reconciled } = value;
+      const { id, kind, group, outcome, errorCode, items, reconciled, removed } = value;
       if (typeof id !== 'string' || typeof group !== 'string') return undefined;
       if (kind !== 'create' && kind !== 'update' && kind !== 'delete') return undefined;
       if (outcome !== 'ok' && outcome !== 'failed') return undefined;
       if (errorCode !== undefined && !isCode(errorCode)) return undefined;
       if (reconciled !== undefined && typeof reconciled !== 'boolean') return undefined;
+      if (removed !== undefined && !(Array.isArray(removed) && removed.every((k) => typeof k === 'string')))
+        return undefined;
       const parsedItems = items === undefined ? undefined : parseItems(items);
       if (items !== undefined && parsedItems === undefined) return undefined;
       return {
@@ -160,6 +168,7 @@ export function parseRecord(value: unknown): CheckpointRecord | undefined {
         ...(errorCode === undefined ? {} : { errorCode }),
         ...(parsedItems === undefined ? {} : { items: parsedItems }),
         ...(reconciled === undefined ? {} : { reconciled }),
+        ...(removed === undefined ? {} : { removed: removed as string[] }),
       };
     }
     default:

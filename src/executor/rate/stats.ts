@@ -33,6 +33,13 @@ export class CallStats {
     return out;
   }
 
+  /** Calls started per endpoint. */
+  callsByEndpoint(): Record<Endpoint, number> {
+    const out = {} as Record<Endpoint, number>;
+    for (const [endpoint, counts] of this.#counts) out[endpoint] = counts.calls;
+    return out;
+  }
+
   /** Calls started on all endpoints together. */
   totalCalls(): number {
     let total = 0;

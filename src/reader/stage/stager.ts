@@ -33,6 +33,8 @@ export interface Staged {
   readonly grouped: boolean;
   /** Partitions written (0 when grouped). */
   readonly partitions: number;
+  /** Grouped: the users staged (each user's rows are contiguous, so a user is counted where it begins). */
+  readonly users?: number;
   readonly part?: ScanPartFacts;
 }
 
@@ -58,6 +60,8 @@ export class RowStager {
   #segmentStart = 0;
   #firstUser: string | undefined;
   #lastUser: string | undefined;
+  /** Users begun so far (while grouped). */
+  #users = 0;
   /** Where the last user's rows begin in the spill. */
   #lastUserStart = 0;
   /** Where the first user's rows end in the spill, once a second user began. */
@@ -119,6 +123,7 @@ export class RowStager {
       },
       grouped: true,
       partitions: 0,
+      users: this.#users,
       ...(part === undefined ? {} : { part: this.#facts(held) }),
     };
   }
@@ -170,6 +175,7 @@ export class RowStager {
     tracker.observe(user);
     if (!tracker.grouped) return this.#startPartitioning();
     if (user === this.#lastUser) return undefined;
+    this.#users++;
     // A new user starts here: the staged rows so far are whole users.
     const spill = this.#spill;
     this.#lastUserStart = spill.position;
