@@ -84,7 +84,7 @@ export class ExternalSorter {
   }
 
   /**
-   * Adds records sorted and encoded elsewhere (e.g. on another thread) with `encodeRun` (sort-runs.ts):
+   * Adds records sorted and encoded elsewhere (e.g. on another thread) with `RunBuilder` or `encodeRun` (sort-runs.ts):
    * written to disk as one run, as it is.
    */
   async addRun(run: Uint8Array): Promise<void> {

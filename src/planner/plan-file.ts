@@ -63,7 +63,7 @@ export class PlanFileWriter {
 
   /**
    * Adds users planned elsewhere (e.g. on another thread): their records (user, serialized line,
-   * {@link serializeUserPlan}) sorted and encoded with `encodeRun` (sort-runs.ts), and the
+   * {@link serializeUserPlan}) sorted and encoded with `RunBuilder` (sort-runs.ts), and the
    * {@link ContentDigest.sum} of their desired digests.
    */
   async addRun(run: Uint8Array, contentSum: string): Promise<void> {

@@ -27,11 +27,61 @@ export function encodeRecord(key: string, line: string): string {
  * `Uint8Array` (it crosses threads unchanged).
  */
 export function encodeRun(keys: readonly string[], lines: readonly string[]): Uint8Array {
-  const order = Array.from(keys.keys()).sort((a, b) => compareCodeUnits(keys[a]!, keys[b]!));
-  const parts: string[] = new Array(order.length);
-  for (let i = 0; i < order.length; i++) parts[i] = encodeRecord(keys[order[i]!]!, lines[order[i]!]!);
-  const bytes = Buffer.from(parts.join(''), 'utf8');
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const run = new RunBuilder();
+  for (let i = 0; i < keys.length; i++) run.add(keys[i]!, lines[i]!);
+  return run.finish();
+}
+
+/**
+ * Builds a run record by record, encoding each one into bytes at once (so no line stays a string),
+ * and sorts the records by key at the end (no copy when they came in order).
+ */
+export class RunBuilder {
+  #buffer = Buffer.allocUnsafe(64 * 1024);
+  #used = 0;
+  readonly #keys: string[] = [];
+  /** Where each record starts; the next one's start (or the end) is where it ends. */
+  readonly #starts: number[] = [];
+  #inOrder = true;
+
+  /** Records added so far. */
+  get records(): number {
+    return this.#keys.length;
+  }
+
+  add(key: string, line: string): void {
+    const text = encodeRecord(key, line);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const room = this.#used + 3 * text.length;
+    if (room > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, 2 * this.#buffer.length));
+      this.#buffer.copy(grown, 0, 0, this.#used);
+      this.#buffer = grown;
+    }
+    const keys = this.#keys;
+    if (keys.length > 0 && key < keys[keys.length - 1]!) this.#inOrder = false;
+    keys.push(key);
+    this.#starts.push(this.#used);
+    this.#used += this.#buffer.write(text, this.#used, 'utf8');
+  }
+
+  /** The run, sorted by key. Returns a plain `Uint8Array` (it crosses threads unchanged). */
+  finish(): Uint8Array {
+    const source = this.#buffer;
+    // A copy of the bytes used: a view would cross threads with the whole (grown) buffer.
+    if (this.#inOrder) return new Uint8Array(source.buffer, source.byteOffset, this.#used).slice();
+    const keys = this.#keys;
+    const starts = this.#starts;
+    const order = Array.from(keys.keys()).sort((a, b) => compareCodeUnits(keys[a]!, keys[b]!));
+    const sorted = new Uint8Array(this.#used);
+    let at = 0;
+    for (const i of order) {
+      const end = i + 1 < starts.length ? starts[i + 1]! : this.#used;
+      sorted.set(source.subarray(starts[i]!, end), at);
+      at += end - starts[i]!;
+    }
+    return sorted;
+  }
 }
 
 /**
