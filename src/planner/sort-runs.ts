@@ -17,11 +17,6 @@ const BACKSLASH = 0x5c;
 /** Bytes read from a run file at a time (each cursor holds one such buffer). @default 64 KiB */
 export const RUN_READ_BYTES = 64 * 1024;
 
-/** One record of a run, as text. */
-export function encodeRecord(key: string, line: string): string {
-  return `${JSON.stringify(key)}\t${line}\n`;
-}
-
 /**
  * A whole run from records: sorted by key in code-unit order here, then encoded. Returns a plain
  * `Uint8Array` (it crosses threads unchanged).
@@ -32,16 +27,23 @@ export function encodeRun(keys: readonly string[], lines: readonly string[]): Ui
   return run.finish();
 }
 
+/** Bytes of each of a {@link RunBuilder}'s chunks (a bigger record gets a chunk of its own size). */
+const CHUNK_BYTES = 1024 * 1024;
+
 /**
  * Builds a run record by record, encoding each one into bytes at once (so no line stays a string),
- * and sorts the records by key at the end (no copy when they came in order).
+ * in chunks (no copy as it grows), and sorts the records by key at the end.
  */
 export class RunBuilder {
-  #buffer = Buffer.allocUnsafe(64 * 1024);
+  readonly #chunks: Buffer[] = [];
+  #chunk: Buffer = Buffer.alloc(0);
   #used = 0;
+  #bytes = 0;
   readonly #keys: string[] = [];
-  /** Where each record starts; the next one's start (or the end) is where it ends. */
+  /** Per record: its chunk, and where it starts and ends in it. */
+  readonly #chunkOf: number[] = [];
   readonly #starts: number[] = [];
+  readonly #ends: number[] = [];
   #inOrder = true;
 
   /** Records added so far. */
@@ -50,37 +52,44 @@ export class RunBuilder {
   }
 
   add(key: string, line: string): void {
-    const text = encodeRecord(key, line);
-    // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    const room = this.#used + 3 * text.length;
-    if (room > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(room, 2 * this.#buffer.length));
-      this.#buffer.copy(grown, 0, 0, this.#used);
-      this.#buffer = grown;
+    const keyJson = JSON.stringify(key);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8; a tab and a newline.
+    const room = 3 * (keyJson.length + line.length) + 2;
+    if (this.#used + room > this.#chunk.length) {
+      this.#chunk = Buffer.allocUnsafe(Math.max(room, CHUNK_BYTES));
+      this.#chunks.push(this.#chunk);
+      this.#used = 0;
     }
     const keys = this.#keys;
     if (keys.length > 0 && key < keys[keys.length - 1]!) this.#inOrder = false;
     keys.push(key);
-    this.#starts.push(this.#used);
-    this.#used += this.#buffer.write(text, this.#used, 'utf8');
+    const chunk = this.#chunk;
+    const start = this.#used;
+    let at = start + chunk.write(keyJson, start, 'utf8');
+    chunk[at++] = TAB;
+    at += chunk.write(line, at, 'utf8');
+    chunk[at++] = NEWLINE;
+    this.#chunkOf.push(this.#chunks.length - 1);
+    this.#starts.push(start);
+    this.#ends.push(at);
+    this.#used = at;
+    this.#bytes += at - start;
   }
 
-  /** The run, sorted by key. Returns a plain `Uint8Array` (it crosses threads unchanged). */
+  /** The run, sorted by key, in one plain `Uint8Array` (it crosses threads unchanged). */
   finish(): Uint8Array {
-    const source = this.#buffer;
-    // A copy of the bytes used: a view would cross threads with the whole (grown) buffer.
-    if (this.#inOrder) return new Uint8Array(source.buffer, source.byteOffset, this.#used).slice();
     const keys = this.#keys;
-    const starts = this.#starts;
-    const order = Array.from(keys.keys()).sort((a, b) => compareCodeUnits(keys[a]!, keys[b]!));
-    const sorted = new Uint8Array(this.#used);
+    const run = new Uint8Array(this.#bytes);
+    const order = Array.from(keys.keys());
+    if (!this.#inOrder) order.sort((a, b) => compareCodeUnits(keys[a]!, keys[b]!));
     let at = 0;
     for (const i of order) {
-      const end = i + 1 < starts.length ? starts[i + 1]! : this.#used;
-      sorted.set(source.subarray(starts[i]!, end), at);
-      at += end - starts[i]!;
+      const start = this.#starts[i]!;
+      const end = this.#ends[i]!;
+      run.set(this.#chunks[this.#chunkOf[i]!]!.subarray(start, end), at);
+      at += end - start;
     }
-    return sorted;
+    return run;
   }
 }
 

@@ -74,6 +74,17 @@ describe('sorted runs', () => {
     );
   });
 
+  it('holds records bigger than its chunks', async () => {
+    const big = JSON.stringify('长'.repeat(600_000));
+    const builder = new RunBuilder();
+    for (const k of ['b', 'a', 'c']) builder.add(k, k === 'a' ? big : `"${k}"`);
+    expect(await drain(new RunMerge([RunCursor.of(builder.finish())]))).toEqual([
+      ['a', big],
+      ['b', '"b"'],
+      ['c', '"c"'],
+    ]);
+  });
+
   it('merges runs from files and memory into one key order', async () => {
     await fc.assert(
       fc.asyncProperty(entries, fc.nat(5), async (list, cuts) => {
