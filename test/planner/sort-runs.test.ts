@@ -89,7 +89,7 @@ describe('sorted runs', () => {
     await fc.assert(
       fc.asyncProperty(entries, fc.nat(5), async (list, cuts) => {
         const parts: Entry[][] = Array.from({ length: cuts + 1 }, () => []);
-        list.forEach((entry, i) => parts[i % parts.length]!.push(entry));
+        for (const [i, entry] of list.entries()) parts[i % parts.length]!.push(entry);
         const cursors: RunCursor[] = [];
         for (const [i, part] of parts.entries()) {
           const run = encodeRun(
