@@ -195,9 +195,9 @@ class Attempt {
         this.#error = settled.error;
         return;
       }
-      const { summary, users, lines, contentSum } = settled.result;
+      const { summary, run, contentSum } = settled.result;
       this.part.addUsersOf(summary);
-      await this.writer?.addSerialized(users, lines, contentSum);
+      await this.writer?.addRun(run, contentSum);
     });
     this.#chain = this.#chain
       .catch((error: unknown) => {

@@ -2,6 +2,7 @@ import type { Mode } from '../model.js';
 import { ContentDigest, serializeUserPlan } from '../planner/plan-file-format.js';
 import { countUser, planUser } from '../planner/plan-user.js';
 import { inShard, type Shard } from '../planner/shard.js';
+import { RunBuilder } from '../planner/sort-runs.js';
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import { type StagedUnit, stagedUsers } from '../reader/index.js';
 
@@ -29,9 +30,11 @@ export interface PlanUnitResult {
   readonly summary: PlanSummary;
   /** {@link ContentDigest.sum} of the unit's users. */
   readonly contentSum: string;
-  /** With `planLines`: users and their plan-file lines, aligned. */
-  readonly users: readonly string[];
-  readonly lines: readonly string[];
+  /**
+   * With `planLines`: the users' plan-file lines, as one sorted run of the plan writer's external
+   * sort (`RunBuilder`); else empty.
+   */
+  readonly run: Uint8Array;
 }
 
 /** How {@link planUnit} shares its thread. */
@@ -52,8 +55,7 @@ export async function planUnit(
     ...(options.rate === undefined ? {} : { rate: options.rate }),
   });
   const content = new ContentDigest();
-  const users: string[] = [];
-  const lines: string[] = [];
+  const run = new RunBuilder();
   const planOptions = { mode: options.mode, assumeEmpty: true } as const;
   const yieldEvery = turns.yieldEvery ?? Number.POSITIVE_INFINITY;
   let sinceYield = 0;
@@ -71,8 +73,7 @@ export async function planUnit(
     const plan = planUser(user, undefined, planOptions);
     builder.addUser(plan);
     content.add(plan.desiredDigest);
-    users.push(plan.user);
-    lines.push(serializeUserPlan(plan));
+    run.add(plan.user, serializeUserPlan(plan));
   }
-  return { summary: builder.result(), contentSum: content.sum(), users, lines };
+  return { summary: builder.result(), contentSum: content.sum(), run: run.finish() };
 }

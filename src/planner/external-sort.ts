@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareCodeUnits } from './canonical.js';
-import { LineFileWriter, readLines } from './line-file.js';
+import { LineFileWriter } from './line-file.js';
+import { encodeRun, RunCursor, RunMerge } from './sort-runs.js';
 
 export interface ExternalSortOptions {
   /**
@@ -21,28 +21,37 @@ export interface ExternalSortOptions {
    */
   readonly maxBufferedChars?: number;
   /**
-   * Runs merged at once; more runs are first merged into bigger runs.
-   * @default 32
+   * Runs merged at once (each holds a 64 KiB read buffer); more runs are first merged into bigger runs.
+   * @default 256
    */
   readonly fanIn?: number;
 }
+
+/** Runs added from this size up are written as they come; smaller ones are gathered in memory first. */
+const SMALL_RUN_BYTES = 1024 * 1024;
+/** Bytes of small runs gathered before they are merged into one run on disk. */
+const SMALL_RUNS_BYTES = 8 * 1024 * 1024;
 
 type Entry = readonly [key: string, line: string];
 
 /**
  * An external merge sort of (key, line) records by key in code-unit order, with bounded memory:
- * records are buffered, sorted and spilled to temporary files in runs, then k-way merged. Lines must
- * not contain `\n` or `\r` (JSON lines don't). `dispose()` removes the temporary files; call it in a
- * `finally`.
+ * records are buffered, sorted and spilled to temporary files in runs (or come as runs sorted
+ * elsewhere, {@link ExternalSorter.addRun}), then k-way merged. Lines must not contain `\n` or `\r`
+ * (JSON lines don't). `dispose()` removes the temporary files; call it in a `finally`.
  */
 export class ExternalSorter {
   readonly #tmpDir: string;
   readonly #maxRecords: number;
   readonly #maxChars: number;
   readonly #fanIn: number;
-  #buffer: Entry[] = [];
+  #keys: string[] = [];
+  #lines: string[] = [];
   #bufferChars = 0;
   #runs: string[] = [];
+  /** Small runs added ({@link ExternalSorter.addRun}) and not written yet, and their bytes. */
+  #small: Uint8Array[] = [];
+  #smallBytes = 0;
   #dir: string | undefined;
   #runSeq = 0;
   #consumed = false;
@@ -51,7 +60,7 @@ export class ExternalSorter {
     this.#tmpDir = options.tmpDir ?? tmpdir();
     this.#maxRecords = wholeNumber('maxBufferedRecords', options.maxBufferedRecords ?? 10_000, 1);
     this.#maxChars = wholeNumber('maxBufferedChars', options.maxBufferedChars ?? 32 * 1024 * 1024, 1);
-    this.#fanIn = wholeNumber('fanIn', options.fanIn ?? 32, 2);
+    this.#fanIn = wholeNumber('fanIn', options.fanIn ?? 256, 2);
   }
 
   /** How many runs went to disk so far (for tests and diagnostics). */
@@ -59,61 +68,134 @@ export class ExternalSorter {
     return this.#runSeq;
   }
 
+  /** Records held in memory now (for tests and diagnostics). */
+  get bufferedRecords(): number {
+    return this.#keys.length;
+  }
+
   async add(key: string, line: string): Promise<void> {
     if (this.#consumed) throw new Error('ExternalSorter: add() after sorted()');
-    this.#buffer.push([key, line]);
+    this.#keys.push(key);
+    this.#lines.push(line);
     this.#bufferChars += key.length + line.length;
-    if (this.#buffer.length >= this.#maxRecords || this.#bufferChars >= this.#maxChars) await this.#spill();
+    if (this.#keys.length >= this.#maxRecords || this.#bufferChars >= this.#maxChars) {
+      await this.#writeRun(this.#takeBuffer());
+    }
+  }
+
+  /**
+   * Adds records sorted and encoded elsewhere (e.g. on another thread) with `RunBuilder` or `encodeRun` (sort-runs.ts):
+   * written to disk as one run, as it is.
+   */
+  async addRun(run: Uint8Array): Promise<void> {
+    if (this.#consumed) throw new Error('ExternalSorter: addRun() after sorted()');
+    if (run.byteLength === 0) return;
+    if (run.byteLength >= SMALL_RUN_BYTES) {
+      await this.#writeRun(run);
+      return;
+    }
+    // Many small runs (small units of work) would be many files: they wait in memory, merged into one.
+    this.#small.push(run);
+    this.#smallBytes += run.byteLength;
+    if (this.#smallBytes >= SMALL_RUNS_BYTES || this.#small.length >= this.#fanIn) await this.#writeSmall();
   }
 
   /** Yields every record in key order (equal keys in no particular order). Once only. */
   async *sorted(): AsyncGenerator<Entry> {
+    const merge = await this.merged();
+    try {
+      for (;;) {
+        let cursor = merge.next();
+        if (cursor instanceof Promise) cursor = await cursor;
+        if (cursor === undefined) return;
+        yield [cursor.key, cursor.line.toString('utf8')];
+      }
+    } finally {
+      await merge.close();
+    }
+  }
+
+  /**
+   * Every record in key order (equal keys in no particular order), as bytes: see {@link RunMerge}.
+   * Once only (instead of `sorted()`); close the merge.
+   */
+  async merged(): Promise<RunMerge> {
     if (this.#consumed) throw new Error('ExternalSorter: sorted() called twice');
     this.#consumed = true;
     const memory = this.#takeBuffer();
-    while (this.#runs.length + 1 > this.#fanIn) {
+    if (memory.byteLength > 0) this.#small.push(memory);
+    if (this.#runs.length + this.#small.length > this.#fanIn && this.#small.length > 1)
+      await this.#writeSmall();
+    const inMemory = this.#small.length;
+    while (this.#runs.length + inMemory > this.#fanIn) {
       const batch = this.#runs.splice(0, this.#fanIn);
-      const out = await this.#newRunPath();
-      const writer = await LineFileWriter.create(out, 0o600);
-      try {
-        for await (const [key, line] of mergeSources(batch.map(readRun)))
-          await writer.write(encode(key, line));
-        await writer.close();
-      } catch (err) {
-        await writer.discard();
-        throw err;
-      }
+      const out = await this.#mergeToRun(await openRuns(batch));
       this.#runs.push(out);
       await Promise.all(batch.map((p) => rm(p, { force: true })));
     }
-    yield* mergeSources([...this.#runs.map(readRun), fromArray(memory)]);
+    const cursors = await openRuns(this.#runs);
+    for (const run of this.#small.splice(0)) cursors.push(RunCursor.of(run));
+    return new RunMerge(cursors);
   }
 
   /** Removes the temporary files. Safe to call more than once. */
   async dispose(): Promise<void> {
-    this.#buffer = [];
+    this.#keys = [];
+    this.#lines = [];
+    this.#small = [];
+    this.#smallBytes = 0;
     const dir = this.#dir;
     this.#dir = undefined;
     this.#runs = [];
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 
-  #takeBuffer(): Entry[] {
-    const entries = this.#buffer.sort((a, b) => compareCodeUnits(a[0], b[0]));
-    this.#buffer = [];
+  #takeBuffer(): Uint8Array {
+    const run = encodeRun(this.#keys, this.#lines);
+    this.#keys = [];
+    this.#lines = [];
     this.#bufferChars = 0;
-    return entries;
+    return run;
   }
 
-  async #spill(): Promise<void> {
-    const entries = this.#takeBuffer();
+  /** Merges the small runs held in memory into one run on disk. */
+  async #writeSmall(): Promise<void> {
+    const small = this.#small.splice(0);
+    this.#smallBytes = 0;
+    this.#runs.push(await this.#mergeToRun(small.map((run) => RunCursor.of(run))));
+  }
+
+  /** Merges the runs of `cursors` into a new run on disk; returns its path. */
+  async #mergeToRun(cursors: readonly RunCursor[]): Promise<string> {
     const path = await this.#newRunPath();
-    const writer = await LineFileWriter.create(path, 0o600);
+    const merge = new RunMerge(cursors);
+    let writer: LineFileWriter | undefined;
     try {
-      for (const [key, line] of entries) await writer.write(encode(key, line));
+      writer = await LineFileWriter.create(path, 0o600);
+      for (;;) {
+        let cursor = merge.next();
+        if (cursor instanceof Promise) cursor = await cursor;
+        if (cursor === undefined) break;
+        const full = writer.writeBytes(cursor.record);
+        if (full !== undefined) await full;
+      }
       await writer.close();
+      return path;
     } catch (err) {
-      await writer.discard();
+      await writer?.discard();
+      await rm(path, { force: true });
+      throw err;
+    } finally {
+      await merge.close();
+    }
+  }
+
+  async #writeRun(run: Uint8Array): Promise<void> {
+    const path = await this.#newRunPath();
+    try {
+      await writeFile(path, run, { mode: 0o600 });
+    } catch (err) {
+      await rm(path, { force: true });
       throw err;
     }
     this.#runs.push(path);
@@ -126,6 +208,17 @@ export class ExternalSorter {
   }
 }
 
+async function openRuns(paths: readonly string[]): Promise<RunCursor[]> {
+  const cursors: RunCursor[] = [];
+  try {
+    for (const path of paths) cursors.push(await RunCursor.open(path));
+  } catch (err) {
+    await Promise.all(cursors.map((c) => c.close()));
+    throw err;
+  }
+  return cursors;
+}
+
 function wholeNumber(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) {
     throw new RangeError(
@@ -133,77 +226,4 @@ function wholeNumber(name: string, value: number, min: number): number {
     );
   }
   return value;
-}
-
-// A run line is the JSON-encoded key, a tab, then the line: a JSON string holds no raw tab.
-function encode(key: string, line: string): string {
-  return `${JSON.stringify(key)}\t${line}`;
-}
-
-async function* readRun(path: string): AsyncGenerator<Entry> {
-  for await (const text of readLines(path)) {
-    const tab = text.indexOf('\t');
-    yield [JSON.parse(text.slice(0, tab)) as string, text.slice(tab + 1)];
-  }
-}
-
-async function* fromArray(entries: readonly Entry[]): AsyncGenerator<Entry> {
-  yield* entries;
-}
-
-interface Cursor {
-  entry: Entry;
-  readonly source: AsyncGenerator<Entry>;
-}
-
-/** k-way merge of sorted sources with a binary min-heap on the key. */
-async function* mergeSources(sources: AsyncGenerator<Entry>[]): AsyncGenerator<Entry> {
-  const heap: Cursor[] = [];
-  const less = (a: Cursor, b: Cursor): boolean => a.entry[0] < b.entry[0];
-  const up = (i: number): void => {
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!less(heap[i] as Cursor, heap[parent] as Cursor)) return;
-      [heap[i], heap[parent]] = [heap[parent] as Cursor, heap[i] as Cursor];
-      i = parent;
-    }
-  };
-  const down = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l] as Cursor, heap[m] as Cursor)) m = l;
-      if (r < heap.length && less(heap[r] as Cursor, heap[m] as Cursor)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m] as Cursor, heap[i] as Cursor];
-      i = m;
-    }
-  };
-  try {
-    for (const source of sources) {
-      const first = await source.next();
-      if (first.done !== true) {
-        heap.push({ entry: first.value, source });
-        up(heap.length - 1);
-      }
-    }
-    while (heap.length > 0) {
-      const top = heap[0] as Cursor;
-      yield top.entry;
-      const next = await top.source.next();
-      if (next.done === true) {
-        const last = heap.pop() as Cursor;
-        if (heap.length > 0) {
-          heap[0] = last;
-          down(0);
-        }
-      } else {
-        top.entry = next.value;
-        down(0);
-      }
-    }
-  } finally {
-    await Promise.all(sources.map((s) => s.return(undefined)));
-  }
 }

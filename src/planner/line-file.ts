@@ -1,36 +1,92 @@
+import type { Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
-const FLUSH_AT = 1 << 20;
+const BUFFER_BYTES = 1 << 20;
+const NEWLINE = 0x0a;
 
-/** Writes `\n`-terminated lines to a file through a 1 MiB buffer; awaiting each write gives backpressure. */
+/**
+ * Writes `\n`-terminated lines to a file through a 1 MiB buffer. A write returns a promise when the
+ * buffer went to the file: awaiting it gives backpressure (and must happen before the next write).
+ * With a `hash`, every byte written is hashed until {@link LineFileWriter.digest}.
+ */
 export class LineFileWriter {
   readonly #handle: FileHandle;
-  #pending: string[] = [];
-  #pendingChars = 0;
+  #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  #used = 0;
+  #hash: Hash | undefined;
+  /** Bytes at the start of the buffer already hashed. */
+  #hashed = 0;
 
-  private constructor(handle: FileHandle) {
+  private constructor(handle: FileHandle, hash: Hash | undefined) {
     this.#handle = handle;
+    this.#hash = hash;
   }
 
   /** Creates (or truncates) `path`. */
-  static async create(path: string, mode = 0o644): Promise<LineFileWriter> {
-    return new LineFileWriter(await open(path, 'w', mode));
+  static async create(path: string, mode = 0o644, options: { hash?: Hash } = {}): Promise<LineFileWriter> {
+    return new LineFileWriter(await open(path, 'w', mode), options.hash);
   }
 
   async write(line: string): Promise<void> {
-    this.#pending.push(line, '\n');
-    this.#pendingChars += line.length + 1;
-    if (this.#pendingChars >= FLUSH_AT) await this.#flush();
+    const bytes = Buffer.byteLength(line, 'utf8');
+    if (this.#used + bytes + 1 > this.#buffer.length) {
+      await this.#flush();
+      if (bytes + 1 > this.#buffer.length) {
+        await this.#direct(Buffer.from(`${line}\n`, 'utf8'));
+        return;
+      }
+    }
+    this.#used += this.#buffer.write(line, this.#used, 'utf8');
+    this.#buffer[this.#used++] = NEWLINE;
+  }
+
+  /** Writes `bytes` (a line without its `\n`); a promise when the buffer went to the file. */
+  writeBytes(bytes: Uint8Array): Promise<void> | undefined {
+    if (this.#used + bytes.length + 1 > this.#buffer.length) return this.#writeBytesAfterFlush(bytes);
+    this.#buffer.set(bytes, this.#used);
+    this.#used += bytes.length;
+    this.#buffer[this.#used++] = NEWLINE;
+    return undefined;
+  }
+
+  /** Lower-case hex sha256 of every byte written so far; later bytes are not hashed. Once only. */
+  digest(): string {
+    const hash = this.#hash;
+    if (hash === undefined) throw new Error('LineFileWriter: no hash, or digest() called twice');
+    hash.update(this.#buffer.subarray(this.#hashed, this.#used));
+    this.#hashed = this.#used;
+    this.#hash = undefined;
+    return hash.digest('hex');
+  }
+
+  async #writeBytesAfterFlush(bytes: Uint8Array): Promise<void> {
+    await this.#flush();
+    if (bytes.length + 1 <= this.#buffer.length) {
+      this.writeBytes(bytes);
+      return;
+    }
+    const line = Buffer.allocUnsafe(bytes.length + 1);
+    line.set(bytes, 0);
+    line[bytes.length] = NEWLINE;
+    await this.#direct(line);
+  }
+
+  /** Writes a line too big for the buffer (the buffer is empty). */
+  async #direct(line: Buffer): Promise<void> {
+    this.#hash?.update(line);
+    await writeAll(this.#handle, line);
   }
 
   async #flush(): Promise<void> {
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.join('');
-    this.#pending = [];
-    this.#pendingChars = 0;
-    await this.#handle.write(text, null, 'utf8');
+    if (this.#used === 0) return;
+    const full = this.#buffer.subarray(0, this.#used);
+    this.#hash?.update(full.subarray(this.#hashed));
+    this.#buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    this.#used = 0;
+    this.#hashed = 0;
+    await writeAll(this.#handle, full);
   }
 
   /** Flushes, optionally fsyncs, and closes. The handle is closed even when the flush fails. */
@@ -45,8 +101,15 @@ export class LineFileWriter {
 
   /** Closes without flushing (after a failure). */
   async discard(): Promise<void> {
-    this.#pending = [];
+    this.#used = 0;
     await this.#handle.close().catch(() => undefined);
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    done += (await handle.write(bytes, done, bytes.length - done, null)).bytesWritten;
   }
 }
 

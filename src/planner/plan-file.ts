@@ -12,6 +12,7 @@ import {
   serializeSummary,
   serializeUserPlan,
 } from './plan-file-format.js';
+import type { RunMerge } from './sort-runs.js';
 import type { PlanSummary } from './summary.js';
 import type { UserPlan } from './types.js';
 
@@ -61,13 +62,14 @@ export class PlanFileWriter {
   }
 
   /**
-   * Adds users planned elsewhere (e.g. on another thread): their serialized lines
-   * ({@link serializeUserPlan}) and the {@link ContentDigest.sum} of their desired digests.
+   * Adds users planned elsewhere (e.g. on another thread): their records (user, serialized line,
+   * {@link serializeUserPlan}) sorted and encoded with `RunBuilder` (sort-runs.ts), and the
+   * {@link ContentDigest.sum} of their desired digests.
    */
-  async addSerialized(users: readonly string[], lines: readonly string[], contentSum: string): Promise<void> {
+  async addRun(run: Uint8Array, contentSum: string): Promise<void> {
     if (this.#done) throw new Error('PlanFileWriter: add() after finish() or abort()');
     this.#content.addSum(contentSum);
-    for (let i = 0; i < users.length; i++) await this.#sorter.add(users[i]!, lines[i]!);
+    await this.#sorter.addRun(run);
   }
 
   async finish(summary: PlanSummary): Promise<void> {
@@ -75,29 +77,33 @@ export class PlanFileWriter {
     this.#done = true;
     const partial = tempPathFor(this.#path);
     let out: LineFileWriter | undefined;
+    let merge: RunMerge | undefined;
     try {
-      out = await LineFileWriter.create(partial, 0o600);
       // The last line holds the digest of every byte before it: apply refuses an edited plan whole.
-      const digest = createHash('sha256');
-      const file = out;
-      const emit = (line: string) => {
-        digest.update(line);
-        digest.update('\n');
-        return file.write(line);
-      };
-      await emit(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
+      out = await LineFileWriter.create(partial, 0o600, { hash: createHash('sha256') });
+      await out.write(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
+      // The users' lines go from the sorted runs to the file as bytes.
+      merge = await this.#sorter.merged();
       let previous: string | undefined;
-      for await (const [user, line] of this.#sorter.sorted()) {
-        if (user === previous) {
-          throw new SyncError('INVALID_INPUT', `user ${user} was planned twice; each user must come once`, {
-            user,
-          });
+      for (;;) {
+        let cursor = merge.next();
+        if (cursor instanceof Promise) cursor = await cursor;
+        if (cursor === undefined) break;
+        const user = cursor.key;
+        if (previous !== undefined && user <= previous) {
+          if (user === previous) {
+            throw new SyncError('INVALID_INPUT', `user ${user} was planned twice; each user must come once`, {
+              user,
+            });
+          }
+          throw new Error(`PlanFileWriter: a sorted run is out of order at user ${user}`);
         }
         previous = user;
-        await emit(line);
+        const full = out.writeBytes(cursor.line);
+        if (full !== undefined) await full;
       }
-      await emit(serializeSummary(summary));
-      await out.write(serializeDigestLine(digest.digest('hex')));
+      await out.write(serializeSummary(summary));
+      await out.write(serializeDigestLine(out.digest()));
       const closing = out;
       out = undefined;
       await closing.close({ sync: true });
@@ -108,6 +114,7 @@ export class PlanFileWriter {
       await rm(partial, { force: true });
       throw wrapIo(err, this.#path);
     } finally {
+      await merge?.close();
       await this.#sorter.dispose();
     }
   }
