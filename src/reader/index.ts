@@ -18,4 +18,6 @@ export type {
   ScanPartFacts,
   ScanSummary,
 } from './types.js';
+export { escapeValue, unescapeValue } from './stage/row-codec.js';
+export { compareUserOrder, type UserOrder, userOrderKey } from './users/user-order.js';
 export { stagedUsers, type UserStream } from './users/user-stream.js';
