@@ -13,7 +13,7 @@ import { applyOptions, runWrites, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
-import { loadSnapshot, saveSnapshot } from './state-snapshot.js';
+import { openStateFile } from './state-file.js';
 
 /**
  * `cgsync apply input.csv`, in phases:
@@ -30,11 +30,10 @@ import { loadSnapshot, saveSnapshot } from './state-snapshot.js';
  * the job ends, however it ends.
  */
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
-  const snapshot =
-    options.state === undefined
-      ? undefined
-      : await loadSnapshot(options.state, { mode: options.mode, shard: shardText(options.shard) });
+  const identity = { mode: options.mode, shard: shardText(options.shard) };
+  const snapshot = options.state === undefined ? undefined : await openStateFile(options.state, identity);
   const dir = await createWorkDir(tmpdir());
+  let selection: UserSelection | undefined;
   try {
     const scan = await scanCsv(options, failures, dir);
     const checkpoint = await openCheckpoint(options.checkpoint, {
@@ -49,8 +48,8 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await scan.dispose();
       throw err;
     });
-    const selection = new UserSelection(snapshot, checkpoint, options);
-    const planned = planUsers(selection.withVanished(scan.users()), {
+    selection = new UserSelection(snapshot, checkpoint, { ...options, dir });
+    const planOptions = {
       mode: options.mode,
       assumeEmpty: options.assumeEmpty,
       api: options.api,
@@ -59,7 +58,10 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       ...(options.shard === undefined ? {} : { shard: options.shard }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
-    });
+    };
+    // With a snapshot, users come in its order, so the two are merge-joined.
+    const order = snapshot === undefined ? 'id' : 'canonical';
+    const planned = planUsers(selection.join(scan.users({ order })), planOptions);
     const report = (p: PlannedUser): UserWork => reportPlanned(p, failures);
     const base = {
       staleUsers: 0,
@@ -71,12 +73,22 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     let users: AsyncIterable<UserWork>;
     let mirror: Awaited<ReturnType<typeof planMirror>> | undefined;
     if (options.mode === 'mirror') {
-      mirror = await planMirror(planned, options, dir, report, () => selection.unchangedMemberships).catch(
-        async (err: unknown) => {
-          await checkpoint.close();
-          throw err;
-        },
-      );
+      const chosen = selection;
+      const vanished =
+        snapshot === undefined
+          ? undefined
+          : { counts: chosen.vanishedCounts, planned: () => planUsers(chosen.vanished(), planOptions) };
+      mirror = await planMirror(
+        planned,
+        options,
+        dir,
+        report,
+        () => chosen.unchangedMemberships,
+        vanished,
+      ).catch(async (err: unknown) => {
+        await checkpoint.close();
+        throw err;
+      });
       if (mirror.users === undefined) {
         await checkpoint.close();
         return {
@@ -114,7 +126,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       run.fatal === undefined &&
       !run.interrupted
     ) {
-      await saveSnapshot(options.state, snapshot);
+      await selection.save(identity);
       stateSaved = true;
     }
     return {
@@ -126,6 +138,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       stateSaved,
     };
   } finally {
+    await selection?.dispose();
     await removeWorkDir(dir);
   }
 }
