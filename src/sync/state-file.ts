@@ -108,10 +108,8 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
   try {
     header = JSON.parse(first ?? '') as Record<string, unknown>;
   } catch {
-    throw new SyncError('CHECKPOINT', `state file ${path} line 1: not a cgsync state file header`, {
-      path,
-      line: 1,
-    });
+    // Version 1 spread over several lines (edited by hand) is read whole below.
+    header = { format: FORMAT, version: 1, ...(await wholeVersion1(path)), users: undefined };
   }
   if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
     throw new SyncError('CHECKPOINT', `${path} is not a cgsync state file (format ${FORMAT})`, { path });
@@ -176,20 +174,26 @@ async function* streamRecords(path: string): AsyncGenerator<StateRecord> {
 }
 
 /** Version 1: one JSON object `{format, version: 1, mode, shard, users: {user: digest}}`, read whole. */
-async function convertVersion1(path: string): Promise<StateSource> {
-  let value: { users?: unknown };
+async function wholeVersion1(path: string): Promise<Record<string, unknown>> {
+  let value: unknown;
   try {
-    value = JSON.parse(await readFile(path, 'utf8')) as { users?: unknown };
+    value = JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
     throw new SyncError(
       'CHECKPOINT',
-      `state file ${path} (version 1) is not valid JSON; delete it to start afresh`,
-      {
-        path,
-      },
+      `state file ${path} is neither a version 2 state file (line 1 is not its header) nor valid JSON (version 1); delete it to start afresh (the next run applies every user once)`,
+      { path, line: 1 },
       { cause: err },
     );
   }
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== FORMAT) {
+    throw new SyncError('CHECKPOINT', `${path} is not a cgsync state file (format ${FORMAT})`, { path });
+  }
+  return value as Record<string, unknown>;
+}
+
+async function convertVersion1(path: string): Promise<StateSource> {
+  const value = (await wholeVersion1(path)) as { users?: unknown };
   const records: StateRecord[] = [];
   if (typeof value.users === 'object' && value.users !== null) {
     for (const [user, digest] of Object.entries(value.users as Record<string, unknown>)) {
