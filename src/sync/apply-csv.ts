@@ -18,14 +18,16 @@ import { openStateFile } from './state-file.js';
 /**
  * `cgsync apply input.csv`, in phases:
  * 1. scan: the file is validated and staged (rejected rows go to the failures file as they come);
- * 2. users are selected ({@link UserSelection}): with `--state`, users whose rows did not change are
- *    left out before any call, and in mirror mode users of the snapshot missing from the input are
- *    emptied; users the checkpoint has as done (a resumed run) are left out before they are read, so
- *    resuming a finished run makes no call;
+ * 2. users are selected ({@link UserSelection}): with `--state`, the input's users come in the
+ *    canonical order and are merge-joined with the snapshot streamed beside them (STATE-FORMAT.md):
+ *    users whose rows did not change are left out before any call, and in mirror mode users of the
+ *    snapshot missing from the input are emptied once the guard, decided first from their counts in
+ *    the snapshot, allows it; users the checkpoint has as done (a resumed run) are left out before
+ *    they are read, so resuming a finished run makes no call;
  * 3. merge: users stream through read → plan → write, so reads and writes overlap. Mirror: every
  *    user is read and planned first, and the deletion guard is decided before anything is written
  *    ({@link planMirror});
- * 4. write and flush; the state snapshot is saved when the run finished.
+ * 4. write and flush; the state snapshot is written anew, as a stream, when the run finished.
  * Working files (the staged rows, mirror's plan) live in the run's working directory, removed when
  * the job ends, however it ends.
  */

@@ -6,7 +6,7 @@ import { LineFileWriter, readLines } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey } from '../reader/index.js';
 
 /**
- * The `--state` snapshot file, version 2 (see README.md in this folder): one JSON header line, one
+ * The `--state` snapshot file, version 2 (see STATE-FORMAT.md in this folder): one JSON header line, one
  * line per user in the canonical order of users (src/reader/users/user-order.ts), one JSON end line.
  *
  * ```
