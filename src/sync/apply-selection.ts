@@ -78,6 +78,7 @@ export class UserSelection {
       previous = key;
       while (!old.done && old.value.key < key) {
         this.#onlyInSnapshot(old.value);
+        await changes.flush();
         old = await olds.next();
       }
       this.#current = undefined;
@@ -89,7 +90,10 @@ export class UserSelection {
       this.#current = undefined;
       await changes.flush();
     }
-    for (; !old.done; old = await olds.next()) this.#onlyInSnapshot(old.value);
+    for (; !old.done; old = await olds.next()) {
+      this.#onlyInSnapshot(old.value);
+      await changes.flush();
+    }
     await changes.close();
   }
 

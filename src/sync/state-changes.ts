@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { ExternalSorter } from '../planner/external-sort.js';
-import { LineFileWriter, readLines } from '../planner/line-file.js';
+import { LineFileWriter } from '../planner/line-file.js';
 import { userOrderKey } from '../reader/index.js';
+import { fileLines } from './line-reader.js';
 import {
   formatRecord,
   parseRecord,
@@ -129,7 +130,7 @@ export class StateChanges {
 
   async *#pending(): AsyncGenerator<{ kind: string; record: StateRecord }> {
     let line = 0;
-    for await (const text of readLines(this.#path)) {
+    for await (const text of fileLines(this.#path)) {
       line++;
       const record = parseRecord(text.slice(2), this.#path, line);
       if (record !== undefined) yield { kind: text[0] ?? '', record };

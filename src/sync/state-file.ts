@@ -2,8 +2,9 @@ import { readFile, unlink } from 'node:fs/promises';
 import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
-import { LineFileWriter, readLines } from '../planner/line-file.js';
+import { LineFileWriter } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey } from '../reader/index.js';
+import { fileLines } from './line-reader.js';
 
 /**
  * The `--state` snapshot file, version 2 (see STATE-FORMAT.md in this folder): one JSON header line, one
@@ -96,7 +97,7 @@ export function parseRecord(text: string, path: string, line: number): StateReco
 export async function openStateFile(path: string, expect: StateIdentity): Promise<StateSource> {
   let first: string | undefined;
   try {
-    for await (const line of readLines(path)) {
+    for await (const line of fileLines(path)) {
       first = line;
       break;
     }
@@ -147,7 +148,7 @@ async function* streamRecords(path: string): AsyncGenerator<StateRecord> {
   let previous = '';
   let count = 0;
   let ended = false;
-  for await (const text of readLines(path)) {
+  for await (const text of fileLines(path)) {
     line++;
     if (line === 1) continue;
     if (ended) throw damaged(path, line, 'a line after the end line');
