@@ -6,6 +6,7 @@ export { isRejection, type RowOutcome, RowValidator } from './csv/row-validator.
 export { type ReadUsersOptions, readUsers } from './read-users.js';
 export { InputScan, releaseStaged, scanInput } from './scan-input.js';
 export { partitionCount, partitionUnits } from './stage/partitions.js';
+export { escapeValue, unescapeValue } from './stage/row-codec.js';
 export { type StagedRows, type StagedSegment, type StagedUnit, segmentsUnit } from './stage/staged.js';
 export type {
   HeaderForm,
@@ -18,4 +19,5 @@ export type {
   ScanPartFacts,
   ScanSummary,
 } from './types.js';
+export { compareUserOrder, type UserOrder, userOrderKey } from './users/user-order.js';
 export { stagedUsers, type UserStream } from './users/user-stream.js';

@@ -8,6 +8,7 @@ import { DEFAULT_PARTITION_BYTES } from './stage/partitions.js';
 import { type RowsData, rowsData, type StagedRows, sealRows } from './stage/staged.js';
 import { RowStager } from './stage/stager.js';
 import type { ReaderOptions, Rejection, ScanSummary } from './types.js';
+import type { UserOrder } from './users/user-order.js';
 import { streamUsers, type UserStream } from './users/user-stream.js';
 
 const DEFAULT_SEGMENT_BYTES = 2 * 1024 * 1024;
@@ -29,10 +30,14 @@ export class InputScan {
     this.#rows = rows;
   }
 
-  /** The users, one at a time (see {@link streamUsers}). Single use; removes the working files when done. */
-  users(): UserStream {
+  /**
+   * The users, one at a time (see {@link streamUsers}), in file order when grouped, else partition by
+   * partition; with `order: 'canonical'`, in the canonical order of users (./users/user-order.ts).
+   * Single use; removes the working files when done.
+   */
+  users(options: { readonly order?: UserOrder } = {}): UserStream {
     this.#use();
-    return streamUsers(this.#rows, this.summary, () => removeWorkDir(this.#rows.dir));
+    return streamUsers(this.#rows, this.summary, () => removeWorkDir(this.#rows.dir), options.order);
   }
 
   /**

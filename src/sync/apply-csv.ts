@@ -14,29 +14,30 @@ import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
-import { loadSnapshot, saveSnapshot } from './state-snapshot.js';
+import { openStateFile } from './state-file.js';
 
 /**
  * `cgsync apply input.csv`, in phases:
  * 1. scan: the file is validated and staged (rejected rows go to the failures file as they come);
- * 2. users are selected ({@link UserSelection}): with `--state`, users whose rows did not change are
- *    left out before any call, and in mirror mode users of the snapshot missing from the input are
- *    emptied; users the checkpoint has as done (a resumed run) are left out before they are read, so
- *    resuming a finished run makes no call;
+ * 2. users are selected ({@link UserSelection}): with `--state`, the input's users come in the
+ *    canonical order and are merge-joined with the snapshot streamed beside them (STATE-FORMAT.md):
+ *    users whose rows did not change are left out before any call, and in mirror mode users of the
+ *    snapshot missing from the input are emptied once the guard, decided first from their counts in
+ *    the snapshot, allows it; users the checkpoint has as done (a resumed run) are left out before
+ *    they are read, so resuming a finished run makes no call;
  * 3. merge: users stream through read → plan → write, so reads and writes overlap. Mirror: every
  *    user is read and planned first, and the deletion guard is decided before anything is written
  *    ({@link planMirror});
- * 4. write and flush; the state snapshot is saved when the run finished.
+ * 4. write and flush; the state snapshot is written anew, as a stream, when the run finished.
  * Working files (the staged rows, mirror's plan) live in the run's working directory, removed when
  * the job ends, however it ends.
  */
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
   const started = performance.now();
-  const snapshot =
-    options.state === undefined
-      ? undefined
-      : await loadSnapshot(options.state, { mode: options.mode, shard: shardText(options.shard) });
+  const identity = { mode: options.mode, shard: shardText(options.shard) };
+  const snapshot = options.state === undefined ? undefined : await openStateFile(options.state, identity);
   const dir = await createWorkDir(tmpdir());
+  let selection: UserSelection | undefined;
   try {
     const scan = await scanCsv(options, failures, dir);
     const checkpoint = await openCheckpoint(options.checkpoint, {
@@ -51,19 +52,23 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await scan.dispose();
       throw err;
     });
-    const selection = new UserSelection(snapshot, checkpoint, options);
+    const chosen = new UserSelection(snapshot, checkpoint, { ...options, dir });
+    selection = chosen;
     const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
-    const settledUnread = (): number => selection.unchangedUsers + selection.resumedDone;
-    const read = planUsers(selection.withVanished(scan.users()), {
+    const settledUnread = (): number => chosen.unchangedUsers + chosen.resumedDone;
+    const planOptions = {
       mode: options.mode,
       assumeEmpty: options.assumeEmpty,
       api: options.api,
       scheduler: options.scheduler,
-      skip: selection.skip,
+      skip: chosen.skip,
       ...(options.shard === undefined ? {} : { shard: options.shard }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
-    });
+    };
+    // With a snapshot, users come in its order, so the two are merge-joined.
+    const order = snapshot === undefined ? 'id' : 'canonical';
+    const read = planUsers(chosen.join(scan.users({ order })), planOptions);
     const planned = countReads(read, total, options.onReadProgress, settledUnread);
     const report = (p: PlannedUser): UserWork => reportPlanned(p, failures);
     const base = {
@@ -76,12 +81,21 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     let users: AsyncIterable<UserWork>;
     let mirror: Awaited<ReturnType<typeof planMirror>> | undefined;
     if (options.mode === 'mirror') {
-      mirror = await planMirror(planned, options, dir, report, () => selection.unchangedMemberships).catch(
-        async (err: unknown) => {
-          await checkpoint.close();
-          throw err;
-        },
-      );
+      const vanished =
+        snapshot === undefined
+          ? undefined
+          : { counts: chosen.vanishedCounts, planned: () => planUsers(chosen.vanished(), planOptions) };
+      mirror = await planMirror(
+        planned,
+        options,
+        dir,
+        report,
+        () => chosen.unchangedMemberships,
+        vanished,
+      ).catch(async (err: unknown) => {
+        await checkpoint.close();
+        throw err;
+      });
       if (mirror.users === undefined) {
         await checkpoint.close();
         return {
@@ -90,7 +104,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
           refused: mirror.guard,
           guard: mirror.guard,
           planSummary: mirror.summary,
-          unchangedUsers: selection.unchangedUsers,
+          unchangedUsers: chosen.unchangedUsers,
           failuresWritten: await failures.close(),
           stateSaved: false,
         };
@@ -109,8 +123,8 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
                 const stats = live();
                 return {
                   ...stats,
-                  usersAlreadyDone: stats.usersAlreadyDone + selection.resumedDone,
-                  usersUnchanged: selection.unchangedUsers,
+                  usersAlreadyDone: stats.usersAlreadyDone + chosen.resumedDone,
+                  usersUnchanged: chosen.unchangedUsers,
                 };
               }),
             stop: () => sink.stop(),
@@ -119,13 +133,13 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       options,
       users,
       checkpoint,
-      applyOptions(options, failures, selection.onOutcome, progress),
+      applyOptions(options, failures, chosen.onOutcome, progress),
     );
     // The run's duration is the job's: the scan and mirror's read phase included.
     const run: RunResult = {
       ...applied,
       durationMs: performance.now() - started,
-      users: { ...applied.users, alreadyDone: applied.users.alreadyDone + selection.resumedDone },
+      users: { ...applied.users, alreadyDone: applied.users.alreadyDone + chosen.resumedDone },
     };
     let stateSaved = false;
     if (
@@ -134,18 +148,19 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       run.fatal === undefined &&
       !run.interrupted
     ) {
-      await saveSnapshot(options.state, snapshot);
+      await chosen.save(identity);
       stateSaved = true;
     }
     return {
       ...base,
       run,
       ...(mirror === undefined ? {} : { guard: mirror.guard, planSummary: mirror.summary }),
-      unchangedUsers: selection.unchangedUsers,
+      unchangedUsers: chosen.unchangedUsers,
       failuresWritten: await failures.close(),
       stateSaved,
     };
   } finally {
+    await selection?.dispose();
     await removeWorkDir(dir);
   }
 }

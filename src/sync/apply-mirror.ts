@@ -4,7 +4,7 @@ import { createPlanHeader, PlanFileWriter, readPlanFile } from '../planner/plan-
 import { type PlanSummary, SummaryBuilder } from '../planner/summary.js';
 import type { ApplyJobOptions } from './apply-types.js';
 import { workOf } from './apply-writes.js';
-import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
+import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict, type MaxDelete } from './guard.js';
 import type { PlannedUser } from './plan-users.js';
 
 /** Mirror's plan, made before the first write. */
@@ -16,11 +16,23 @@ export interface MirrorPlan {
 }
 
 /**
+ * Users of the `--state` snapshot that vanished from the export: their counts in the snapshot, and
+ * their plans (each is read when `planned` is iterated).
+ */
+export interface VanishedUsers {
+  readonly counts: { readonly users: number; readonly memberships: number };
+  planned(): AsyncIterable<PlannedUser>;
+}
+
+/**
  * Mirror's first phase: every user is read and planned (`read`) into a plan file in the run's
  * working directory `dir` (bounded memory: the desired rows are not kept), then the deletion guard is
  * decided (`guard`) before anything is written. Users whose state could not be read are reported now
  * (`report`) and failed first in the write phase; users over a limit are reported now.
  * `baseMemberships`: the memberships of users left out before any read, which count in the guard's base.
+ * `vanished` (with `--state`): the guard is first decided with the removals their counts in the
+ * snapshot imply, before any of them is read; only if it passes are they read and planned, and the
+ * guard decided again on what was read.
  */
 export async function planMirror(
   planned: AsyncIterable<PlannedUser>,
@@ -28,6 +40,7 @@ export async function planMirror(
   dir: string,
   report: (planned: PlannedUser) => UserWork,
   baseMemberships: () => number,
+  vanished?: VanishedUsers,
 ): Promise<MirrorPlan> {
   await options.onPhase?.('read');
   const builder = new SummaryBuilder({ mode: options.mode, assumeEmpty: options.assumeEmpty });
@@ -38,9 +51,9 @@ export async function planMirror(
     { tmpDir: dir },
   );
   const unreadable: UserWork[] = [];
-  let summary: PlanSummary;
-  try {
-    for await (const p of planned) {
+  const limit = options.maxDelete ?? DEFAULT_MAX_DELETE;
+  const add = async (users: AsyncIterable<PlannedUser>): Promise<void> => {
+    for await (const p of users) {
       if (p.readFailure !== undefined) {
         unreadable.push(report(p));
         continue;
@@ -50,6 +63,20 @@ export async function planMirror(
       // Limit failures are reported now; the desired rows are not kept for the write phase.
       if (p.plan.violations.length > 0) report(p);
     }
+  };
+  let summary: PlanSummary;
+  try {
+    await add(planned);
+    if (vanished !== undefined && vanished.counts.users > 0) {
+      const early = guardBeforeVanished(limit, builder.result(), baseMemberships(), vanished.counts);
+      if (!early.ok) {
+        await writer.abort();
+        await options.onPhase?.('guard');
+        options.onGuard?.(early);
+        return { summary: builder.result(), guard: early, users: undefined };
+      }
+      await add(vanished.planned());
+    }
     summary = builder.result();
     await writer.finish(summary);
   } catch (err) {
@@ -58,7 +85,7 @@ export async function planMirror(
   }
   await options.onPhase?.('guard');
   const guard = checkDeleteGuard(
-    options.maxDelete ?? DEFAULT_MAX_DELETE,
+    limit,
     summary.memberships.removed,
     summary.memberships.examined + baseMemberships(),
   );
@@ -70,4 +97,27 @@ export async function planMirror(
     for await (const user of plan.users) yield workOf(user);
   }
   return { summary, guard, users: users() };
+}
+
+/**
+ * The guard decided before reading the users that vanished: emptying one removes the memberships the
+ * snapshot says were applied (a user whose count is unknown, from a version 1 snapshot, counts 0, so
+ * this refuses only what the full guard would refuse too). A refusal says it was decided so.
+ */
+function guardBeforeVanished(
+  limit: MaxDelete,
+  sofar: PlanSummary,
+  base: number,
+  vanished: { readonly users: number; readonly memberships: number },
+): GuardVerdict {
+  const verdict = checkDeleteGuard(
+    limit,
+    sofar.memberships.removed + vanished.memberships,
+    sofar.memberships.examined + base + vanished.memberships,
+  );
+  if (verdict.ok) return verdict;
+  return {
+    ...verdict,
+    message: `${verdict.message} (${vanished.users} users vanished from the export: their ${vanished.memberships} memberships were counted from the --state snapshot, none of them was read)`,
+  };
 }

@@ -1,13 +1,19 @@
 import type { CheckpointStore } from '../executor/log/checkpoint.js';
 import type { DesiredUser, Mode } from '../model.js';
-import type { StateSnapshot } from './state-snapshot.js';
+import { userOrderKey } from '../reader/index.js';
+import { StateChanges } from './state-changes.js';
+import type { StateIdentity, StateRecord, StateSource } from './state-file.js';
 
 /**
- * Which users of a CSV a run applies, and the `--state` bookkeeping (see apply-csv.ts). Users whose
- * rows did not change since the snapshot, and users the checkpoint has as done (a resumed run), are
- * left out before they are read; in mirror mode, users of the snapshot missing from the input are
- * emptied. Applied users take their new digest in the snapshot; failed and emptied ones leave it
- * (they are retried next time).
+ * Which users of a CSV a run applies, and the `--state` bookkeeping (see apply-csv.ts). With a
+ * snapshot, the input's users (in the canonical order, src/reader/users/user-order.ts) are
+ * merge-joined with the snapshot's records (the same order, streamed): users whose rows did not change
+ * are left out before they are read; in mirror mode, users only in the snapshot vanished from the
+ * export and are emptied ({@link vanished}) once the guard allowed it, which it first decides from
+ * their counts in the snapshot ({@link vanishedCounts}). Users the checkpoint has as done (a resumed
+ * run) are left out before they are read. Applied users take their new record in the snapshot, failed
+ * ones lose it (they are retried next time); emptied users lose it, vanished users that failed keep
+ * it. Memory does not grow with the users: the changes are kept on disk ({@link StateChanges}).
  */
 export class UserSelection {
   /** Users left out because their rows did not change since the snapshot. */
@@ -20,62 +26,110 @@ export class UserSelection {
    * would trip a percentage, and a resumed run would judge its rest against a smaller base).
    */
   unchangedMemberships = 0;
-  readonly #snapshot: StateSnapshot | undefined;
+  /** Mirror with a snapshot: the users that vanished from the export, and their memberships applied. */
+  readonly vanishedCounts = { users: 0, memberships: 0, unknown: 0 };
+  readonly #state: StateSource | undefined;
+  readonly #changes: StateChanges | undefined;
   readonly #checkpoint: CheckpointStore;
   readonly #refresh: boolean;
-  /** With a snapshot: the digests of the users to apply (changed ones only). */
-  readonly #pending = new Map<string, string>();
-  /** Mirror with a snapshot: the snapshot's users not seen in the input yet. */
-  readonly #unseen: Set<string> | undefined;
-  readonly #vanished = new Set<string>();
+  readonly #mirror: boolean;
+  /** The snapshot's record of the user the join yielded last, if it has one. */
+  #current: StateRecord | undefined;
+  /** True while the vanished users are read. */
+  #vanishing = false;
   /** Settles a user's place in the snapshot; undefined without one. */
   readonly onOutcome: ((user: string, outcome: 'done' | 'failed') => void) | undefined;
 
   constructor(
-    snapshot: StateSnapshot | undefined,
+    state: StateSource | undefined,
     checkpoint: CheckpointStore,
-    options: { readonly mode: Mode; readonly refresh?: boolean },
+    options: { readonly mode: Mode; readonly refresh?: boolean; readonly dir: string },
   ) {
-    this.#snapshot = snapshot;
+    this.#state = state;
     this.#checkpoint = checkpoint;
     this.#refresh = options.refresh === true;
-    this.#unseen =
-      snapshot !== undefined && options.mode === 'mirror' ? new Set(snapshot.users.keys()) : undefined;
+    this.#mirror = options.mode === 'mirror';
+    const changes = state === undefined ? undefined : new StateChanges(options.dir);
+    this.#changes = changes;
     this.onOutcome =
-      snapshot === undefined
+      changes === undefined
         ? undefined
         : (user, outcome) => {
-            const digest = this.#pending.get(user);
-            this.#pending.delete(user);
-            if (outcome === 'done' && digest !== undefined) snapshot.users.set(user, digest);
-            else snapshot.users.delete(user);
+            if (outcome === 'done') changes.done(user);
           };
   }
 
-  /** The input's users, then (mirror with a snapshot) the users applied last time and missing now, emptied. */
-  async *withVanished(users: AsyncIterable<DesiredUser>): AsyncGenerator<DesiredUser> {
-    const unseen = this.#unseen;
+  /**
+   * The input's users, merge-joined with the snapshot. `users` must come in the canonical order
+   * (`scan.users({ order: 'canonical' })`) when there is a snapshot.
+   */
+  async *join(users: AsyncIterable<DesiredUser>): AsyncGenerator<DesiredUser> {
+    const changes = this.#changes;
+    if (this.#state === undefined || changes === undefined) {
+      yield* users;
+      return;
+    }
+    const olds = this.#state.records();
+    let old = await olds.next();
+    let previous = '';
     for await (const desired of users) {
-      unseen?.delete(desired.user);
+      const key = userOrderKey(desired.user);
+      if (key <= previous) throw new Error(`UserSelection.join: "${desired.user}" out of canonical order`);
+      previous = key;
+      while (!old.done && old.value.key < key) {
+        this.#onlyInSnapshot(old.value);
+        await changes.flush();
+        old = await olds.next();
+      }
+      this.#current = undefined;
+      if (!old.done && old.value.key === key) {
+        this.#current = old.value;
+        old = await olds.next();
+      }
       yield desired;
+      this.#current = undefined;
+      await changes.flush();
     }
-    for (const user of [...(unseen ?? [])].sort()) {
-      this.#vanished.add(user);
-      yield { user, groups: [], lines: [], hasRejectedRows: false };
+    for (; !old.done; old = await olds.next()) {
+      this.#onlyInSnapshot(old.value);
+      await changes.flush();
     }
+    await changes.close();
+  }
+
+  /** Mirror: the users that vanished from the export, as users with no groups, to be emptied. */
+  async *vanished(): AsyncGenerator<DesiredUser> {
+    if (this.#changes === undefined) return;
+    this.#vanishing = true;
+    for await (const record of this.#changes.vanished()) {
+      yield { user: record.user, groups: [], lines: [], hasRejectedRows: false };
+    }
+  }
+
+  #onlyInSnapshot(record: StateRecord): void {
+    // Merge mode keeps the records of users it does not see.
+    if (!this.#mirror) return;
+    this.#changes?.vanish(record);
+    // Emptied by an earlier run of this checkpoint: nothing left to remove.
+    if (this.#checkpoint.progressOf(record.user)?.status === 'done') return;
+    this.vanishedCounts.users++;
+    if (record.memberships === undefined) this.vanishedCounts.unknown++;
+    else this.vanishedCounts.memberships += record.memberships;
   }
 
   /** Whether to leave a user out before it is read (`desiredDigest` is computed only when needed). */
   readonly skip = (desired: DesiredUser, desiredDigest: () => string): boolean => {
-    const snapshot = this.#snapshot;
-    if (snapshot !== undefined) {
-      const digest = desiredDigest();
-      if (!this.#refresh && snapshot.users.get(desired.user) === digest) {
+    const changes = this.#changes;
+    if (changes !== undefined && !this.#vanishing) {
+      const old = this.#current?.user === desired.user ? this.#current : undefined;
+      const record = recordOf(desired, desiredDigest());
+      if (!this.#refresh && old?.digest === record.digest) {
         this.unchangedUsers++;
         this.#countMemberships(desired);
+        if (old.memberships === undefined) changes.keep(record);
         return true;
       }
-      if (!this.#vanished.has(desired.user)) this.#pending.set(desired.user, digest);
+      changes.apply(record);
     }
     if (this.#checkpoint.progressOf(desired.user)?.status === 'done') {
       this.resumedDone++;
@@ -86,7 +140,30 @@ export class UserSelection {
     return false;
   };
 
+  /** Writes the new snapshot (the run finished). */
+  async save(identity: StateIdentity): Promise<void> {
+    if (this.#state !== undefined) await this.#changes?.save(this.#state, identity);
+  }
+
+  /** Removes the working files of the bookkeeping. */
+  async dispose(): Promise<void> {
+    await this.#changes?.dispose();
+  }
+
   #countMemberships(desired: DesiredUser): void {
     for (const g of desired.groups) this.unchangedMemberships += g.conversations.length;
   }
+}
+
+/** The snapshot's record of a user applied with `digest`: what the guard needs if it vanishes later. */
+function recordOf(desired: DesiredUser, digest: string): StateRecord {
+  let memberships = 0;
+  for (const g of desired.groups) memberships += g.conversations.length;
+  return {
+    user: desired.user,
+    key: userOrderKey(desired.user),
+    digest,
+    memberships,
+    groups: desired.groups.length,
+  };
 }

@@ -120,8 +120,10 @@ describe('resuming a finished run', () => {
       expect(reread).toBeLessThanOrEqual(2 * notDone);
       expect(slow.state()).toEqual(expectedState(input));
       const { readFile } = await import('node:fs/promises');
-      const state = JSON.parse(await readFile(join(dir.path, 'slow-state.json'), 'utf8'));
-      expect(Object.keys(state.users)).toHaveLength(USERS);
+      // Version 2: a header line, one line per user, an end line with the count.
+      const lines = (await readFile(join(dir.path, 'slow-state.json'), 'utf8')).trimEnd().split('\n');
+      expect(lines).toHaveLength(USERS + 2);
+      expect(JSON.parse(lines.at(-1) ?? '')).toEqual({ users: USERS });
     } finally {
       await slow.close();
     }

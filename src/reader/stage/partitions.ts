@@ -30,10 +30,17 @@ export function partitionCount(size: number, partitionBytes = DEFAULT_PARTITION_
 
 /**
  * The partition of a user's lines, from the escaped user (the lines' first field): the scan routes a
- * row by its user and {@link redistribute} a staged line by its first field, so both agree.
+ * row by its user and {@link redistribute} a staged line by its first field, so both agree. Ranges of
+ * the hash, so that reading the partitions in index order follows the canonical order of users
+ * (../users/user-order.ts) whatever their count.
  */
 export function partitionOf(escapedUser: string, count: number): number {
-  return hash32(escapedUser) % count;
+  return partitionOfHash(hash32(escapedUser), count);
+}
+
+/** The partition (of `count`) holding the hash `hash`: ranges of the hash, so partition order follows it. */
+export function partitionOfHash(hash: number, count: number): number {
+  return Math.floor((hash * count) / 0x1_0000_0000);
 }
 
 /** The partition files of `dir` (`part-<i>.tsv`), the writers sharing `share` of the buffer budget. */
@@ -70,7 +77,7 @@ export async function redistribute(spillPath: string, partitions: readonly LineW
 }
 
 /** The rows partitioned: grouped rows have their spill redistributed first (into their directory). */
-async function partitioned(rows: RowsData): Promise<readonly PartitionFile[]> {
+export async function partitioned(rows: RowsData): Promise<readonly PartitionFile[]> {
   if (rows.partitions !== undefined) return rows.partitions;
   if (rows.spill === undefined) return [];
   const writers = partitionWriters(rows.dir, rows.partitionCount);

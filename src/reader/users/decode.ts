@@ -1,6 +1,7 @@
 import type { DesiredUser } from '../../model.js';
 import { findTabs, fromBytes, lineNumberAt, unescapeValue } from '../stage/row-codec.js';
 import { UserBuilder } from './user-builder.js';
+import { type UserOrder, userOrderKey } from './user-order.js';
 
 /**
  * The one decoder from staged rows to users. It reads byte strings (the working files read as
@@ -11,7 +12,8 @@ import { UserBuilder } from './user-builder.js';
  * Two orders, one row decoder ({@link addRow}):
  * - {@link GroupedDecoder}: lines where each user's lines are contiguous (the spill of grouped input),
  *   users in file order, a user complete when the next begins: memory O(largest user);
- * - {@link partitionUsers}: the lines of one partition, any order, users in user-ID order.
+ * - {@link partitionUsers}: the lines of one partition, any order, users in user-ID order (or in the
+ *   canonical order of ./user-order.ts).
  */
 
 /**
@@ -80,7 +82,8 @@ export class GroupedDecoder {
 }
 
 /**
- * The users of one partition's lines (any order), in user-ID order. `texts` are byte strings of
+ * The users of one partition's lines (any order), in user-ID order (`userOrder` 'id') or in the
+ * canonical order ('canonical'). `texts` are byte strings of
  * whole LF-terminated lines (a partition file, or that partition of several parts of a file: all
  * lines of one user are in them).
  *
@@ -89,7 +92,10 @@ export class GroupedDecoder {
  * each user's rows, and a user's strings are sliced from the text only while its builder is built, so
  * they die young (a first pass that kept every row's strings doubled the garbage collector's work).
  */
-export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser> {
+export function* partitionUsers(
+  texts: readonly string[],
+  userOrder: UserOrder = 'id',
+): Generator<DesiredUser> {
   if (texts.length > 0xffff) throw new RangeError(`partitionUsers: ${texts.length} texts, at most 65535`);
   let count = 0;
   for (const text of texts) {
@@ -143,7 +149,8 @@ export function* partitionUsers(texts: readonly string[]): Generator<DesiredUser
   for (let r = 0; r < count; r++) rows[fill[owners[r]!]!++] = r;
   const names = keys.map((key) => unescapeValue(fromBytes(key)));
   const order = Array.from({ length: keys.length }, (_, u) => u);
-  order.sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+  const sortKeys = userOrder === 'canonical' ? names.map(userOrderKey) : names;
+  order.sort((a, b) => (sortKeys[a]! < sortKeys[b]! ? -1 : sortKeys[a]! > sortKeys[b]! ? 1 : 0));
   for (const u of order) {
     const builder = new UserBuilder(names[u]!);
     for (let k = starts[u]!; k < starts[u + 1]!; k++) {

@@ -1,9 +1,11 @@
 import { rm } from 'node:fs/promises';
 import type { DesiredUser } from '../../model.js';
+import { partitioned } from '../stage/partitions.js';
 import { type RowsData, type StagedUnit, unitData } from '../stage/staged.js';
 import { readPieces } from '../stage/work-files.js';
 import type { ReaderSummary, ScanSummary } from '../types.js';
 import { GroupedDecoder, partitionUsers } from './decode.js';
+import type { UserOrder } from './user-order.js';
 
 /** The users of a scanned file, one at a time. Single use. */
 export interface UserStream extends AsyncIterableIterator<DesiredUser> {
@@ -32,13 +34,16 @@ async function* groupedUsers(ranges: readonly Range[]): AsyncGenerator<DesiredUs
  * Users of one partition (its files of every part of a file), in user-ID order. The files are read
  * whole, one text each (measured: lower peak RSS than pieces here), and removed once read.
  */
-async function* partitionFileUsers(paths: readonly string[]): AsyncGenerator<DesiredUser> {
+async function* partitionFileUsers(
+  paths: readonly string[],
+  order: UserOrder = 'id',
+): AsyncGenerator<DesiredUser> {
   const texts: string[] = [];
   for (const path of paths) {
     for await (const text of readPieces(path, { pieceBytes: Number.POSITIVE_INFINITY })) texts.push(text);
     await rm(path, { force: true });
   }
-  yield* partitionUsers(texts);
+  yield* partitionUsers(texts, order);
 }
 
 /**
@@ -54,19 +59,27 @@ export function stagedUsers(unit: StagedUnit): AsyncGenerator<DesiredUser> {
  * The second pass over a whole scan. Grouped rows: the spill (rows in file order) is read once and a
  * user is emitted as soon as the next user starts, so memory is O(largest user). Partitioned rows:
  * one partition is loaded at a time, its users built and emitted in user-ID order, then the partition
- * is deleted. The working directory is removed when the iteration ends, however it ends.
+ * is deleted. With `order` 'canonical' (./user-order.ts), grouped rows are partitioned first and each
+ * partition's users come in the canonical order, so the whole stream is in it. The working directory
+ * is removed when the iteration ends, however it ends.
  */
-export function streamUsers(rows: RowsData, scan: ScanSummary, remove: () => Promise<void>): UserStream {
+export function streamUsers(
+  rows: RowsData,
+  scan: ScanSummary,
+  remove: () => Promise<void>,
+  order: UserOrder = 'id',
+): UserStream {
   let summary: ReaderSummary | undefined;
   async function* generate(): AsyncGenerator<DesiredUser> {
     let users = 0;
     try {
+      const partitions = order === 'canonical' ? await partitioned(rows) : rows.partitions;
       const sources =
-        rows.partitions === undefined
+        partitions === undefined
           ? rows.spill === undefined
             ? []
             : [groupedUsers([{ path: rows.spill }])]
-          : rows.partitions.map((partition) => partitionFileUsers([partition.path]));
+          : partitions.map((partition) => partitionFileUsers([partition.path], order));
       for (const source of sources) {
         for await (const user of source) {
           users++;

@@ -1,0 +1,238 @@
+/**
+ * The `--state` snapshot at scale (issue 13): an unchanged night at two sizes (memory must not grow
+ * with the users), a night with 1% changed under FULL=1 (10M users, goal under 300 MB), and mirror's
+ * guard refusing a night that empties 1M users, before any of them is read.
+ *
+ *   node .bench-build/bench/state-snapshot.js [--md out.md]
+ *   env: STATE_SIZES=50000,200000 (unchanged nights), STATE_CHANGED=0 (FULL=1: 10000000; a night of that
+ *   many users with 1% changed), GUARD_USERS=1000000
+ *
+ * Data is synthetic and made here, fast: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot
+ * holds every user's digest (computed as cgsync does) in the canonical order, written with the
+ * snapshot writer of src/sync. Each run is `cgsync apply <csv> --mode mirror --state <file>` as its own
+ * process against an emulator process; the bench fails unless the calls counted at the emulator are
+ * exactly the expected ones.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { DesiredUser } from '../src/model.js';
+import { compareUserOrder, userOrderKey } from '../src/reader/index.js';
+import { hash32 } from '../src/reader/stage/order-tracker.js';
+import { desiredDigestOf } from '../src/sync/plan-users.js';
+import { StateFileWriter } from '../src/sync/state-file.js';
+import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
+import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
+import { CLI, DATA, OUT } from './lib/paths.js';
+import { emitSection, FULL, int, loadLine, machineLine, mb, note, secs, table } from './lib/report.js';
+
+/** The one read `cgsync apply` makes to check the credentials before its first call. */
+const CHECK = 1;
+const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
+
+const userOf = (i: number): string => `u${i}`;
+/** The user's row on the night of the snapshot (`changed`: one conversation replaced). */
+const rowOf = (i: number, changed: boolean): string => `${userOf(i)},G${i % 3},1,${changed ? 'q' : 'p'}${i},`;
+const desiredOf = (i: number): DesiredUser => ({
+  user: userOf(i),
+  groups: [{ name: `G${i % 3}`, conversations: [{ type: 1, id: `p${i}` }] }],
+  lines: [i + 2],
+  hasRejectedRows: false,
+});
+
+/** The users 0..n-1 in the canonical order, without a string per user held at once beyond the indexes. */
+function canonicalIndexes(n: number): Uint32Array {
+  const keyed = new BigUint64Array(n);
+  for (let i = 0; i < n; i++) keyed[i] = (BigInt(hash32(userOf(i))) << 32n) | BigInt(i);
+  keyed.sort();
+  const out = new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = Number(keyed[i]! & 0xffff_ffffn);
+  // Equal hashes: by user ID (code units), as the canonical order says.
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    const h = keyed[i]! >> 32n;
+    while (j < n && keyed[j]! >> 32n === h) j++;
+    if (j - i > 1) {
+      const run = [...out.subarray(i, j)].sort((a, b) => compareUserOrder(userOf(a), userOf(b)));
+      out.set(run, i);
+    }
+    i = j;
+  }
+  return out;
+}
+
+async function writeLines(path: string, lines: (write: (line: string) => Promise<void>) => Promise<void>) {
+  const stream = createWriteStream(path);
+  let buffer = '';
+  const write = async (line: string): Promise<void> => {
+    buffer += `${line}\n`;
+    if (buffer.length > 1 << 20) {
+      if (!stream.write(buffer)) await new Promise<void>((r) => stream.once('drain', () => r()));
+      buffer = '';
+    }
+  };
+  await lines(write);
+  stream.end(buffer);
+  await new Promise<void>((r) => stream.once('finish', () => r()));
+}
+
+/** Writes the snapshot of users 0..users-1 (vanished ones with a dummy digest) and the export. */
+async function makeData(name: string, users: number, exported: number, isChanged: (i: number) => boolean) {
+  const started = performance.now();
+  const state = join(DATA, `${name}.state`);
+  const csv = join(DATA, `${name}.csv`);
+  const writer = await StateFileWriter.create(state, { mode: 'mirror', shard: null });
+  for (const i of canonicalIndexes(users)) {
+    const user = userOf(i);
+    const digest = i < exported ? desiredDigestOf(desiredOf(i), 'mirror') : '0'.repeat(64);
+    await writer.write({ user, key: userOrderKey(user), digest, memberships: 1, groups: 1 });
+  }
+  await writer.commit();
+  await writeLines(csv, async (write) => {
+    await write(HEADER);
+    for (let i = 0; i < exported; i++) await write(rowOf(i, isChanged(i)));
+  });
+  note(
+    `${name}: ${int(users)} users in the snapshot, ${int(exported)} in the export, made in ${secs(performance.now() - started)}`,
+  );
+  return { state, csv };
+}
+
+interface Night {
+  readonly name: string;
+  readonly users: number;
+  readonly changed: number;
+  readonly run: MeasuredRun;
+  readonly calls: Record<string, number>;
+  readonly exitCode: number;
+  readonly summary: Record<string, unknown>;
+}
+
+async function night(
+  emulator: EmulatorProcess,
+  name: string,
+  csv: string,
+  state: string,
+  extra: string[] = [],
+) {
+  await emulator.reset();
+  const checkpoint = join(OUT, `${name}.ckpt`);
+  await rm(checkpoint, { force: true });
+  const run = await runNode(
+    [
+      CLI,
+      'apply',
+      csv,
+      '--endpoint',
+      emulator.url,
+      '--checkpoint',
+      checkpoint,
+      '--json',
+      '--mode',
+      'mirror',
+      '--rate',
+      '5000',
+      '--state',
+      state,
+      ...extra,
+    ],
+    { timeoutMs: 4 * 3600_000 },
+  );
+  const stats = await emulator.stats();
+  const calls = Object.fromEntries(Object.entries(stats.endpoints).map(([e, s]) => [e, s.accepted]));
+  return { run, calls, exitCode: run.exitCode, summary: lastJsonLine(run) };
+}
+
+function check(what: string, ok: boolean, detail: string): void {
+  if (!ok) throw new Error(`state-snapshot bench: ${what} is wrong: ${detail}`);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { md: { type: 'string' } } });
+  const sizes = (process.env.STATE_SIZES ?? '50000,200000').split(',').map(Number);
+  const guardUsers = Number(process.env.GUARD_USERS ?? 1_000_000);
+  const nights: { size: number; changed: number }[] = sizes.map((size) => ({ size, changed: 0 }));
+  const changedSize = Number(process.env.STATE_CHANGED ?? (FULL ? 10_000_000 : 0));
+  if (changedSize > 0) nights.push({ size: changedSize, changed: Math.round(changedSize / 100) });
+  const header = machineLine();
+  await mkdir(DATA, { recursive: true });
+  const emulator = await startEmulatorProcess(['--rate-limit', '100000']);
+  const rows: Night[] = [];
+  let guard: Awaited<ReturnType<typeof night>>;
+  try {
+    for (const { size, changed } of nights) {
+      const step = changed === 0 ? 0 : Math.round(size / changed);
+      const isChanged = (i: number): boolean => step > 0 && i % step === 0;
+      const { state, csv } = await makeData(`state-${size}`, size, size, isChanged);
+      note(`night: ${int(size)} users, ${int(changed)} changed`);
+      const r = await night(emulator, `state-${size}`, csv, state);
+      // Each changed user (the app is empty): one read (mirror reads first) and one create; nothing
+      // else, apart from the credentials check (one read) before the first call.
+      check(`the ${size}-user night's exit`, r.exitCode === 0, `${r.exitCode}: ${r.run.stderr.slice(-1500)}`);
+      check(
+        `the ${size}-user night's reads`,
+        r.calls.get_contact_group === changed + (changed > 0 ? CHECK : 0),
+        JSON.stringify(r.calls),
+      );
+      check(
+        `the ${size}-user night's writes`,
+        r.calls.create_contact_group === changed && r.calls.del_contact_group === 0,
+        JSON.stringify(r.calls),
+      );
+      const unchanged = Number((r.summary.users as Record<string, unknown> | undefined)?.unchanged);
+      check(`the ${size}-user night's unchanged users`, unchanged === size - changed, String(unchanged));
+      rows.push({ name: `state-${size}`, users: size, changed, ...r });
+      await rm(csv, { force: true });
+      await rm(state, { force: true });
+    }
+    const g = await makeData(`guard-${guardUsers}`, guardUsers, 1, () => true);
+    note(`guard: ${int(guardUsers)} users in the snapshot, 1 in the export`);
+    guard = await night(emulator, 'guard', g.csv, g.state);
+    check(
+      'the guard night',
+      guard.exitCode === 5,
+      `exit ${guard.exitCode}: ${guard.run.stderr.slice(-1500)}`,
+    );
+    check(
+      "the guard night's reads",
+      guard.calls.get_contact_group === 1 + CHECK,
+      JSON.stringify(guard.calls),
+    );
+    await rm(g.csv, { force: true });
+    await rm(g.state, { force: true });
+  } finally {
+    await emulator.close();
+  }
+  const peaks = rows.filter((r) => r.changed === 0).map((r) => r.run.peakRssBytes ?? 0);
+  const spread = peaks.length > 1 ? (Math.max(...peaks) - Math.min(...peaks)) / 1024 / 1024 : 0;
+  await emitSection(values.md, [
+    '## The `--state` snapshot at scale (issue 13)',
+    '',
+    header,
+    '',
+    'Command: `npm run bench` (this part alone: `node .bench-build/bench/state-snapshot.js`; `FULL=1` adds 10M users with 1% changed).',
+    'Synthetic: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot (version 2, canonical order) holds every user. `cgsync apply <csv> --mode mirror --state <file> --rate 5000 --json` as its own process, against an emulator process; the calls are counted at the emulator and checked.',
+    '',
+    table(
+      ['users in the snapshot', 'changed', 'get', 'create', 'wall', 'peak RSS'],
+      rows.map((r) => [
+        int(r.users),
+        int(r.changed),
+        int(r.calls.get_contact_group ?? 0),
+        int(r.calls.create_contact_group ?? 0),
+        secs(r.run.wallMs),
+        mb(r.run.peakRssBytes),
+      ]),
+    ),
+    '',
+    `Unchanged nights: peak RSS spread ${spread.toFixed(1)} MB between the sizes.`,
+    `Mirror guard, ${int(guardUsers)} users in the snapshot and 1 (changed) in the export: refused (exit ${guard.exitCode}) after ${secs(guard.run.wallMs)} of wall time, peak RSS ${mb(guard.run.peakRssBytes)}, ${int((guard.calls.get_contact_group ?? 0) - CHECK)} user read (the exported user; none of the ${int(guardUsers - 1)} vanished users), plus the credentials check.`,
+    `${loadLine()} at end.`,
+  ]);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

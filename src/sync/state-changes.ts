@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { ExternalSorter } from '../planner/external-sort.js';
+import { LineFileWriter } from '../planner/line-file.js';
+import { userOrderKey } from '../reader/index.js';
+import { fileLines } from './line-reader.js';
+import {
+  formatRecord,
+  parseRecord,
+  StateFileWriter,
+  type StateIdentity,
+  type StateRecord,
+  type StateSource,
+} from './state-file.js';
+
+/**
+ * What a run changes in the `--state` snapshot, kept on disk in the run's working directory so that
+ * memory does not grow with the users:
+ * - the pending changes, in canonical order as the merge-join meets them: `A` a user to apply (its new
+ *   record, written if it is done), `K` an unchanged user whose counts were unknown (written as is),
+ *   `V` a user that vanished from the export (mirror: its record is dropped if it is emptied, kept if
+ *   it failed, so that it is emptied next time);
+ * - the users done, in the order the executor finishes them, sorted at the end.
+ * {@link save} merges the old snapshot, the pending changes and the users done into the new one.
+ */
+export class StateChanges {
+  readonly #path: string;
+  readonly #writer: Promise<LineFileWriter>;
+  #lines: string[] = [];
+  readonly #done: ExternalSorter;
+  #doneBatch: string[] = [];
+  #doneChain: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(dir: string) {
+    this.#path = join(dir, 'state-changes.tsv');
+    this.#writer = LineFileWriter.create(this.#path, 0o600);
+    this.#done = new ExternalSorter({ tmpDir: dir, maxBufferedRecords: 50_000 });
+  }
+
+  /** A user to apply: `record` is written if the user ends done. */
+  apply(record: StateRecord): void {
+    this.#lines.push(`A\t${formatRecord(record)}`);
+  }
+
+  /** An unchanged user whose counts the old record did not have. */
+  keep(record: StateRecord): void {
+    this.#lines.push(`K\t${formatRecord(record)}`);
+  }
+
+  /** A user of the snapshot missing from the export (mirror). */
+  vanish(record: StateRecord): void {
+    this.#lines.push(`V\t${formatRecord(record)}`);
+  }
+
+  /** Writes what was noted so far (called between users by the merge-join). */
+  async flush(force = false): Promise<void> {
+    if (!force && this.#lines.length < 4096) return;
+    const writer = await this.#writer;
+    const lines = this.#lines;
+    this.#lines = [];
+    for (const line of lines) await writer.write(line);
+  }
+
+  /** Ends the pending changes (after the merge-join): they can be read back. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush(true);
+    this.#closed = true;
+    await (await this.#writer).close();
+  }
+
+  /** The vanished users' records, in canonical order (after {@link close}). */
+  async *vanished(): AsyncGenerator<StateRecord> {
+    for await (const { kind, record } of this.#pending()) if (kind === 'V') yield record;
+  }
+
+  /** A user ended done (synchronous: the executor's outcome callback). */
+  done(user: string): void {
+    this.#doneBatch.push(userOrderKey(user));
+    if (this.#doneBatch.length >= 10_000) this.#flushDone();
+  }
+
+  #flushDone(): void {
+    const batch = this.#doneBatch;
+    this.#doneBatch = [];
+    this.#doneChain = this.#doneChain.then(async () => {
+      for (const key of batch) await this.#done.add(key, '');
+    });
+  }
+
+  /** Writes the new snapshot to `identity`'s file: old records merged with this run's changes. */
+  async save(old: StateSource, identity: StateIdentity): Promise<void> {
+    await this.close();
+    this.#flushDone();
+    await this.#doneChain;
+    const out = await StateFileWriter.create(old.path, identity);
+    try {
+      const olds = old.records();
+      const done = this.#done.sorted();
+      let o = await olds.next();
+      let d = await done.next();
+      for await (const { kind, record } of this.#pending()) {
+        while (!o.done && o.value.key < record.key) {
+          await out.write(o.value);
+          o = await olds.next();
+        }
+        const previous = !o.done && o.value.key === record.key ? o.value : undefined;
+        if (previous !== undefined) o = await olds.next();
+        while (!d.done && d.value[0] < record.key) d = await done.next();
+        const isDone = !d.done && d.value[0] === record.key;
+        if (kind === 'K' || (kind === 'A' && isDone)) await out.write(record);
+        else if (kind === 'V' && !isDone && previous !== undefined) await out.write(previous);
+      }
+      for (; !o.done; o = await olds.next()) await out.write(o.value);
+      await out.commit();
+    } catch (err) {
+      await out.abort();
+      throw err;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      await (await this.#writer).discard();
+    }
+    await this.#doneChain.catch(() => undefined);
+    await this.#done.dispose();
+  }
+
+  async *#pending(): AsyncGenerator<{ kind: string; record: StateRecord }> {
+    let line = 0;
+    for await (const text of fileLines(this.#path)) {
+      line++;
+      const record = parseRecord(text.slice(2), this.#path, line);
+      if (record !== undefined) yield { kind: text[0] ?? '', record };
+    }
+  }
+}

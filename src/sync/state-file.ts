@@ -1,0 +1,286 @@
+import { readFile, unlink } from 'node:fs/promises';
+import { commitTemp, tempPathFor } from '../atomic-file.js';
+import { SyncError } from '../errors.js';
+import type { Mode } from '../model.js';
+import { LineFileWriter } from '../planner/line-file.js';
+import { escapeValue, unescapeValue, userOrderKey } from '../reader/index.js';
+import { fileLines } from './line-reader.js';
+
+/**
+ * The `--state` snapshot file, version 2 (see STATE-FORMAT.md in this folder): one JSON header line, one
+ * line per user in the canonical order of users (src/reader/users/user-order.ts), one JSON end line.
+ *
+ * ```
+ * {"format":"cgsync-state","version":2,"mode":"mirror","shard":null,"order":"hash32-id"}
+ * alice TAB <desired digest> TAB <memberships> TAB <groups>
+ * {"users":1}
+ * ```
+ *
+ * Read as a stream ({@link StateSource.records}) and written as a stream ({@link StateFileWriter}),
+ * so memory does not grow with the users. Version 1 (one JSON object) is still read, whole, and
+ * converted; its users' counts are unknown (`-`) until they are applied again.
+ */
+
+/** One user of the snapshot. */
+export interface StateRecord {
+  readonly user: string;
+  /** Its place in the canonical order ({@link userOrderKey}). */
+  readonly key: string;
+  /** The digest of the desired state that was applied. */
+  readonly digest: string;
+  /** Memberships and groups applied; undefined when unknown (converted from version 1). */
+  readonly memberships: number | undefined;
+  readonly groups: number | undefined;
+}
+
+export interface StateIdentity {
+  readonly mode: Mode;
+  /** `i/n` when written by a sharded run: one snapshot per shard. */
+  readonly shard: string | null;
+}
+
+/** A snapshot on disk, checked against the run; its records can be streamed any number of times. */
+export interface StateSource {
+  readonly path: string;
+  /** 2, 1 (converted), or 0 when there is no file yet. */
+  readonly version: number;
+  /** The records in canonical order; none when the file is missing or was written in another mode. */
+  records(): AsyncGenerator<StateRecord>;
+}
+
+const FORMAT = 'cgsync-state';
+export const STATE_VERSION = 2;
+const ORDER = 'hash32-id';
+
+function damaged(path: string, line: number, problem: string): SyncError {
+  return new SyncError(
+    'CHECKPOINT',
+    `state file ${path} line ${line}: ${problem}; delete it to start afresh (the next run applies every user once)`,
+    { path, line },
+  );
+}
+
+/** The record of a user, as a line of the file. */
+export function formatRecord(record: StateRecord): string {
+  const count = (n: number | undefined): string => (n === undefined ? '-' : String(n));
+  return `${escapeValue(record.user)}\t${record.digest}\t${count(record.memberships)}\t${count(record.groups)}`;
+}
+
+/** A record line back (`undefined` when it is not one: the end line has no TAB). */
+export function parseRecord(text: string, path: string, line: number): StateRecord | undefined {
+  const fields = text.split('\t');
+  if (fields.length === 1) return undefined;
+  if (fields.length !== 4) throw damaged(path, line, `expected 4 fields, got ${fields.length}`);
+  const [escaped, digest, memberships, groups] = fields as [string, string, string, string];
+  const count = (value: string, what: string): number | undefined => {
+    if (value === '-') return undefined;
+    if (!/^\d{1,9}$/.test(value)) throw damaged(path, line, `${what} is not a count: "${value}"`);
+    return Number(value);
+  };
+  if (escaped === '') throw damaged(path, line, 'the user is empty');
+  if (!/^[0-9a-f]{8,128}$/.test(digest)) throw damaged(path, line, `the digest is not hex: "${digest}"`);
+  const user = unescapeValue(escaped);
+  return {
+    user,
+    key: userOrderKey(user),
+    digest,
+    memberships: count(memberships, 'memberships'),
+    groups: count(groups, 'groups'),
+  };
+}
+
+/**
+ * Opens the snapshot at `path` for a run of `expect`'s mode and shard: a missing file is an empty
+ * snapshot; a file of another shard is refused; a file of another mode says nothing about this one
+ * (no records). Only the header (or, for version 1, the whole file) is read now.
+ */
+export async function openStateFile(path: string, expect: StateIdentity): Promise<StateSource> {
+  let first: string | undefined;
+  try {
+    for await (const line of fileLines(path)) {
+      first = line;
+      break;
+    }
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptySource(path);
+    throw new SyncError('IO', `state file ${path} cannot be read`, { path }, { cause: err });
+  }
+  let header: Record<string, unknown> = {};
+  try {
+    header = JSON.parse(first ?? '') as Record<string, unknown>;
+  } catch {
+    // Version 1 spread over several lines (edited by hand) is read whole below.
+    header = { format: FORMAT, version: 1, ...(await wholeVersion1(path)), users: undefined };
+  }
+  if (typeof header !== 'object' || header === null || header.format !== FORMAT) {
+    throw new SyncError('CHECKPOINT', `${path} is not a cgsync state file (format ${FORMAT})`, { path });
+  }
+  if (header.version !== 1 && header.version !== STATE_VERSION) {
+    throw new SyncError(
+      'CHECKPOINT',
+      `state file ${path} has version ${String(header.version)}, this cgsync reads versions 1 and ${STATE_VERSION}: delete it to start afresh`,
+      { path },
+    );
+  }
+  if ((header.shard ?? null) !== expect.shard) {
+    throw new SyncError(
+      'CHECKPOINT',
+      `state file ${path} belongs to shard ${String(header.shard ?? 'none')}, this run is shard ${expect.shard ?? 'none'}: use one state file per shard`,
+      { path },
+    );
+  }
+  // A snapshot taken in another mode says nothing about this one: everyone is planned afresh.
+  if (header.mode !== expect.mode) return { path, version: header.version, records: noRecords };
+  if (header.version === 1) return convertVersion1(path);
+  if (header.order !== ORDER) throw damaged(path, 1, `unknown order "${String(header.order)}"`);
+  return { path, version: STATE_VERSION, records: () => streamRecords(path) };
+}
+
+async function* noRecords(): AsyncGenerator<StateRecord> {}
+
+function emptySource(path: string): StateSource {
+  return { path, version: 0, records: noRecords };
+}
+
+/** Version 2's records, checked line by line: fields, order, the end line and its count. */
+async function* streamRecords(path: string): AsyncGenerator<StateRecord> {
+  let line = 0;
+  let previous = '';
+  let count = 0;
+  let ended = false;
+  for await (const text of fileLines(path)) {
+    line++;
+    if (line === 1) continue;
+    if (ended) throw damaged(path, line, 'a line after the end line');
+    const record = parseRecord(text, path, line);
+    if (record === undefined) {
+      let end: unknown;
+      try {
+        end = JSON.parse(text);
+      } catch {
+        throw damaged(path, line, 'not a record (user TAB digest TAB memberships TAB groups)');
+      }
+      if ((end as { users?: unknown } | null)?.users !== count) {
+        throw damaged(path, line, `the end line says ${JSON.stringify(end)}, the file holds ${count} users`);
+      }
+      ended = true;
+      continue;
+    }
+    if (record.key <= previous) throw damaged(path, line, `user "${record.user}" is out of order`);
+    previous = record.key;
+    count++;
+    yield record;
+  }
+  if (!ended) throw damaged(path, line + 1, 'the file ends without its end line (cut short)');
+}
+
+/** Version 1: one JSON object `{format, version: 1, mode, shard, users: {user: digest}}`, read whole. */
+async function wholeVersion1(path: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new SyncError(
+      'CHECKPOINT',
+      `state file ${path} is neither a version 2 state file (line 1 is not its header) nor valid JSON (version 1); delete it to start afresh (the next run applies every user once)`,
+      { path, line: 1 },
+      { cause: err },
+    );
+  }
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== FORMAT) {
+    throw new SyncError('CHECKPOINT', `${path} is not a cgsync state file (format ${FORMAT})`, { path });
+  }
+  return value as Record<string, unknown>;
+}
+
+async function convertVersion1(path: string): Promise<StateSource> {
+  const value = (await wholeVersion1(path)) as { users?: unknown };
+  const records: StateRecord[] = [];
+  if (typeof value.users === 'object' && value.users !== null) {
+    for (const [user, digest] of Object.entries(value.users as Record<string, unknown>)) {
+      // A digest that is not hex never matched a real one: the user is applied afresh.
+      if (typeof digest === 'string' && user !== '' && /^[0-9a-f]{8,128}$/.test(digest)) {
+        records.push({ user, key: userOrderKey(user), digest, memberships: undefined, groups: undefined });
+      }
+    }
+  }
+  records.sort((a, b) => (a.key < b.key ? -1 : 1));
+  return {
+    path,
+    version: 1,
+    records: async function* () {
+      yield* records;
+    },
+  };
+}
+
+/**
+ * Writes a snapshot as a stream under a temporary name beside `path` (mode 0600), records in
+ * canonical order; {@link commit} fsyncs and renames it into place, {@link abort} removes it. Until
+ * the rename, and if the process dies, the previous snapshot stays as it was.
+ */
+export class StateFileWriter {
+  readonly path: string;
+  readonly #tmp: string;
+  readonly #writer: LineFileWriter;
+  #previous = '';
+  #count = 0;
+
+  private constructor(path: string, tmp: string, writer: LineFileWriter) {
+    this.path = path;
+    this.#tmp = tmp;
+    this.#writer = writer;
+  }
+
+  static async create(path: string, identity: StateIdentity): Promise<StateFileWriter> {
+    const tmp = tempPathFor(path);
+    const writer = await LineFileWriter.create(tmp, 0o600).catch((err: unknown) => {
+      throw writeError(path, err);
+    });
+    const state = new StateFileWriter(path, tmp, writer);
+    await writer.write(
+      JSON.stringify({
+        format: FORMAT,
+        version: STATE_VERSION,
+        mode: identity.mode,
+        shard: identity.shard,
+        order: ORDER,
+      }),
+    );
+    return state;
+  }
+
+  async write(record: StateRecord): Promise<void> {
+    if (record.key <= this.#previous) {
+      throw new Error(`StateFileWriter: user "${record.user}" written out of order`);
+    }
+    this.#previous = record.key;
+    this.#count++;
+    await this.#writer.write(formatRecord(record));
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.#writer.write(JSON.stringify({ users: this.#count }));
+      await this.#writer.close({ sync: true });
+      await commitTemp(this.#tmp, this.path);
+    } catch (err) {
+      await this.abort();
+      throw writeError(this.path, err);
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.#writer.discard();
+    await unlink(this.#tmp).catch(() => undefined);
+  }
+}
+
+function writeError(path: string, err: unknown): SyncError {
+  return new SyncError(
+    'IO',
+    `state file ${path} cannot be written: ${(err as Error).message}`,
+    { path },
+    { cause: err },
+  );
+}

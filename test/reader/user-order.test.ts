@@ -1,0 +1,59 @@
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { compareUserOrder, scanInput, userOrderKey } from '../../src/reader/index.js';
+import { scratchDir } from './helpers.js';
+
+const scratch = scratchDir();
+afterAll(() => scratch.cleanup());
+
+const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
+
+async function usersOf(path: string, partitionBytes: number, order: 'id' | 'canonical'): Promise<string[]> {
+  const scan = await scanInput(path, { partitionBytes });
+  const names: string[] = [];
+  for await (const user of scan.users({ order })) names.push(user.user);
+  return names;
+}
+
+describe('the canonical order of users', () => {
+  it('is a total order of the ID alone: the key and the comparison agree', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        const byKey = userOrderKey(a) < userOrderKey(b) ? -1 : userOrderKey(a) > userOrderKey(b) ? 1 : 0;
+        expect(compareUserOrder(a, b)).toBe(byKey);
+        expect(compareUserOrder(b, a)).toBe(byKey === 0 ? 0 : -byKey);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is what scan.users({ order: "canonical" }) yields, grouped or not, whatever the partition count', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 4 })), {
+          minLength: 1,
+          maxLength: 200,
+        }),
+        fc.boolean(),
+        fc.constantFrom(200, 1000, 1 << 21),
+        async (rows, grouped, partitionBytes) => {
+          const ordered = grouped ? [...rows].sort((a, b) => b[0] - a[0]) : rows;
+          const lines = ordered.map(([u, g]) => `u\t${u}é,G${g},1,peer,`.replace('\t', ''));
+          const path = scratch.file('order.csv', `${HEADER}\n${lines.join('\n')}\n`);
+          const canonical = await usersOf(path, partitionBytes, 'canonical');
+          const expected = [...new Set(rows.map(([u]) => `u${u}é`))].sort(compareUserOrder);
+          expect(canonical).toEqual(expected);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('differs from user-ID order (so the test above can fail)', async () => {
+    const users = Array.from({ length: 50 }, (_, i) => `user_${String(i).padStart(2, '0')}`);
+    const path = scratch.file('sorted.csv', `${HEADER}\n${users.map((u) => `${u},G,1,p,`).join('\n')}\n`);
+    expect(await usersOf(path, 1 << 21, 'id')).toEqual(users);
+    expect(await usersOf(path, 1 << 21, 'canonical')).toEqual([...users].sort(compareUserOrder));
+    expect([...users].sort(compareUserOrder)).not.toEqual(users);
+  });
+});

@@ -1,0 +1,171 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
+import { runApplyJob } from '../../src/sync/apply-job.js';
+import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
+import { openStateFile, type StateRecord } from '../../src/sync/state-file.js';
+import { TencentClient } from '../../src/tencent/client.js';
+import { tempDir } from '../faults/fixtures.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
+
+/**
+ * The `--state` snapshot merge-joined with the input (users on both sides, only in the input, only
+ * in the snapshot), and mirror's guard decided from the snapshot before any vanished user is read.
+ * Reads are counted at the emulator.
+ */
+let t: TestEmulator;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let api: TencentClient;
+let scheduler: ReturnType<typeof createEndpointLimiters>;
+
+beforeAll(async () => {
+  t = await startTestEmulator({ rateLimit: 10_000 });
+  dir = await tempDir('state-join');
+});
+afterAll(async () => {
+  await t?.close();
+  await dir?.remove();
+});
+beforeEach(() => {
+  t.emulator.reset();
+  api = new TencentClient({
+    sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+    secretKey: t.secretKey,
+    endpoint: t.emulator.url,
+  });
+  scheduler = createEndpointLimiters({ rate: 5000 });
+});
+afterEach(async () => {
+  await scheduler.stop();
+  await api.close();
+});
+
+const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
+/** `user: [conversations of Family]` (plus one group Work with one conversation for even users). */
+function rowsOf(users: Record<string, readonly string[]>): string[] {
+  return Object.entries(users).flatMap(([user, peers]) => [
+    ...peers.map((p) => `${user},Family,1,${p},`),
+    ...(Number(user.replace(/\D/g, '')) % 2 === 0 ? [`${user},Work,2,,@TGS#${user}`] : []),
+  ]);
+}
+
+async function night(name: string, rows: readonly string[], extra: Partial<ApplyJobOptions> = {}) {
+  const input = join(dir.path, `${name}.csv`);
+  await writeFile(input, `${[HEADER, ...rows].join('\n')}\n`);
+  const reads = t.emulator.stats().endpoints.get_contact_group.accepted;
+  const result = await runApplyJob({
+    input,
+    checkpoint: join(dir.path, `${name}.ndjson`),
+    mode: 'mirror',
+    assumeEmpty: false,
+    state: statePath(name),
+    api,
+    scheduler,
+    ...extra,
+  });
+  return { input, result, reads: t.emulator.stats().endpoints.get_contact_group.accepted - reads };
+}
+
+/** One state file per test: the night's name up to its last `-`. */
+const statePath = (name: string): string => join(dir.path, `${name.slice(0, name.lastIndexOf('-'))}.state`);
+
+async function snapshot(
+  name: string,
+  mode: 'mirror' | 'merge' = 'mirror',
+): Promise<Map<string, StateRecord>> {
+  const source = await openStateFile(statePath(name), { mode, shard: null });
+  const out = new Map<string, StateRecord>();
+  for await (const r of source.records()) out.set(r.user, r);
+  return out;
+}
+
+const users = (n: number, from = 0): Record<string, string[]> =>
+  Object.fromEntries(Array.from({ length: n }, (_, i) => [`u${i + from}`, [`p${i}a`, `p${i}b`]]));
+
+describe('--state: the snapshot merge-joined with the input', () => {
+  it.each(['mirror', 'merge'] as const)(
+    '%s: unchanged users make no call, changed and new ones are applied, vanished ones emptied (mirror) or kept (merge)',
+    async (mode) => {
+      const first = await night(`${mode}-1`, rowsOf(users(10)), { mode });
+      expect(first.result.stateSaved).toBe(true);
+      expect((await snapshot(`${mode}-1`, mode)).get('u2')).toMatchObject({ memberships: 3, groups: 2 });
+      // Night 2: u0-u4 unchanged, u5 changed, u6-u9 vanished, n1 new.
+      const second = await night(`${mode}-2`, rowsOf({ ...users(5), u5: ['p5a', 'p5c'], n1: ['q'] }), {
+        mode,
+        maxDelete: { kind: 'percent', value: 100 },
+      });
+      expect(second.result.run?.fatal).toBeUndefined();
+      expect(second.result.unchangedUsers).toBe(5);
+      const state = await snapshot(`${mode}-2`, mode);
+      if (mode === 'mirror') {
+        // Read: u5, n1 and the four vanished users; nobody else.
+        expect(second.reads).toBe(6);
+        expect(t.state()).toEqual(expectedState(second.input));
+        expect([...state.keys()].sort()).toEqual(['n1', 'u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
+      } else {
+        expect(second.reads).toBe(2);
+        expect(t.state().u7).toEqual({ Family: ['1:p7a', '1:p7b'] });
+        expect([...state.keys()].sort()).toEqual(['n1', ...Object.keys(users(10))].sort());
+      }
+      expect(state.get('u5')).toMatchObject({ memberships: 2, groups: 1 });
+      expect(state.get('n1')).toMatchObject({ memberships: 1, groups: 1 });
+      // Night 3, the same export: no call at all.
+      const before = t.totalAccepted();
+      const third = await night(`${mode}-3`, rowsOf({ ...users(5), u5: ['p5a', 'p5c'], n1: ['q'] }), {
+        mode,
+      });
+      expect(third.result.unchangedUsers).toBe(7);
+      expect(t.totalAccepted() - before).toBe(0);
+    },
+  );
+
+  it('a version 1 snapshot is read, and rewritten as version 2 with the counts of the users it saw', async () => {
+    const path = statePath('v1-1');
+    const first = await night('v1-1', rowsOf(users(6)));
+    expect(first.result.stateSaved).toBe(true);
+    const v1 = {
+      format: 'cgsync-state',
+      version: 1,
+      mode: 'mirror',
+      shard: null,
+      users: {} as Record<string, string>,
+    };
+    for (const [user, r] of await snapshot('v1-1')) v1.users[user] = r.digest;
+    await writeFile(path, JSON.stringify(v1));
+    const before = t.totalAccepted();
+    const second = await night('v1-2', rowsOf(users(6)));
+    expect(second.result.unchangedUsers).toBe(6);
+    expect(t.totalAccepted() - before).toBe(0);
+    expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] ?? '')).toMatchObject({ version: 2 });
+    expect((await snapshot('v1-2')).get('u4')).toMatchObject({ memberships: 3, groups: 2 });
+  });
+});
+
+describe('--state: the guard decides before reading users that vanished', () => {
+  it('refuses a night that empties most users with zero reads of them; the snapshot stays as it was', async () => {
+    const first = await night('guard-1', rowsOf(users(120)));
+    expect(first.result.stateSaved).toBe(true);
+    const path = statePath('guard-1');
+    const before = await readFile(path, 'utf8');
+    // One user left in the export, and changed: it alone is read.
+    const second = await night('guard-2', rowsOf({ u0: ['p0a', 'new'] }));
+    expect(second.result.refused?.ok).toBe(false);
+    expect(second.result.refused?.message).toMatch(
+      /119 users vanished from the export: .* none of them was read/,
+    );
+    expect(second.reads).toBe(1);
+    expect(await readFile(path, 'utf8')).toBe(before);
+    expect(t.state()).toEqual(expectedState(first.input));
+  });
+
+  it('once it passes, the vanished users are read and emptied as before, and the guard decided again', async () => {
+    await night('pass-1', rowsOf(users(20)));
+    const second = await night('pass-2', rowsOf(users(19)), { maxDelete: { kind: 'count', value: 3 } });
+    expect(second.result.guard).toMatchObject({ ok: true, removed: 2 });
+    expect(second.reads).toBe(1);
+    expect(t.state()).toEqual(expectedState(second.input));
+    expect(t.state().u19).toBeUndefined();
+  });
+});
