@@ -139,6 +139,7 @@ function checkPositiveInteger(name: string, value: number): void {
  *   pulled only when the queue has room, so memory does not grow with the input.
  * - Users `done` in the checkpoint are skipped; users begun but not done have their state read first
  *   and only what is missing is redone (reconcile.ts); operations recorded `ok` are not repeated.
+ *   A user marked `recheck` is read first and reconciled whatever the checkpoint says.
  * - A user's `begin` record is durable before its first call.
  * - Per-item failures and permanent call failures are outcomes (recorded, reported, exit code 4).
  *   A fatal failure, a checkpoint write failure or a failing producer stops the run (`fatal`).
@@ -250,7 +251,7 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
         users.unfinished++;
         break;
       }
-      if (checkpoint.progressOf(work.user)?.status === 'done') {
+      if (work.recheck !== true && checkpoint.progressOf(work.user)?.status === 'done') {
         users.alreadyDone++;
         options.onUserOutcome?.(work.user, 'already_done');
         continue;
