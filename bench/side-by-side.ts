@@ -2,7 +2,8 @@
  * Side by side (issue 6): the same data against the same emulator process (`--latency 50 --jitter 20`,
  * 200 calls/s per endpoint), each client as its own process, the emulator reset in between:
  *
- * - cgsync blind migration: `cgsync apply --assume-empty`
+ * - cgsync blind migration: `cgsync apply --assume-empty`, and with `--stream` (calls start while the
+ *   CSV is still read)
  * - cgsync merge migration: `cgsync apply` (reads every user's groups first, on its own budget)
  * - naive: one call at a time, one conversation per call (bench/clients/naive.ts), run for
  *   SIDE_NAIVE_SECONDS and extrapolated to the whole file from the rate it reached
@@ -18,7 +19,8 @@
  *   node .bench-build/bench/side-by-side.js [--md out.md]
  *   env: SIDE_BIG_USERS=4000 (FULL=1: 9000), SIDE_TYPICAL_USERS=1000 (FULL=1: 4000), SIDE_MIXED_USERS=500
  *        (FULL=1: 2000), SIDE_NAIVE_SECONDS=15, SIDE_RETRY_DELAY=10, SIDE_CONCURRENCY=64, LATENCY=50, JITTER=20,
- *        SIDE_SHAPES=big,typical,mixed and SIDE_CLIENTS=blind,merge,naive,unlimited (a subset, for experiments)
+ *        SIDE_SHAPES=big,typical,mixed and SIDE_CLIENTS=blind,stream,merge,naive,unlimited (a subset, for
+ *        experiments; stream: `cgsync apply --assume-empty --stream`, calls while the CSV is read)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -125,18 +127,17 @@ async function runCgsync(
   emulator: EmulatorProcess,
   blind: boolean,
   plan: PlanFigures,
+  stream = false,
 ): Promise<Line> {
   await emulator.reset();
-  const name = blind ? 'cgsync blind (`--assume-empty`)' : 'cgsync merge (reads first)';
+  const name = `${blind ? 'cgsync blind (`--assume-empty`' : 'cgsync merge (reads first'}${stream ? ', `--stream`)' : ')'}`;
   note(`${name} on ${csv}`);
   const poller = pollStats(emulator, 50);
   const t0 = performance.now();
-  const r = await cgsyncApply(
-    csv,
-    emulator.url,
-    join(OUT, 'side-by-side.ckpt'),
-    blind ? ['--assume-empty'] : [],
-  ).finally(() => poller.stop());
+  const r = await cgsyncApply(csv, emulator.url, join(OUT, 'side-by-side.ckpt'), [
+    ...(blind ? ['--assume-empty'] : []),
+    ...(stream ? ['--stream'] : []),
+  ]).finally(() => poller.stop());
   const samples = await poller.stop();
   const stats = await emulator.stats();
   const calls = receivedCalls(stats);
@@ -300,6 +301,7 @@ async function compare(
   const on = (client: string) => settings.clients.includes(client);
   const lines: Line[] = [];
   if (on('blind')) lines.push(await runCgsync(csv, emulator, true, plan));
+  if (on('stream')) lines.push(await runCgsync(csv, emulator, true, plan, true));
   if (on('merge')) lines.push(await runCgsync(csv, emulator, false, plan));
   if (on('naive')) lines.push(await runNaive(csv, emulator, settings, plan));
   if (on('unlimited')) lines.push(await runUnlimited(csv, emulator, settings, plan));
@@ -319,7 +321,7 @@ async function main(): Promise<void> {
     naiveSeconds: envNumber('SIDE_NAIVE_SECONDS', 15),
     retryDelay: process.env.SIDE_RETRY_DELAY ?? '10',
     concurrency: envNumber('SIDE_CONCURRENCY', 64),
-    clients: (process.env.SIDE_CLIENTS ?? 'blind,merge,naive,unlimited').split(','),
+    clients: (process.env.SIDE_CLIENTS ?? 'blind,stream,merge,naive,unlimited').split(','),
   };
   const shapes = (process.env.SIDE_SHAPES ?? 'big,typical,mixed').split(',');
   const mixedUsers = envNumber('SIDE_MIXED_USERS', FULL ? 2000 : 500);

@@ -225,8 +225,9 @@ export async function applyStreaming(
         await scan.dispose();
         return;
       }
-      // Not grouped: the users given out so far settle first, so no user is ever applied twice at once.
-      while (settled < givenOut && options.signal?.aborted !== true) {
+      // Not grouped: the users given out so far settle first (also when the run stops: they are left
+      // unfinished), so no user is ever applied twice at once.
+      while (settled < givenOut) {
         await new Promise<void>((resolve) => {
           onSettled = resolve;
         });
@@ -237,12 +238,10 @@ export async function applyStreaming(
     }
 
     const progress = options.onPlanned?.(undefined);
-    const run = await runWrites(
-      options,
-      users(),
-      checkpoint,
-      applyOptions(options, failures, settle, progress),
-    );
+    const run = await runWrites(options, users(), checkpoint, {
+      ...applyOptions(options, failures, undefined, progress),
+      onUserSettled: settle,
+    });
     stopScan.abort();
     feed.end();
     const outcome = await scanned;
