@@ -110,7 +110,9 @@ describe('apply --stream', () => {
     },
   );
 
-  it('a broken row late in the file: without --stream no call at all; with it, exit 1 naming the line after the users before it were written', async () => {
+  it('a broken row late in the file: without --stream no call at all; with it, exit 1 naming the line after the users before it were written', {
+    timeout: 90_000,
+  }, async () => {
     // About 450 KB of grouped rows: the reader stays at most four 64 KiB stretches ahead of the
     // executor, so it reaches the broken row only after users were written.
     const rows = groupedRows(2000, 10);
