@@ -9,6 +9,7 @@
  * user may hold, so no user is refused. 500 users (seed 1) give 94,454 rows and 2,009 writes (1,512 creates, 497 updates).
  */
 import { open } from 'node:fs/promises';
+import { mulberry32 } from '../src/emulator/index.js';
 
 /** Options of {@link generateMixedCsv}. */
 export interface MixedCsvOptions {
@@ -20,18 +21,6 @@ export interface MixedCsvOptions {
 
 const NAMES = ['Family', 'Work', 'Friends', 'VIP', '客户', 'Book club 📚', 'School "A"', 'Archive'];
 const MAX_CONVERSATIONS = 1000;
-
-/** mulberry32: a small seeded generator in [0, 1). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function quote(value: string): string {
   return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
@@ -45,7 +34,7 @@ export interface MixedUser {
 
 /** The users of the mixed export, in file order (the same for the same `users` and `seed`). */
 export function* mixedUsers(users: number, seed = 1): Generator<MixedUser> {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const width = String(users).length;
   for (let i = 0; i < users; i++) {
     const user = `mixed_${String(i).padStart(width, '0')}`;

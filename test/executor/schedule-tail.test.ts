@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mixedUsers } from '../../bench/gen-mixed.js';
-import type { CheckpointStore } from '../../src/executor/log/checkpoint.js';
 import { type RunResult, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { maxInWindow } from '../helpers/sliding-window.js';
 import { installVirtualTime, type VirtualTime } from '../helpers/virtual-time.js';
 import { FakeChatApi, type FakeMethod } from './fake-api.js';
-import { planUser } from './helpers.js';
+import { memoryCheckpoint, planUser } from './helpers.js';
 
 /**
  * Issue 13: on a mixed export (users with 1-8 groups of 1-250 conversations: creates and updates,
@@ -16,17 +15,6 @@ import { planUser } from './helpers.js';
  * that alone is 1.025×; one latency at the end adds under 1%.
  */
 const LIMIT = 200;
-
-function memoryCheckpoint(): CheckpointStore {
-  return {
-    progressOf: () => undefined,
-    begin: async () => {},
-    recordOp: () => {},
-    recordUser: () => {},
-    flush: async () => {},
-    failure: undefined,
-  };
-}
 
 function mixedWorks(users: number, seed: number): UserWork[] {
   return [...mixedUsers(users, seed)].map(({ user, groups }) => {
