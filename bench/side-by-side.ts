@@ -2,26 +2,32 @@
  * Side by side (issue 6): the same data against the same emulator process (`--latency 50 --jitter 20`,
  * 200 calls/s per endpoint), each client as its own process, the emulator reset in between:
  *
- * - cgsync blind migration: `cgsync apply --assume-empty`
+ * - cgsync blind migration: `cgsync apply --assume-empty`, and with `--stream` (calls start while the
+ *   CSV is still read)
  * - cgsync merge migration: `cgsync apply` (reads every user's groups first, on its own budget)
  * - naive: one call at a time, one conversation per call (bench/clients/naive.ts), run for
  *   SIDE_NAIVE_SECONDS and extrapolated to the whole file from the rate it reached
  * - unlimited: 64 users in flight, no limiter, 60007 retried after a fixed delay (bench/clients/unlimited.ts)
  * - the physical limit: calls needed / 200 per second per endpoint, endpoints in parallel
  *
- * Two data shapes: "big groups" (one group of ~146 conversations per user: a create and an update each,
- * both endpoints busy) and "typical" (10 rows per user in ~4.5 groups: creates only).
+ * Three data shapes: "big groups" (one group of ~146 conversations per user: a create and an update each,
+ * both endpoints busy), "typical" (10 rows per user in ~4.5 groups: creates only) and "mixed" (issue 13:
+ * users with 1-8 groups of 1-250 conversations, grouped by user, bench/gen-mixed.ts).
+ * For cgsync's runs the emulator's counters are sampled every 50 ms: when the first call arrived after the
+ * spawn, when the busiest endpoint took its last call, and the tail after it.
  *
  *   node .bench-build/bench/side-by-side.js [--md out.md]
- *   env: SIDE_BIG_USERS=4000 (FULL=1: 9000), SIDE_TYPICAL_USERS=1000 (FULL=1: 4000), SIDE_NAIVE_SECONDS=15,
- *        SIDE_RETRY_DELAY=10, SIDE_CONCURRENCY=64, LATENCY=50, JITTER=20
+ *   env: SIDE_BIG_USERS=4000 (FULL=1: 9000), SIDE_TYPICAL_USERS=1000 (FULL=1: 4000), SIDE_MIXED_USERS=500
+ *        (FULL=1: 2000), SIDE_NAIVE_SECONDS=15, SIDE_RETRY_DELAY=10, SIDE_CONCURRENCY=64, LATENCY=50, JITTER=20,
+ *        SIDE_SHAPES=big,typical,mixed and SIDE_CLIENTS=blind,stream,merge,naive,unlimited (a subset, for
+ *        experiments; stream: `cgsync apply --assume-empty --stream`, calls while the CSV is read)
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EmulatorStats } from '../src/emulator/server.js';
 import { ENDPOINTS, type Endpoint } from '../src/tencent/wire.js';
 import { cgsyncApply, cgsyncPlan, type PlanFigures } from './lib/cgsync.js';
-import { ensureCsv } from './lib/data.js';
+import { ensureCsv, ensureMixedCsv } from './lib/data.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { checkEndState, receivedCalls } from './lib/end-state.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
@@ -38,6 +44,7 @@ import {
   secs,
   table,
 } from './lib/report.js';
+import { pollStats, runPhases } from './lib/stats-poller.js';
 
 const RATE = 200;
 const SHOWN: readonly Endpoint[] = ['create_contact_group', 'update_contact_group', 'get_contact_group'];
@@ -48,6 +55,7 @@ interface Settings {
   readonly naiveSeconds: number;
   readonly retryDelay: string;
   readonly concurrency: number;
+  readonly clients: readonly string[];
 }
 
 /** One line of the table. */
@@ -119,23 +127,33 @@ async function runCgsync(
   emulator: EmulatorProcess,
   blind: boolean,
   plan: PlanFigures,
+  stream = false,
 ): Promise<Line> {
   await emulator.reset();
-  const name = blind ? 'cgsync blind (`--assume-empty`)' : 'cgsync merge (reads first)';
+  const name = `${blind ? 'cgsync blind (`--assume-empty`' : 'cgsync merge (reads first'}${stream ? ', `--stream`)' : ')'}`;
   note(`${name} on ${csv}`);
-  const r = await cgsyncApply(
-    csv,
-    emulator.url,
-    join(OUT, 'side-by-side.ckpt'),
-    blind ? ['--assume-empty'] : [],
-  );
+  const poller = pollStats(emulator, 50);
+  const t0 = performance.now();
+  const r = await cgsyncApply(csv, emulator.url, join(OUT, 'side-by-side.ckpt'), [
+    ...(blind ? ['--assume-empty'] : []),
+    ...(stream ? ['--stream'] : []),
+  ]).finally(() => poller.stop());
+  const samples = await poller.stop();
   const stats = await emulator.stats();
   const calls = receivedCalls(stats);
   let retries = 0;
   for (const e of ENDPOINTS) retries += r.endpoints[e].retries;
   const end = await checkEndState(emulator, csv);
   // Merge also reads every user once (one page each: the app is empty), on get_contact_group's own budget.
-  const limitMs = physicalLimitMs(blind ? plan.calls : { ...plan.calls, get_contact_group: plan.users });
+  const needed = blind ? plan.calls : { ...plan.calls, get_contact_group: plan.users };
+  const limitMs = physicalLimitMs(needed);
+  const busiest = ENDPOINTS.reduce((a, b) => (needed[b] > needed[a] ? b : a));
+  const phases = runPhases(samples, t0, busiest);
+  const ms = (v: number | undefined) => (v === undefined ? 'n/a' : secs(v));
+  const timeline = `first call seen ${ms(phases.firstCallMs)} after the spawn; ${busiest} done at ${ms(
+    phases.busiestDoneMs,
+  )}, every call at ${ms(phases.lastCallMs)}, exit at ${secs(r.run.wallMs)}; ${busiest} per second: ${phases.busiestPerSecond.join(', ')}`;
+  note(`${name}: ${(r.run.wallMs / limitMs).toFixed(3)}× the limit; ${timeline}`);
   return {
     name,
     wallMs: r.run.wallMs,
@@ -146,7 +164,7 @@ async function runCgsync(
     limitMs,
     note: `executor ${secs(r.durationMs)} (${(r.durationMs / limitMs).toFixed(3)}× the limit) after ${secs(
       r.run.wallMs - r.durationMs,
-    )} of start-up and CSV scan; end state exactly the CSV's (${int(end.memberships)} memberships)${agreement(r.endpoints, calls)}`,
+    )} of start-up and CSV scan; ${timeline}; end state exactly the CSV's (${int(end.memberships)} memberships)${agreement(r.endpoints, calls)}`,
   };
 }
 
@@ -280,13 +298,14 @@ async function compare(
   settings: Settings,
 ): Promise<string[]> {
   const plan = await cgsyncPlan(csv);
-  const lines = [
-    await runCgsync(csv, emulator, true, plan),
-    await runCgsync(csv, emulator, false, plan),
-    await runNaive(csv, emulator, settings, plan),
-    await runUnlimited(csv, emulator, settings, plan),
-    physicalLine(plan),
-  ];
+  const on = (client: string) => settings.clients.includes(client);
+  const lines: Line[] = [];
+  if (on('blind')) lines.push(await runCgsync(csv, emulator, true, plan));
+  if (on('stream')) lines.push(await runCgsync(csv, emulator, true, plan, true));
+  if (on('merge')) lines.push(await runCgsync(csv, emulator, false, plan));
+  if (on('naive')) lines.push(await runNaive(csv, emulator, settings, plan));
+  if (on('unlimited')) lines.push(await runUnlimited(csv, emulator, settings, plan));
+  lines.push(physicalLine(plan));
   return [
     `### ${title}: ${int(plan.users)} users, ${int(plan.groups)} groups, ${int(plan.memberships)} memberships`,
     '',
@@ -302,25 +321,48 @@ async function main(): Promise<void> {
     naiveSeconds: envNumber('SIDE_NAIVE_SECONDS', 15),
     retryDelay: process.env.SIDE_RETRY_DELAY ?? '10',
     concurrency: envNumber('SIDE_CONCURRENCY', 64),
+    clients: (process.env.SIDE_CLIENTS ?? 'blind,stream,merge,naive,unlimited').split(','),
   };
+  const shapes = (process.env.SIDE_SHAPES ?? 'big,typical,mixed').split(',');
+  const mixedUsers = envNumber('SIDE_MIXED_USERS', FULL ? 2000 : 500);
   const latency = envNumber('LATENCY', 50);
   const jitter = envNumber('JITTER', 20);
   const big = await ensureCsv({ rows: bigUsers * 150, users: bigUsers, groupsPerUser: 1 });
   const typical = await ensureCsv({ rows: typicalUsers * 10, users: typicalUsers });
+  const mixed = await ensureMixedCsv(mixedUsers);
   const header = machineLine();
   const emulator = await startEmulatorProcess(['--latency', String(latency), '--jitter', String(jitter)]);
   let parts: string[];
   try {
-    parts = [
-      ...(await compare('Big groups (one create and one update per user)', big, emulator, settings)),
-      '',
-      ...(await compare(
-        'Typical export (10 rows per user in ~4.5 groups: creates only)',
-        typical,
-        emulator,
-        settings,
-      )),
-    ];
+    parts = [];
+    if (shapes.includes('big')) {
+      parts.push(
+        ...(await compare('Big groups (one create and one update per user)', big, emulator, settings)),
+        '',
+      );
+    }
+    if (shapes.includes('typical')) {
+      parts.push(
+        ...(await compare(
+          'Typical export (10 rows per user in ~4.5 groups: creates only)',
+          typical,
+          emulator,
+          settings,
+        )),
+        '',
+      );
+    }
+    if (shapes.includes('mixed')) {
+      parts.push(
+        ...(await compare(
+          'Mixed export (1-8 groups of 1-250 conversations per user, grouped by user)',
+          mixed,
+          emulator,
+          settings,
+        )),
+        '',
+      );
+    }
   } finally {
     await emulator.close();
   }
@@ -334,7 +376,6 @@ async function main(): Promise<void> {
     'Calls (create / update / get, retries included) are what the emulator received, by its own count (the naive client’s: the calls it would need); calls/s = calls / wall time. 60007 answers and maxInWindow (most calls accepted in any 1000 ms window, any endpoint) are the emulator’s counts too. After every complete run the emulator’s state is checked to be exactly the CSV’s (by the documented rules, test/helpers/expected-state.ts). Wall time is the whole process, start-up and CSV scan included.',
     '',
     ...parts,
-    '',
     `Goal: cgsync within 5% of the physical limit (≤ 1.050×). ${loadLine()} at end.`,
   ]);
 }

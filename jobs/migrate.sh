@@ -3,6 +3,8 @@
 #
 #   jobs/migrate.sh export.csv                 # merge into whatever the app already holds (reads state first)
 #   ASSUME_EMPTY=1 jobs/migrate.sh export.csv  # blind: the app is known to be empty (fastest, no reads)
+#   STREAM=1 jobs/migrate.sh export.csv        # calls start while the CSV is read (--stream: a bad row late
+#                                              # in the file then stops the run after writes; see README)
 #
 # Run the same command again after a crash, a kill or Ctrl-C: it resumes from the checkpoint and never
 # repeats what is done. A different input with the same checkpoint is refused.
@@ -19,6 +21,7 @@ args=(apply "$input"
   --failures "$work/failures.csv"
   --mode merge)
 [ "${ASSUME_EMPTY:-0}" = 1 ] && args+=(--assume-empty)
+[ "${STREAM:-0}" = 1 ] && args+=(--stream)
 [ -n "${SECRET_KEY_FILE:-}" ] && args+=(--secret-key-file "$SECRET_KEY_FILE")
 [ -n "${RATE:-}" ] && args+=(--rate "$RATE")
 

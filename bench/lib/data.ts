@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type GenerateCsvOptions, generateCsv } from '../gen-csv.js';
+import { generateMixedCsv } from '../gen-mixed.js';
 import { DATA } from './paths.js';
 import { note } from './report.js';
 
@@ -23,6 +24,18 @@ export async function ensureCsv(options: Omit<GenerateCsvOptions, 'path'>): Prom
   note(`generating ${path}`);
   const partial = `${path}.partial`;
   await generateCsv({ ...options, path: partial });
+  await rename(partial, path);
+  return path;
+}
+
+/** The mixed export of bench/gen-mixed.ts under bench/out/data, generated only when missing. */
+export async function ensureMixedCsv(users: number, seed = 1): Promise<string> {
+  await mkdir(DATA, { recursive: true });
+  const path = join(DATA, `mixed-users${users}-s${seed}.csv`);
+  if (existsSync(path)) return path;
+  note(`generating ${path}`);
+  const partial = `${path}.partial`;
+  await generateMixedCsv({ path: partial, users, seed });
   await rename(partial, path);
   return path;
 }

@@ -62,3 +62,50 @@ export function busyRate(samples: readonly StatsSample[], endpoint: Endpoint): B
   const seconds = ((samples[last] as StatsSample).t - (samples[first] as StatsSample).t) / 1000;
   return { accepted: total, seconds, rate: ((counts[last] as number) - (counts[first] as number)) / seconds };
 }
+
+/** Where the time of one run went, from the samples, ms since `t0` (the spawn of the client). */
+export interface RunPhases {
+  /** First sample that saw any call: start-up, CSV scan and the first call's latency before it. */
+  readonly firstCallMs: number | undefined;
+  /** First sample that saw the busiest endpoint's final count (its last call accepted). */
+  readonly busiestDoneMs: number | undefined;
+  /** First sample that saw every endpoint's final count. */
+  readonly lastCallMs: number | undefined;
+  /**
+   * Calls accepted by the endpoint in each second from the first sample that saw any call (the first
+   * bin includes what came before that sample; the last one is what is left, a part of a second).
+   */
+  readonly busiestPerSecond: readonly number[];
+}
+
+/** Splits a run into start-up, busy period and tail by the samples (resolution: the poll interval). */
+export function runPhases(samples: readonly StatsSample[], t0: number, endpoint: Endpoint): RunPhases {
+  const total = (s: StatsSample) => Object.values(s.accepted).reduce((a, b) => a + b, 0);
+  const last = samples[samples.length - 1];
+  if (last === undefined) {
+    return { firstCallMs: undefined, busiestDoneMs: undefined, lastCallMs: undefined, busiestPerSecond: [] };
+  }
+  const at = (s: StatsSample | undefined) => (s === undefined ? undefined : s.t - t0);
+  const first = samples.find((s) => total(s) > 0);
+  const busiestDone = samples.find((s) => s.accepted[endpoint] === last.accepted[endpoint]);
+  const allDone = samples.find((s) => total(s) === total(last));
+  const perSecond: number[] = [];
+  if (first !== undefined) {
+    let mark = first.t;
+    let counted = 0;
+    for (const s of samples) {
+      if (s.t < mark + 1000) continue;
+      perSecond.push(s.accepted[endpoint] - counted);
+      counted = s.accepted[endpoint];
+      mark = s.t;
+      if (counted === last.accepted[endpoint]) break;
+    }
+    if (counted < last.accepted[endpoint]) perSecond.push(last.accepted[endpoint] - counted);
+  }
+  return {
+    firstCallMs: at(first),
+    busiestDoneMs: at(busiestDone),
+    lastCallMs: at(allDone),
+    busiestPerSecond: perSecond,
+  };
+}

@@ -37,6 +37,7 @@ export interface ApplyArgs extends ConnectionFlags, OutputFlags {
   shard?: Shard;
   strict?: boolean;
   maxInvalid?: number;
+  stream?: boolean;
   json?: boolean;
   groupNameLimit?: number;
   metricsFile?: string;
@@ -148,6 +149,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(args.replanStale === undefined ? {} : { replanStale: args.replanStale }),
       ...(bound.shard === undefined ? {} : { shard: bound.shard }),
       ...(args.strict === undefined ? {} : { strict: args.strict }),
+      ...(args.stream === undefined ? {} : { stream: args.stream }),
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
       ...(bound.groupNameLimit === undefined ? {} : { groupNameLimit: bound.groupNameLimit }),
       onWarning: warn,

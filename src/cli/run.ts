@@ -182,6 +182,10 @@ function buildProgram(io: CliIo, setExit: (code: ExitCode) => void): Command {
       .option('--state <file>', 'snapshot of applied users: unchanged users make no call next time')
       .option('--refresh', 'with --state: re-read every user (drift repair)')
       .option(
+        '--stream',
+        'merge: start calls while the CSV is still read, user by user when its rows are grouped by user (a bad row or byte late in the file then stops the run after writes)',
+      )
+      .option(
         '--replan-stale',
         'plan file: a user changed in the app since the plan is re-planned against what is read, not refused',
       )

@@ -27,6 +27,12 @@ export interface UserWork {
    * reported by whoever read it.
    */
   readonly failure?: { readonly errorCode: number | string; readonly message: string };
+  /**
+   * The user may already hold part of these operations (applied from a part of its rows, before the
+   * input turned out not grouped by user): its state is read before the first write and only what is
+   * missing is done, as for a user begun by an earlier run, even when the checkpoint has it as done.
+   */
+  readonly recheck?: boolean;
 }
 
 /** One membership (or group) that could not be applied. */
@@ -122,10 +128,11 @@ function withHeld(op: Operation, remote: RemoteUser | undefined): Operation {
 /** Applies one user's operations strictly in order; see runApply for the rules. */
 export async function applyUser(
   work: UserWork,
-  prior: UserProgress | undefined,
+  priorProgress: UserProgress | undefined,
   ctx: UserContext,
 ): Promise<UserOutcome> {
   const { user } = work;
+  let prior = priorProgress;
   if (work.violations !== undefined && work.violations.length > 0) {
     ctx.checkpoint.recordUser({
       user,
@@ -138,6 +145,7 @@ export async function applyUser(
     ctx.checkpoint.recordUser({ user, outcome: 'failed', reason: work.failure.message });
     return 'failed';
   }
+  if (work.recheck === true) prior = { status: 'begun', okOps: new Set<string>() };
   const okOps = prior?.status === 'begun' ? prior.okOps : new Set<string>();
   const pending = work.operations.filter((op) => !okOps.has(op.id));
   if (pending.length === 0) {

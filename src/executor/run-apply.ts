@@ -77,6 +77,11 @@ export interface ApplyOptions extends RetryPolicy {
     outcome: Exclude<UserOutcome, 'unfinished'> | 'already_done',
   ) => void;
   /**
+   * Called once for every user received, when the run is finished with it, however (done, failed,
+   * skipped, already done, or left unfinished because the run stopped).
+   */
+  readonly onUserSettled?: (user: string) => void;
+  /**
    * How many failed items the result keeps (all are counted and passed to `onFailedItem`).
    * @default 1000
    */
@@ -151,6 +156,7 @@ function checkPositiveInteger(name: string, value: number): void {
  *   pulled only when the queue has room, so memory does not grow with the input.
  * - Users `done` in the checkpoint are skipped; users begun but not done have their state read first
  *   and only what is missing is redone (reconcile.ts); operations recorded `ok` are not repeated.
+ *   A user marked `recheck` is read first and reconciled whatever the checkpoint says.
  * - A user's `begin` record is durable before its first call.
  * - Per-item failures and permanent call failures are outcomes (recorded, reported, exit code 4).
  *   A fatal failure, a checkpoint write failure or a failing producer stops the run (`fatal`).
@@ -249,24 +255,30 @@ export async function runApply(params: RunApplyParams): Promise<RunResult> {
 
   const queue = new PQueue({ concurrency });
   const runUser = async (work: UserWork) => {
-    const outcome = await applyUser(work, checkpoint.progressOf(work.user), ctx);
-    if (outcome === 'unfinished') {
-      users.unfinished++;
-      return;
+    try {
+      const outcome = await applyUser(work, checkpoint.progressOf(work.user), ctx);
+      if (outcome === 'unfinished') {
+        users.unfinished++;
+        return;
+      }
+      users[outcome]++;
+      options.onUserOutcome?.(work.user, outcome);
+    } finally {
+      options.onUserSettled?.(work.user);
     }
-    users[outcome]++;
-    options.onUserOutcome?.(work.user, outcome);
   };
 
   try {
     for await (const work of params.users) {
       if (stop.signal.aborted) {
         users.unfinished++;
+        options.onUserSettled?.(work.user);
         break;
       }
-      if (checkpoint.progressOf(work.user)?.status === 'done') {
+      if (work.recheck !== true && checkpoint.progressOf(work.user)?.status === 'done') {
         users.alreadyDone++;
         options.onUserOutcome?.(work.user, 'already_done');
+        options.onUserSettled?.(work.user);
         continue;
       }
       queue.add(() => runUser(work)).catch(fail);

@@ -185,7 +185,7 @@ async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: st
  * row goes to the failures file with the read's code. A user over a limit: its rows go there with
  * the limit's code.
  */
-function reportPlanned(p: PlannedUser, failures: FailuresSink): UserWork {
+export function reportPlanned(p: PlannedUser, failures: FailuresSink): UserWork {
   if (p.readFailure !== undefined) {
     for (const item of userFailures(p.desired, p.readFailure.errorCode, p.readFailure.message)) {
       failures.writeFailed(item);
@@ -197,7 +197,7 @@ function reportPlanned(p: PlannedUser, failures: FailuresSink): UserWork {
 }
 
 /** Merge: users stream through read → plan → write; a read stopped by the run's own signal ends the stream. */
-async function* mergeUsers(
+export async function* mergeUsers(
   planned: AsyncIterable<PlannedUser>,
   report: (p: PlannedUser) => UserWork,
   signal: AbortSignal | undefined,

@@ -3,6 +3,7 @@ import { acquireLock } from '../executor/log/lock.js';
 import { isPlanFile } from '../planner/plan-file.js';
 import { applyCsv } from './apply-csv.js';
 import { applyPlanFile } from './apply-plan-file.js';
+import { applyStreaming, checkStreamOptions } from './apply-stream.js';
 import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
 import { BackupFile } from './backup-file.js';
 import { FailuresSink } from './failures-file.js';
@@ -27,6 +28,10 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
     );
   }
   if (options.backup !== undefined) await BackupFile.check(options.backup);
+  if (options.stream === true) {
+    if (planFile) throw new SyncError('USAGE', `--stream applies to a CSV; ${options.input} is a plan file`);
+    checkStreamOptions(options);
+  }
   const lock = await acquireLock(options.checkpoint);
   // The state file is shared by every night: two runs with different checkpoints must not both use it.
   const stateLock =
@@ -38,7 +43,10 @@ export async function runApplyJob(options: ApplyJobOptions): Promise<ApplyJobRes
         });
   const failures = new FailuresSink(options.failures);
   try {
-    return planFile ? await applyPlanFile(options, failures) : await applyCsv(options, failures);
+    if (planFile) return await applyPlanFile(options, failures);
+    return options.stream === true
+      ? await applyStreaming(options, failures)
+      : await applyCsv(options, failures);
   } catch (err) {
     // No result (a bad input, a signal while reading it): the previous failures file is kept.
     await failures.discard();

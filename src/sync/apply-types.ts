@@ -33,6 +33,12 @@ export interface ApplyJobOptions {
    */
   readonly replanStale?: boolean;
   readonly shard?: Shard;
+  /**
+   * Start applying users while the CSV is still read, when its rows are grouped by user (merge mode;
+   * not with `state`, `strict` or `maxInvalid`): see apply-stream.ts for the rule.
+   * @default false
+   */
+  readonly stream?: boolean;
   readonly strict?: boolean;
   readonly maxInvalid?: number;
   /**

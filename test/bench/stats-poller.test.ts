@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { busyRate, type StatsSample } from '../../bench/lib/stats-poller.js';
+import { busyRate, runPhases, type StatsSample } from '../../bench/lib/stats-poller.js';
 import { ENDPOINTS, type Endpoint } from '../../src/tencent/wire.js';
 
 function sample(t: number, creates: number): StatsSample {
@@ -29,5 +29,19 @@ describe('busyRate', () => {
       rate: 0,
     });
     expect(busyRate([sample(0, 0), sample(100, 50), sample(200, 50)], 'create_contact_group').rate).toBe(0);
+  });
+});
+
+describe('runPhases', () => {
+  it("finds the first call, the busiest endpoint's last call and its calls per second", () => {
+    const samples = [0, 500, 1000, 1500, 2000, 2500, 3000, 3500].map((t) =>
+      sample(t, Math.max(0, Math.min(500, Math.round(((t - 700) / 1000) * 200)))),
+    );
+    const phases = runPhases(samples, -100, 'create_contact_group');
+    expect(phases.firstCallMs).toBe(1100);
+    expect(phases.busiestDoneMs).toBe(3600);
+    expect(phases.lastCallMs).toBe(3600);
+    expect(phases.busiestPerSecond).toEqual([260, 200, 40]);
+    expect(runPhases([], 0, 'create_contact_group').firstCallMs).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../src/executor/clock.js';
+import type { CheckpointStore } from '../../src/executor/log/checkpoint.js';
 import type { EndpointScheduler } from '../../src/executor/rate/limiters.js';
 import { CallStats } from '../../src/executor/rate/stats.js';
 import type { Conversation } from '../../src/model.js';
@@ -155,5 +156,17 @@ export function countingSource<T>(items: readonly T[]): { source: AsyncIterable<
       },
     },
     pulled: () => pulled,
+  };
+}
+
+/** An in-memory checkpoint: nothing loaded, every record accepted at once. */
+export function memoryCheckpoint(): CheckpointStore {
+  return {
+    progressOf: () => undefined,
+    begin: async () => {},
+    recordOp: () => {},
+    recordUser: () => {},
+    flush: async () => {},
+    failure: undefined,
   };
 }

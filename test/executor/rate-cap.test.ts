@@ -1,11 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CheckpointStore } from '../../src/executor/log/checkpoint.js';
 import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { type RunResult, runApply, type UserWork } from '../../src/executor/run-apply.js';
 import { maxInWindow } from '../helpers/sliding-window.js';
 import { installVirtualTime, type VirtualTime } from '../helpers/virtual-time.js';
 import { FakeChatApi, type FakeMethod } from './fake-api.js';
-import { planUser } from './helpers.js';
+import { memoryCheckpoint, planUser } from './helpers.js';
 
 /**
  * The documented limit is 200 calls per second per endpoint, counted by the service in any sliding
@@ -20,18 +19,6 @@ import { planUser } from './helpers.js';
  */
 const LIMIT = 200;
 const LATENCY_MS = 50;
-
-/** An in-memory checkpoint: nothing loaded, every record accepted at once. */
-function memoryCheckpoint(): CheckpointStore {
-  return {
-    progressOf: () => undefined,
-    begin: async () => {},
-    recordOp: () => {},
-    recordUser: () => {},
-    flush: async () => {},
-    failure: undefined,
-  };
-}
 
 /** `users` users, each with one group of 150 conversations: one create, then one update (100 per call). */
 function works(users: number): UserWork[] {

@@ -100,6 +100,39 @@ describe('runApply', () => {
     expect(outcomes.alice).toBe('already_done');
   });
 
+  it('a user marked recheck is read and reconciled even when the checkpoint has it done (issue 13)', async () => {
+    const api = new FakeChatApi();
+    const part = { alice: { work: ['1:bob'] } };
+    const first = Object.entries(part).map(([user, groups]) => ({
+      user,
+      operations: planUser(user, groups, {}, { mode: 'merge' }),
+    }));
+    await run(api, first);
+    // All of alice's rows, planned blind (a create of `work` again): without recheck it is skipped as done.
+    const whole = works({}, 'merge').filter((w) => w.user === 'alice');
+    const skipped = await run(api, whole);
+    expect(skipped.result.users.alreadyDone).toBe(1);
+    expect(api.state().alice).toEqual({ work: ['1:bob'] });
+    const settledUsers: string[] = [];
+    const rechecked = await run(api, [{ ...(whole[0] as UserWork), recheck: true }], {
+      onUserSettled: (user) => settledUsers.push(user),
+    });
+    expect(rechecked.result.users.done).toBe(1);
+    expect(api.state().alice).toEqual(DESIRED.alice);
+    // Read first; the create of the existing group `work` became an update: one create (family) only.
+    expect(rechecked.scheduler.scheduled[0]).toBe('get_contact_group');
+    expect(rechecked.scheduler.scheduled.filter((e) => e === 'create_contact_group')).toHaveLength(1);
+    expect(settledUsers).toEqual(['alice']);
+  });
+
+  it('tells onUserSettled once per user received, already done ones included', async () => {
+    const api = new FakeChatApi();
+    await run(api, works().slice(0, 1));
+    const settledUsers: string[] = [];
+    await run(api, works(), { onUserSettled: (user) => settledUsers.push(user) });
+    expect(settledUsers.sort()).toEqual(['alice', 'bob', 'carol']);
+  });
+
   it('records per-item failures as outcomes with their input line, and goes on', async () => {
     const api = new FakeChatApi({ itemCode: (_u, _g, c) => (c.id === 'carol' ? 51007 : 0) });
     const lineOf = new Map([[membershipKey('work', conv('1:carol')), 17]]);

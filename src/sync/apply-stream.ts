@@ -1,0 +1,266 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { SyncError } from '../errors.js';
+import type { UserWork } from '../executor/apply-user.js';
+import { openCheckpoint } from '../executor/log/checkpoint.js';
+import type { DesiredUser } from '../model.js';
+import {
+  type InputScan,
+  type ScanEvent,
+  type StagedSegment,
+  scanInput,
+  segmentsUnit,
+  stagedUsers,
+} from '../reader/index.js';
+import { VERSION } from '../version.js';
+import { createWorkDir, removeWorkDir } from '../work-dir.js';
+import { mergeUsers, reportPlanned } from './apply-csv.js';
+import { UserSelection } from './apply-selection.js';
+import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
+import { applyOptions, runWrites } from './apply-writes.js';
+import type { FailuresSink } from './failures-file.js';
+import { type PlanUsersOptions, planUsers } from './plan-users.js';
+
+/** Stretches of staged rows handed over while the file is read: small, so calls start early. */
+const STREAM_SEGMENT_BYTES = 64 * 1024;
+/** Stretches decoded ahead of the executor (each at most about 64 KiB of rows). */
+const STREAM_AHEAD = 4;
+
+/** Refuses `--stream` where its rule does not hold (see {@link applyStreaming}). */
+export function checkStreamOptions(options: ApplyJobOptions): void {
+  const refuse = (why: string) => {
+    throw new SyncError('USAGE', `--stream ${why}`);
+  };
+  if (options.mode !== 'merge') refuse('applies in merge mode only (mirror plans every user first)');
+  if (options.state !== undefined) refuse('cannot be used with --state');
+  if (options.strict === true) {
+    refuse('cannot be used with --strict (it promises no write before the whole file was checked)');
+  }
+  if (options.maxInvalid !== undefined) {
+    refuse('cannot be used with --max-invalid (it promises no write before the whole file was checked)');
+  }
+}
+
+/** The sha256 of a file's bytes (hex), as the reader's digest. */
+async function fileDigest(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  } catch (error) {
+    throw new SyncError('IO', `Cannot read ${path}: ${(error as Error).message}`, { path }, { cause: error });
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * The users of the file while it is read: each stretch of grouped rows the reader reports is decoded
+ * at once (before the reader goes on, so the stretch is never read while the reader redistributes it)
+ * and queued, at most {@link STREAM_AHEAD} stretches ahead. When the rows turn out not grouped, the
+ * queue is dropped and nothing more is given out: those users come again from the partitions.
+ */
+class SegmentFeed {
+  #queue: DesiredUser[][] = [];
+  #ungrouped = false;
+  #ended = false;
+  #wake: (() => void) | undefined;
+  #room: (() => void) | undefined;
+
+  get ungrouped(): boolean {
+    return this.#ungrouped;
+  }
+
+  readonly onEvent = async (event: ScanEvent, failures: FailuresSink): Promise<void> => {
+    if (event.type === 'header') failures.open(event.header);
+    else if (event.type === 'ungrouped') {
+      this.#ungrouped = true;
+      this.#queue = [];
+      this.#notify();
+    } else if (!this.#ungrouped) await this.#add(event.segment);
+  };
+
+  async #add(segment: StagedSegment): Promise<void> {
+    const unit = segmentsUnit([segment]);
+    if (unit === undefined) return;
+    const users: DesiredUser[] = [];
+    for await (const user of stagedUsers(unit)) users.push(user);
+    while (this.#queue.length >= STREAM_AHEAD && !this.#ungrouped && !this.#ended) {
+      await new Promise<void>((resolve) => {
+        this.#room = resolve;
+      });
+    }
+    if (this.#ungrouped || this.#ended) return;
+    this.#queue.push(users);
+    this.#notify();
+  }
+
+  /** The scan ended (or failed): no more stretches. */
+  end(): void {
+    this.#ended = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    this.#wake?.();
+    this.#wake = undefined;
+    this.#room?.();
+    this.#room = undefined;
+  }
+
+  /** The users of the stretches, in file order, until the scan ends or the rows turn out not grouped. */
+  async *users(): AsyncGenerator<DesiredUser> {
+    for (;;) {
+      if (this.#ungrouped) return;
+      const batch = this.#queue.shift();
+      if (batch === undefined) {
+        if (this.#ended) return;
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+        });
+        continue;
+      }
+      this.#room?.();
+      this.#room = undefined;
+      for (const user of batch) {
+        // A user not handed over yet comes again, whole, from the partitions.
+        if (this.#ungrouped) return;
+        yield user;
+      }
+    }
+  }
+}
+
+/**
+ * `cgsync apply input.csv --stream` (merge mode, no `--state`, `--strict` or `--max-invalid`): calls
+ * start while the file is still read.
+ *
+ * - The file's sha256 is read first (a quick pass over the bytes), so the checkpoint has its identity
+ *   before the first call; the scan's own digest must equal it at the end (else the file changed while
+ *   it was read: the run fails).
+ * - While the rows are grouped by user, each user is planned and applied once the next user started
+ *   (its rows so far are all it has, if the file is grouped).
+ * - If a later row reopens an earlier user (the file is not grouped after all), no more users are given
+ *   out from the stretches; once the file was read and every user already given out has settled, every
+ *   user of the file comes again from the partitions, whole, and is `recheck`ed: its state is read
+ *   before any write and only what is missing is done, whatever the checkpoint says (a user done by an
+ *   earlier run may have been applied from a part of its rows too). So the end state is the file's.
+ * - A whole-file problem found later (invalid UTF-8, broken quoting, a row too long) stops the run
+ *   (fatal, exit 1) after the calls already made: those wrote only rows of the file before the fault.
+ */
+export async function applyStreaming(
+  options: ApplyJobOptions,
+  failures: FailuresSink,
+): Promise<ApplyJobResult> {
+  checkStreamOptions(options);
+  const dir = await createWorkDir(tmpdir());
+  try {
+    await options.onPhase?.('scan');
+    const digest = await fileDigest(options.input);
+    const checkpoint = await openCheckpoint(options.checkpoint, {
+      identity: {
+        inputDigest: digest,
+        mode: options.mode,
+        assumeEmpty: options.assumeEmpty,
+        options: { shard: shardText(options.shard) },
+      },
+      toolVersion: VERSION,
+    });
+    const selection = new UserSelection(undefined, checkpoint, { mode: options.mode, dir });
+    const feed = new SegmentFeed();
+    // The scan stops with the run (a fatal error, a signal): it may wait for room that never comes.
+    const stopScan = new AbortController();
+    const scanSignal =
+      options.signal === undefined ? stopScan.signal : AbortSignal.any([options.signal, stopScan.signal]);
+    const scanning = scanInput(options.input, {
+      tmpDir: dir,
+      segmentBytes: STREAM_SEGMENT_BYTES,
+      ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
+      signal: scanSignal,
+      onRejected: (rejection) => failures.writeRejected(rejection),
+      onEvent: (event) => feed.onEvent(event, failures),
+    }).finally(() => feed.end());
+    // Handled here so that a failure while the executor is busy is not unhandled; rethrown below.
+    const scanned: Promise<{ scan: InputScan } | { error: unknown }> = scanning.then(
+      (scan) => ({ scan }),
+      (error: unknown) => ({ error }),
+    );
+    let scan: InputScan | undefined;
+    const planOptions: PlanUsersOptions = {
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      api: options.api,
+      scheduler: options.scheduler,
+      ...(options.shard === undefined ? {} : { shard: options.shard }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
+    };
+    const report = (p: Parameters<typeof reportPlanned>[0]) => reportPlanned(p, failures);
+    let givenOut = 0;
+    let settled = 0;
+    let onSettled: (() => void) | undefined;
+    const settle = () => {
+      settled++;
+      onSettled?.();
+    };
+
+    async function* users(): AsyncGenerator<UserWork> {
+      const streamed = planUsers(feed.users(), { ...planOptions, skip: selection.skip });
+      for await (const work of mergeUsers(streamed, report, options.signal)) {
+        givenOut++;
+        yield work;
+      }
+      const outcome = await scanned;
+      if ('error' in outcome) throw outcome.error;
+      scan = outcome.scan;
+      if (scan.summary.inputDigest !== digest) {
+        await scan.dispose();
+        throw new SyncError(
+          'INVALID_INPUT',
+          `${options.input} changed while it was read (its sha256 is not the one the run started with)`,
+          { path: options.input },
+        );
+      }
+      failures.open(scan.summary.header);
+      if (!feed.ungrouped) {
+        await scan.dispose();
+        return;
+      }
+      // Not grouped: the users given out so far settle first (also when the run stops: they are left
+      // unfinished), so no user is ever applied twice at once.
+      while (settled < givenOut) {
+        await new Promise<void>((resolve) => {
+          onSettled = resolve;
+        });
+        onSettled = undefined;
+      }
+      const again = planUsers(scan.users(), planOptions);
+      for await (const work of mergeUsers(again, report, options.signal)) yield { ...work, recheck: true };
+    }
+
+    const progress = options.onPlanned?.(undefined);
+    const run = await runWrites(options, users(), checkpoint, {
+      ...applyOptions(options, failures, undefined, progress),
+      onUserSettled: settle,
+    });
+    stopScan.abort();
+    feed.end();
+    const outcome = await scanned;
+    if ('scan' in outcome && scan === undefined) await outcome.scan.dispose();
+    const summary = scan?.summary ?? ('scan' in outcome ? outcome.scan.summary : undefined);
+    return {
+      run:
+        selection.resumedDone === 0
+          ? run
+          : { ...run, users: { ...run.users, alreadyDone: run.users.alreadyDone + selection.resumedDone } },
+      staleUsers: 0,
+      replannedUsers: 0,
+      ...(summary === undefined ? {} : { scan: summary }),
+      rejectedRows: summary?.rejectedRows ?? 0,
+      unchangedUsers: 0,
+      failuresWritten: await failures.close(),
+      stateSaved: false,
+    };
+  } finally {
+    await removeWorkDir(dir);
+  }
+}
