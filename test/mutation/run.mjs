@@ -13,7 +13,7 @@
 //
 // Reports: reports/mutation/<folder>/index.html (browse the mutants), mutation.json, incremental.json.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FOLDERS } from './stryker.config.mjs';
 
@@ -50,6 +50,7 @@ const folders = names.length > 0 ? names : Object.keys(FOLDERS);
 
 const commit = git(['rev-parse', '--short', 'HEAD']);
 const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'test']) !== '';
+const measuredAt = `${commit}${dirty ? ' with uncommitted changes' : ''}`;
 const seconds = {};
 let failed = false;
 if (!reportOnly) {
@@ -65,6 +66,8 @@ if (!reportOnly) {
       },
     );
     seconds[folder] = Math.round((Date.now() - started) / 1000);
+    // The tree the mutants were tested on (the report itself does not say).
+    if (run.status === 0) writeFileSync(`reports/mutation/${folder}/commit.txt`, `${measuredAt}\n`);
     if (run.status !== 0) {
       failed = true;
       console.error(`mutate: stryker failed on ${folder} (exit ${String(run.status ?? run.signal)})`);
@@ -106,11 +109,13 @@ for (const folder of folders) {
   }
   const detected = count.Killed + count.Timeout;
   const valid = detected + count.Survived + count.NoCoverage;
-  rows.push({ folder, count, detected, valid, score: valid === 0 ? 100 : (100 * detected) / valid });
+  const at = `reports/mutation/${folder}/commit.txt`;
+  const tree = existsSync(at) ? readFileSync(at, 'utf8').trim() : 'unknown';
+  rows.push({ folder, count, detected, valid, score: valid === 0 ? 100 : (100 * detected) / valid, tree });
 }
 
-console.log(`\nMutation score per folder (commit ${commit}${dirty ? ', with uncommitted changes' : ''}):`);
-console.log('folder     score   killed timeout survived no-cov  invalid  run');
+console.log(`\nMutation score per folder (now at ${measuredAt}):`);
+console.log('folder     score   killed timeout survived no-cov  invalid  run      measured at');
 for (const r of rows) {
   if (r.missing) {
     console.log(`${r.folder.padEnd(10)} no report yet (npm run mutate -- ${r.folder})`);
@@ -128,6 +133,7 @@ for (const r of rows) {
       String(c.NoCoverage).padStart(6),
       String(c.CompileError + c.RuntimeError).padStart(8),
       time.padStart(8),
+      ` ${r.tree}`,
     ].join(' '),
   );
 }
