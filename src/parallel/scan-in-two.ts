@@ -184,6 +184,15 @@ export async function scanInTwo(
         header: a.header,
         failuresFile: a.failuresFile,
         partitions: grouped ? 0 : count,
+        ...(grouped && a.usersCounted !== undefined && b.summary.usersCounted !== undefined
+          ? {
+              // A user across the seam began in both parts.
+              usersCounted:
+                a.usersCounted +
+                b.summary.usersCounted -
+                (aPart.lastUser !== undefined && aPart.lastUser === bPart.firstUser ? 1 : 0),
+            }
+          : {}),
       },
       units,
       parts: 2,

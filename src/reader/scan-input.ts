@@ -192,7 +192,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
       header: validator.header,
       failuresFile: layout.failuresFile,
       partitions: staged.partitions,
-      ...(staged.users === undefined || staged.part !== undefined ? {} : { usersCounted: staged.users }),
+      ...(staged.users === undefined ? {} : { usersCounted: staged.users }),
       ...(staged.part === undefined ? {} : { part: staged.part }),
     };
     return new InputScan(path, summary, staged.rows);

@@ -156,7 +156,8 @@ export interface ScanSummary {
   readonly partitions: number;
   /**
    * Distinct users, counted during the scan when the rows are grouped (a user whose rows were all
-   * rejected included); absent when they were partitioned (known only once every user was read).
+   * rejected included); absent when they were partitioned (known only once every user was read). A
+   * part's scan counts the users that begin in it (its first may go on from the part before).
    */
   readonly usersCounted?: number;
   /** Set when only a part of the file was scanned (`scanInput`'s `part`). */

@@ -126,6 +126,7 @@ const NO_DEFAULT = new Set([
   '--out',
   '--report',
   '--failures',
+  '--backup',
   '--state',
   '--redis',
   '--metrics-file',
