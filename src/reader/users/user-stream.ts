@@ -74,14 +74,17 @@ export function streamUsers(
     let users = 0;
     try {
       const partitions = order === 'canonical' ? await partitioned(rows) : rows.partitions;
-      const sources =
+      // Each source made only when its turn comes, and not kept: a finished generator still holds
+      // its registers, so an array of them held every partition's arrays to the end (measured: +37 MB
+      // from 50k to 200k users in 2 to 3 partitions).
+      const sources: (() => AsyncGenerator<DesiredUser>)[] =
         partitions === undefined
           ? rows.spill === undefined
             ? []
-            : [groupedUsers([{ path: rows.spill }])]
-          : partitions.map((partition) => partitionFileUsers([partition.path], order));
+            : [() => groupedUsers([{ path: rows.spill as string }])]
+          : partitions.map((partition) => () => partitionFileUsers([partition.path], order));
       for (const source of sources) {
-        for await (const user of source) {
+        for await (const user of source()) {
           users++;
           yield user;
         }
