@@ -10,7 +10,7 @@ import {
   type PlanBoundOptions,
   readPlanHeaderIfAny,
 } from '../sync/plan-binding.js';
-import { checkOptions, is, toMaxDelete, toShard } from './check-options.js';
+import { CSV_JOB_RULES, checkOptions, is, ROW_LIMIT_RULES, toMaxDelete, toShard } from './check-options.js';
 import { type Client, clientRule, connectionOf } from './client.js';
 import { linkSignal, type OnProgress, ProgressEvents } from './progress.js';
 
@@ -67,23 +67,17 @@ export interface ApplyRunOptions {
 export type ApplyRunResult = ApplySummary;
 
 const RULES = {
-  input: is.path(true),
+  ...CSV_JOB_RULES,
+  ...ROW_LIMIT_RULES,
   checkpoint: is.path(true),
   client: { ...clientRule, required: true },
-  mode: is.oneOf(['merge', 'mirror']),
   assumeEmpty: is.boolean(),
   maxDelete: is.maxDelete(),
   failures: is.path(),
   state: is.path(),
   refresh: is.boolean(),
   replanStale: is.boolean(),
-  shard: is.shard(),
-  strict: is.boolean(),
-  maxInvalid: is.integer(0, Number.MAX_SAFE_INTEGER),
-  groupNameLimit: is.integer(1, 64),
   concurrency: is.integer(1, 10_000),
-  signal: is.signal(),
-  onProgress: is.fn(),
   progressIntervalMs: is.integer(10, 3_600_000),
 } as const;
 

@@ -1,5 +1,5 @@
 import { SyncError } from '../errors.js';
-import { MAX_RATE } from '../model.js';
+import { LIMITS, MAX_RATE } from '../model.js';
 import { parseShard, type Shard } from '../planner/shard.js';
 import { type MaxDelete, parseMaxDelete } from '../sync/guard.js';
 
@@ -112,6 +112,25 @@ export const is = {
     expected: "a count of memberships (an integer from 0) or a percentage such as '10%'",
     test: (v) => toMaxDelete(v) !== undefined,
   }),
+} as const;
+
+/**
+ * The rules of the options every job that reads a CSV shares, with the ranges of the CLI's flags
+ * (`--group-name-limit` 1-64): one place, so `plan` cannot accept what `apply` then refuses.
+ */
+export const CSV_JOB_RULES = {
+  input: is.path(true),
+  mode: is.oneOf(['merge', 'mirror']),
+  shard: is.shard(),
+  groupNameLimit: is.integer(1, LIMITS.groupNameBytesCreate),
+  signal: is.signal(),
+  onProgress: is.fn(),
+} as const;
+
+/** The rules of the rejected-row limits of the jobs that scan a CSV to write from it. */
+export const ROW_LIMIT_RULES = {
+  strict: is.boolean(),
+  maxInvalid: is.integer(0, Number.MAX_SAFE_INTEGER),
 } as const;
 
 /** A shard option as a {@link Shard}; undefined when it is not one. */

@@ -5,7 +5,7 @@ import type { PlanSummary } from '../planner/summary.js';
 import type { GuardVerdict } from '../sync/guard.js';
 import { planStamp } from '../sync/plan-binding.js';
 import { runPlanJob } from '../sync/plan-job.js';
-import { checkOptions, is, toMaxDelete, toShard } from './check-options.js';
+import { CSV_JOB_RULES, checkOptions, is, ROW_LIMIT_RULES, toMaxDelete, toShard } from './check-options.js';
 import { type Client, clientRule, connectionOf } from './client.js';
 import { linkSignal, type OnProgress, ProgressEvents } from './progress.js';
 
@@ -57,24 +57,18 @@ export type PlanRunResult = PlanSummary & {
 };
 
 const RULES = {
-  input: is.path(true),
+  ...CSV_JOB_RULES,
+  ...ROW_LIMIT_RULES,
   client: clientRule,
-  mode: is.oneOf(['merge', 'mirror']),
   assumeEmpty: is.boolean(),
   out: is.path(),
   reports: is.paths(),
   failures: is.path(),
-  shard: is.shard(),
-  strict: is.boolean(),
-  maxInvalid: is.integer(0, Number.MAX_SAFE_INTEGER),
-  groupNameLimit: is.integer(1, 1024),
   maxDelete: is.maxDelete(),
   rate: is.rate(),
   latencyMs: is.number(0, 3_600_000),
   concurrency: is.integer(1, 10_000),
   threads: is.integer(0, 64),
-  signal: is.signal(),
-  onProgress: is.fn(),
 } as const;
 
 /**

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import { runVerifyJob, type VerifyResult } from '../sync/verify-job.js';
-import { checkOptions, is, toShard } from './check-options.js';
+import { CSV_JOB_RULES, checkOptions, is, toShard } from './check-options.js';
 import { type Client, clientRule, connectionOf } from './client.js';
 import { linkSignal, type OnProgress, ProgressEvents } from './progress.js';
 
@@ -32,14 +32,9 @@ export interface VerifyRunOptions {
 export type VerifyRunResult = VerifyResult;
 
 const RULES = {
-  input: is.path(true),
+  ...CSV_JOB_RULES,
   client: { ...clientRule, required: true },
-  mode: is.oneOf(['merge', 'mirror']),
-  shard: is.shard(),
-  groupNameLimit: is.integer(1, 64),
   listLimit: is.integer(0, 1_000_000),
-  signal: is.signal(),
-  onProgress: is.fn(),
 } as const;
 
 /**

@@ -128,6 +128,20 @@ describe('the jobs check their options before any work', () => {
     expect(x.message).toContain('Expected `users` to be an iterable or async iterable of user IDs');
   });
 
+  it('plan, apply and verify take the same ranges as the CLI for the options they share', async () => {
+    // A plan must not accept what apply of the same CSV then refuses (--group-name-limit is 1-64).
+    const p = await refusal(() => plan({ input: 'a.csv', assumeEmpty: true, groupNameLimit: 100 }));
+    expect(p.message).toContain(
+      'Expected `groupNameLimit` to be an integer from 1 to 64, got `100` (number)',
+    );
+    const a = await refusal(() =>
+      apply({ input: 'a.csv', checkpoint: 'c.log', client: {} as never, groupNameLimit: 100 }),
+    );
+    expect(a.message).toContain('Expected `groupNameLimit` to be an integer from 1 to 64');
+    const v = await refusal(() => verify({ input: 'a.csv', client: {} as never, groupNameLimit: 65 }));
+    expect(v.message).toContain('Expected `groupNameLimit` to be an integer from 1 to 64');
+  });
+
   it('startEmulator refuses an unknown option before it binds anything', async () => {
     const e = await refusal(() => startEmulator({ sdkAppId: 1, secretKey: SECRET, latency: 5 } as never));
     expect(e.code).toBe('USAGE');
