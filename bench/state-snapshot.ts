@@ -18,9 +18,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DesiredUser } from '../src/model.js';
+import { desiredDigestOf } from '../src/planner/index.js';
 import { compareUserOrder, userOrderKey } from '../src/reader/index.js';
 import { hash32 } from '../src/reader/stage/order-tracker.js';
-import { desiredDigestOf } from '../src/sync/plan-users.js';
 import { StateFileWriter } from '../src/sync/state-file.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
@@ -85,7 +85,7 @@ async function makeData(name: string, users: number, exported: number, isChanged
   const writer = await StateFileWriter.create(state, { mode: 'mirror', shard: null });
   for (const i of canonicalIndexes(users)) {
     const user = userOf(i);
-    const digest = i < exported ? desiredDigestOf(desiredOf(i), 'mirror') : '0'.repeat(64);
+    const digest = i < exported ? desiredDigestOf(desiredOf(i)) : '0'.repeat(64);
     await writer.write({ user, key: userOrderKey(user), digest, memberships: 1, groups: 1 });
   }
   await writer.commit();

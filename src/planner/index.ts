@@ -22,7 +22,7 @@ export {
   readPlanFile,
   writePlanFile,
 } from './plan-file.js';
-export { planUser } from './plan-user.js';
+export { desiredDigestOf, planUser } from './plan-user.js';
 export { renderHtml } from './report-html.js';
 export { renderMarkdown } from './report-markdown.js';
 export { renderText } from './report-text.js';

@@ -14,6 +14,8 @@ const NEWLINE = 0x0a;
 export class LineFileWriter {
   readonly #handle: FileHandle;
   #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+  /** The buffer last written out, once its write finished: the next one to fill. */
+  #spare: Buffer<ArrayBuffer> | undefined;
   #used = 0;
   #hash: Hash | undefined;
   /** Bytes at the start of the buffer already hashed. */
@@ -81,12 +83,16 @@ export class LineFileWriter {
 
   async #flush(): Promise<void> {
     if (this.#used === 0) return;
-    const full = this.#buffer.subarray(0, this.#used);
+    const filled = this.#buffer;
+    const full = filled.subarray(0, this.#used);
     this.#hash?.update(full.subarray(this.#hashed));
-    this.#buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    // Two buffers in turn: one is written while the other fills, and none is left for the collector.
+    this.#buffer = this.#spare ?? Buffer.allocUnsafe(BUFFER_BYTES);
+    this.#spare = undefined;
     this.#used = 0;
     this.#hashed = 0;
     await writeAll(this.#handle, full);
+    this.#spare = filled;
   }
 
   /** Flushes, optionally fsyncs, and closes. The handle is closed even when the flush fails. */

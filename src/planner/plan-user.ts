@@ -65,6 +65,15 @@ export function planUser(
 }
 
 /**
+ * The digest of a user's desired state, as {@link planUser} gives it in `desiredDigest` (whatever
+ * the remote state and the mode), without planning: the `--state` snapshot's test of "unchanged"
+ * costs one fold and one sha256 per user.
+ */
+export function desiredDigestOf(desired: DesiredUser): string {
+  return digestDesired(desired.user, foldDesired(desired.groups), desired.hasRejectedRows);
+}
+
+/**
  * {@link planUser} only counted (for a summary or a report): the same operations, without ids or
  * digests. Users in the reader's order against an empty app take a shorter path
  * ({@link countNewUser}).

@@ -19,5 +19,10 @@ export type {
   ScanPartFacts,
   ScanSummary,
 } from './types.js';
-export { compareUserOrder, type UserOrder, userOrderKey } from './users/user-order.js';
+export {
+  compareUserOrder,
+  type UserOrder,
+  userOrderKey,
+  userOrderKeyEscaped,
+} from './users/user-order.js';
 export { stagedUsers, type UserStream } from './users/user-stream.js';

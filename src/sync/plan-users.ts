@@ -1,6 +1,6 @@
 import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import type { DesiredUser, Mode, RemoteUser } from '../model.js';
-import { planUser } from '../planner/plan-user.js';
+import { desiredDigestOf, planUser } from '../planner/plan-user.js';
 import { inShard, type Shard } from '../planner/shard.js';
 import type { UserPlan } from '../planner/types.js';
 import type { ChatApi } from '../tencent/api.js';
@@ -47,11 +47,6 @@ export interface PlanUsersOptions {
   readonly onWarning?: (message: string) => void;
 }
 
-/** The digest of a user's desired state, as `planUser` computes it, without reading anything. */
-export function desiredDigestOf(desired: DesiredUser, mode: Mode): string {
-  return planUser(desired, undefined, { mode, assumeEmpty: true }).desiredDigest;
-}
-
 /**
  * Desired users → plans. With `assumeEmpty` no call is made; otherwise each user's state is read
  * (all pages, through the shared limiter) before it is planned, `readConcurrency` users at a time,
@@ -66,7 +61,7 @@ export function planUsers(
   async function* selected(): AsyncGenerator<DesiredUser> {
     for await (const desired of users) {
       if (!inShard(desired.user, options.shard)) continue;
-      if (skip?.(desired, () => desiredDigestOf(desired, options.mode))) continue;
+      if (skip?.(desired, () => desiredDigestOf(desired))) continue;
       yield desired;
     }
   }

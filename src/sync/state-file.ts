@@ -3,7 +3,7 @@ import { commitTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
-import { escapeValue, unescapeValue, userOrderKey } from '../reader/index.js';
+import { escapeValue, unescapeValue, userOrderKey, userOrderKeyEscaped } from '../reader/index.js';
 import { fileLines } from './line-reader.js';
 
 /**
@@ -68,25 +68,32 @@ export function formatRecord(record: StateRecord): string {
 
 /** A record line back (`undefined` when it is not one: the end line has no TAB). */
 export function parseRecord(text: string, path: string, line: number): StateRecord | undefined {
-  const fields = text.split('\t');
-  if (fields.length === 1) return undefined;
-  if (fields.length !== 4) throw damaged(path, line, `expected 4 fields, got ${fields.length}`);
-  const [escaped, digest, memberships, groups] = fields as [string, string, string, string];
-  const count = (value: string, what: string): number | undefined => {
-    if (value === '-') return undefined;
-    if (!/^\d{1,9}$/.test(value)) throw damaged(path, line, `${what} is not a count: "${value}"`);
-    return Number(value);
-  };
+  // Fields found by index, not split (one record per user: this is the join's hot path).
+  const a = text.indexOf('\t');
+  if (a === -1) return undefined;
+  const b = text.indexOf('\t', a + 1);
+  const c = b === -1 ? -1 : text.indexOf('\t', b + 1);
+  if (c === -1 || text.indexOf('\t', c + 1) !== -1) {
+    throw damaged(path, line, `expected 4 fields, got ${text.split('\t').length}`);
+  }
+  const escaped = text.slice(0, a);
+  const digest = text.slice(a + 1, b);
   if (escaped === '') throw damaged(path, line, 'the user is empty');
   if (!/^[0-9a-f]{8,128}$/.test(digest)) throw damaged(path, line, `the digest is not hex: "${digest}"`);
   const user = unescapeValue(escaped);
   return {
     user,
-    key: userOrderKey(user),
+    key: userOrderKeyEscaped(escaped, user),
     digest,
-    memberships: count(memberships, 'memberships'),
-    groups: count(groups, 'groups'),
+    memberships: parseCount(text.slice(b + 1, c), 'memberships', path, line),
+    groups: parseCount(text.slice(c + 1), 'groups', path, line),
   };
+}
+
+function parseCount(value: string, what: string, path: string, line: number): number | undefined {
+  if (value === '-') return undefined;
+  if (!/^\d{1,9}$/.test(value)) throw damaged(path, line, `${what} is not a count: "${value}"`);
+  return Number(value);
 }
 
 /**

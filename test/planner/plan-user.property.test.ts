@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Conversation, conversationKey, LIMITS, type RemoteUser } from '../../src/model.js';
 import { countCalls } from '../../src/planner/calls.js';
-import { planUser } from '../../src/planner/plan-user.js';
+import { desiredDigestOf, planUser } from '../../src/planner/plan-user.js';
 import type { PlanOptions, UserPlan } from '../../src/planner/types.js';
 import { c2c, desiredUser, grp } from './fixtures.js';
 import { ServiceModel } from './service-model.js';
@@ -132,6 +132,31 @@ describe('planUser properties', () => {
         }
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("desiredDigestOf is the plan's desiredDigest, whatever the remote state, the mode and the rows' order", () => {
+    fc.assert(
+      fc.property(
+        desiredGroups,
+        remoteGroups,
+        mode,
+        fc.boolean(),
+        fc.boolean(),
+        (d, r, m, rejected, empty) => {
+          const desired = toDesired(d, rejected);
+          const reversed = {
+            ...desired,
+            groups: [...desired.groups]
+              .reverse()
+              .map((g) => ({ ...g, conversations: [...g.conversations].reverse() })),
+          };
+          const plan = planUser(desired, empty ? undefined : toRemote(r), { mode: m, assumeEmpty: empty });
+          expect(desiredDigestOf(desired)).toBe(plan.desiredDigest);
+          expect(desiredDigestOf(reversed)).toBe(plan.desiredDigest);
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareUserOrder, scanInput, userOrderKey } from '../../src/reader/index.js';
+import {
+  compareUserOrder,
+  escapeValue,
+  scanInput,
+  userOrderKey,
+  userOrderKeyEscaped,
+} from '../../src/reader/index.js';
+import { hash32 } from '../../src/reader/stage/order-tracker.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -25,6 +32,24 @@ describe('the canonical order of users', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('has as key 8 hex digits of the hash of the escaped ID, then the ID, from the ID or its escaped form', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'Z', '\\', '\t', '\n', '\r', 'é', '😀', '0') }),
+        (user) => {
+          const key = userOrderKey(user);
+          expect(key).toBe(hash32(escapeValue(user)).toString(16).padStart(8, '0') + user);
+          expect(userOrderKeyEscaped(escapeValue(user), user)).toBe(key);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Hashes with leading zeros and high bits: the digits are not cut or signed.
+    for (const user of ['', 'a', 'u0', 'u1', 'u2', 'u3', 'alice']) {
+      expect(userOrderKey(user).slice(0, 8)).toMatch(/^[0-9a-f]{8}$/);
+    }
   });
 
   it('is what scan.users({ order: "canonical" }) yields, grouped or not, whatever the partition count', async () => {

@@ -54,6 +54,20 @@ describe('LineWriter and readPieces', () => {
     expect(readFileSync(path, 'utf8')).toBe('k\nabcdefghij\nz\n');
   });
 
+  it('keeps a line written while its buffer is being flushed (the buffer is reused only when free)', async () => {
+    const path = join(scratch.dir, 'during-flush.txt');
+    const writer = new LineWriter(path, 64);
+    expect(writer.write('a\n')).toBeUndefined();
+    const flushing = writer.flush();
+    expect(writer.write('b\n')).toBeUndefined();
+    await flushing;
+    expect(writer.write('c\n')).toBeUndefined();
+    await writer.flush();
+    expect(writer.write('d\n')).toBeUndefined();
+    await writer.flush();
+    expect(readFileSync(path, 'utf8')).toBe('a\nb\nc\nd\n');
+  });
+
   it('turns a failed write into an IO error that says what to do', async () => {
     const writer = new LineWriter('/dev/full', 64);
     expect(writer.write('abc\n')).toBeUndefined();

@@ -43,11 +43,24 @@ export function partitionOfHash(hash: number, count: number): number {
   return Math.floor((hash * count) / 0x1_0000_0000);
 }
 
-/** The partition files of `dir` (`part-<i>.tsv`), the writers sharing `share` of the buffer budget. */
-export function partitionWriters(dir: string, count: number, share = 1): LineWriter[] {
+/**
+ * The partition files of `dir` (`part-<i>.tsv`), the writers sharing `share` of the buffer budget;
+ * a writer's buffer is at most an eighth of a partition (`partitionBytes`), so small partitions
+ * (the `--state` join's) do not buffer more than they hold.
+ */
+export function partitionWriters(
+  dir: string,
+  count: number,
+  share = 1,
+  partitionBytes = DEFAULT_PARTITION_BYTES,
+): LineWriter[] {
   const flushAt = Math.max(
     16 * 1024,
-    Math.min(256 * 1024, Math.floor((PARTITION_BUFFER_BUDGET * share) / count)),
+    Math.min(
+      256 * 1024,
+      Math.floor(partitionBytes / 8),
+      Math.floor((PARTITION_BUFFER_BUDGET * share) / count),
+    ),
   );
   return Array.from({ length: count }, (_, i) => new LineWriter(join(dir, `part-${i}.tsv`), flushAt));
 }
@@ -80,7 +93,7 @@ export async function redistribute(spillPath: string, partitions: readonly LineW
 export async function partitioned(rows: RowsData): Promise<readonly PartitionFile[]> {
   if (rows.partitions !== undefined) return rows.partitions;
   if (rows.spill === undefined) return [];
-  const writers = partitionWriters(rows.dir, rows.partitionCount);
+  const writers = partitionWriters(rows.dir, rows.partitionCount, 1, rows.partitionBytes);
   await redistribute(rows.spill, writers);
   for (const writer of writers) await writer.flush();
   return writtenPartitions(writers);

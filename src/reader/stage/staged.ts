@@ -32,6 +32,8 @@ export interface RowsData {
   readonly dir: string;
   /** How many partitions the rows go into when they are (or must be) partitioned. */
   readonly partitionCount: number;
+  /** The input bytes a partition is sized for (its writers' buffers follow it). */
+  readonly partitionBytes?: number;
   /** Grouped rows: the spill file, undefined when there are no rows. */
   readonly spill?: string;
   /** Partitioned rows: the partition files that hold rows. Undefined when grouped. */

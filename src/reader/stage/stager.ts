@@ -119,6 +119,7 @@ export class RowStager {
       rows: {
         dir,
         partitionCount: part?.partitions ?? partitionCount(this.#options.size, this.#options.partitionBytes),
+        partitionBytes: this.#options.partitionBytes,
         ...(end > 0 ? { spill: spill.path } : {}),
       },
       grouped: true,
@@ -150,7 +151,7 @@ export class RowStager {
     await this.#options.onEvent?.({ type: 'ungrouped' });
     const count = part?.partitions ?? partitionCount(size, partitionBytes);
     // Parts of one file scanned at once share the budget.
-    const partitions = partitionWriters(dir, count, part === undefined ? 1 : 0.5);
+    const partitions = partitionWriters(dir, count, part === undefined ? 1 : 0.5, partitionBytes);
     this.#partitions = partitions;
     const spill = this.#spill;
     await spill.flush();

@@ -48,11 +48,14 @@ export class LineWriter {
   async flush(): Promise<void> {
     if (this.#used === 0 || this.#buffer === undefined) return;
     // Hand the filled buffer to the write and start a new one, so a write during the flush is safe.
-    const data = this.#buffer.subarray(0, this.#used);
+    const full = this.#buffer;
+    const data = full.subarray(0, this.#used);
     this.#buffer = undefined;
     this.#used = 0;
     await append(this.path, data);
     this.#bytes += data.length;
+    // The same buffer again unless a write during the flush took a new one: no garbage per flush.
+    this.#buffer ??= full;
   }
 
   async #flushThenWrite(text: string): Promise<void> {
@@ -118,9 +121,11 @@ export async function* readPieces(path: string, options: PieceOptions = {}): Asy
     const end = options.end ?? (await handle.stat()).size;
     let position = start;
     let carry: Buffer | undefined;
+    // One block for every read (a piece is decoded into a string before the next read), so reading
+    // leaves no buffer per piece for the collector; what is left after a piece's last LF is copied.
+    const block = Buffer.allocUnsafe(Math.min(pieceBytes, end - position));
     while (position < end) {
-      const length = Math.min(pieceBytes, end - position);
-      const block = Buffer.allocUnsafe(length);
+      const length = Math.min(block.length, end - position);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await handle.read(block, done, length - done, position + done);
@@ -128,9 +133,10 @@ export async function* readPieces(path: string, options: PieceOptions = {}): Asy
         done += bytesRead;
       }
       position += length;
-      const data = carry === undefined ? block : Buffer.concat([carry, block]);
+      const read = block.subarray(0, length);
+      const data = carry === undefined ? read : Buffer.concat([carry, read]);
       const cut = data.lastIndexOf(10) + 1;
-      carry = cut === data.length ? undefined : data.subarray(cut);
+      carry = cut === data.length ? undefined : Buffer.from(data.subarray(cut));
       if (cut > 0) yield data.toString(encoding, 0, cut);
     }
     if (carry !== undefined) {
