@@ -1,11 +1,12 @@
 /**
- * The `--state` snapshot at scale (issue 13): an unchanged night at two sizes (memory must not grow
- * with the users), a night with 1% changed under FULL=1 (10M users, goal under 300 MB), and mirror's
- * guard refusing a night that empties 1M users, before any of them is read.
+ * The `--state` snapshot at scale (issue 13): an unchanged night at three sizes (memory must not grow
+ * with the users: the same peak at 50k and 200k), a night with 1% changed under FULL=1 (10M users,
+ * goal under 300 MB), each beside csv-parse reading the same CSV once (the time to compare with), and
+ * mirror's guard refusing a night that empties 1M users, before any of them is read.
  *
  *   node .bench-build/bench/state-snapshot.js [--md out.md]
- *   env: STATE_SIZES=50000,200000 (unchanged nights), STATE_CHANGED=0 (FULL=1: 10000000; a night of that
- *   many users with 1% changed), GUARD_USERS=1000000
+ *   env: STATE_SIZES=50000,200000,1000000 (unchanged nights), STATE_CHANGED=0 (FULL=1: 10000000; a
+ *   night of that many users with 1% changed), GUARD_USERS=1000000
  *
  * Data is synthetic and made here, fast: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot
  * holds every user's digest (computed as cgsync does) in the canonical order, written with the
@@ -24,7 +25,7 @@ import { hash32 } from '../src/reader/stage/order-tracker.js';
 import { StateFileWriter } from '../src/sync/state-file.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
-import { CLI, DATA, OUT } from './lib/paths.js';
+import { BENCH_BUILD, CLI, DATA, OUT } from './lib/paths.js';
 import { emitSection, FULL, int, loadLine, machineLine, mb, note, secs, table } from './lib/report.js';
 
 /** The one read `cgsync apply` makes to check the credentials before its first call. */
@@ -107,6 +108,20 @@ interface Night {
   readonly calls: Record<string, number>;
   readonly exitCode: number;
   readonly summary: Record<string, unknown>;
+  /** csv-parse reading the same CSV once, as its own process (bench/raw-parse.ts). */
+  readonly raw: MeasuredRun;
+}
+
+/** csv-parse alone over `csv` (arrays, for-await), as a process: the time of reading the CSV once. */
+async function rawRead(csv: string, rows: number): Promise<MeasuredRun> {
+  const raw = await runNode([join(BENCH_BUILD, 'raw-parse.js'), csv]);
+  const counted = (lastJsonLine(raw) as { rows?: unknown }).rows;
+  check(
+    'the raw read',
+    raw.exitCode === 0 && counted === rows,
+    `exit ${raw.exitCode}, rows ${String(counted)}`,
+  );
+  return raw;
 }
 
 async function night(
@@ -150,7 +165,7 @@ function check(what: string, ok: boolean, detail: string): void {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { md: { type: 'string' } } });
-  const sizes = (process.env.STATE_SIZES ?? '50000,200000').split(',').map(Number);
+  const sizes = (process.env.STATE_SIZES ?? '50000,200000,1000000').split(',').map(Number);
   const guardUsers = Number(process.env.GUARD_USERS ?? 1_000_000);
   const nights: { size: number; changed: number }[] = sizes.map((size) => ({ size, changed: 0 }));
   const changedSize = Number(process.env.STATE_CHANGED ?? (FULL ? 10_000_000 : 0));
@@ -182,7 +197,8 @@ async function main(): Promise<void> {
       );
       const unchanged = Number((r.summary.users as Record<string, unknown> | undefined)?.unchanged);
       check(`the ${size}-user night's unchanged users`, unchanged === size - changed, String(unchanged));
-      rows.push({ name: `state-${size}`, users: size, changed, ...r });
+      const raw = await rawRead(csv, size);
+      rows.push({ name: `state-${size}`, users: size, changed, ...r, raw });
       await rm(csv, { force: true });
       await rm(state, { force: true });
     }
@@ -204,18 +220,33 @@ async function main(): Promise<void> {
   } finally {
     await emulator.close();
   }
-  const peaks = rows.filter((r) => r.changed === 0).map((r) => r.run.peakRssBytes ?? 0);
-  const spread = peaks.length > 1 ? (Math.max(...peaks) - Math.min(...peaks)) / 1024 / 1024 : 0;
+  const unchanged = rows.filter((r) => r.changed === 0);
+  const peakOf = (users: number): number | undefined =>
+    unchanged.find((r) => r.users === users)?.run.peakRssBytes;
+  const [p50k, p200k] = [peakOf(50_000), peakOf(200_000)];
+  const flat =
+    p50k === undefined || p200k === undefined
+      ? ''
+      : ` From 50,000 to 200,000 users: ${mb(p50k)} → ${mb(p200k)} (${((p200k - p50k) / 1024 / 1024).toFixed(1)} MB).`;
   await emitSection(values.md, [
     '## The `--state` snapshot at scale (issue 13)',
     '',
     header,
     '',
-    'Command: `npm run bench` (this part alone: `node .bench-build/bench/state-snapshot.js`; `FULL=1` adds 10M users with 1% changed).',
+    'Command: `npm run bench` (this part alone: `BENCH_ONLY=state npm run bench`, or `node .bench-build/bench/state-snapshot.js` after `npx tsc -p tsconfig.json --outDir .bench-build`; `FULL=1` adds 10M users with 1% changed).',
     'Synthetic: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot (version 2, canonical order) holds every user. `cgsync apply <csv> --mode mirror --state <file> --rate 5000 --json` as its own process, against an emulator process; the calls are counted at the emulator and checked.',
     '',
     table(
-      ['users in the snapshot', 'changed', 'get', 'create', 'wall', 'peak RSS'],
+      [
+        'users in the snapshot',
+        'changed',
+        'get',
+        'create',
+        'wall',
+        'peak RSS',
+        'csv-parse once',
+        'wall / csv-parse',
+      ],
       rows.map((r) => [
         int(r.users),
         int(r.changed),
@@ -223,10 +254,13 @@ async function main(): Promise<void> {
         int(r.calls.create_contact_group ?? 0),
         secs(r.run.wallMs),
         mb(r.run.peakRssBytes),
+        secs(r.raw.wallMs),
+        `${(r.run.wallMs / r.raw.wallMs).toFixed(1)}x`,
       ]),
     ),
     '',
-    `Unchanged nights: peak RSS spread ${spread.toFixed(1)} MB between the sizes.`,
+    `Unchanged nights, peak RSS: ${unchanged.map((r) => `${int(r.users)} users ${mb(r.run.peakRssBytes)}`).join(', ')}.${flat}`,
+    'csv-parse once: bench/raw-parse.ts over the same CSV as its own process (wall, start-up included), the time of reading the file once; cgsync reads it, stages and reads back its rows, and streams the snapshot beside them.',
     `Mirror guard, ${int(guardUsers)} users in the snapshot and 1 (changed) in the export: refused (exit ${guard.exitCode}) after ${secs(guard.run.wallMs)} of wall time, peak RSS ${mb(guard.run.peakRssBytes)}, ${int((guard.calls.get_contact_group ?? 0) - CHECK)} user read (the exported user; none of the ${int(guardUsers - 1)} vanished users), plus the credentials check.`,
     `${loadLine()} at end.`,
   ]);
