@@ -12,6 +12,7 @@ import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-ty
 import { applyOptions, runWrites, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
+import { countInputUsers } from './input-totals.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
 import { openStateFile } from './state-file.js';
@@ -52,10 +53,24 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await scan.dispose();
       throw err;
     });
+    // The progress's total, before the first write: the users of the input (of the shard), those done
+    // before included.
+    const totals = await countInputUsers(scan, {
+      checkpoint,
+      ...(options.shard === undefined ? {} : { shard: options.shard }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }).catch(async (err: unknown) => {
+      await scan.dispose();
+      await checkpoint.close();
+      throw err;
+    });
+    const total = totals.users;
     const chosen = new UserSelection(snapshot, checkpoint, { ...options, dir });
     selection = chosen;
-    const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
-    const settledUnread = (): number => chosen.unchangedUsers + chosen.resumedDone;
+    // Users done before count as done from the start (not as they are met: their burst would make
+    // the rate, and so the ETA, absurd).
+    const doneBefore = (): number => Math.max(chosen.resumedDone, totals.doneBefore);
+    const settledUnread = (): number => chosen.unchangedUsers + doneBefore();
     const planOptions = {
       mode: options.mode,
       assumeEmpty: options.assumeEmpty,
@@ -112,7 +127,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       users = mirror.users;
     } else users = mergeUsers(planned, report, options.signal);
 
-    const sink = options.onPlanned?.(mirror?.summary, total === undefined ? {} : { users: total });
+    const sink = options.onPlanned?.(mirror?.summary, { users: total });
     // The users settled without a call (unchanged, done before) count as done for the progress.
     const progress: ProgressSink | undefined =
       sink === undefined
@@ -123,8 +138,9 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
                 const stats = live();
                 return {
                   ...stats,
-                  usersAlreadyDone: stats.usersAlreadyDone + chosen.resumedDone,
+                  usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
                   usersUnchanged: chosen.unchangedUsers,
+                  usersTotal: total,
                 };
               }),
             stop: () => sink.stop(),
