@@ -201,7 +201,7 @@ async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: st
  * row goes to the failures file with the read's code. A user over a limit: its rows go there with
  * the limit's code.
  */
-export function reportPlanned(p: PlannedUser, failures: FailuresSink): UserWork {
+export function reportPlanned(p: PlannedUser, failures: Pick<FailuresSink, 'writeFailed'>): UserWork {
   if (p.readFailure !== undefined) {
     for (const item of userFailures(p.desired, p.readFailure.errorCode, p.readFailure.message)) {
       failures.writeFailed(item);

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SyncError } from '../errors.js';
-import type { UserWork } from '../executor/apply-user.js';
+import type { FailedItem, UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
-import type { DesiredUser } from '../model.js';
+import { conversationKey, type DesiredUser } from '../model.js';
 import {
   type InputScan,
   type ScanEvent,
@@ -131,6 +131,38 @@ class SegmentFeed {
 }
 
 /**
+ * The failures file of a streamed run: while users are given out from the stretches, the failed rows
+ * written are remembered (by user, group, conversation and action), so that when the file turns out
+ * not grouped and every user comes again from the partitions, a row already written is not written
+ * twice (a user over a limit, one whose state could not be read, an item that failed again). Once the
+ * scan ended with the rows grouped, no user comes again and nothing more is remembered.
+ */
+class FailuresOnce {
+  readonly #sink: FailuresSink;
+  #written: Set<string> | undefined = new Set();
+
+  constructor(sink: FailuresSink) {
+    this.#sink = sink;
+  }
+
+  writeFailed(item: FailedItem): void {
+    const written = this.#written;
+    if (written !== undefined) {
+      const c = item.conversation;
+      const key = `${item.user}\0${item.group}\0${c === undefined ? '' : conversationKey(c)}\0${item.action}`;
+      if (written.has(key)) return;
+      written.add(key);
+    }
+    this.#sink.writeFailed(item);
+  }
+
+  /** No user comes again (the rows were grouped): forgets what was written. */
+  forget(): void {
+    this.#written = undefined;
+  }
+}
+
+/**
  * `cgsync apply input.csv --stream` (merge mode, no `--state`, `--strict` or `--max-invalid`): calls
  * start while the file is still read.
  *
@@ -194,7 +226,8 @@ export async function applyStreaming(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     };
-    const report = (p: Parameters<typeof reportPlanned>[0]) => reportPlanned(p, failures);
+    const failed = new FailuresOnce(failures);
+    const report = (p: Parameters<typeof reportPlanned>[0]) => reportPlanned(p, failed);
     let givenOut = 0;
     let settled = 0;
     let onSettled: (() => void) | undefined;
@@ -222,6 +255,7 @@ export async function applyStreaming(
       }
       failures.open(scan.summary.header);
       if (!feed.ungrouped) {
+        failed.forget();
         await scan.dispose();
         return;
       }
@@ -239,7 +273,7 @@ export async function applyStreaming(
 
     const progress = options.onPlanned?.(undefined);
     const run = await runWrites(options, users(), checkpoint, {
-      ...applyOptions(options, failures, undefined, progress),
+      ...applyOptions(options, failed, undefined, progress),
       onUserSettled: settle,
     });
     stopScan.abort();

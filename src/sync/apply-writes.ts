@@ -20,7 +20,7 @@ export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
 /** The executor options of a job: shared limiters, failures to the sink, user outcomes reported. */
 export function applyOptions(
   options: ApplyJobOptions,
-  failures: FailuresSink,
+  failures: Pick<FailuresSink, 'writeFailed'>,
   onOutcome: ((user: string, outcome: 'done' | 'failed') => void) | undefined,
   progress: ProgressSink | undefined,
 ): ApplyOptions {

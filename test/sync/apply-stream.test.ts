@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateMixedCsv } from '../../bench/gen-mixed.js';
@@ -107,6 +107,41 @@ describe('apply --stream', () => {
       ]);
       expect(again.code, again.err).toBe(0);
       expect(t.state()).toEqual(expectedState(input));
+    },
+  );
+
+  it.each([['--assume-empty'], []])(
+    'a file that turns out not grouped: each failed row is in the failures file exactly once (%s)',
+    async (...flags) => {
+      // u0 has 21 groups (over the limit of 20: every row of it fails) and u1 as well; both are given
+      // out from the first stretches, then u0 is reopened at the end: every user comes again.
+      const over = (user: string) => Array.from({ length: 21 }, (_, g) => `${user},G${g},1,${user}peer${g},`);
+      const rows = [...over('u0'), ...over('u1'), ...groupedRows(40, 100, 'v'), 'u0,Late,1,late,'];
+      const input = join(dir.path, `failures-once${flags.length}.csv`);
+      await writeFile(input, `${HEADER}\n${rows.join('\n')}\n`);
+      const failures = `failed-rows${flags.length}.csv`;
+      const run = await cli([
+        'apply',
+        input,
+        ...flags,
+        '--stream',
+        '--checkpoint',
+        `failures-once${flags.length}.ndjson`,
+        '--failures',
+        failures,
+        '--rate',
+        '1000',
+        '--json',
+      ]);
+      expect(run.code, run.err).toBe(4);
+      const lines = (await readFile(join(dir.path, failures), 'utf8')).trim().split(/\r?\n/).slice(1);
+      const rowsOf = (user: string) => lines.filter((l) => l.startsWith(`${user},`));
+      // u0: its 21 rows and the late one; u1: its 21 rows. Each once.
+      expect(rowsOf('u0')).toHaveLength(22);
+      expect(rowsOf('u1')).toHaveLength(21);
+      expect(new Set(lines).size).toBe(lines.length);
+      expect(lines).toHaveLength(43);
+      expect(JSON.parse(run.out).failuresWritten).toBe(43);
     },
   );
 
