@@ -2,7 +2,7 @@ import type { CheckpointStore } from '../executor/log/checkpoint.js';
 import { inShard, type Shard } from '../planner/shard.js';
 import type { InputScan } from '../reader/index.js';
 
-/** What an apply from a CSV settles in all: the progress's total, known before the first write. */
+/** What a job from a CSV goes through in all: the progress's total, known before the first call. */
 export interface InputTotals {
   /** The input's users this run settles (those of its shard), done-before ones included. */
   readonly users: number;
@@ -21,13 +21,14 @@ export async function countInputUsers(
   scan: InputScan,
   options: {
     readonly shard?: Shard;
-    readonly checkpoint: CheckpointStore & { readonly doneUsers?: number };
+    /** A resumed run's: the users it has as done are counted apart. */
+    readonly checkpoint?: CheckpointStore & { readonly doneUsers?: number };
     readonly signal?: AbortSignal;
   },
 ): Promise<InputTotals> {
   const { shard, checkpoint } = options;
   const counted = scan.summary.usersCounted;
-  const resumed = (checkpoint.doneUsers ?? 1) > 0;
+  const resumed = checkpoint !== undefined && (checkpoint.doneUsers ?? 1) > 0;
   if (counted !== undefined && (shard === undefined || shard.count === 1) && !resumed) {
     return { users: counted, doneBefore: 0 };
   }
@@ -36,7 +37,7 @@ export async function countInputUsers(
   await scan.eachUser((user) => {
     if (!inShard(user, shard)) return;
     users++;
-    if (resumed && checkpoint.progressOf(user)?.status === 'done') doneBefore++;
+    if (resumed && checkpoint?.progressOf(user)?.status === 'done') doneBefore++;
   }, options.signal);
   return { users, doneBefore };
 }

@@ -189,6 +189,61 @@ describe('progress off a terminal', () => {
     }
   });
 
+  it("plan and verify of a scattered CSV with --shard: users read / the shard's users", async () => {
+    const mine = Array.from({ length: USERS }, (_, i) => `s${String(i).padStart(3, '0')}`).filter((u) =>
+      inShard(u, { index: 1, count: 2 }),
+    ).length;
+    for (const command of ['plan', 'verify']) {
+      const r = await cli([
+        command,
+        'scattered.csv',
+        '--shard',
+        '1/2',
+        '--rate',
+        '100',
+        '--progress-interval',
+        '100ms',
+        '--json',
+      ]);
+      expect([0, 2], r.err.slice(-400)).toContain(r.code);
+      const reads = r.lines.filter((l) => l.msg === 'reading the app');
+      expect(reads.length, command).toBeGreaterThan(0);
+      for (const l of reads) expect(l.read).toMatchObject({ total: mine });
+    }
+  });
+
+  it("mirror of a scattered CSV with --shard: the read phase counts against the shard's users, the writes against the plan's operations", async () => {
+    t.emulator.reset();
+    const shard = { index: 0, count: 2 };
+    const mine = Array.from({ length: USERS }, (_, i) => `s${String(i).padStart(3, '0')}`).filter((u) =>
+      inShard(u, shard),
+    ).length;
+    const r = await cli([
+      'apply',
+      'scattered.csv',
+      '--mode',
+      'mirror',
+      '--shard',
+      '0/2',
+      '--checkpoint',
+      'mirror-shard.ndjson',
+      '--rate',
+      '100',
+      '--progress-interval',
+      '100ms',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const reads = r.lines.filter((l) => l.msg === 'reading the app');
+    expect(reads.length).toBeGreaterThan(0);
+    for (const l of reads) expect(l.read).toMatchObject({ total: mine });
+    const writes = progressOf(r);
+    expect(writes.length).toBeGreaterThan(0);
+    // Two groups a user: two creates each.
+    for (const p of writes) expect(p).toMatchObject({ unit: 'ops', total: mine * 2 });
+    expect(writes.at(-1)).toMatchObject({ done: mine * 2, percent: 100 });
+  });
+
   it('a resumed run counts the users done before from its first line, and ends at 100%', async () => {
     t.emulator.reset();
     const args = ['apply', 'scattered.csv', '--checkpoint', 'resumed.ndjson', '--progress-interval', '100ms'];
