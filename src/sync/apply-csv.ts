@@ -2,14 +2,14 @@ import { tmpdir } from 'node:os';
 import type { UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
-import type { ProgressSink, RunResult } from '../executor/run-apply.js';
+import type { RunResult } from '../executor/run-apply.js';
 import { type InputScan, scanInput } from '../reader/index.js';
 import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { planMirror } from './apply-mirror.js';
 import { UserSelection } from './apply-selection.js';
 import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites, workOf } from './apply-writes.js';
+import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { countInputUsers } from './input-totals.js';
@@ -129,22 +129,12 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
 
     const sink = options.onPlanned?.(mirror?.summary, { users: total });
     // The users settled without a call (unchanged, done before) count as done for the progress.
-    const progress: ProgressSink | undefined =
-      sink === undefined
-        ? undefined
-        : {
-            start: (live) =>
-              sink.start(() => {
-                const stats = live();
-                return {
-                  ...stats,
-                  usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
-                  usersUnchanged: chosen.unchangedUsers,
-                  usersTotal: total,
-                };
-              }),
-            stop: () => sink.stop(),
-          };
+    const progress = withJobFigures(sink, (stats) => ({
+      ...stats,
+      usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
+      usersUnchanged: chosen.unchangedUsers,
+      usersTotal: total,
+    }));
     const applied = await runWrites(
       options,
       users,

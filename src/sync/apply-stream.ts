@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { SyncError } from '../errors.js';
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
-import type { ProgressSink } from '../executor/run-apply.js';
 import { conversationKey, type DesiredUser } from '../model.js';
 import { inShard } from '../planner/shard.js';
 import {
@@ -20,7 +19,7 @@ import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { mergeUsers, reportPlanned } from './apply-csv.js';
 import { UserSelection } from './apply-selection.js';
 import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites } from './apply-writes.js';
+import { applyOptions, runWrites, withJobFigures } from './apply-writes.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlanUsersOptions, planUsers } from './plan-users.js';
 
@@ -322,23 +321,15 @@ export async function applyStreaming(
     }
 
     const sink = options.onPlanned?.(undefined);
-    const progress: ProgressSink | undefined =
-      sink === undefined
-        ? undefined
-        : {
-            start: (live) =>
-              sink.start(() => {
-                const stats = live();
-                const { users, estimated } = total();
-                return {
-                  ...stats,
-                  usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
-                  ...(users === undefined ? {} : { usersTotal: users }),
-                  ...(estimated === true ? { usersTotalEstimated: true } : {}),
-                };
-              }),
-            stop: () => sink.stop(),
-          };
+    const progress = withJobFigures(sink, (stats) => {
+      const { users, estimated } = total();
+      return {
+        ...stats,
+        usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
+        ...(users === undefined ? {} : { usersTotal: users }),
+        ...(estimated === true ? { usersTotalEstimated: true } : {}),
+      };
+    });
     const run = await runWrites(options, users(), checkpoint, {
       ...applyOptions(options, failed, undefined, progress),
       onUserSettled: settle,

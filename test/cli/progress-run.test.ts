@@ -118,6 +118,12 @@ describe('progress off a terminal', () => {
     expect(JSON.parse(r.out).durationMs).toBeGreaterThanOrEqual(last - first);
   });
 
+  /** Users `<prefix>000` to `<prefix>119` of shard `index/count`. */
+  const shardUsers = (prefix: string, index: number, count: number) =>
+    Array.from({ length: USERS }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`).filter((u) =>
+      inShard(u, { index, count }),
+    ).length;
+
   const progressOf = (r: { lines: Line[] }) =>
     r.lines.filter((l) => l.msg === 'apply progress').map((l) => l.progress ?? {});
 
@@ -158,10 +164,6 @@ describe('progress off a terminal', () => {
   });
 
   it("--shard: the total counts only the shard's users (grouped and scattered files)", async () => {
-    const inShardCount = (prefix: string) =>
-      Array.from({ length: USERS }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`).filter((u) =>
-        inShard(u, { index: 1, count: 3 }),
-      ).length;
     for (const [file, prefix] of [
       ['in.csv', 'u'],
       ['scattered.csv', 's'],
@@ -181,7 +183,7 @@ describe('progress off a terminal', () => {
         '--json',
       ]);
       expect(r.code, r.err).toBe(0);
-      const expected = inShardCount(prefix);
+      const expected = shardUsers(prefix, 1, 3);
       expect(expected).toBeGreaterThan(0);
       expect(expected).toBeLessThan(USERS);
       expectHonest(progressOf(r), expected);
@@ -190,9 +192,7 @@ describe('progress off a terminal', () => {
   });
 
   it("plan and verify of a scattered CSV with --shard: users read / the shard's users", async () => {
-    const mine = Array.from({ length: USERS }, (_, i) => `s${String(i).padStart(3, '0')}`).filter((u) =>
-      inShard(u, { index: 1, count: 2 }),
-    ).length;
+    const mine = shardUsers('s', 1, 2);
     for (const command of ['plan', 'verify']) {
       const r = await cli([
         command,
@@ -214,10 +214,7 @@ describe('progress off a terminal', () => {
 
   it("mirror of a scattered CSV with --shard: the read phase counts against the shard's users, the writes against the plan's operations", async () => {
     t.emulator.reset();
-    const shard = { index: 0, count: 2 };
-    const mine = Array.from({ length: USERS }, (_, i) => `s${String(i).padStart(3, '0')}`).filter((u) =>
-      inShard(u, shard),
-    ).length;
+    const mine = shardUsers('s', 0, 2);
     const r = await cli([
       'apply',
       'scattered.csv',
