@@ -56,6 +56,14 @@ describe('InputScan.eachUser: each distinct user once, before the users are read
     );
   });
 
+  it('stops with INTERRUPTED when its signal is aborted', async () => {
+    const scan = await scanInput(scratch.file('stop.csv', `${HEADER}\nu,g,1,p,\nv,g,1,p,\nu,h,1,q,\n`));
+    await expect(scan.eachUser(() => undefined, AbortSignal.abort())).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+    });
+    await scan.dispose();
+  });
+
   it('comes before users(): after them it is refused', async () => {
     const scan = await scanInput(scratch.file('one.csv', `${HEADER}\nu,g,1,p,\n`));
     for await (const _ of scan.users()) {
