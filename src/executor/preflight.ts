@@ -189,11 +189,12 @@ export class AccessCheckedApi implements ChatApi {
 export function afterAccessCheck(scheduler: EndpointScheduler, checked: AccessCheckedApi): EndpointScheduler {
   let passed = false;
   const waitForCheck = (signal: AbortSignal | undefined): Promise<void> => {
+    // Nothing is started for a call already stopped (no promise left without a handler).
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     const ready = checked.ready().then(() => {
       passed = true;
     });
     if (signal === undefined) return ready;
-    if (signal.aborted) return Promise.reject(abortReason(signal));
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => reject(abortReason(signal));
       signal.addEventListener('abort', onAbort, { once: true });

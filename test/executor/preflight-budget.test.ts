@@ -75,4 +75,30 @@ describe('the credentials check goes through the budget', () => {
     expect(scheduler.stats.callsByEndpoint().create_contact_group).toBe(0);
     await inner.stop();
   });
+
+  it('a call already stopped starts nothing and leaves no promise unhandled when the check fails', async () => {
+    const inner = createEndpointLimiters({ rate: 100 });
+    class Broken extends FakeChatApi {
+      override async getGroupsPage(): Promise<never> {
+        throw new Error('boom');
+      }
+    }
+    const checked = new AccessCheckedApi(new Broken(), {
+      admin: 'administrator',
+      target: 'fake',
+      scheduler: inner,
+    });
+    const scheduler = afterAccessCheck(inner, checked);
+    const stopped = AbortSignal.abort(new Error('stopped'));
+    await expect(
+      scheduler.schedule('create_contact_group', () => checked.createGroup('u', 'g', []), stopped),
+    ).rejects.toThrow('stopped');
+    // The check was not started by it; when it runs and fails, its callers see why.
+    expect(scheduler.stats.callsByEndpoint().get_contact_group).toBe(0);
+    await expect(
+      scheduler.schedule('create_contact_group', () => checked.createGroup('u', 'g', [])),
+    ).rejects.toThrow('boom');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await inner.stop();
+  });
 });
