@@ -3,6 +3,7 @@ import { SyncError } from '../errors.js';
 import type { LiveStats, ProgressSink } from '../executor/run-apply.js';
 import { redactSecrets } from '../log.js';
 import type { PlanSummary } from '../planner/summary.js';
+import { type CompletionFields, completionFields, ProgressMeter } from '../sync/completion.js';
 import type { GuardVerdict } from '../sync/guard.js';
 import type { JobPhase } from '../sync/phase.js';
 
@@ -13,7 +14,10 @@ export type { JobPhase } from '../sync/phase.js';
  * - `phase`: a phase begins (`scan` the input, `read` the app, `guard`, `write`, `flush`);
  * - `planned`: apply knows the plan's size before its first write (mirror mode, a plan file);
  * - `guard`: mirror's deletion guard decided;
- * - `progress`: apply's live figures, every `progressIntervalMs` while writing and once at the end;
+ * - `progress`: apply's live figures, every `progressIntervalMs` while writing and once at the end,
+ *   with the completion when a total is known: `done`/`total` in `unit` (`ops` against the plan's
+ *   operations, `users` against the input's users of the shard), `percent`, `etaSeconds`, and
+ *   `estimated` when the total is an estimate (`--stream` before the whole file was read);
  * - `warning`: something odd that does not stop the job (a listing whose flags disagree, a switch to the
  *   backup domain).
  */
@@ -33,7 +37,7 @@ export type ProgressEvent =
       readonly examined: number;
       readonly allowed: number;
     }
-  | ({ readonly type: 'progress'; readonly totalOperations?: number } & LiveStats)
+  | ({ readonly type: 'progress'; readonly totalOperations?: number } & LiveStats & CompletionFields)
   | { readonly type: 'warning'; readonly message: string };
 
 /** Receives a job's {@link ProgressEvent}s; what it throws is ignored (it cannot break the job). */
@@ -72,7 +76,10 @@ export class ProgressEvents {
     });
 
   /** apply's `onPlanned`: tells the plan's size, and returns the sink of the live figures. */
-  readonly onPlanned = (summary: PlanSummary | undefined): ProgressSink | undefined => {
+  readonly onPlanned = (
+    summary: PlanSummary | undefined,
+    totals?: { readonly users?: number },
+  ): ProgressSink | undefined => {
     const totalOperations = summary === undefined ? undefined : writesOf(summary);
     if (summary !== undefined) {
       this.emit({
@@ -85,12 +92,19 @@ export class ProgressEvents {
     if (this.#listener === undefined) return undefined;
     let timer: NodeJS.Timeout | undefined;
     let read: (() => LiveStats) | undefined;
+    const meter = new ProgressMeter({
+      ...(totalOperations === undefined ? {} : { ops: totalOperations }),
+      ...(totals?.users === undefined ? {} : { users: totals.users }),
+    });
     const tell = (): void => {
       if (read !== undefined) {
+        const stats = read();
+        const { completion, etaMs } = meter.sample(stats);
         this.emit({
           type: 'progress',
-          ...read(),
+          ...stats,
           ...(totalOperations === undefined ? {} : { totalOperations }),
+          ...completionFields(completion, etaMs),
         });
       }
     };

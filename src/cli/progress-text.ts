@@ -1,53 +1,18 @@
 import type { LiveStats, RunResult } from '../executor/run-apply.js';
+import { type Completion, etaMs, percentOf, type Rates } from '../sync/completion.js';
 import type { ReadProgress } from '../sync/read-progress.js';
 import type { Endpoint } from '../tencent/wire.js';
 
-/** What an apply's progress counts against, when known. */
-export interface ProgressTotals {
-  /** Write operations planned (mirror, plan files). */
-  readonly ops?: number;
-  /** Users of the input (a CSV; merge's only total, as it streams). */
-  readonly users?: number;
-}
-
-/** How far a run has come: against operations when their total is known, else against users. */
-export interface Completion {
-  readonly done: number;
-  readonly total: number;
-  readonly unit: 'ops' | 'users';
-}
-
-/** Per-second rates over the last samples, keyed like the counters given to {@link RateMeter.add}. */
-export type Rates = Readonly<Record<string, number>>;
-
-/**
- * Rates of growing counters over a sliding window: pure (the caller gives the time of each sample).
- * A rate is the growth between the oldest sample still in the window and the newest, per second.
- */
-export class RateMeter {
-  readonly #windowMs: number;
-  readonly #samples: { at: number; counters: Readonly<Record<string, number>> }[] = [];
-
-  /** @param windowMs how far back the rate looks. @default 5000 */
-  constructor(windowMs = 5000) {
-    this.#windowMs = windowMs;
-  }
-
-  /** Adds a sample taken at `at` ms and returns each counter's rate per second. */
-  add(at: number, counters: Readonly<Record<string, number>>): Rates {
-    this.#samples.push({ at, counters: { ...counters } });
-    while (this.#samples.length > 2 && (this.#samples[1] as { at: number }).at <= at - this.#windowMs) {
-      this.#samples.shift();
-    }
-    const first = this.#samples[0] as { at: number; counters: Readonly<Record<string, number>> };
-    const span = at - first.at;
-    const rates: Record<string, number> = {};
-    for (const [key, value] of Object.entries(counters)) {
-      rates[key] = span > 0 ? ((value - (first.counters[key] ?? 0)) * 1000) / span : 0;
-    }
-    return rates;
-  }
-}
+export {
+  type Completion,
+  completionOf,
+  etaMs,
+  type ProgressTotals,
+  percentOf,
+  RateMeter,
+  type Rates,
+  usersSettled,
+} from '../sync/completion.js';
 
 /** Short names for the progress line. */
 const SHORT: Readonly<Record<Endpoint, string>> = {
@@ -70,45 +35,13 @@ export function formatDuration(ms: number): string {
       : `${sec}s`;
 }
 
-/** Users settled so far: done, failed, skipped, done before, unchanged. */
-export function usersSettled(stats: LiveStats): number {
-  return (
-    stats.usersDone +
-    stats.usersFailed +
-    stats.usersSkipped +
-    stats.usersAlreadyDone +
-    (stats.usersUnchanged ?? 0)
-  );
-}
-
-/** Completion against operations when their total is known, else users, else none. */
-export function completionOf(stats: LiveStats, totals: ProgressTotals): Completion | undefined {
-  if (totals.ops !== undefined && totals.ops > 0) {
-    return { done: stats.opsOk + stats.opsFailed, total: totals.ops, unit: 'ops' };
-  }
-  if (totals.users !== undefined && totals.users > 0) {
-    const done = usersSettled(stats);
-    // Users that vanished from the input (mirror with --state) come on top of the input's.
-    return { done, total: Math.max(totals.users, done), unit: 'users' };
-  }
-  return undefined;
-}
-
-/** Time left at `perSecond` units a second; undefined when it cannot be told. */
-export function etaMs(c: Completion | undefined, perSecond: number): number | undefined {
-  if (c === undefined || perSecond <= 0 || c.done >= c.total) return undefined;
-  return ((c.total - c.done) / perSecond) * 1000;
-}
-
-export function percentOf(c: Completion): number {
-  return Math.min(100, Math.floor((c.done / c.total) * 100));
-}
-
 function bar(c: Completion): string {
   const pct = percentOf(c);
   const width = 20;
   const filled = Math.round((pct / 100) * width);
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${c.done}/${c.total} ${c.unit}`;
+  // An estimated total (--stream before the end of the file) says so: `~`.
+  const total = `${c.estimated === true ? '~' : ''}${c.total}`;
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${pct}% ${c.done}/${total} ${c.unit}`;
 }
 
 /** `get 180/s, create 40/s`: each endpoint's own rate (never their sum), those under way only. */

@@ -1,8 +1,8 @@
 import type { LiveStats, ProgressSink, RunResult } from '../executor/run-apply.js';
 import type { Logger } from '../log.js';
+import { completionFields, ProgressMeter } from '../sync/completion.js';
 import type { OnReadProgress, ReadProgress } from '../sync/read-progress.js';
 import {
-  completionOf,
   etaMs,
   formatProgressLine,
   formatReadLine,
@@ -11,7 +11,6 @@ import {
   percentOf,
   RateMeter,
   type Rates,
-  usersSettled,
 } from './progress-text.js';
 
 export { formatProgressLine, formatSummary } from './progress-text.js';
@@ -63,8 +62,7 @@ function rounded(rates: Rates): Record<string, number> {
 export function createProgress(options: ProgressOptions): Progress {
   const tty = options.tty ?? options.stream.isTTY === true;
   const intervalMs = tty ? BAR_INTERVAL_MS : (options.intervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS);
-  const totals = options.totals ?? {};
-  const meter = new RateMeter();
+  const meter = new ProgressMeter(options.totals ?? {});
   let timer: NodeJS.Timeout | undefined;
   let read: (() => LiveStats) | undefined;
   let drawn = false;
@@ -72,18 +70,9 @@ export function createProgress(options: ProgressOptions): Progress {
   const tick = () => {
     if (read === undefined) return;
     const stats = read();
-    const rates = meter.add(stats.elapsedMs, {
-      ...stats.endpointCalls,
-      '#ops': stats.opsOk + stats.opsFailed,
-      '#users': usersSettled(stats),
-    });
+    const { rates, completion, etaMs: eta } = meter.sample(stats);
     const endpointRates: Record<string, number> = {};
     for (const endpoint of Object.keys(stats.endpointCalls)) endpointRates[endpoint] = rates[endpoint] ?? 0;
-    const completion = completionOf(stats, totals);
-    const eta = etaMs(
-      completion,
-      completion?.unit === 'users' ? (rates['#users'] ?? 0) : (rates['#ops'] ?? 0),
-    );
     if (tty) {
       options.stream.write(`\r\x1b[K${formatProgressLine(stats, endpointRates, completion, eta)}`);
       drawn = true;
@@ -93,15 +82,7 @@ export function createProgress(options: ProgressOptions): Progress {
         {
           progress: {
             ...counts,
-            ...(completion === undefined
-              ? {}
-              : {
-                  done: completion.done,
-                  total: completion.total,
-                  unit: completion.unit,
-                  percent: percentOf(completion),
-                }),
-            ...(eta === undefined ? {} : { etaSeconds: Math.round(eta / 1000) }),
+            ...completionFields(completion, eta),
             callsPerSecond: rounded(endpointRates),
             calls: endpointCalls,
           },
@@ -126,7 +107,11 @@ export function createProgress(options: ProgressOptions): Progress {
       timer = setInterval(tick, intervalMs);
       timer.unref();
     },
-    stop,
+    // The writes ended: off a terminal, a last progress line tells where (100% when they all settled).
+    stop() {
+      if (!tty && timer !== undefined) tick();
+      stop();
+    },
     finish(result) {
       stop();
       if (!tty && options.logger !== undefined) {

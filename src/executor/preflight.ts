@@ -3,7 +3,8 @@ import type { Conversation } from '../model.js';
 import type { ChatApi, GroupsPage, GroupWriteResult, MemberChanges, SearchResult } from '../tencent/api.js';
 import { failureOf } from '../tencent/client.js';
 import { classifyFailure } from '../tencent/error-codes.js';
-import { type Clock, systemClock } from './clock.js';
+import { abortReason, type Clock, systemClock } from './clock.js';
+import type { EndpointScheduler } from './rate/limiters.js';
 import { failureMessage } from './retry.js';
 
 /** Options of {@link checkAccess}. */
@@ -21,6 +22,12 @@ export interface CheckAccessOptions {
   /** Deadline of one attempt, in ms. @default 5000 */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * The run's budget: the check's call takes its turn on get_contact_group like any call (it counts
+   * in the endpoint's calls per second and in the run's call counts). Without one it goes straight to
+   * `api`.
+   */
+  readonly scheduler?: Pick<EndpointScheduler, 'schedule'>;
   /** @default the system clock */
   readonly clock?: Clock;
 }
@@ -59,7 +66,10 @@ export async function checkAccess(
     const deadline = AbortSignal.timeout(options.timeoutMs ?? 5000);
     const signal = options.signal === undefined ? deadline : AbortSignal.any([deadline, options.signal]);
     try {
-      await api.getGroupsPage(options.admin, 0, signal);
+      const call = () => api.getGroupsPage(options.admin, 0, signal);
+      await (options.scheduler === undefined
+        ? call()
+        : options.scheduler.schedule('get_contact_group', call, signal));
       return;
     } catch (err) {
       if (options.signal?.aborted === true) throw err;
@@ -99,8 +109,10 @@ export async function checkAccess(
  * `api` with {@link checkAccess} before its first call: the check runs once, when the first real call
  * is about to be made (a bad input file or an unchanged export never contacts the service), and
  * every call waits for it. When it fails, that call and every later one reject with its error
- * (`AUTH` or `CONFIG`: fatal, the run stops). The check's own call goes straight to `api`, outside
- * any limiter: a caller holding a limiter slot while it waits cannot starve it.
+ * (`AUTH` or `CONFIG`: fatal, the run stops). The check's own call goes through the budget given as
+ * `scheduler` (so it is counted and held to the rate like any call); the calls of that budget must
+ * wait for the check before they take a slot ({@link afterAccessCheck}), so that a caller holding a
+ * slot while it waits cannot starve the check.
  */
 export class AccessCheckedApi implements ChatApi {
   readonly #api: ChatApi;
@@ -166,4 +178,48 @@ export class AccessCheckedApi implements ChatApi {
     await this.ready();
     return this.#api.searchGroups(user, conversations, signal);
   }
+}
+
+/**
+ * `scheduler` whose calls wait for the access check of `checked` before they take their turn (outside
+ * the limiter, so no slot is held while the check, which takes its own turn on the budget under
+ * `scheduler`, is under way); a call whose signal aborts while it waits rejects at once. Once the
+ * check passed, calls go straight to `scheduler`; when it failed, every call rejects with its error.
+ */
+export function afterAccessCheck(scheduler: EndpointScheduler, checked: AccessCheckedApi): EndpointScheduler {
+  let passed = false;
+  const waitForCheck = (signal: AbortSignal | undefined): Promise<void> => {
+    // Nothing is started for a call already stopped (no promise left without a handler).
+    if (signal?.aborted === true) return Promise.reject(abortReason(signal));
+    const ready = checked.ready().then(() => {
+      passed = true;
+    });
+    if (signal === undefined) return ready;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      ready.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
+  };
+  return {
+    rate: scheduler.rate,
+    stats: scheduler.stats,
+    schedule(endpoint, fn, signal) {
+      if (passed) return scheduler.schedule(endpoint, fn, signal);
+      return waitForCheck(signal).then(() => scheduler.schedule(endpoint, fn, signal));
+    },
+    reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
+    reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
+    spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
+    stop: () => scheduler.stop(),
+  };
 }

@@ -34,6 +34,13 @@ export interface LiveStats {
   readonly usersAlreadyDone: number;
   /** Users left out without a call because their rows did not change (set by the job, not the run). */
   readonly usersUnchanged?: number;
+  /**
+   * Users the run settles in all, when the job knows it (set by the job, not the run): a CSV's users
+   * (of the shard), counted before the first write, done-before and unchanged ones included.
+   */
+  readonly usersTotal?: number;
+  /** Set when `usersTotal` is an estimate (`--stream`, before the whole file was read). */
+  readonly usersTotalEstimated?: boolean;
   /** Calls started per endpoint. */
   readonly endpointCalls: Readonly<Record<Endpoint, number>>;
 }

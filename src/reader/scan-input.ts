@@ -8,6 +8,7 @@ import { DEFAULT_PARTITION_BYTES } from './stage/partitions.js';
 import { type RowsData, rowsData, type StagedRows, sealRows } from './stage/staged.js';
 import { RowStager } from './stage/stager.js';
 import type { ReaderOptions, Rejection, ScanSummary } from './types.js';
+import { eachStagedUser } from './users/each-user.js';
 import type { UserOrder } from './users/user-order.js';
 import { streamUsers, type UserStream } from './users/user-stream.js';
 
@@ -38,6 +39,19 @@ export class InputScan {
   users(options: { readonly order?: UserOrder } = {}): UserStream {
     this.#use();
     return streamUsers(this.#rows, this.summary, () => removeWorkDir(this.#rows.dir), options.order);
+  }
+
+  /**
+   * Tells `visit` each distinct user of the file once (a user whose rows were all rejected included),
+   * without reading their rows into users: one pass over the staged rows' first field, memory that of
+   * one partition. For totals before the first write (a shard's users, users done before). Must come
+   * before `users()` (which consumes the rows).
+   */
+  async eachUser(visit: (user: string) => void, signal?: AbortSignal): Promise<void> {
+    if (this.#used) {
+      throw new SyncError('USAGE', `The users of ${this.path} were already read (eachUser() comes first)`);
+    }
+    await eachStagedUser(this.#rows, visit, signal);
   }
 
   /**

@@ -2,16 +2,17 @@ import { tmpdir } from 'node:os';
 import type { UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
-import type { ProgressSink, RunResult } from '../executor/run-apply.js';
+import type { RunResult } from '../executor/run-apply.js';
 import { type InputScan, scanInput } from '../reader/index.js';
 import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { planMirror } from './apply-mirror.js';
 import { UserSelection } from './apply-selection.js';
 import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites, workOf } from './apply-writes.js';
+import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
+import { countInputUsers } from './input-totals.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
 import { openStateFile } from './state-file.js';
@@ -52,10 +53,24 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       await scan.dispose();
       throw err;
     });
+    // The progress's total, before the first write: the users of the input (of the shard), those done
+    // before included.
+    const totals = await countInputUsers(scan, {
+      checkpoint,
+      ...(options.shard === undefined ? {} : { shard: options.shard }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    }).catch(async (err: unknown) => {
+      await scan.dispose();
+      await checkpoint.close();
+      throw err;
+    });
+    const total = totals.users;
     const chosen = new UserSelection(snapshot, checkpoint, { ...options, dir });
     selection = chosen;
-    const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
-    const settledUnread = (): number => chosen.unchangedUsers + chosen.resumedDone;
+    // Users done before count as done from the start (not as they are met: their burst would make
+    // the rate, and so the ETA, absurd).
+    const doneBefore = (): number => Math.max(chosen.resumedDone, totals.doneBefore);
+    const settledUnread = (): number => chosen.unchangedUsers + doneBefore();
     const planOptions = {
       mode: options.mode,
       assumeEmpty: options.assumeEmpty,
@@ -112,23 +127,14 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       users = mirror.users;
     } else users = mergeUsers(planned, report, options.signal);
 
-    const sink = options.onPlanned?.(mirror?.summary, total === undefined ? {} : { users: total });
+    const sink = options.onPlanned?.(mirror?.summary, { users: total });
     // The users settled without a call (unchanged, done before) count as done for the progress.
-    const progress: ProgressSink | undefined =
-      sink === undefined
-        ? undefined
-        : {
-            start: (live) =>
-              sink.start(() => {
-                const stats = live();
-                return {
-                  ...stats,
-                  usersAlreadyDone: stats.usersAlreadyDone + chosen.resumedDone,
-                  usersUnchanged: chosen.unchangedUsers,
-                };
-              }),
-            stop: () => sink.stop(),
-          };
+    const progress = withJobFigures(sink, (stats) => ({
+      ...stats,
+      usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
+      usersUnchanged: chosen.unchangedUsers,
+      usersTotal: total,
+    }));
     const applied = await runWrites(
       options,
       users,
@@ -194,7 +200,7 @@ async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: st
  * row goes to the failures file with the read's code. A user over a limit: its rows go there with
  * the limit's code.
  */
-export function reportPlanned(p: PlannedUser, failures: FailuresSink): UserWork {
+export function reportPlanned(p: PlannedUser, failures: Pick<FailuresSink, 'writeFailed'>): UserWork {
   if (p.readFailure !== undefined) {
     for (const item of userFailures(p.desired, p.readFailure.errorCode, p.readFailure.message)) {
       failures.writeFailed(item);

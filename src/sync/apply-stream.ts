@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SyncError } from '../errors.js';
-import type { UserWork } from '../executor/apply-user.js';
+import type { FailedItem, UserWork } from '../executor/apply-user.js';
 import { openCheckpoint } from '../executor/log/checkpoint.js';
-import type { DesiredUser } from '../model.js';
+import { conversationKey, type DesiredUser } from '../model.js';
+import { inShard } from '../planner/shard.js';
 import {
   type InputScan,
   type ScanEvent,
@@ -18,7 +19,7 @@ import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { mergeUsers, reportPlanned } from './apply-csv.js';
 import { UserSelection } from './apply-selection.js';
 import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites } from './apply-writes.js';
+import { applyOptions, runWrites, withJobFigures } from './apply-writes.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlanUsersOptions, planUsers } from './plan-users.js';
 
@@ -42,15 +43,25 @@ export function checkStreamOptions(options: ApplyJobOptions): void {
   }
 }
 
-/** The sha256 of a file's bytes (hex), as the reader's digest. */
-async function fileDigest(path: string): Promise<string> {
+/**
+ * The sha256 of a file's bytes (hex), as the reader's digest, and its physical lines (line feeds, and
+ * a last line without one): what the progress's estimate of the users measures the stretches against.
+ */
+async function fileDigest(path: string): Promise<{ digest: string; lines: number }> {
   const hash = createHash('sha256');
+  let lines = 0;
+  let last = 10;
   try {
-    for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+    for await (const chunk of createReadStream(path)) {
+      const bytes = chunk as Buffer;
+      hash.update(bytes);
+      for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++;
+      if (bytes.length > 0) last = bytes[bytes.length - 1] as number;
+    }
   } catch (error) {
     throw new SyncError('IO', `Cannot read ${path}: ${(error as Error).message}`, { path }, { cause: error });
   }
-  return hash.digest('hex');
+  return { digest: hash.digest('hex'), lines: last === 10 ? lines : lines + 1 };
 }
 
 /**
@@ -60,11 +71,18 @@ async function fileDigest(path: string): Promise<string> {
  * queue is dropped and nothing more is given out: those users come again from the partitions.
  */
 class SegmentFeed {
+  /** Users of the stretches so far that are this run's (of its shard), and the last line they reached. */
+  readonly seen = { users: 0, line: 0 };
+  readonly #mine: (user: string) => boolean;
   #queue: DesiredUser[][] = [];
   #ungrouped = false;
   #ended = false;
   #wake: (() => void) | undefined;
   #room: (() => void) | undefined;
+
+  constructor(mine: (user: string) => boolean) {
+    this.#mine = mine;
+  }
 
   get ungrouped(): boolean {
     return this.#ungrouped;
@@ -83,7 +101,11 @@ class SegmentFeed {
     const unit = segmentsUnit([segment]);
     if (unit === undefined) return;
     const users: DesiredUser[] = [];
-    for await (const user of stagedUsers(unit)) users.push(user);
+    for await (const user of stagedUsers(unit)) {
+      users.push(user);
+      if (this.#mine(user.user)) this.seen.users++;
+      for (const line of user.lines) if (line > this.seen.line) this.seen.line = line;
+    }
     while (this.#queue.length >= STREAM_AHEAD && !this.#ungrouped && !this.#ended) {
       await new Promise<void>((resolve) => {
         this.#room = resolve;
@@ -131,6 +153,38 @@ class SegmentFeed {
 }
 
 /**
+ * The failures file of a streamed run: while users are given out from the stretches, the failed rows
+ * written are remembered (by user, group, conversation and action), so that when the file turns out
+ * not grouped and every user comes again from the partitions, a row already written is not written
+ * twice (a user over a limit, one whose state could not be read, an item that failed again). Once the
+ * scan ended with the rows grouped, no user comes again and nothing more is remembered.
+ */
+class FailuresOnce {
+  readonly #sink: FailuresSink;
+  #written: Set<string> | undefined = new Set();
+
+  constructor(sink: FailuresSink) {
+    this.#sink = sink;
+  }
+
+  writeFailed(item: FailedItem): void {
+    const written = this.#written;
+    if (written !== undefined) {
+      const c = item.conversation;
+      const key = `${item.user}\0${item.group}\0${c === undefined ? '' : conversationKey(c)}\0${item.action}`;
+      if (written.has(key)) return;
+      written.add(key);
+    }
+    this.#sink.writeFailed(item);
+  }
+
+  /** No user comes again (the rows were grouped): forgets what was written. */
+  forget(): void {
+    this.#written = undefined;
+  }
+}
+
+/**
  * `cgsync apply input.csv --stream` (merge mode, no `--state`, `--strict` or `--max-invalid`): calls
  * start while the file is still read.
  *
@@ -155,7 +209,7 @@ export async function applyStreaming(
   const dir = await createWorkDir(tmpdir());
   try {
     await options.onPhase?.('scan');
-    const digest = await fileDigest(options.input);
+    const { digest, lines } = await fileDigest(options.input);
     const checkpoint = await openCheckpoint(options.checkpoint, {
       identity: {
         inputDigest: digest,
@@ -166,7 +220,7 @@ export async function applyStreaming(
       toolVersion: VERSION,
     });
     const selection = new UserSelection(undefined, checkpoint, { mode: options.mode, dir });
-    const feed = new SegmentFeed();
+    const feed = new SegmentFeed((user) => inShard(user, options.shard));
     // The scan stops with the run (a fatal error, a signal): it may wait for room that never comes.
     const stopScan = new AbortController();
     const scanSignal =
@@ -179,9 +233,13 @@ export async function applyStreaming(
       onRejected: (rejection) => failures.writeRejected(rejection),
       onEvent: (event) => feed.onEvent(event, failures),
     }).finally(() => feed.end());
+    let scanGrouped = false;
     // Handled here so that a failure while the executor is busy is not unhandled; rethrown below.
     const scanned: Promise<{ scan: InputScan } | { error: unknown }> = scanning.then(
-      (scan) => ({ scan }),
+      (scan) => {
+        scanGrouped = scan.summary.grouped;
+        return { scan };
+      },
       (error: unknown) => ({ error }),
     );
     let scan: InputScan | undefined;
@@ -194,9 +252,27 @@ export async function applyStreaming(
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
     };
-    const report = (p: Parameters<typeof reportPlanned>[0]) => reportPlanned(p, failures);
+    const failed = new FailuresOnce(failures);
+    const report = (p: Parameters<typeof reportPlanned>[0]) => reportPlanned(p, failed);
     let givenOut = 0;
     let settled = 0;
+    // Users done by an earlier run of this checkpoint count as done from the start (its identity is
+    // this file's and shard's: they are users of it).
+    const doneBefore = (): number => Math.max(selection.resumedDone, checkpoint.doneUsers);
+    /** Set when the file turned out not grouped and its users were counted after the scan. */
+    let countedTotal: number | undefined;
+    const total = (): { readonly users?: number; readonly estimated?: boolean } => {
+      if (countedTotal !== undefined) return { users: countedTotal };
+      if (feed.ungrouped) return {};
+      // Grouped and read to the end: every user of the file was in the stretches.
+      if (scanGrouped) return { users: feed.seen.users - selection.resumedDone + doneBefore() };
+      if (feed.seen.line === 0) return {};
+      // While the file is read: the users so far, in proportion to the lines so far (an estimate),
+      // never below what is known to come.
+      const known = feed.seen.users - selection.resumedDone + doneBefore();
+      const scaled = Math.round((feed.seen.users * Math.max(lines, feed.seen.line)) / feed.seen.line);
+      return { users: Math.max(known, scaled), estimated: true };
+    };
     let onSettled: (() => void) | undefined;
     const settle = () => {
       settled++;
@@ -222,9 +298,16 @@ export async function applyStreaming(
       }
       failures.open(scan.summary.header);
       if (!feed.ungrouped) {
+        failed.forget();
         await scan.dispose();
         return;
       }
+      // Every user of the file (of the shard) comes again, after those given out so far.
+      let again = 0;
+      await scan.eachUser((user) => {
+        if (inShard(user, options.shard)) again++;
+      }, options.signal);
+      countedTotal = givenOut + doneBefore() + again;
       // Not grouped: the users given out so far settle first (also when the run stops: they are left
       // unfinished), so no user is ever applied twice at once.
       while (settled < givenOut) {
@@ -233,13 +316,22 @@ export async function applyStreaming(
         });
         onSettled = undefined;
       }
-      const again = planUsers(scan.users(), planOptions);
-      for await (const work of mergeUsers(again, report, options.signal)) yield { ...work, recheck: true };
+      const whole = planUsers(scan.users(), planOptions);
+      for await (const work of mergeUsers(whole, report, options.signal)) yield { ...work, recheck: true };
     }
 
-    const progress = options.onPlanned?.(undefined);
+    const sink = options.onPlanned?.(undefined);
+    const progress = withJobFigures(sink, (stats) => {
+      const { users, estimated } = total();
+      return {
+        ...stats,
+        usersAlreadyDone: stats.usersAlreadyDone + doneBefore(),
+        ...(users === undefined ? {} : { usersTotal: users }),
+        ...(estimated === true ? { usersTotalEstimated: true } : {}),
+      };
+    });
     const run = await runWrites(options, users(), checkpoint, {
-      ...applyOptions(options, failures, undefined, progress),
+      ...applyOptions(options, failed, undefined, progress),
       onUserSettled: settle,
     });
     stopScan.abort();

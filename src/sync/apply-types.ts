@@ -53,8 +53,9 @@ export interface ApplyJobOptions {
   readonly signal?: AbortSignal;
   /**
    * Called before the first write with the plan's summary when it is known (mirror mode and plan
-   * files) and the users of the input (`totals.users`, when known: a CSV without a shard; for merge,
-   * which streams, the only total there is); returns the sink of the write phase's progress.
+   * files) and the users of the input (`totals.users`: a CSV's users of the shard, counted before the
+   * first write; for merge, which streams, the only total there is; the live figures' `usersTotal`
+   * may tell it later, e.g. `--stream`); returns the sink of the write phase's progress.
    */
   readonly onPlanned?: (
     summary: PlanSummary | undefined,

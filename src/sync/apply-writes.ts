@@ -1,6 +1,12 @@
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
 import type { Checkpoint } from '../executor/log/checkpoint.js';
-import { type ApplyOptions, type ProgressSink, type RunResult, runApply } from '../executor/run-apply.js';
+import {
+  type ApplyOptions,
+  type LiveStats,
+  type ProgressSink,
+  type RunResult,
+  runApply,
+} from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';
 import type { UserPlan } from '../planner/types.js';
 import type { ApplyJobOptions } from './apply-types.js';
@@ -20,7 +26,7 @@ export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
 /** The executor options of a job: shared limiters, failures to the sink, user outcomes reported. */
 export function applyOptions(
   options: ApplyJobOptions,
-  failures: FailuresSink,
+  failures: Pick<FailuresSink, 'writeFailed'>,
   onOutcome: ((user: string, outcome: 'done' | 'failed') => void) | undefined,
   progress: ProgressSink | undefined,
 ): ApplyOptions {
@@ -71,4 +77,16 @@ export async function runWrites(
     await checkpoint.close();
     await opened?.close();
   }
+}
+
+/**
+ * `sink` told the job's own figures on top of the run's live ones (the users it settled without a
+ * call, the total it knows): `figures` maps each reading of the run's.
+ */
+export function withJobFigures(
+  sink: ProgressSink | undefined,
+  figures: (stats: LiveStats) => LiveStats,
+): ProgressSink | undefined {
+  if (sink === undefined) return undefined;
+  return { start: (live) => sink.start(() => figures(live())), stop: () => sink.stop() };
 }

@@ -1,4 +1,4 @@
-import { AccessCheckedApi } from '../executor/preflight.js';
+import { AccessCheckedApi, afterAccessCheck } from '../executor/preflight.js';
 import { createEndpointLimiters, type EndpointScheduler } from '../executor/rate/limiters.js';
 import { createRedisGate, type SlotGate } from '../executor/rate/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
@@ -102,6 +102,8 @@ export async function openConnection(settings: ConnectionSettings): Promise<Conn
   });
   const checked = new AccessCheckedApi(api, {
     admin: settings.admin,
+    // The check's call is one of the run's: counted, and within the endpoint's rate.
+    scheduler,
     target: api.baseUrl.origin,
     // Room for the switch to the backup domain (3 connection failures) and then a success.
     attempts: api.canSwitchToBackup ? 6 : 3,
@@ -109,7 +111,8 @@ export async function openConnection(settings: ConnectionSettings): Promise<Conn
   });
   return {
     api: checked,
-    scheduler,
+    // Calls wait for the check before they take a slot: none holds one the check would need.
+    scheduler: afterAccessCheck(scheduler, checked),
     target,
     async close() {
       await scheduler.stop();

@@ -22,6 +22,7 @@ import {
   type GuardVerdict,
   type MaxDelete,
 } from './guard.js';
+import { countInputUsers } from './input-totals.js';
 import { LatencyMeter } from './latency-meter.js';
 import type { OnPhase } from './phase.js';
 import { planUsers } from './plan-users.js';
@@ -174,6 +175,17 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
       writer = out === undefined ? undefined : new PlanFileWriter(out, header);
       try {
         if (!options.assumeEmpty) await options.onPhase?.('read');
+        const onReadProgress = options.assumeEmpty ? undefined : options.onReadProgress;
+        // The users to read (of the shard; one pass over the staged rows if the scan did not count them).
+        const total =
+          onReadProgress === undefined
+            ? undefined
+            : (
+                await countInputUsers(scan, {
+                  ...(options.shard === undefined ? {} : { shard: options.shard }),
+                  ...(options.signal === undefined ? {} : { signal: options.signal }),
+                })
+              ).users;
         const planned = countReads(
           planUsers(scan.users(), {
             mode: options.mode,
@@ -184,8 +196,8 @@ export async function runPlanJob(options: PlanJobOptions): Promise<PlanJobResult
             ...(options.signal === undefined ? {} : { signal: options.signal }),
             ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
           }),
-          options.shard === undefined ? scan.summary.usersCounted : undefined,
-          options.assumeEmpty ? undefined : options.onReadProgress,
+          total,
+          onReadProgress,
         );
         for await (const { plan, desired, readFailure } of planned) {
           if (readFailure !== undefined) {

@@ -2,7 +2,7 @@
 export interface ReadProgress {
   /** Users read (or settled without a read: unchanged since the snapshot, done in a resumed run). */
   readonly read: number;
-  /** Users to read in all, when known (the input's users; unknown with a shard). */
+  /** Users to read in all, when known (the input's users of the shard). */
   readonly total?: number;
 }
 

@@ -4,6 +4,7 @@ import type { Shard } from '../planner/shard.js';
 import type { Operation } from '../planner/types.js';
 import { type Rejection, scanInput } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
+import { countInputUsers } from './input-totals.js';
 import type { OnPhase } from './phase.js';
 import { planUsers, type ReadFailure } from './plan-users.js';
 import { countReads, type OnReadProgress } from './read-progress.js';
@@ -100,6 +101,19 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
   let usersUnreadable = 0;
   let users = 0;
   let usersWithDrift = 0;
+  // The users to read, for the read progress (of the shard; one pass over the staged rows if needed).
+  const total =
+    options.onReadProgress === undefined
+      ? undefined
+      : (
+          await countInputUsers(scan, {
+            ...(options.shard === undefined ? {} : { shard: options.shard }),
+            ...(options.signal === undefined ? {} : { signal: options.signal }),
+          }).catch(async (err: unknown) => {
+            await scan.dispose();
+            throw err;
+          })
+        ).users;
   await options.onPhase?.('read');
   const planned = planUsers(scan.users(), {
     mode: options.mode,
@@ -110,7 +124,6 @@ export async function runVerifyJob(options: VerifyJobOptions): Promise<VerifyRes
     ...(options.signal === undefined ? {} : { signal: options.signal }),
     ...(options.onWarning === undefined ? {} : { onWarning: options.onWarning }),
   });
-  const total = options.shard === undefined ? scan.summary.usersCounted : undefined;
   for await (const { plan, readFailure } of countReads(planned, total, options.onReadProgress)) {
     if (readFailure !== undefined) {
       usersUnreadable++;

@@ -14,6 +14,7 @@ import {
   startEmulator,
   verify,
 } from '../../src/index.js';
+import { inShard } from '../../src/planner/shard.js';
 import { appState } from '../helpers/emulator.js';
 
 const USERS = 120;
@@ -84,8 +85,19 @@ describe('the library against startEmulator(), in process', () => {
     expect(phases).toEqual(['scan', 'write', 'flush']);
     expect(events.some((e) => e.type === 'progress' && e.calls > 0)).toBe(true);
 
-    const resumed = await apply({ input, checkpoint, client });
+    const resumedEvents: ProgressEvent[] = [];
+    const resumed = await apply({
+      input,
+      checkpoint,
+      client,
+      progressIntervalMs: 20,
+      onProgress: (event) => resumedEvents.push(event),
+    });
     expect(resumed.status).toBe('ok');
+    // The events carry the total: the users done before count from the first one, the last is 100%.
+    const live = resumedEvents.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(live[0]).toMatchObject({ unit: 'users', total: USERS, usersAlreadyDone: firstDone });
+    expect(live.at(-1)).toMatchObject({ unit: 'users', total: USERS, done: USERS, percent: 100 });
     expect(resumed.users?.alreadyDone).toBe(firstDone);
     expect((resumed.users?.done ?? 0) + firstDone).toBe(USERS);
     expect(resumed.operations?.failed).toBe(0);
@@ -108,6 +120,33 @@ describe('the library against startEmulator(), in process', () => {
     // Nothing the library hands back carries the key.
     const everything = JSON.stringify([planned, stopped, resumed, verified, exported, events]);
     expect(everything).not.toContain(secretKey);
+  });
+
+  it("progress events carry a total, percentage and ETA for a scattered CSV and a shard's users", async () => {
+    const rows = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
+    for (const group of ['a', 'b']) for (let u = 0; u < 80; u++) rows.push(`sc_${u},${group},1,p_${u},`);
+    const scattered = join(dir, 'scattered.csv');
+    await writeFile(scattered, `${rows.join('\n')}\n`);
+    const shard = { index: 0, count: 2 };
+    const mine = Array.from({ length: 80 }, (_, u) => `sc_${u}`).filter((u) => inShard(u, shard)).length;
+    const events: ProgressEvent[] = [];
+    const result = await apply({
+      input: scattered,
+      checkpoint: join(dir, 'scattered.checkpoint'),
+      client,
+      shard: '0/2',
+      progressIntervalMs: 20,
+      onProgress: (event) => events.push(event),
+    });
+    expect(result.status).toBe('ok');
+    expect(result.users?.done).toBe(mine);
+    const live = events.flatMap((e) => (e.type === 'progress' ? [e] : []));
+    expect(live.length).toBeGreaterThan(1);
+    for (const e of live) {
+      expect(e).toMatchObject({ unit: 'users', total: mine, usersTotal: mine });
+      expect(e.percent).toBeLessThanOrEqual(100);
+    }
+    expect(live.at(-1)).toMatchObject({ done: mine, percent: 100 });
   });
 
   it('a signal already aborted: apply says interrupted and writes nothing; plan and verify reject INTERRUPTED', async () => {

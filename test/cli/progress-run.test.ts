@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run.js';
+import { inShard } from '../../src/planner/shard.js';
 import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { memoryIo } from '../helpers/io.js';
 
@@ -22,6 +23,12 @@ beforeAll(async () => {
   const rows = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
   for (let i = 0; i < USERS; i++) rows.push(`u${String(i).padStart(3, '0')},g,1,peer${i},`);
   await writeFile(join(dir, 'in.csv'), `${rows.join('\n')}\n`);
+  // Every user twice, far apart: the rows are not grouped by user (the scan cannot count them).
+  const scattered = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
+  for (const group of ['a', 'b']) {
+    for (let i = 0; i < USERS; i++) scattered.push(`s${String(i).padStart(3, '0')},${group},1,peer${i},`);
+  }
+  await writeFile(join(dir, 'scattered.csv'), `${scattered.join('\n')}\n`);
 });
 afterAll(async () => {
   await t.close();
@@ -109,5 +116,156 @@ describe('progress off a terminal', () => {
     const last = reads.at(-1)?.time as number;
     // Nothing to write: the whole run is its read phase, and its duration says so.
     expect(JSON.parse(r.out).durationMs).toBeGreaterThanOrEqual(last - first);
+  });
+
+  /** Users `<prefix>000` to `<prefix>119` of shard `index/count`. */
+  const shardUsers = (prefix: string, index: number, count: number) =>
+    Array.from({ length: USERS }, (_, i) => `${prefix}${String(i).padStart(3, '0')}`).filter((u) =>
+      inShard(u, { index, count }),
+    ).length;
+
+  const progressOf = (r: { lines: Line[] }) =>
+    r.lines.filter((l) => l.msg === 'apply progress').map((l) => l.progress ?? {});
+
+  /** Every line has the total, percentages never go back or past 100, ETAs are never negative. */
+  function expectHonest(progress: Record<string, unknown>[], total: number) {
+    expect(progress.length).toBeGreaterThan(0);
+    let last = 0;
+    for (const p of progress) {
+      expect(p).toMatchObject({ unit: 'users', total });
+      const percent = p.percent as number;
+      expect(percent).toBeGreaterThanOrEqual(last);
+      expect(percent).toBeLessThanOrEqual(100);
+      last = percent;
+      if (p.etaSeconds !== undefined) expect(p.etaSeconds as number).toBeGreaterThanOrEqual(0);
+    }
+    // The last line, at the end of the writes, says where they ended.
+    expect(progress.at(-1)).toMatchObject({ done: total, percent: 100 });
+  }
+
+  it('merge from a CSV whose users are scattered: a total, percentage and ETA, up to 100%', async () => {
+    t.emulator.reset();
+    const r = await cli([
+      'apply',
+      'scattered.csv',
+      '--checkpoint',
+      'scattered.ndjson',
+      '--concurrency',
+      '4',
+      '--progress-interval',
+      '100ms',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const progress = progressOf(r);
+    expect(progress.length).toBeGreaterThan(2);
+    expectHonest(progress, USERS);
+    expect(progress.some((p) => typeof p.etaSeconds === 'number')).toBe(true);
+  });
+
+  it("--shard: the total counts only the shard's users (grouped and scattered files)", async () => {
+    for (const [file, prefix] of [
+      ['in.csv', 'u'],
+      ['scattered.csv', 's'],
+    ] as const) {
+      t.emulator.reset();
+      const r = await cli([
+        'apply',
+        file,
+        '--shard',
+        '1/3',
+        '--checkpoint',
+        `shard-${file}.ndjson`,
+        '--concurrency',
+        '4',
+        '--progress-interval',
+        '100ms',
+        '--json',
+      ]);
+      expect(r.code, r.err).toBe(0);
+      const expected = shardUsers(prefix, 1, 3);
+      expect(expected).toBeGreaterThan(0);
+      expect(expected).toBeLessThan(USERS);
+      expectHonest(progressOf(r), expected);
+      expect(JSON.parse(r.out).users.done).toBe(expected);
+    }
+  });
+
+  it("plan and verify of a scattered CSV with --shard: users read / the shard's users", async () => {
+    const mine = shardUsers('s', 1, 2);
+    for (const command of ['plan', 'verify']) {
+      const r = await cli([
+        command,
+        'scattered.csv',
+        '--shard',
+        '1/2',
+        '--rate',
+        '100',
+        '--progress-interval',
+        '100ms',
+        '--json',
+      ]);
+      expect([0, 2], r.err.slice(-400)).toContain(r.code);
+      const reads = r.lines.filter((l) => l.msg === 'reading the app');
+      expect(reads.length, command).toBeGreaterThan(0);
+      for (const l of reads) expect(l.read).toMatchObject({ total: mine });
+    }
+  });
+
+  it("mirror of a scattered CSV with --shard: the read phase counts against the shard's users, the writes against the plan's operations", async () => {
+    t.emulator.reset();
+    const mine = shardUsers('s', 0, 2);
+    const r = await cli([
+      'apply',
+      'scattered.csv',
+      '--mode',
+      'mirror',
+      '--shard',
+      '0/2',
+      '--checkpoint',
+      'mirror-shard.ndjson',
+      '--rate',
+      '100',
+      '--progress-interval',
+      '100ms',
+      '--json',
+    ]);
+    expect(r.code, r.err).toBe(0);
+    const reads = r.lines.filter((l) => l.msg === 'reading the app');
+    expect(reads.length).toBeGreaterThan(0);
+    for (const l of reads) expect(l.read).toMatchObject({ total: mine });
+    const writes = progressOf(r);
+    expect(writes.length).toBeGreaterThan(0);
+    // Two groups a user: two creates each.
+    for (const p of writes) expect(p).toMatchObject({ unit: 'ops', total: mine * 2 });
+    expect(writes.at(-1)).toMatchObject({ done: mine * 2, percent: 100 });
+  });
+
+  it('a resumed run counts the users done before from its first line, and ends at 100%', async () => {
+    t.emulator.reset();
+    const args = ['apply', 'scattered.csv', '--checkpoint', 'resumed.ndjson', '--progress-interval', '100ms'];
+    // 2 calls a user at 20 a second per endpoint: about 6 s for the whole file, stopped after 1.5 s.
+    const first = await cli([
+      ...args,
+      '--json',
+      '--rate',
+      '20',
+      '--concurrency',
+      '2',
+      '--max-duration',
+      '1500ms',
+    ]);
+    expect(first.code, first.err).toBe(3);
+    const doneFirst = JSON.parse(first.out).users.done as number;
+    expect(doneFirst).toBeGreaterThan(0);
+    expect(doneFirst).toBeLessThan(USERS);
+    const again = await cli([...args, '--json', '--concurrency', '4']);
+    expect(again.code, again.err).toBe(0);
+    expect(JSON.parse(again.out).users.alreadyDone).toBe(doneFirst);
+    const progress = progressOf(again);
+    expectHonest(progress, USERS);
+    // Done before: counted from the first line on, not as they are met.
+    expect(progress[0]?.usersAlreadyDone).toBe(doneFirst);
+    expect(progress[0]?.done as number).toBeGreaterThanOrEqual(doneFirst);
   });
 });

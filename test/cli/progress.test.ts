@@ -95,6 +95,20 @@ describe('progress text', () => {
     expect(completionOf(s, {})).toBeUndefined();
   });
 
+  it("the run's own total of users beats the one known at the start; an estimate says so; never past 100%", () => {
+    const s = stats({ usersDone: 300, usersFailed: 0, usersTotal: 600 });
+    expect(completionOf(s, { users: 1000 })).toEqual({ done: 300, total: 600, unit: 'users' });
+    const estimated = completionOf({ ...s, usersTotalEstimated: true }, {});
+    expect(estimated).toEqual({ done: 300, total: 600, unit: 'users', estimated: true });
+    expect(formatProgressLine(s, {}, estimated, undefined)).toMatch(/^\[##########\.+\] 50% 300\/~600 users/);
+    // More operations done than planned (never expected): 100%, not more, and no ETA.
+    const ops = completionOf(stats({ opsOk: 130, opsFailed: 0 }), { ops: 120 });
+    expect(ops).toEqual({ done: 130, total: 130, unit: 'ops' });
+    expect(etaMs(ops, 50)).toBeUndefined();
+    expect(etaMs({ done: 1, total: 2, unit: 'users' }, Number.NaN)).toBeUndefined();
+    expect(etaMs({ done: 1, total: 2, unit: 'users' }, Number.MIN_VALUE)).toBeUndefined();
+  });
+
   it('the read phase: users read / total, users per second, ETA', () => {
     expect(formatReadLine('reading the app', { read: 2500, total: 10_000 }, 250)).toBe(
       'reading the app: [#####...............] 25% 2500/10000 users | 250 users/s | ETA 30s',

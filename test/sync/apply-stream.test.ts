@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateMixedCsv } from '../../bench/gen-mixed.js';
@@ -67,7 +67,7 @@ describe('apply --stream', () => {
       '--json',
     ]);
     expect(run.code, run.err).toBe(0);
-    expect(JSON.parse(run.out).rows.total).toBeGreaterThan(1000);
+    expect(JSON.parse(run.out).rows.total).toBeGreaterThan(500);
     expect(t.state()).toEqual(expectedState(input));
     const stats = t.emulator.stats().endpoints;
     expect(stats.create_contact_group.accepted).toBe(calls.create_contact_group);
@@ -107,6 +107,97 @@ describe('apply --stream', () => {
       ]);
       expect(again.code, again.err).toBe(0);
       expect(t.state()).toEqual(expectedState(input));
+    },
+  );
+
+  it.each([['--assume-empty'], []])(
+    'a file that turns out not grouped: each failed row is in the failures file exactly once (%s)',
+    async (...flags) => {
+      // u0 has 21 groups (over the limit of 20: every row of it fails) and u1 as well; both are given
+      // out from the first stretches, then u0 is reopened at the end: every user comes again.
+      const over = (user: string) => Array.from({ length: 21 }, (_, g) => `${user},G${g},1,${user}peer${g},`);
+      const rows = [...over('u0'), ...over('u1'), ...groupedRows(40, 100, 'v'), 'u0,Late,1,late,'];
+      const input = join(dir.path, `failures-once${flags.length}.csv`);
+      await writeFile(input, `${HEADER}\n${rows.join('\n')}\n`);
+      const failures = `failed-rows${flags.length}.csv`;
+      const run = await cli([
+        'apply',
+        input,
+        ...flags,
+        '--stream',
+        '--checkpoint',
+        `failures-once${flags.length}.ndjson`,
+        '--failures',
+        failures,
+        '--rate',
+        '1000',
+        '--json',
+      ]);
+      expect(run.code, run.err).toBe(4);
+      const lines = (await readFile(join(dir.path, failures), 'utf8')).trim().split(/\r?\n/).slice(1);
+      const rowsOf = (user: string) => lines.filter((l) => l.startsWith(`${user},`));
+      // u0: its 21 rows and the late one; u1: its 21 rows. Each once.
+      expect(rowsOf('u0')).toHaveLength(22);
+      expect(rowsOf('u1')).toHaveLength(21);
+      expect(new Set(lines).size).toBe(lines.length);
+      expect(lines).toHaveLength(43);
+      expect(JSON.parse(run.out).failuresWritten).toBe(43);
+    },
+  );
+
+  it.each([
+    ['grouped', false],
+    ['not grouped', true],
+  ])(
+    'progress of a %s file: a total (estimated while the file is read), to the end, never past it',
+    {
+      timeout: 60_000,
+    },
+    async (_name, reopen) => {
+      // About 150 KB of grouped rows (several stretches; the reader stays at most four ahead).
+      const rows = groupedRows(500, 10, 'p');
+      if (reopen) rows.push('p0,Late,1,late,');
+      const input = join(dir.path, `progress-${String(reopen)}.csv`);
+      await writeFile(input, `${HEADER}\n${rows.join('\n')}\n`);
+      const io = memoryIo(t.env, dir.path);
+      const code = await runCli(
+        [
+          'apply',
+          input,
+          '--assume-empty',
+          '--stream',
+          '--checkpoint',
+          `progress-${String(reopen)}.ndjson`,
+          '--rate',
+          '1000',
+          '--progress-interval',
+          '50ms',
+          '--json',
+        ],
+        io,
+      );
+      expect(code, io.err()).toBe(0);
+      const progress = io
+        .err()
+        .split('\n')
+        .filter((l) => l.startsWith('{') && l.includes('apply progress'))
+        .map((l) => (JSON.parse(l) as { progress: Record<string, unknown> }).progress);
+      expect(progress.length).toBeGreaterThan(2);
+      for (const p of progress) {
+        if (p.total === undefined) continue;
+        expect(p.unit).toBe('users');
+        expect(p.percent as number).toBeLessThanOrEqual(100);
+        expect(p.done as number).toBeLessThanOrEqual(p.total as number);
+        if (p.etaSeconds !== undefined) expect(p.etaSeconds as number).toBeGreaterThanOrEqual(0);
+      }
+      const last = progress.at(-1) as Record<string, unknown>;
+      expect(last.estimated).toBeUndefined();
+      expect(last.percent).toBe(100);
+      // Grouped: each user once. Not grouped: the users given out before the reopened row, then all
+      // of them again from the partitions.
+      if (reopen) expect(last.total as number).toBeGreaterThan(500);
+      else expect(last.total).toBe(500);
+      expect(last.done).toBe(last.total);
     },
   );
 

@@ -164,6 +164,11 @@ export class Checkpoint implements CheckpointStore {
     return this.#failure;
   }
 
+  /** Users the loaded checkpoint has as done (an earlier run of the same input, mode and shard). */
+  get doneUsers(): number {
+    return this.#loaded.done.size;
+  }
+
   /** The header of the file as loaded (undefined for a new file). */
   get loadedHeader(): CheckpointHeader | undefined {
     return this.#loaded.header;
