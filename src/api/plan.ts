@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { countingFromNow } from '../executor/index.js';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import type { PlanSummary } from '../planner/summary.js';
@@ -110,7 +111,9 @@ export async function plan(options: PlanRunOptions): Promise<PlanRunResult> {
       ...planStamp(options.input, at, target),
       onWarning: events.onWarning,
       onPhase: events.onPhase,
-      ...(connection === undefined ? {} : { api: connection.api, scheduler: connection.scheduler }),
+      ...(connection === undefined
+        ? {}
+        : { api: connection.api, scheduler: countingFromNow(connection.scheduler) }),
       ...(linked.signal === undefined ? {} : { signal: linked.signal }),
     });
     return {

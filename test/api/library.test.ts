@@ -149,6 +149,30 @@ describe('the library against startEmulator(), in process', () => {
     expect(live.at(-1)).toMatchObject({ done: mine, percent: 100 });
   });
 
+  it("a job's summary counts its own calls, not those of the client's earlier jobs or its check", async () => {
+    const rows = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
+    for (let u = 0; u < 25; u++) rows.push(`own_${u},a,1,p_${u},`, `own_${u},b,1,p_${u},`);
+    const own = join(dir, 'own.csv');
+    await writeFile(own, `${rows.join('\n')}\n`);
+    const events: ProgressEvent[] = [];
+    const result = await apply({
+      input: own,
+      checkpoint: join(dir, 'own.checkpoint'),
+      client,
+      assumeEmpty: true,
+      progressIntervalMs: 20,
+      onProgress: (event) => events.push(event),
+    });
+    expect(result.status).toBe('ok');
+    // Two creates per user and nothing else: no read (assumeEmpty), and the client's check was made
+    // (and counted) by createClient, before this job.
+    expect(result.endpoints?.create_contact_group.calls).toBe(50);
+    expect(result.endpoints?.get_contact_group.calls).toBe(0);
+    expect(result.endpoints?.update_contact_group.calls).toBe(0);
+    const last = events.flatMap((e) => (e.type === 'progress' ? [e] : [])).at(-1);
+    expect(last?.calls).toBe(50);
+  });
+
   it('a signal already aborted: apply says interrupted and writes nothing; plan and verify reject INTERRUPTED', async () => {
     const before = emulator.stats();
     const signal = AbortSignal.abort();

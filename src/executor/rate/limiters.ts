@@ -270,3 +270,19 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
     },
   };
 }
+
+/**
+ * The same budget, counting one job's calls: `stats` reads from now on ({@link CallStats.fromNow}).
+ * For a job on a client whose budget other jobs share.
+ */
+export function countingFromNow(scheduler: EndpointScheduler): EndpointScheduler {
+  return {
+    rate: scheduler.rate,
+    schedule: (endpoint, fn, signal) => scheduler.schedule(endpoint, fn, signal),
+    reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
+    reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
+    spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
+    stats: scheduler.stats.fromNow(),
+    stop: () => scheduler.stop(),
+  };
+}
