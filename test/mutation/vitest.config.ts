@@ -13,7 +13,10 @@ import { FastFirstSequencer } from './fast-first.js';
  *   clock (the gate's pure parts are in slot-pump.test.ts and redis-gate.unit.test.ts, which stay);
  * - test/planner/report-browser.test.ts: seconds of headless Chromium per run, for the HTML text that
  *   test/planner/report.test.ts checks already;
- * - the emulator's own tests (src/emulator is not mutated);
+ * - the emulator's own tests (src/emulator is not mutated), and test/tencent/client-emulator.test.ts:
+ *   the client against the emulator's HTTP server, whose worker thread runs dist/emulator/http-thread.js
+ *   (not in Stryker's sandbox: the file fails there), on the real clock; test/tencent/client.test.ts
+ *   covers the client on a stub server;
  * - test/executor/limiters-real-clock.test.ts: on two loaded cores its time bounds can fail by chance,
  *   which would count a mutant as killed; the same rules on an injected clock (limiters.test.ts,
  *   limiters.unit.test.ts) stay.
@@ -34,6 +37,7 @@ export default defineConfig({
       'test/executor/redis-gate.test.ts',
       'test/executor/limiters-real-clock.test.ts',
       'test/planner/report-browser.test.ts',
+      'test/tencent/client-emulator.test.ts',
     ],
     isolate: false,
     sequence: { sequencer: FastFirstSequencer },
