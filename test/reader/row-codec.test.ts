@@ -83,6 +83,14 @@ describe('row codec', () => {
     );
   });
 
+  it('refuses a line without any TAB, even after lines that have them', () => {
+    const text = 'alice\t1\tG\tbob\t2\ncorrupted\n';
+    const start = text.indexOf('\n') + 1;
+    expect(() => findTabs(text, start, text.length - 1, new Int32Array(4))).toThrow(
+      'Malformed working-file line: "corrupted"',
+    );
+  });
+
   it('refuses a line whose TABs are only found on the next line', () => {
     const text = 'alice\t1\tG\nbob\t0\tE\t\t3';
     expect(() => findTabs(text, 0, text.indexOf('\n'), new Int32Array(4))).toThrow(
@@ -98,5 +106,10 @@ describe('row codec', () => {
     expect(at('1e3')).toBe(1000);
     expect(at(' 12')).toBe(12);
     expect(at('7x')).toBeNaN();
+  });
+
+  it('reads the digits of text[from, end) only, not those around it', () => {
+    expect(lineNumberAt('12345', 2, 4)).toBe(34);
+    expect(lineNumberAt('907\t', 0, 3)).toBe(907);
   });
 });

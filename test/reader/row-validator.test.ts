@@ -128,6 +128,16 @@ describe('RowValidator: header', () => {
     failures.accept([...CANONICAL, 'error_code', 'error_message']);
     expect(failures.accept(["'alice", 'G', '1', 'bob', '', '', ''])).toMatchObject({ user: "'alice" });
   });
+
+  it('removes nothing from a failures-file cell without the escape, even before = + - @', () => {
+    const failures = new RowValidator();
+    failures.accept([...CANONICAL, 'error_code', 'error_message']);
+    expect(failures.accept(['a@b', 'x=y', '1', 'b-ob', '', '', ''])).toMatchObject({
+      user: 'a@b',
+      group: 'x=y',
+      conversation: { type: 1, id: 'b-ob' },
+    });
+  });
 });
 
 describe('RowValidator: rows', () => {
