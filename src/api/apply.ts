@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { isSyncError } from '../errors.js';
-import { countingFromNow } from '../executor/index.js';
+import { countingApart } from '../executor/index.js';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import { runApplyJob } from '../sync/apply-job.js';
@@ -127,7 +127,7 @@ export async function apply(options: ApplyRunOptions): Promise<ApplyRunResult> {
       mode: bound.mode,
       assumeEmpty: bound.assumeEmpty === true,
       api: connection.api,
-      scheduler: countingFromNow(connection.scheduler),
+      scheduler: countingApart(connection.scheduler),
       ...(bound.maxDelete === undefined ? {} : { maxDelete: bound.maxDelete }),
       ...(bound.shard === undefined ? {} : { shard: bound.shard }),
       ...(bound.groupNameLimit === undefined ? {} : { groupNameLimit: bound.groupNameLimit }),

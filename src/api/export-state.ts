@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { SyncError } from '../errors.js';
-import { countingFromNow } from '../executor/index.js';
+import { countingApart } from '../executor/index.js';
 import { scanInput } from '../reader/index.js';
 import { type ExportJobResult, runExportJob } from '../sync/export-job.js';
 import { checkOptions, is } from './check-options.js';
@@ -88,7 +88,7 @@ export async function exportState(options: ExportStateOptions): Promise<ExportSt
       unique: staged !== undefined,
       out: resolve(options.out),
       api: connection.api,
-      scheduler: countingFromNow(connection.scheduler),
+      scheduler: countingApart(connection.scheduler),
       ...(options.listLimit === undefined ? {} : { listLimit: options.listLimit }),
       ...signal,
       onPhase: events.onPhase,

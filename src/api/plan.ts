@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { countingFromNow } from '../executor/index.js';
+import { countingApart } from '../executor/index.js';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import type { PlanSummary } from '../planner/summary.js';
@@ -113,7 +113,7 @@ export async function plan(options: PlanRunOptions): Promise<PlanRunResult> {
       onPhase: events.onPhase,
       ...(connection === undefined
         ? {}
-        : { api: connection.api, scheduler: countingFromNow(connection.scheduler) }),
+        : { api: connection.api, scheduler: countingApart(connection.scheduler) }),
       ...(linked.signal === undefined ? {} : { signal: linked.signal }),
     });
     return {

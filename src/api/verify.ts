@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { countingFromNow } from '../executor/index.js';
+import { countingApart } from '../executor/index.js';
 import type { Mode } from '../model.js';
 import type { Shard } from '../planner/shard.js';
 import { runVerifyJob, type VerifyResult } from '../sync/verify-job.js';
@@ -54,7 +54,7 @@ export async function verify(options: VerifyRunOptions): Promise<VerifyRunResult
       input: resolve(options.input),
       mode: options.mode ?? 'merge',
       api: connection.api,
-      scheduler: countingFromNow(connection.scheduler),
+      scheduler: countingApart(connection.scheduler),
       ...(shard === undefined ? {} : { shard }),
       ...(options.groupNameLimit === undefined ? {} : { groupNameLimit: options.groupNameLimit }),
       ...(options.listLimit === undefined ? {} : { listLimit: options.listLimit }),

@@ -21,7 +21,7 @@ export {
 export { acquireLock, type Lock, type LockOptions, lockPathFor } from './log/lock.js';
 export {
   type CallGate,
-  countingFromNow,
+  countingApart,
   createEndpointLimiters,
   type EndpointScheduler,
   isGateFailure,

@@ -149,28 +149,38 @@ describe('the library against startEmulator(), in process', () => {
     expect(live.at(-1)).toMatchObject({ done: mine, percent: 100 });
   });
 
-  it("a job's summary counts its own calls, not those of the client's earlier jobs or its check", async () => {
-    const rows = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
-    for (let u = 0; u < 25; u++) rows.push(`own_${u},a,1,p_${u},`, `own_${u},b,1,p_${u},`);
-    const own = join(dir, 'own.csv');
-    await writeFile(own, `${rows.join('\n')}\n`);
-    const events: ProgressEvent[] = [];
-    const result = await apply({
-      input: own,
-      checkpoint: join(dir, 'own.checkpoint'),
-      client,
-      assumeEmpty: true,
-      progressIntervalMs: 20,
-      onProgress: (event) => events.push(event),
-    });
-    expect(result.status).toBe('ok');
+  it("a job's summary counts its own calls: not another job's on the same client (one after another or at once), nor the client's check", async () => {
+    const job = async (tag: string, users: number) => {
+      const rows = ['From_Account,GroupName,Type,To_Account,ToGroupId'];
+      for (let u = 0; u < users; u++) rows.push(`${tag}_${u},a,1,p_${u},`, `${tag}_${u},b,1,p_${u},`);
+      const file = join(dir, `${tag}.csv`);
+      await writeFile(file, `${rows.join('\n')}\n`);
+      const events: ProgressEvent[] = [];
+      const result = await apply({
+        input: file,
+        checkpoint: join(dir, `${tag}.checkpoint`),
+        client,
+        assumeEmpty: true,
+        progressIntervalMs: 20,
+        onProgress: (event) => events.push(event),
+      });
+      return { result, last: events.flatMap((e) => (e.type === 'progress' ? [e] : [])).at(-1) };
+    };
     // Two creates per user and nothing else: no read (assumeEmpty), and the client's check was made
-    // (and counted) by createClient, before this job.
-    expect(result.endpoints?.create_contact_group.calls).toBe(50);
-    expect(result.endpoints?.get_contact_group.calls).toBe(0);
-    expect(result.endpoints?.update_contact_group.calls).toBe(0);
-    const last = events.flatMap((e) => (e.type === 'progress' ? [e] : [])).at(-1);
-    expect(last?.calls).toBe(50);
+    // by createClient, before these jobs.
+    const [one, two] = await Promise.all([job('own_a', 25), job('own_b', 40)]);
+    const three = await job('own_c', 10);
+    for (const [{ result, last }, users] of [
+      [one, 25],
+      [two, 40],
+      [three, 10],
+    ] as const) {
+      expect(result.status).toBe('ok');
+      expect(result.endpoints?.create_contact_group.calls).toBe(users * 2);
+      expect(result.endpoints?.get_contact_group.calls).toBe(0);
+      expect(result.endpoints?.update_contact_group.calls).toBe(0);
+      expect(last?.calls).toBe(users * 2);
+    }
   });
 
   it('a signal already aborted: apply says interrupted and writes nothing; plan and verify reject INTERRUPTED', async () => {

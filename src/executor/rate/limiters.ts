@@ -272,17 +272,28 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
 }
 
 /**
- * The same budget, counting one job's calls: `stats` reads from now on ({@link CallStats.fromNow}).
- * For a job on a client whose budget other jobs share.
+ * The same budget with counters of its own: `stats` counts the calls started through this one only
+ * (the retry loop counts retries and failures into it). For each job on a client whose budget other
+ * jobs share, at the same time or one after another.
  */
-export function countingFromNow(scheduler: EndpointScheduler): EndpointScheduler {
+export function countingApart(scheduler: EndpointScheduler): EndpointScheduler {
+  const stats = new CallStats();
   return {
     rate: scheduler.rate,
-    schedule: (endpoint, fn, signal) => scheduler.schedule(endpoint, fn, signal),
+    // Counted when the call starts, as the budget counts its own (just before `fn`).
+    schedule: (endpoint, fn, signal) =>
+      scheduler.schedule(
+        endpoint,
+        () => {
+          stats.of(endpoint).calls++;
+          return fn();
+        },
+        signal,
+      ),
     reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
     reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
     spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
-    stats: scheduler.stats.fromNow(),
+    stats,
     stop: () => scheduler.stop(),
   };
 }

@@ -36,58 +36,21 @@ export class CallStats {
   /** Calls started per endpoint. */
   callsByEndpoint(): Record<Endpoint, number> {
     const out = {} as Record<Endpoint, number>;
-    for (const [endpoint, counts] of Object.entries(this.snapshot()) as [Endpoint, EndpointCounts][])
-      out[endpoint] = counts.calls;
+    for (const [endpoint, counts] of this.#counts) out[endpoint] = counts.calls;
     return out;
   }
 
   /** Calls started on all endpoints together. */
   totalCalls(): number {
     let total = 0;
-    for (const counts of Object.values(this.snapshot())) total += counts.calls;
+    for (const counts of this.#counts.values()) total += counts.calls;
     return total;
   }
 
   /** Failed attempts on all endpoints together. */
   totalFailures(): number {
     let total = 0;
-    for (const counts of Object.values(this.snapshot())) total += counts.failures;
+    for (const counts of this.#counts.values()) total += counts.failures;
     return total;
-  }
-
-  /**
-   * The counters from now on: the same live counters (what is counted into `of()` counts here too),
-   * read minus what they held when this was called. One job on a client that other jobs share
-   * reports its own calls, not the client's since it was made.
-   */
-  fromNow(): CallStats {
-    return new CallStatsSince(this);
-  }
-}
-
-class CallStatsSince extends CallStats {
-  readonly #live: CallStats;
-  readonly #base: Record<Endpoint, EndpointCounts>;
-
-  constructor(live: CallStats) {
-    super();
-    this.#live = live;
-    this.#base = live.snapshot();
-  }
-
-  override of(endpoint: Endpoint): EndpointCounts {
-    return this.#live.of(endpoint);
-  }
-
-  override snapshot(): Record<Endpoint, EndpointCounts> {
-    const out = this.#live.snapshot();
-    for (const [endpoint, counts] of Object.entries(out) as [Endpoint, EndpointCounts][]) {
-      const base = this.#base[endpoint];
-      counts.calls -= base.calls;
-      counts.retries -= base.retries;
-      counts.rateLimited -= base.rateLimited;
-      counts.failures -= base.failures;
-    }
-    return out;
   }
 }
