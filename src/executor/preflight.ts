@@ -4,7 +4,7 @@ import type { ChatApi, GroupsPage, GroupWriteResult, MemberChanges, SearchResult
 import { failureOf } from '../tencent/client.js';
 import { classifyFailure } from '../tencent/error-codes.js';
 import { abortReason, type Clock, systemClock } from './clock.js';
-import type { EndpointScheduler } from './rate/limiters.js';
+import { type EndpointScheduler, reschedule } from './rate/limiters.js';
 import { failureMessage } from './retry.js';
 
 /** Options of {@link checkAccess}. */
@@ -210,16 +210,11 @@ export function afterAccessCheck(scheduler: EndpointScheduler, checked: AccessCh
       );
     });
   };
-  return {
-    rate: scheduler.rate,
+  return reschedule(scheduler, {
     stats: scheduler.stats,
     schedule(endpoint, fn, signal) {
       if (passed) return scheduler.schedule(endpoint, fn, signal);
       return waitForCheck(signal).then(() => scheduler.schedule(endpoint, fn, signal));
     },
-    reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
-    reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
-    spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
-    stop: () => scheduler.stop(),
-  };
+  });
 }

@@ -271,6 +271,22 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
   };
 }
 
+/** `scheduler` with another `schedule` and counters; everything else is the budget's own. */
+export function reschedule(
+  scheduler: EndpointScheduler,
+  own: Pick<EndpointScheduler, 'schedule' | 'stats'>,
+): EndpointScheduler {
+  return {
+    rate: scheduler.rate,
+    reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
+    reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
+    spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
+    stop: () => scheduler.stop(),
+    schedule: own.schedule,
+    stats: own.stats,
+  };
+}
+
 /**
  * The same budget with counters of its own: `stats` counts the calls started through this one only
  * (the retry loop counts retries and failures into it). For each job on a client whose budget other
@@ -278,8 +294,8 @@ export function createEndpointLimiters(options: LimiterOptions = {}): EndpointSc
  */
 export function countingApart(scheduler: EndpointScheduler): EndpointScheduler {
   const stats = new CallStats();
-  return {
-    rate: scheduler.rate,
+  return reschedule(scheduler, {
+    stats,
     // Counted when the call starts, as the budget counts its own (just before `fn`).
     schedule: (endpoint, fn, signal) =>
       scheduler.schedule(
@@ -290,10 +306,5 @@ export function countingApart(scheduler: EndpointScheduler): EndpointScheduler {
         },
         signal,
       ),
-    reportRateLimited: (endpoint) => scheduler.reportRateLimited(endpoint),
-    reportSuccess: (endpoint) => scheduler.reportSuccess(endpoint),
-    spacingMs: (endpoint) => scheduler.spacingMs(endpoint),
-    stats,
-    stop: () => scheduler.stop(),
-  };
+  });
 }

@@ -9,6 +9,18 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
   }
 }
 
+/** Calls `onRaw` with the raw first field (the user, escaped) of each line of a work file, in order. */
+async function eachRawUser(path: string, onRaw: (raw: string) => void, signal?: AbortSignal): Promise<void> {
+  for await (const piece of readPieces(path)) {
+    stopIfAborted(signal);
+    for (let start = 0; start < piece.length; ) {
+      const end = piece.indexOf('\n', start);
+      onRaw(piece.slice(start, piece.indexOf('\t', start)));
+      start = end < 0 ? piece.length : end + 1;
+    }
+  }
+}
+
 /**
  * Tells `visit` each distinct user of staged rows once (the ID as the users stream gives it), without
  * consuming the rows: a user whose rows were all rejected included, as the stream yields it. Only the
@@ -25,33 +37,27 @@ export async function eachStagedUser(
   if (rows.partitions === undefined) {
     if (rows.spill === undefined) return;
     let previous: string | undefined;
-    for await (const piece of readPieces(rows.spill)) {
-      stopIfAborted(signal);
-      for (let start = 0; start < piece.length; ) {
-        const end = piece.indexOf('\n', start);
-        const raw = piece.slice(start, piece.indexOf('\t', start));
-        if (raw !== previous) {
-          previous = raw;
-          emit(raw);
-        }
-        start = end < 0 ? piece.length : end + 1;
-      }
-    }
+    await eachRawUser(
+      rows.spill,
+      (raw) => {
+        if (raw === previous) return;
+        previous = raw;
+        emit(raw);
+      },
+      signal,
+    );
     return;
   }
   for (const partition of rows.partitions) {
     const seen = new Set<string>();
-    for await (const piece of readPieces(partition.path)) {
-      stopIfAborted(signal);
-      for (let start = 0; start < piece.length; ) {
-        const end = piece.indexOf('\n', start);
-        const raw = piece.slice(start, piece.indexOf('\t', start));
-        if (!seen.has(raw)) {
-          seen.add(raw);
-          emit(raw);
-        }
-        start = end < 0 ? piece.length : end + 1;
-      }
-    }
+    await eachRawUser(
+      partition.path,
+      (raw) => {
+        if (seen.has(raw)) return;
+        seen.add(raw);
+        emit(raw);
+      },
+      signal,
+    );
   }
 }
