@@ -181,7 +181,9 @@ export class SlotPump {
     lane.inFlight--;
     this.note(error instanceof Error ? error.message : String(error));
     this.#fail(this.#lastError);
-    lane.pausedUntil = this.#o.clock.now() + Math.min(1000, 50 * 2 ** Math.min(lane.errors++, 5));
+    // Never sooner than a refusal of another reservation asked: that would only poll for another refusal.
+    const backoff = Math.min(1000, 50 * 2 ** Math.min(lane.errors++, 5));
+    lane.pausedUntil = Math.max(lane.pausedUntil, this.#o.clock.now() + backoff);
     this.#pump(endpoint, lane);
   }
 
