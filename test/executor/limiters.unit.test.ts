@@ -1,7 +1,9 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
 import {
   bottleneckSettings,
+  countingApart,
   createEndpointLimiters,
   type EndpointScheduler,
   isGateFailure,
@@ -62,7 +64,8 @@ async function stop(limiters: EndpointScheduler) {
 describe('createEndpointLimiters on virtual time', () => {
   it('spaces starts by 1000 / (rate × 0.99) by default', async () => {
     const limiters = createEndpointLimiters({ rate: 4 });
-    expect(limiters.spacingMs('get_contact_group')).toBe(spacingFor(4, 0.99));
+    expect(limiters.spacingMs('get_contact_group')).toBeCloseTo(1000 / 3.96, 9);
+    expect(createEndpointLimiters({ rate: 100, headroom: 0.5 }).spacingMs('get_contact_group')).toBe(20);
     const { at } = await starts(limiters, 3);
     // Bottleneck's own timers add a millisecond or two; never less than the spacing.
     for (const gap of gaps(at)) {
@@ -159,6 +162,63 @@ describe('schedule and signals', () => {
     const [a, b] = await outcomes;
     expect(a).toEqual({ status: 'fulfilled', value: 'answer' });
     expect(b).toMatchObject({ status: 'rejected', reason: { message: 'refused' } });
+    await stop(limiters);
+  });
+
+  it('refuses at once a call aborted while it waits its turn, and never runs it', async () => {
+    const limiters = createEndpointLimiters({ rate: 100, maxConcurrent: 1 });
+    let finish!: () => void;
+    const first = limiters.schedule(
+      'get_contact_group',
+      () => new Promise<void>((resolve) => (finish = resolve)),
+    );
+    const abort = new AbortController();
+    let ran = false;
+    let outcome = 'waiting';
+    limiters
+      .schedule(
+        'get_contact_group',
+        async () => {
+          ran = true;
+        },
+        abort.signal,
+      )
+      .then(
+        () => (outcome = 'ran'),
+        (e: Error) => (outcome = e.message),
+      );
+    await time.runUntil(50);
+    abort.abort(new Error('stop'));
+    await time.runUntil(60);
+    // The first call still runs: the second learns of its abort without waiting for it.
+    expect(outcome).toBe('stop');
+    finish();
+    await time.runUntil(200);
+    await first;
+    expect(ran).toBe(false);
+    expect(limiters.stats.of('get_contact_group').calls).toBe(1);
+    await stop(limiters);
+  });
+
+  it("leaves no listener on the caller's signal once its calls are done (one signal per job)", async () => {
+    const limiters = createEndpointLimiters({ rate: 100 });
+    const job = new AbortController();
+    const calls = Array.from({ length: 12 }, (_, i) =>
+      limiters.schedule(
+        'get_contact_group',
+        async () => {
+          if (i % 2 === 1) throw new Error(`refused ${i}`);
+          return i;
+        },
+        job.signal,
+      ),
+    );
+    const outcomes = Promise.allSettled(calls);
+    await time.runUntil(500);
+    expect((await outcomes).map((o) => o.status)).toEqual(
+      Array.from({ length: 12 }, (_, i) => (i % 2 === 1 ? 'rejected' : 'fulfilled')),
+    );
+    expect(getEventListeners(job.signal, 'abort')).toHaveLength(0);
     await stop(limiters);
   });
 
@@ -354,5 +414,39 @@ describe('options', () => {
       const limiters = createEndpointLimiters(bounds);
       void limiters.stop();
     }
+  });
+});
+
+describe('countingApart (one job on a budget other jobs share)', () => {
+  it("counts the calls started through it only, and slows, recovers and reads the shared budget's spacing", async () => {
+    const clock = new FakeClock();
+    const shared = createEndpointLimiters({ rate: 100, headroom: 1, slowdownStep: 2, clock });
+    const job = countingApart(shared);
+    const other = countingApart(shared);
+    expect(job.rate).toBe(100);
+    const values = Promise.all([
+      job.schedule('get_contact_group', async () => 1),
+      job.schedule('del_contact_group', async () => 2),
+      other.schedule('get_contact_group', async () => 3),
+      shared.schedule('get_contact_group', async () => 4),
+    ]);
+    await time.runUntil(100);
+    expect(await values).toEqual([1, 2, 3, 4]);
+    expect(job.stats.of('get_contact_group').calls).toBe(1);
+    expect(job.stats.of('del_contact_group').calls).toBe(1);
+    expect(other.stats.totalCalls()).toBe(1);
+    expect(shared.stats.totalCalls()).toBe(4);
+    // A rate-limit answer one job gets slows every job on the endpoint; a later success recovers it.
+    job.reportRateLimited('get_contact_group');
+    expect(shared.spacingMs('get_contact_group')).toBe(20);
+    expect(other.spacingMs('get_contact_group')).toBe(20);
+    clock.time += 1000;
+    other.reportSuccess('get_contact_group');
+    expect(job.spacingMs('get_contact_group')).toBe(10);
+    // `stop` is the budget's own too (only its owner calls it: run-apply, the connection).
+    await stop(job);
+    const late = shared.schedule('get_contact_group', async () => 5).catch((e: Error) => e.message);
+    await time.runUntil(time.now() + 100);
+    expect(await late).toMatch(/stopped/);
   });
 });
