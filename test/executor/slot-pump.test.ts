@@ -369,4 +369,22 @@ describe('SlotPump: waiting, aborts and the unreachable deadline (injected clock
     expect(log).toEqual([unreachable('connection closed')]);
     pump.close();
   });
+
+  it('counts a failing budget from its first failure, even while no call waited', async () => {
+    const clock = new ManualClock();
+    const budget = fakeBudget(clock, 10, 25);
+    const pump = pumpWith(clock, budget);
+    pump.up(0);
+    budget.failWith = new Error('Command timed out');
+    const gone = new AbortController();
+    const aborted = pump.acquire(EP, gone.signal);
+    gone.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrow('stop');
+    // Its reservation fails at 0, with no call waiting any more.
+    await clock.advance(1500);
+    const late = track(clock, [pump.acquire(EP)]);
+    await clock.advance(0);
+    expect(late).toEqual([unreachable('Command timed out')]);
+    pump.close();
+  });
 });
