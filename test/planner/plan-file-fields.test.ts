@@ -336,7 +336,7 @@ describe('a plan file with a wrong or missing field is refused, naming the line 
       [userWith('operations[0].id', false), 'operations[0].id: expected a string, got false (boolean)'],
     ];
     for (const [lines, problem] of cases) {
-      expect(errorOf(await read(lines))).toMatch(new RegExp(`line( 2)?: ${escape(problem)}$`));
+      expect(errorOf(await read(lines))).toMatch(new RegExp(`line( 2)?: ${escapeRegExp(problem)}$`));
     }
     // 0 is a count, and a time; it is not a rate.
     expect((await read(summaryWith('summary.latencyMs', 0))).err).toBeUndefined();
@@ -367,6 +367,6 @@ describe('a plan file with a wrong or missing field is refused, naming the line 
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
