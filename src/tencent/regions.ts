@@ -55,8 +55,16 @@ export function resolveBaseUrl(target: { region?: string; endpoint?: string; bac
   return new URL(`https://${target.backup === true ? domains.backup : domains.primary}`);
 }
 
-/** True for 127.0.0.0/8, ::1 (also bracketed or IPv4-mapped) and `localhost`. */
+/**
+ * True for 127.0.0.0/8, ::1 (also bracketed) and `localhost`, and for 127.0.0.0/8 mapped into IPv6
+ * as written (`::ffff:127.0.0.1`) or as a URL's hostname spells it (`[::ffff:7f00:1]`).
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || h === '::ffff:127.0.0.1' || /^127(\.\d{1,3}){3}$/.test(h);
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h) ||
+    /^::ffff:7f[\da-f]{2}:[\da-f]{1,4}$/.test(h)
+  );
 }
