@@ -87,7 +87,13 @@ describe('openCheckpoint when the disk says no', () => {
     path: string,
     id: RunIdentity = identity,
     openFile?: (p: string) => Promise<CheckpointFile>,
-  ) => openCheckpoint(path, { identity: id, toolVersion: '0.1.0', flushIntervalMs: 5, openFile });
+  ) =>
+    openCheckpoint(path, {
+      identity: id,
+      toolVersion: '0.1.0',
+      flushIntervalMs: 5,
+      ...(openFile === undefined ? {} : { openFile }),
+    });
 
   it('says IO "cannot read" when the path cannot be looked at', async () => {
     await writeFile(join(dir, 'plain'), 'x');

@@ -123,6 +123,18 @@ describe('parseRecord', () => {
       reconciled: false,
     };
     expect(parseRecord(full)).toEqual(full);
+    // A delete done keeps the conversations its group held (a record without them has no such field).
+    const deleted = { ...op, kind: 'delete', removed: ['1:bob', '2:grp'] };
+    expect(parseRecord(deleted)).toStrictEqual(deleted);
+    expect(parseRecord({ ...deleted, removed: [] })).toStrictEqual({ ...deleted, removed: [] });
+    expect(Object.keys(parseRecord(op) as object)).toEqual([
+      'type',
+      'id',
+      'user',
+      'kind',
+      'group',
+      'outcome',
+    ]);
     expect(parseRecord({ ...op, errorCode: 51008, items: [], reconciled: true })).toEqual({
       ...op,
       errorCode: 51008,
@@ -146,6 +158,8 @@ describe('parseRecord', () => {
     ['an op with an unknown outcome', { ...op, outcome: 'done' }],
     ['an op with a boolean errorCode', { ...op, errorCode: true }],
     ['an op with reconciled as text', { ...op, reconciled: 'yes' }],
+    ['an op whose removed conversations are text, not a list', { ...op, outcome: 'ok', removed: '1:bob' }],
+    ['an op whose removed conversations are not all keys', { ...op, outcome: 'ok', removed: ['1:bob', 2] }],
     ['an op with items that are not a list', { ...op, items: { action: 'add', code: 1 } }],
     ['an op with an item that is not an object', { ...op, items: ['1:bob'] }],
     ['an op with an item without code', { ...op, items: [{ action: 'add' }] }],

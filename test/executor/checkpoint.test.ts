@@ -319,6 +319,8 @@ describe('loadCheckpoint', () => {
       code: 'IO',
       message: `cannot read checkpoint ${dir}: EISDIR`,
       context: { path: dir },
+      // The system error itself, for a caller that wants more than its code.
+      cause: { code: 'EISDIR' },
     });
   });
 });

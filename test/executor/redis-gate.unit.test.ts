@@ -231,6 +231,18 @@ describe('createRedisGate wiring (ioredis scripted)', () => {
     await gate.close();
   });
 
+  it('says the connection was closed when it went without an error (a server shut down cleanly)', async () => {
+    const { gate, clock, redis } = await start({ unavailableAfterMs: 500 });
+    redis.emit('close');
+    const waiting = gate.acquire('get_contact_group').then(
+      () => 'granted',
+      (e: unknown) => (e as Error).message,
+    );
+    await clock.advance(500);
+    expect(await waiting).toBe('Redis at cache:6380 is unreachable: connection closed');
+    await gate.close();
+  });
+
   it('quits a ready connection on close, and disconnects one that is not ready or will not quit', async () => {
     const ready = await start();
     await ready.gate.close();
