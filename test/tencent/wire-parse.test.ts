@@ -5,6 +5,7 @@ import {
   parseDeletedGroup,
   parseGroupResult,
   parseGroupsPage,
+  parseSearchResult,
   parseUpdateResult,
 } from '../../src/tencent/wire-parse.js';
 
@@ -111,5 +112,32 @@ describe('wire-parse: what a good answer says', () => {
     expect(marked({ StandardMark: '0010' })).toBe(true);
     expect(marked({ CustomMark: '' })).toBe(false);
     expect(marked({ CustomMark: 'x' })).toBe(true);
+  });
+});
+
+// A list field that is not a list: the message names the field.
+describe('wire-parse: a list that is not an array', () => {
+  const group = { GroupName: 'G', GroupId: 1 };
+  it.each([
+    ['GroupItem of a listed page', () => parseGroupsPage({ GroupItem: {} }), 'GroupItem'],
+    ['ContactItem of a listed page', () => parseGroupsPage({ ContactItem: 'x' }), 'ContactItem'],
+    ['GroupItem of a search', () => parseSearchResult({ GroupItem: 1 }), 'GroupItem'],
+    [
+      'ContactResultItem of a search',
+      () => parseSearchResult({ ContactResultItem: {} }),
+      'ContactResultItem',
+    ],
+    [
+      'ResultItem of a create answer',
+      () => parseGroupResult({ GroupResultItem: [{ GroupItem: group, ResultItem: {} }] }),
+      'GroupResultItem[0].ResultItem',
+    ],
+    [
+      'ContactResultItem of an update answer',
+      () => parseUpdateResult({ UpdateGroupResult: { ...group, ContactResultItem: 'x' } }),
+      'UpdateGroupResult.ContactResultItem',
+    ],
+  ])('%s', (_name, parse, field) => {
+    expect(malformed(parse)).toBe(`${field} is not an array`);
   });
 });
