@@ -1,6 +1,6 @@
 import { inspect } from 'node:util';
 import { errors, MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isSyncError, type SyncError } from '../../src/errors.js';
 import { readUserState } from '../../src/tencent/api.js';
 import {
@@ -13,36 +13,10 @@ import {
 import { classifyFailure } from '../../src/tencent/error-codes.js';
 import { decodeUserSig, verifyUserSig } from '../../src/tencent/usersig.js';
 import * as S from './official-samples.js';
-import { type Stub, sendJson, startStub } from './stub-server.js';
+import { OK, rejection, SDK_APP_ID, SECRET_KEY, useStubClients } from './stub-clients.js';
+import { sendJson, startStub } from './stub-server.js';
 
-const SDK_APP_ID = 1400000000;
-const SECRET_KEY = '5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e';
-const OK = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' };
-
-let stub: Stub;
-const clients: TencentClient[] = [];
-
-function client(extra: Partial<TencentClientOptions> = {}): TencentClient {
-  const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, endpoint: stub.url, ...extra });
-  clients.push(c);
-  return c;
-}
-
-function regionClient(extra: Partial<TencentClientOptions>): TencentClient {
-  const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, ...extra });
-  clients.push(c);
-  return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSyncError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected the call to reject');
-}
+const { stub, client, clientWith: regionClient } = useStubClients();
 
 /** Every text a caller might print or serialise from an error, down the cause chain. */
 function everyText(err: unknown): string {
@@ -57,18 +31,6 @@ function everyText(err: unknown): string {
   }
   return parts.join('\n');
 }
-
-beforeAll(async () => {
-  stub = await startStub();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  stub.reset();
-  stub.handle((_req, res) => sendJson(res, OK));
-});
-afterAll(async () => {
-  await stub.close();
-});
 
 describe('request shape', () => {
   it('POSTs JSON to /v4/recentcontact/{command} with the five query parameters in order', async () => {
@@ -582,8 +544,7 @@ describe('timeouts, network errors, aborts', () => {
     const closed = await startStub();
     const url = closed.url;
     await closed.close();
-    const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, endpoint: url });
-    clients.push(c);
+    const c = client({ endpoint: url });
     const err = await rejection(c.getGroupsPage('u', 0));
     expect(failureOf(err)).toEqual({ kind: 'network', cause: 'ECONNREFUSED' });
   });
@@ -734,11 +695,7 @@ describe('options', () => {
   });
 
   it('resolves regions, backups and endpoints to an origin', () => {
-    const make = (extra: Partial<TencentClientOptions>) => {
-      const c = new TencentClient({ ...base, ...extra });
-      clients.push(c);
-      return c.baseUrl.href;
-    };
+    const make = (extra: Partial<TencentClientOptions>) => regionClient(extra).baseUrl.href;
     expect(make({})).toBe('https://adminapisgp.im.qcloud.com/');
     expect(make({ region: 'china' })).toBe('https://console.tim.qq.com/');
     expect(make({ region: 'tokyo', backup: true })).toBe('https://adminapijpn.my-imcloud.com/');

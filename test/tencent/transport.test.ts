@@ -1,39 +1,15 @@
 import { errors, MockAgent } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isSyncError, SyncError } from '../../src/errors.js';
-import {
-  type CallEvent,
-  failureOf,
-  TencentClient,
-  type TencentClientOptions,
-} from '../../src/tencent/client.js';
-import { type Stub, sendJson, startStub } from './stub-server.js';
+import { describe, expect, it } from 'vitest';
+import { SyncError } from '../../src/errors.js';
+import { type CallEvent, failureOf, type TencentClientOptions } from '../../src/tencent/client.js';
+import { OK, rejection, SECRET_KEY, useStubClients } from './stub-clients.js';
+import { sendJson } from './stub-server.js';
 
 // What a caller of the HTTP client sees of each way a call can end: the error's code, failure,
 // message, context and cause, and the onCall event. The request shape and the endpoints are in
 // client.test.ts; this file is the failure paths' wording and bookkeeping.
 
-const SDK_APP_ID = 1400000000;
-const SECRET_KEY = '5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e';
-const OK = { ActionStatus: 'OK', ErrorCode: 0, ErrorInfo: '' };
-
-let stub: Stub;
-const clients: TencentClient[] = [];
-
-function client(extra: Partial<TencentClientOptions> = {}): TencentClient {
-  const c = new TencentClient({ sdkAppId: SDK_APP_ID, secretKey: SECRET_KEY, endpoint: stub.url, ...extra });
-  clients.push(c);
-  return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SyncError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (isSyncError(err)) return err;
-  throw new Error(`expected a SyncError, got ${String(err)}`);
-}
+const { stub, client } = useStubClients();
 
 /** A client whose every request undici rejects with `error` (no socket is opened). */
 function failingClient(error: unknown, extra: Partial<TencentClientOptions> = {}) {
@@ -42,18 +18,6 @@ function failingClient(error: unknown, extra: Partial<TencentClientOptions> = {}
   } as unknown as NonNullable<TencentClientOptions['dispatcher']>;
   return client({ endpoint: 'http://127.0.0.1:9', dispatcher, ...extra });
 }
-
-beforeAll(async () => {
-  stub = await startStub();
-});
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-  stub.reset();
-  stub.handle((_req, res) => sendJson(res, OK));
-});
-afterAll(async () => {
-  await stub.close();
-});
 
 describe('failureOf on SyncErrors built elsewhere (fakes)', () => {
   it('goes by the error code first, then by the context', () => {
