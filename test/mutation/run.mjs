@@ -11,7 +11,8 @@
 //                                        # mutate only those files; the folder's report keeps the
 //                                        # results of its other files from earlier runs (incremental)
 //
-// Reports: reports/mutation/<folder>/index.html (browse the mutants), mutation.json, incremental.json.
+// Reports: reports/mutation/<folder>/index.html (browse the mutants), mutation.json; the incremental file of
+// each folder is committed: test/mutation/incremental/<folder>.json.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -66,8 +67,9 @@ if (!reportOnly) {
       },
     );
     seconds[folder] = Math.round((Date.now() - started) / 1000);
-    // The tree the mutants were tested on (the report itself does not say).
-    if (run.status === 0) writeFileSync(`reports/mutation/${folder}/commit.txt`, `${measuredAt}\n`);
+    // The tree the mutants were tested on (the report itself does not say), per file: a run with --only
+    // leaves the other files' results, and their commits, as they were.
+    if (run.status === 0) recordMeasuredAt(folder);
     if (run.status !== 0) {
       failed = true;
       console.error(`mutate: stryker failed on ${folder} (exit ${String(run.status ?? run.signal)})`);
@@ -79,12 +81,12 @@ const rows = [];
 const survivors = [];
 const perFile = [];
 for (const folder of folders) {
-  const path = `reports/mutation/${folder}/mutation.json`;
-  if (!existsSync(path)) {
+  const report = readReport(folder);
+  if (report === undefined) {
     rows.push({ folder, missing: true });
     continue;
   }
-  const report = JSON.parse(readFileSync(path, 'utf8'));
+  const measured = readMeasured(folder);
   const count = {
     Killed: 0,
     Timeout: 0,
@@ -105,12 +107,11 @@ for (const folder of folders) {
         survivors.push(`${file}:${line}:${column} ${m.mutatorName} ${oneLine(m.replacement)} (${m.status})`);
       }
     }
-    perFile.push({ file, ...mine });
+    perFile.push({ file, ...mine, at: measured[file] ?? 'unknown' });
   }
   const detected = count.Killed + count.Timeout;
   const valid = detected + count.Survived + count.NoCoverage;
-  const at = `reports/mutation/${folder}/commit.txt`;
-  const tree = existsSync(at) ? readFileSync(at, 'utf8').trim() : 'unknown';
+  const tree = [...new Set(Object.keys(report.files).map((f) => measured[f] ?? 'unknown'))].join(', ');
   rows.push({ folder, count, detected, valid, score: valid === 0 ? 100 : (100 * detected) / valid, tree });
 }
 
@@ -142,7 +143,7 @@ if (args.includes('--files')) {
   for (const f of perFile) {
     const score = f.valid === 0 ? 100 : (100 * f.detected) / f.valid;
     console.log(
-      `  ${`${score.toFixed(1)}%`.padStart(6)} ${String(f.detected).padStart(4)}/${f.valid} ${f.file}`,
+      `  ${`${score.toFixed(1)}%`.padStart(6)} ${String(f.detected).padStart(4)}/${f.valid} ${f.file} (at ${f.at})`,
     );
   }
 }
@@ -153,6 +154,48 @@ if (survivors.length > 0) {
 const low = rows.filter((r) => !r.missing && r.score < 80).map((r) => r.folder);
 if (low.length > 0) console.log(`\nBelow 80%: ${low.join(', ')}`);
 process.exit(failed ? 1 : 0);
+
+/**
+ * A folder's last results: the HTML run's JSON report, or (a fresh clone, no run yet) the committed
+ * incremental file, which Stryker writes in the same schema at the end of each run.
+ */
+function readReport(folder) {
+  for (const path of [`reports/mutation/${folder}/mutation.json`, incrementalFile(folder)]) {
+    if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8'));
+  }
+  return undefined;
+}
+
+function incrementalFile(folder) {
+  return `test/mutation/incremental/${folder}.json`;
+}
+
+/** `{ file: commit }`: the tree each file's mutants were last tested on (committed beside the incremental file). */
+function readMeasured(folder) {
+  const path = `test/mutation/incremental/${folder}.measured.json`;
+  return existsSync(path) ? JSON.parse(readFileSync(path, 'utf8')) : {};
+}
+
+/** After a run: the files it mutated (all of the folder's, or those --only named) were tested at `measuredAt`. */
+function recordMeasuredAt(folder) {
+  const report = readReport(folder);
+  if (report === undefined) return;
+  const globs = (only ?? FOLDERS[folder].join(',')).split(',').map(globToRegExp);
+  const measured = readMeasured(folder);
+  for (const file of Object.keys(report.files)) {
+    if (globs.some((g) => g.test(file))) measured[file] = measuredAt;
+  }
+  const sorted = Object.fromEntries(
+    Object.entries(measured).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  writeFileSync(`test/mutation/incremental/${folder}.measured.json`, `${JSON.stringify(sorted, null, 2)}\n`);
+}
+
+/** The globs --only and FOLDERS use: `**` any path, `*` any name part. */
+function globToRegExp(glob) {
+  const part = (text) => text.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*');
+  return new RegExp(`^${glob.trim().split('**/').map(part).join('(?:.*/)?')}$`);
+}
 
 function git(gitArgs) {
   const run = spawnSync('git', gitArgs, { encoding: 'utf8' });

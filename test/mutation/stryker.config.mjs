@@ -3,7 +3,8 @@
  * StrykerJS on the core (`npm run mutate`, test/mutation/run.mjs; not in CI: it takes hours). One run
  * per folder: `CGSYNC_MUTATE=executor npx stryker run test/mutation/stryker.config.mjs` (from the repo's
  * top: the globs and paths below are relative to it) mutates src/executor only, keeps its own
- * incremental file and reports under reports/mutation/executor/, so a rerun only tests the mutants
+ * incremental file (test/mutation/incremental/executor.json, committed) and reports under
+ * reports/mutation/executor/, so a rerun only tests the mutants
  * whose code or covering tests changed (`--force` tests them all again). Without CGSYNC_MUTATE, every
  * folder at once. The globs take files moved into subfolders (src/executor/rate/…) along.
  */
@@ -36,7 +37,9 @@ export default {
   concurrency: 1,
   coverageAnalysis: 'perTest',
   incremental: true,
-  incrementalFile: `${out}/incremental.json`,
+  // Committed (test/mutation/incremental/): a fresh clone's run tests again only the mutants whose code
+  // or covering tests changed since the recorded one, instead of hours from scratch.
+  incrementalFile: `test/mutation/incremental/${name}.json`,
   reporters: ['progress', 'clear-text', 'html', 'json'],
   htmlReporter: { fileName: `${out}/index.html` },
   jsonReporter: { fileName: `${out}/mutation.json` },
