@@ -1,12 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  Checkpoint,
-  type CheckpointFile,
-  openAppendFile,
-  openCheckpoint,
-} from '../../src/executor/log/checkpoint.js';
+import type { CheckpointFile } from '../../src/executor/log/checkpoint.js';
 import type { RunIdentity } from '../../src/executor/log/checkpoint-records.js';
 import { tempDir } from './helpers.js';
 
@@ -39,6 +34,11 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       disk.truncate === undefined ? actual.truncate(path, length) : disk.truncate(path, length),
   };
 });
+
+// checkpoint.ts must see the mock above: under the mutation config (test/mutation/vitest.config.ts,
+// `isolate: false`) another test file may have loaded it already with the real node:fs/promises.
+vi.resetModules();
+const { Checkpoint, openAppendFile, openCheckpoint } = await import('../../src/executor/log/checkpoint.js');
 
 const identity: RunIdentity = {
   inputDigest: 'b'.repeat(64),

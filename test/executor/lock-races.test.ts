@@ -2,7 +2,6 @@ import { writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { acquireLock, lockPathFor } from '../../src/executor/log/lock.js';
 import { tempDir } from './helpers.js';
 
 /**
@@ -45,6 +44,11 @@ vi.mock('node:timers/promises', async (importOriginal) => {
     },
   };
 });
+
+// lock.ts must see the mocks above: under the mutation config (test/mutation/vitest.config.ts,
+// `isolate: false`) another test file may have loaded it already with the real modules.
+vi.resetModules();
+const { acquireLock, lockPathFor } = await import('../../src/executor/log/lock.js');
 
 let dir: string;
 let cleanup: () => Promise<void>;

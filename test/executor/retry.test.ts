@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { SyncError } from '../../src/errors.js';
 import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
-import { backoffMs, callWithRetry, failureCode, judgeFailure } from '../../src/executor/retry.js';
+import {
+  backoffMs,
+  callWithRetry,
+  failureCode,
+  failureMessage,
+  isUserReadFailure,
+  judgeFailure,
+  UNEXPECTED_ATTEMPTS,
+} from '../../src/executor/retry.js';
 import { errorForFailure } from '../../src/tencent/client.js';
 import type { Failure } from '../../src/tencent/error-codes.js';
+import type { Endpoint } from '../../src/tencent/wire.js';
 import { FakeClock, RecordingScheduler } from './helpers.js';
 
 const fail = (failure: Failure) => errorForFailure(failure, `failed: ${JSON.stringify(failure)}`);
@@ -200,5 +209,253 @@ describe('callWithRetry', () => {
     } finally {
       await limiters.stop();
     }
+  });
+});
+
+describe('judgeFailure, the rest of its cases', () => {
+  it('a connection error raised before the request left is never an unknown outcome', () => {
+    for (const cause of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']) {
+      expect(judgeFailure(fail({ kind: 'network', cause }), { write: true })).toEqual({
+        kind: 'retry',
+        rateLimited: false,
+      });
+    }
+    expect(judgeFailure(fail({ kind: 'network', cause: 'unknown' }), { write: true })).toEqual({
+      kind: 'unknown_outcome',
+    });
+  });
+
+  it('an unexpected answer: a write may have landed, a read is tried a few times', () => {
+    const odd = fail({ kind: 'unexpected', repeated: false });
+    expect(UNEXPECTED_ATTEMPTS).toBe(3);
+    expect(judgeFailure(odd, { write: true })).toEqual({ kind: 'unknown_outcome' });
+    expect(judgeFailure(odd, { write: false })).toEqual({
+      kind: 'retry',
+      rateLimited: false,
+      maxAttempts: 3,
+    });
+    expect(judgeFailure(odd)).toEqual({ kind: 'retry', rateLimited: false, maxAttempts: 3 });
+    expect(judgeFailure(fail({ kind: 'unexpected', repeated: true }))).toEqual({ kind: 'fatal' });
+  });
+
+  it('a stopped run, an AbortError, and a failure of the shared gate', async () => {
+    expect(judgeFailure(api(50004), { signal: AbortSignal.abort() })).toEqual({ kind: 'aborted' });
+    expect(judgeFailure(api(50004), { signal: new AbortController().signal })).toEqual({
+      kind: 'retry',
+      rateLimited: false,
+    });
+    const abort = Object.assign(new Error('aborted'), { name: 'AbortError' });
+    expect(judgeFailure(abort)).toEqual({ kind: 'aborted' });
+    expect(judgeFailure(new Error('AbortError'))).toEqual({ kind: 'fatal' });
+    // A gate (Redis) that fails with what looks like a network error still stops the run.
+    const down = new SyncError('TRANSPORT', 'redis: connection refused');
+    expect(judgeFailure(down)).toEqual({ kind: 'retry', rateLimited: false });
+    const limiters = createEndpointLimiters({
+      rate: 1000,
+      gate: {
+        acquire: async () => {
+          throw down;
+        },
+      },
+    });
+    try {
+      const err = await limiters
+        .schedule('get_contact_group', async () => 'never')
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(err).toBe(down);
+      expect(judgeFailure(err)).toEqual({ kind: 'fatal' });
+    } finally {
+      await limiters.stop();
+    }
+  });
+
+  it('isUserReadFailure: permanent refusals and unexpected answers only', () => {
+    expect(isUserReadFailure(api(50001))).toBe(true);
+    expect(isUserReadFailure(fail({ kind: 'unexpected', repeated: false }))).toBe(true);
+    expect(isUserReadFailure(api(50004))).toBe(false);
+    expect(isUserReadFailure(fail({ kind: 'http', status: 429 }))).toBe(false);
+    expect(isUserReadFailure(api(60006))).toBe(false);
+  });
+});
+
+describe('failureCode and failureMessage, the rest of their cases', () => {
+  it('names every kind of failure', () => {
+    expect(failureCode(fail({ kind: 'network', cause: 'unknown' }))).toBe('NETWORK');
+    expect(failureCode(new SyncError('TRANSPORT', 'reset'))).toBe('NETWORK');
+    expect(failureCode(fail({ kind: 'unexpected', repeated: false }))).toBe('UNEXPECTED_RESPONSE');
+    expect(failureCode(new TypeError('bug'))).toBe('UNEXPECTED');
+    expect(failureCode('a string')).toBe('UNEXPECTED');
+  });
+
+  it("is an error's message, or anything else as a string", () => {
+    expect(failureMessage(new Error('the message'))).toBe('the message');
+    expect(failureMessage('plain')).toBe('plain');
+    expect(failureMessage(42)).toBe('42');
+  });
+});
+
+describe('backoffMs, its defaults', () => {
+  it('base 250 ms, cap 30 s, a rate-limit base of at least 500 ms', () => {
+    const top = () => 0.5;
+    expect(backoffMs(1, false, { random: top })).toBe(125);
+    expect(backoffMs(3, false, { random: top })).toBe(500);
+    expect(backoffMs(20, false, { random: top })).toBe(15_000);
+    expect(backoffMs(1, true, { random: top })).toBe(250);
+    expect(backoffMs(2, true, { baseMs: 1000, random: top })).toBe(1000);
+  });
+
+  it('the exponent stops at 30: a huge attempt number keeps to the cap', () => {
+    expect(backoffMs(40, false, { baseMs: 1, capMs: 2 ** 40, random: () => 0.5 })).toBe(2 ** 29);
+  });
+
+  it('draws from Math.random without a source of its own', () => {
+    for (let i = 0; i < 20; i++) {
+      const ms = backoffMs(1, false);
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(250);
+      expect(Number.isInteger(ms)).toBe(true);
+    }
+  });
+});
+
+describe('callWithRetry, its defaults and signals', () => {
+  /** Records the stop signal each attempt was scheduled with. */
+  class SignalScheduler extends RecordingScheduler {
+    readonly signals: (AbortSignal | undefined)[] = [];
+    override schedule<T>(endpoint: Endpoint, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      this.signals.push(signal);
+      return super.schedule(endpoint, fn, signal);
+    }
+  }
+
+  it('by default 8 attempts and 60 s: then every wait is at least 100 ms until the 60 s are used', async () => {
+    const scheduler = new RecordingScheduler();
+    const clock = new FakeClock();
+    const outage = Array.from({ length: 1000 }, () => network());
+    const call = scripted(outage);
+    const err = await callWithRetry(scheduler, 'get_contact_group', call.fn, { clock, random: () => 0 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(call.attempts()).toBe(608);
+    expect(err).toBe(outage[607]);
+    expect(clock.sleeps.slice(0, 8)).toEqual([0, 0, 0, 0, 0, 0, 0, 100]);
+    expect(clock.sleeps).toHaveLength(607);
+    expect(clock.sleeps.every((ms, i) => ms === (i < 7 ? 0 : 100))).toBe(true);
+    expect(scheduler.stats.of('get_contact_group')).toEqual({
+      calls: 608,
+      retries: 607,
+      rateLimited: 0,
+      failures: 608,
+    });
+  });
+
+  it('past maxAttempts, a longer draw is waited in full', async () => {
+    const clock = new FakeClock();
+    const call = scripted([network(), network(), network()]);
+    await callWithRetry(new RecordingScheduler(), 'get_contact_group', call.fn, {
+      clock,
+      maxAttempts: 1,
+      retryForMs: 10_000,
+      baseMs: 1000,
+      random: () => 0.5,
+    });
+    expect(clock.sleeps).toEqual([500, 1000, 2000]);
+  });
+
+  it('a read answered with an unexpected shape is tried 3 times, whatever the budget', async () => {
+    const scheduler = new RecordingScheduler();
+    const odd = () => fail({ kind: 'unexpected', repeated: false });
+    const answers = [odd(), odd(), odd(), odd()];
+    const call = scripted(answers);
+    await expect(
+      callWithRetry(scheduler, 'get_contact_group', call.fn, {
+        clock: new FakeClock(),
+        maxAttempts: 20,
+        retryForMs: 1_000_000,
+      }),
+    ).rejects.toBe(answers[2]);
+    expect(call.attempts()).toBe(3);
+  });
+
+  it('a write answered with an unexpected shape is handed back at once', async () => {
+    const odd = fail({ kind: 'unexpected', repeated: false });
+    const call = scripted([odd]);
+    await expect(
+      callWithRetry(new RecordingScheduler(), 'create_contact_group', call.fn, {
+        clock: new FakeClock(),
+        write: true,
+      }),
+    ).rejects.toBe(odd);
+    expect(call.attempts()).toBe(1);
+  });
+
+  it("not a write by default: a write's timeout is retried unless write is set", async () => {
+    const call = scripted([fail({ kind: 'timeout' })]);
+    expect(
+      await callWithRetry(new RecordingScheduler(), 'create_contact_group', call.fn, {
+        clock: new FakeClock(),
+      }),
+    ).toBe('ok');
+    expect(call.attempts()).toBe(2);
+  });
+
+  it('passes its signal to fn, and uses it as the stop signal unless one is given', async () => {
+    const controller = new AbortController();
+    const seen: (AbortSignal | undefined)[] = [];
+    const fn = async (signal?: AbortSignal) => {
+      seen.push(signal);
+      return 'ok';
+    };
+    const scheduler = new SignalScheduler();
+    await callWithRetry(scheduler, 'get_contact_group', fn, {
+      clock: new FakeClock(),
+      signal: controller.signal,
+    });
+    expect(seen).toEqual([controller.signal]);
+    expect(scheduler.signals).toEqual([controller.signal]);
+    const stop = new AbortController();
+    await callWithRetry(scheduler, 'get_contact_group', fn, {
+      clock: new FakeClock(),
+      signal: controller.signal,
+      stopSignal: stop.signal,
+    });
+    expect(seen).toEqual([controller.signal, controller.signal]);
+    expect(scheduler.signals).toEqual([controller.signal, stop.signal]);
+  });
+
+  it('a call aborted by the run is rethrown as it is, not counted as a failure', async () => {
+    const controller = new AbortController();
+    const lost = network();
+    const scheduler = new RecordingScheduler();
+    const fn = async () => {
+      controller.abort(new Error('stop'));
+      throw lost;
+    };
+    await expect(
+      callWithRetry(scheduler, 'get_contact_group', fn, {
+        clock: new FakeClock(),
+        signal: controller.signal,
+      }),
+    ).rejects.toBe(lost);
+    expect(scheduler.stats.of('get_contact_group')).toMatchObject({ calls: 1, failures: 0, retries: 0 });
+  });
+
+  it('a permanent refusal is counted as a failure, not retried, and reports no success', async () => {
+    const scheduler = new RecordingScheduler();
+    await expect(
+      callWithRetry(scheduler, 'get_contact_group', scripted([api(51008)]).fn, { clock: new FakeClock() }),
+    ).rejects.toMatchObject({ context: { errorCode: 51008 } });
+    expect(scheduler.stats.of('get_contact_group')).toEqual({
+      calls: 1,
+      retries: 0,
+      rateLimited: 0,
+      failures: 1,
+    });
+    expect(scheduler.successes).toEqual([]);
+    expect(scheduler.rateLimited).toEqual([]);
   });
 });
