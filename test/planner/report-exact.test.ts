@@ -30,7 +30,7 @@ describe('renderText, exactly', () => {
         '  users        1,234: 3 with changes, 1,230 unchanged, 1 over limits',
         '               1 user with rejected rows planned as merge, not mirror',
         '               2 users with duplicate group names in the app',
-        '  groups       12 desired: 2 to create, 1 to delete',
+        '  groups       12 desired: 2 to create, 2 to delete',
         '  memberships  1,500 desired: 121 to add, 3 to remove, 7 unchanged (10 in the app)',
         '  calls        3,003 writes',
         '    create_contact_group            2  0.1 s',
@@ -49,18 +49,19 @@ describe('renderText, exactly', () => {
         'Users whose state could not be read (not planned): 2 (first 1 of 2 shown)',
         '  erin: 70107 user not found\\u{1b}[0m',
         '',
-        'Group names over 32 bytes: 2, 1 updated by this plan',
+        'Group names over 32 bytes: 3, 1 updated by this plan (first 2 of 3 shown)',
         '  (the update page allows 32 bytes in OldGroupName: where the service reads it so, these groups cannot be updated)',
         '  alice / a long <name> (35 bytes): updated by this plan',
         '  bob / another long name (40 bytes): at risk in a later sync',
         '',
-        'Would remove: 3 memberships and delete 1 group, from 2 users',
+        'Would remove: 3 memberships and delete 2 groups, from 3 users',
         '  bob: -2 memberships, -1 group',
         '  a|b: -1 membership',
+        '  carol: -1 group',
         '',
         'Largest changes (first 2 of 3 shown)',
-        '  dan: +1 group, +120 memberships',
-        '  bob: +1 group, +1 membership, -2 memberships, -1 group',
+        '  dan: +120 memberships',
+        '  bob: +1 group, -2 memberships, -1 group',
         '',
         'Groups per user',
         '    0 │ 0',
@@ -94,7 +95,7 @@ describe('renderMarkdown, exactly', () => {
         '| | total | details |',
         '|---|---:|---|',
         '| users | 1,234 | 3 with changes, 1,230 unchanged, 1 over limits, 1 downgraded to merge, 2 with duplicate group names |',
-        '| groups | 12 | 2 to create, 1 to delete |',
+        '| groups | 12 | 2 to create, 2 to delete |',
         '| memberships | 1,500 | 121 to add, 3 to remove, 7 unchanged, 10 in the app |',
         "| writes | 3,003 | estimated 1 min 15 s at 200 calls/s per endpoint, 50 ms latency, 60 users in flight, at most the 180 calls/s the plan's reads reached: reading every user first 5.0 s, then the writes 1 min 10 s; retries not counted |",
         '',
@@ -134,21 +135,24 @@ describe('renderMarkdown, exactly', () => {
         '|---|---|---|',
         '| erin | 70107 | user not found\\u{1b}\\[0m |',
         '',
-        '## Group names over 32 bytes: 2',
+        '## Group names over 32 bytes: 3',
         '',
         'The update page allows 32 bytes in OldGroupName, which every update names: where the service reads it so, these groups cannot be updated. 1 are updated by this plan; the others are at risk in a later sync. `--group-name-limit 32` rejects such rows up front.',
+        '',
+        'First 2 of 3:',
         '',
         '| user | group | bytes | update |',
         '|---|---|---:|---|',
         '| alice | a long &lt;name&gt; | 35 | in this plan |',
         '| bob | another long name | 40 | at risk later |',
         '',
-        '## Removals (mirror): 2 users',
+        '## Removals (mirror): 3 users',
         '',
         '| user | memberships removed | groups deleted |',
         '|---|---:|---:|',
         '| bob | 2 | 1 |',
         '| a\\|b | 1 | 0 |',
+        '| carol | 0 | 1 |',
         '',
         '## Largest changes: 3 users with changes',
         '',
@@ -156,8 +160,8 @@ describe('renderMarkdown, exactly', () => {
         '',
         '| user | groups created | memberships added | memberships removed | groups deleted |',
         '|---|---:|---:|---:|---:|',
-        '| dan | +1 | +120 | 0 | 0 |',
-        '| bob | +1 | +1 | −2 | −1 |',
+        '| dan | 0 | +120 | 0 | 0 |',
+        '| bob | +1 | 0 | −2 | −1 |',
         '',
         '## Groups per user',
         '',
@@ -203,16 +207,16 @@ describe('renderHtml, exactly', () => {
         '<main>',
         '<h1>cgsync plan</h1><p class="sub">mirror mode, current state read from the app</p>',
         '<section class="facts"><table><tbody><tr><th>input</th><td>in&lt;put&gt;.csv</td></tr><tr><th>sha256</th><td>abababababababababababababababababababababababababababababababab</td></tr><tr><th>target</th><td>SDKAppID 1400000001 at adminapisgp.im.qcloud.com</td></tr><tr><th>made</th><td>2026-01-02T03:04:05.000Z</td></tr><tr><th>by</th><td>cgsync 0.1.0</td></tr></tbody></table></section>',
-        '<div class="cards"><div class="card bad"><div class="k">Users</div><div class="v">1,234</div><div class="d">3 with changes · 1,230 unchanged · 1 over limits · 3 rows rejected · 1 planned as merge (rejected rows) · 2 with duplicate group names</div></div><div class="card"><div class="k">Groups</div><div class="v">12</div><div class="d">+2 to create · −1 to delete</div></div><div class="card warn"><div class="k">Memberships</div><div class="v">1,500</div><div class="d">+121 · −3 · 7 unchanged</div></div><div class="card"><div class="k">Writes</div><div class="v">3,003</div><div class="d">about 1 min 15 s at 200 calls/s, 5.0 s of it reading</div></div></div>',
+        '<div class="cards"><div class="card bad"><div class="k">Users</div><div class="v">1,234</div><div class="d">3 with changes · 1,230 unchanged · 1 over limits · 3 rows rejected · 1 planned as merge (rejected rows) · 2 with duplicate group names</div></div><div class="card"><div class="k">Groups</div><div class="v">12</div><div class="d">+2 to create · −2 to delete</div></div><div class="card warn"><div class="k">Memberships</div><div class="v">1,500</div><div class="d">+121 · −3 · 7 unchanged</div></div><div class="card"><div class="k">Writes</div><div class="v">3,003</div><div class="d">about 1 min 15 s at 200 calls/s, 5.0 s of it reading</div></div></div>',
         '<section><h2>Calls per endpoint</h2><svg viewBox="0 0 1000 144" role="img" aria-label="Calls per endpoint with the time each takes at the rate" xmlns="http://www.w3.org/2000/svg"><title>Calls per endpoint with the time each takes at the rate</title><text x="0" y="23">create_contact_group</text><rect x="200" y="8" width="2.0" height="22" rx="3" fill="#15803d"/><text x="210.0" y="23">2 calls · 0.1 s</text><text x="0" y="57">update_contact_group</text><rect x="200" y="42" width="560.0" height="22" rx="3" fill="#1d4ed8"/><text x="768.0" y="57">3,000 calls · 15 s</text><text x="0" y="91">del_contact_group</text><rect x="200" y="76" width="2.0" height="22" rx="3" fill="#b91c1c"/><text x="210.0" y="91">1 calls · 0.1 s</text><text x="0" y="125">get_contact_group</text><rect x="200" y="110" width="2.0" height="22" rx="3" fill="#6b7280"/><text x="210.0" y="125">4 calls · 0.1 s</text></svg><p class="note">Estimated 1 min 15 s at 200 calls/s per endpoint, 50 ms latency, 60 users in flight, at most the 180 calls/s the plan&#39;s reads reached: reading every user first 5.0 s, then the writes 1 min 10 s; retries not counted. Endpoints run in parallel, each at the rate; the calls in flight per latency cap them too, and in mirror mode every user is read before the first write.</p></section>',
         '<section><h2>Groups per user</h2><svg viewBox="0 0 1000 250" role="img" aria-label="Groups per user" xmlns="http://www.w3.org/2000/svg"><title>Groups per user</title><line x1="56" y1="202" x2="988" y2="202" stroke="#8c959f"/><line x1="56" y1="22" x2="988" y2="22" stroke="#d8dee4" stroke-dasharray="4 4"/><text class="muted" x="48" y="26" text-anchor="end">1,230</text><text class="muted" x="48" y="206" text-anchor="end">0</text><text class="muted" x="522" y="244" text-anchor="middle">users by groups in the CSV</text><rect x="93.3" y="202.0" width="236.1" height="0.0" rx="2" fill="#1d4ed8"/><text class="muted" x="211.3" y="220" text-anchor="middle">0</text><rect x="403.9" y="22.0" width="236.1" height="180.0" rx="2" fill="#1d4ed8"/><text x="522.0" y="17.0" text-anchor="middle">1,230</text><text class="muted" x="522.0" y="220" text-anchor="middle">1</text><rect x="714.6" y="200.0" width="236.1" height="2.0" rx="2" fill="#1d4ed8"/><text x="832.7" y="195.0" text-anchor="middle">4</text><text class="muted" x="832.7" y="220" text-anchor="middle">21+</text></svg></section>',
         '<section><h2>Conversations per user</h2><svg viewBox="0 0 1000 250" role="img" aria-label="Conversations per user" xmlns="http://www.w3.org/2000/svg"><title>Conversations per user</title><line x1="56" y1="202" x2="988" y2="202" stroke="#8c959f"/><line x1="56" y1="22" x2="988" y2="22" stroke="#d8dee4" stroke-dasharray="4 4"/><text class="muted" x="48" y="26" text-anchor="end">1,233</text><text class="muted" x="48" y="206" text-anchor="end">0</text><text class="muted" x="522" y="244" text-anchor="middle">users by distinct conversations in the CSV</text><rect x="111.9" y="200.0" width="354.2" height="2.0" rx="2" fill="#1d4ed8"/><text x="289.0" y="195.0" text-anchor="middle">1</text><text class="muted" x="289.0" y="220" text-anchor="middle">0</text><rect x="577.9" y="22.0" width="354.2" height="180.0" rx="2" fill="#1d4ed8"/><text x="755.0" y="17.0" text-anchor="middle">1,233</text><text class="muted" x="755.0" y="220" text-anchor="middle">1–10</text></svg></section>',
         '<section><h2>Users over limits (1)</h2><table><thead><tr><th>user</th><th>limit</th><th class="num">count</th><th class="num">max</th><th>message</th></tr></thead><tbody><tr><td>carol</td><td>groups</td><td class="num">21</td><td class="num">20</td><td>user carol has 21 groups, the limit is 20</td></tr></tbody></table></section>',
         '<section><h2>Users whose state could not be read (2)</h2><p class="note" style="margin:0 0 10px">Not planned and not counted above: the service refused to give their groups (50001: not imported). apply fails them and writes their rows to the failures file.</p><table><thead><tr><th>user</th><th>code</th><th>message</th></tr></thead><tbody><tr><td>erin</td><td>70107</td><td>user not found\\u{1b}[0m</td></tr></tbody></table><p class="note">First 1 of 2 shown.</p></section>',
         '<section><h2>Rejected rows (3)</h2><table><thead><tr><th class="num">line</th><th>rule</th><th>reason</th><th>value</th></tr></thead><tbody><tr><td class="num">7</td><td>type-invalid</td><td>line 7: Type must be 1, 2, c2c or group, got &quot;3&quot;</td><td>3</td></tr><tr><td class="num">12</td><td>peer-missing</td><td>line 12: Type 1 needs To_Account</td><td></td></tr></tbody></table><p class="note">First 2 of 3 shown.</p></section>',
-        '<section><h2>Group names over 32 bytes (2)</h2><p class="note" style="margin:0 0 10px">The create page allows 64 bytes; the update page allows 32 in OldGroupName, which every update names. Where the service reads it so, these groups can be created but never updated: 1 are updated by this plan, the others are at risk in a later sync. <code>--group-name-limit 32</code> rejects such rows up front.</p><table><thead><tr><th>user</th><th>group</th><th class="num">bytes</th><th>update</th></tr></thead><tbody><tr><td>alice</td><td>a long &lt;name&gt;</td><td class="num">35</td><td>in this plan</td></tr><tr><td>bob</td><td>another long name</td><td class="num">40</td><td>at risk later</td></tr></tbody></table></section>',
-        '<section><h2>Largest changes (3 users with changes)</h2><table><thead><tr><th>user</th><th class="num">groups created</th><th class="num">memberships added</th><th class="num">memberships removed</th><th class="num">groups deleted</th></tr></thead><tbody><tr><td>dan</td><td class="num">+1</td><td class="num">+120</td><td class="num">0</td><td class="num">0</td></tr><tr><td>bob</td><td class="num">+1</td><td class="num">+1</td><td class="num">−2</td><td class="num">−1</td></tr></tbody></table><p class="note">First 2 of 3 shown.</p></section>',
-        '<section><h2>Removals (2 users)</h2><p class="note" style="margin:0 0 10px">In all: 3 memberships removed and 1 groups deleted. Users with rejected rows are never mirrored destructively (1 planned as merge).</p><table><thead><tr><th>user</th><th class="num">memberships removed</th><th class="num">groups deleted</th></tr></thead><tbody><tr><td>bob</td><td class="num">2</td><td class="num">1</td></tr><tr><td>a|b</td><td class="num">1</td><td class="num">0</td></tr></tbody></table></section>',
+        '<section><h2>Group names over 32 bytes (3)</h2><p class="note" style="margin:0 0 10px">The create page allows 64 bytes; the update page allows 32 in OldGroupName, which every update names. Where the service reads it so, these groups can be created but never updated: 1 are updated by this plan, the others are at risk in a later sync. <code>--group-name-limit 32</code> rejects such rows up front.</p><table><thead><tr><th>user</th><th>group</th><th class="num">bytes</th><th>update</th></tr></thead><tbody><tr><td>alice</td><td>a long &lt;name&gt;</td><td class="num">35</td><td>in this plan</td></tr><tr><td>bob</td><td>another long name</td><td class="num">40</td><td>at risk later</td></tr></tbody></table><p class="note">First 2 of 3 shown.</p></section>',
+        '<section><h2>Largest changes (3 users with changes)</h2><table><thead><tr><th>user</th><th class="num">groups created</th><th class="num">memberships added</th><th class="num">memberships removed</th><th class="num">groups deleted</th></tr></thead><tbody><tr><td>dan</td><td class="num">0</td><td class="num">+120</td><td class="num">0</td><td class="num">0</td></tr><tr><td>bob</td><td class="num">+1</td><td class="num">0</td><td class="num">−2</td><td class="num">−1</td></tr></tbody></table><p class="note">First 2 of 3 shown.</p></section>',
+        '<section><h2>Removals (3 users)</h2><p class="note" style="margin:0 0 10px">In all: 3 memberships removed and 2 groups deleted. Users with rejected rows are never mirrored destructively (1 planned as merge).</p><table><thead><tr><th>user</th><th class="num">memberships removed</th><th class="num">groups deleted</th></tr></thead><tbody><tr><td>bob</td><td class="num">2</td><td class="num">1</td></tr><tr><td>a|b</td><td class="num">1</td><td class="num">0</td></tr><tr><td>carol</td><td class="num">0</td><td class="num">1</td></tr></tbody></table></section>',
         '<footer>Written by cgsync from the plan summary. Self-contained: no scripts, no external assets.</footer>',
         '</main>',
         '</body>',
@@ -268,7 +272,7 @@ describe('the reports of an empty plan and of merge mode, exactly', () => {
       ),
     );
     // Merge mode still lists what it would remove, when anything.
-    expect(text).toContain('\nWould remove: 3 memberships and delete 1 group, from 2 users\n');
+    expect(text).toContain('\nWould remove: 3 memberships and delete 2 groups, from 3 users\n');
     const none = renderText({ ...mergeWithSearches(), removals: { users: 0, first: [] } });
     expect(none).not.toContain('Would remove');
   });
@@ -307,7 +311,7 @@ describe('the reports of an empty plan and of merge mode, exactly', () => {
     );
     const merge = renderMarkdown(mergeWithSearches());
     expect(merge).toContain('| `search_contact_group` | 7 | 0.1 s |\n');
-    expect(merge).toContain('\n## Removals (mirror): 2 users\n');
+    expect(merge).toContain('\n## Removals (mirror): 3 users\n');
     expect(renderMarkdown({ ...mergeWithSearches(), removals: { users: 0, first: [] } })).not.toContain(
       '## Removals',
     );
@@ -335,6 +339,22 @@ describe('the reports of an empty plan and of merge mode, exactly', () => {
         '</html>',
       ),
     );
+    // No call, no bar: the chart draws each endpoint at width 0 (its 2-pixel minimum is for a few calls).
+    expect(html).toContain(
+      '<text x="0" y="23">create_contact_group</text><rect x="200" y="8" width="0.0" height="22" rx="3" fill="#15803d"/><text x="208.0" y="23">0 calls · 0.0 s</text>',
+    );
+    // Sections whose list is cut to nothing (a list limit of 0) still give the count, and an empty note.
+    const unlisted = renderHtml({
+      ...everySection(),
+      unreadable: { count: 2, first: [] },
+      longNames: { groups: 3, updatedNow: 1, first: [] },
+    });
+    expect(unlisted).toContain(
+      'apply fails them and writes their rows to the failures file.</p><p class="none"></p></section>',
+    );
+    expect(unlisted).toContain(
+      '<code>--group-name-limit 32</code> rejects such rows up front.</p><p class="none"></p></section>',
+    );
     // The users card warns of rejected rows, or of users planned as merge, when none is over a limit.
     const calm = { ...emptyPlan(), usersOverLimits: 0 };
     expect(renderHtml({ ...calm, rejectedRows: { count: 1, first: [] } })).toContain(
@@ -348,10 +368,10 @@ describe('the reports of an empty plan and of merge mode, exactly', () => {
       '<text x="0" y="159">search_contact_group</text><rect x="200" y="144" width="2.0" height="22" rx="3" fill="#7c3aed"/>',
     );
     expect(merge).toContain('<div class="d">about 15 s at 200 calls/s</div>');
-    expect(merge).toContain('<section><h2>Removals (2 users)</h2>');
+    expect(merge).toContain('<section><h2>Removals (3 users)</h2>');
     const mirror = renderHtml({ ...everySection(), removals: { users: 0, first: [] } });
     expect(mirror).toContain(
-      '<section><h2>Removals (0 users)</h2><p class="note" style="margin:0 0 10px">In all: 3 memberships removed and 1 groups deleted. Users with rejected rows are never mirrored destructively (1 planned as merge).</p><p class="none">Nothing would be removed.</p></section>',
+      '<section><h2>Removals (0 users)</h2><p class="note" style="margin:0 0 10px">In all: 3 memberships removed and 2 groups deleted. Users with rejected rows are never mirrored destructively (1 planned as merge).</p><p class="none">Nothing would be removed.</p></section>',
     );
     expect(renderHtml({ ...mergeWithSearches(), removals: { users: 0, first: [] } })).not.toContain(
       'Removals',

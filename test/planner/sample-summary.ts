@@ -75,7 +75,7 @@ export function everySection(): PlanSummary {
     usersOverLimits: 1,
     usersDowngraded: 1,
     usersWithDuplicateGroups: 2,
-    groups: { desired: 12, created: 2, deleted: 1 },
+    groups: { desired: 12, created: 2, deleted: 2 },
     memberships: { desired: 1500, added: 121, removed: 3, unchanged: 7, examined: 10 },
     calls: {
       create_contact_group: 2,
@@ -111,15 +111,16 @@ export function everySection(): PlanSummary {
       ],
     },
     removals: {
-      users: 2,
+      users: 3,
       first: [
         { user: 'bob', membershipsRemoved: 2, groupsDeleted: 1 },
         { user: 'a|b', membershipsRemoved: 1, groupsDeleted: 0 },
+        { user: 'carol', membershipsRemoved: 0, groupsDeleted: 1 },
       ],
     },
     largestChanges: [
-      { user: 'dan', membershipsAdded: 120, membershipsRemoved: 0, groupsCreated: 1, groupsDeleted: 0 },
-      { user: 'bob', membershipsAdded: 1, membershipsRemoved: 2, groupsCreated: 1, groupsDeleted: 1 },
+      { user: 'dan', membershipsAdded: 120, membershipsRemoved: 0, groupsCreated: 0, groupsDeleted: 0 },
+      { user: 'bob', membershipsAdded: 0, membershipsRemoved: 2, groupsCreated: 1, groupsDeleted: 1 },
     ],
     groupsPerUser: [
       { label: '0', min: 0, max: 0, count: 0 },
@@ -135,7 +136,7 @@ export function everySection(): PlanSummary {
       first: [{ user: 'erin', errorCode: 70107, message: 'user not found\u001b[0m' }],
     },
     longNames: {
-      groups: 2,
+      groups: 3,
       updatedNow: 1,
       first: [
         { user: 'alice', group: 'a long <name>', bytes: 35, updateNow: true },
