@@ -71,6 +71,58 @@ describe('estimateApply', () => {
     expect(() => estimateApply(reads, { ...model, observedRate: 0 })).toThrow('Expected `observedRate`');
   });
 
+  it('merge: the reads in flight can set the pace; readConcurrency and concurrency are the in-flight caps', () => {
+    const reads = calls({ get_contact_group: 4000, update_contact_group: 10 });
+    const model = { mode: 'merge' as const, assumeEmpty: false, rate: 1000, latencyMs: 100 };
+    // All calls at the rate: 4 s; 40 reads in flight at 100 ms: 10 s + 0.1 s; the writes: 0.11 s.
+    expect(estimateApply(reads, model)).toEqual({
+      seconds: 10.1,
+      readSeconds: 0,
+      writeSeconds: 10.1,
+      latencyMs: 100,
+      concurrency: 60,
+    });
+    expect(estimateApply(reads, { ...model, readConcurrency: 80 }).seconds).toBeCloseTo(5.1, 9);
+    // Writes at 1 in flight: 1 s + 0.1 s; still below the reads.
+    expect(estimateApply(reads, { ...model, concurrency: 1 })).toMatchObject({
+      seconds: 10.1,
+      concurrency: 1,
+    });
+    // Every call together at the rate, without latency: 4010 calls at an observed 400/s.
+    expect(estimateApply(reads, { ...model, latencyMs: 0, observedRate: 400 }).seconds).toBeCloseTo(
+      4010 / 400,
+      9,
+    );
+    // With the app taken as empty, mirror does not read first: the merge model (reads and writes at once).
+    const empty = estimateApply(calls({ create_contact_group: 100, get_contact_group: 100 }), {
+      mode: 'mirror',
+      assumeEmpty: true,
+      rate: 100,
+    });
+    expect(empty).toMatchObject({ seconds: 1, readSeconds: 0, writeSeconds: 1 });
+  });
+
+  it('refuses options that are not numbers in range', () => {
+    const none = emptyCallCounts();
+    const model = { mode: 'merge' as const, assumeEmpty: true, rate: 200 };
+    expect(() => estimateApply(none, { ...model, rate: Number.NaN })).toThrow(
+      'Expected `rate` to be a number above 0, got `NaN`',
+    );
+    expect(() => estimateApply(none, { ...model, rate: Number.POSITIVE_INFINITY })).toThrow('got `Infinity`');
+    expect(() => estimateApply(none, { ...model, rate: -1 })).toThrow('got `-1`');
+    expect(() => estimateApply(none, { ...model, latencyMs: Number.POSITIVE_INFINITY })).toThrow(
+      'Expected `latencyMs` to be a number from 0 and up, got `Infinity`',
+    );
+    expect(() => estimateApply(none, { ...model, observedRate: Number.NaN })).toThrow(
+      'Expected `observedRate` to be a number above 0, got `NaN`',
+    );
+    expect(() => estimateApply(none, { ...model, observedRate: -5 })).toThrow('got `-5`');
+    // The edges are allowed: no latency, any rate above 0.
+    expect(
+      estimateApply(calls({ create_contact_group: 1 }), { ...model, rate: 0.5, latencyMs: 0 }).seconds,
+    ).toBe(2);
+  });
+
   it('nothing to do takes no time; bad options are refused with what was given', () => {
     expect(
       estimateApply(emptyCallCounts(), { mode: 'mirror', assumeEmpty: false, rate: 200, latencyMs: 80 })

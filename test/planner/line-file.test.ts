@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LineFileWriter } from '../../src/planner/line-file.js';
+import { LineFileWriter, readLines } from '../../src/planner/line-file.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -32,5 +32,29 @@ describe('LineFileWriter', () => {
     expect(written.length).toBe(expected.length);
     expect(written === expected).toBe(true);
     expect(digest).toBe(createHash('sha256').update(expected, 'utf8').digest('hex'));
+  });
+
+  it('gives its digest once, and only with a hash; discard() leaves what was not flushed unwritten', async () => {
+    const path = join(dir, 'digest.txt');
+    const hashed = await LineFileWriter.create(path, 0o600, { hash: createHash('sha256') });
+    await hashed.write('a');
+    expect(hashed.digest()).toBe(createHash('sha256').update('a\n').digest('hex'));
+    expect(() => hashed.digest()).toThrow('LineFileWriter: no hash, or digest() called twice');
+    await hashed.close();
+    const plain = await LineFileWriter.create(join(dir, 'plain.txt'));
+    expect(() => plain.digest()).toThrow('LineFileWriter: no hash, or digest() called twice');
+    await plain.write('kept in the buffer');
+    await plain.discard();
+    expect(await readFile(join(dir, 'plain.txt'), 'utf8')).toBe('');
+  });
+});
+
+describe('readLines', () => {
+  it('yields the lines without their ends, LF or CRLF, and the last line without one', async () => {
+    const path = join(dir, 'read.txt');
+    await writeFile(path, 'a\r\nb\n\nc\u00e9\r\nlast');
+    const lines: string[] = [];
+    for await (const line of readLines(path)) lines.push(line);
+    expect(lines).toEqual(['a', 'b', '', 'cé', 'last']);
   });
 });

@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import { DEFAULT_CONCURRENCY } from '../../src/planner/estimate.js';
-import { createPlanHeader, readPlanFile, writePlanFile } from '../../src/planner/plan-file.js';
+import {
+  createPlanHeader,
+  type PlanHeaderDraft,
+  readPlanFile,
+  writePlanFile,
+} from '../../src/planner/plan-file.js';
 import { planUser } from '../../src/planner/plan-user.js';
 import { SummaryBuilder } from '../../src/planner/summary.js';
 import type { UserPlan } from '../../src/planner/types.js';
@@ -19,16 +24,7 @@ let good: string[];
 let plans: UserPlan[];
 const long = `long-${'n'.repeat(30)}`; // 35 bytes: past the update page's 32-byte reading of a name
 
-const header = createPlanHeader({
-  mode: 'mirror',
-  assumeEmpty: false,
-  options: { rate: 200, shard: '0/2' },
-  made: {
-    at: '2026-01-02T03:04:05.000Z',
-    by: 'cgsync test',
-    target: { sdkAppId: 1400000001, host: 'adminapisgp.im.qcloud.com' },
-  },
-});
+let header: PlanHeaderDraft;
 
 function richPlans(): UserPlan[] {
   const mirror = { mode: 'mirror', assumeEmpty: false } as const;
@@ -83,6 +79,21 @@ function richSummary(users: readonly UserPlan[]) {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cgsync-plan-fields-'));
+});
+// The plan is made and written again before each test, not once for the file: code run outside a test
+// (at a module's top, in a beforeAll) is "static" to Stryker, which then runs every test against each
+// mutant of it.
+beforeEach(async () => {
+  header = createPlanHeader({
+    mode: 'mirror',
+    assumeEmpty: false,
+    options: { rate: 200, shard: '0/2' },
+    made: {
+      at: '2026-01-02T03:04:05.000Z',
+      by: 'cgsync test',
+      target: { sdkAppId: 1400000001, host: 'adminapisgp.im.qcloud.com' },
+    },
+  });
   plans = richPlans();
   const path = join(dir, 'rich.plan');
   await writePlanFile(path, header, plans, richSummary(plans));

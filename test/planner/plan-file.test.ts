@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import { assignOperationIds } from '../../src/planner/operation-id.js';
 import {
@@ -11,6 +11,7 @@ import {
   createPlanHeader,
   isPlanFile,
   PlanFileWriter,
+  type PlanHeaderDraft,
   readPlanFile,
   writePlanFile,
 } from '../../src/planner/plan-file.js';
@@ -28,10 +29,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const header = createPlanHeader({
-  mode: 'mirror',
-  assumeEmpty: false,
-  options: { rate: 200, b: [1, 'x'] },
+// Made again before each test, not once for the file: code run outside a test (at a module's top, in a
+// beforeAll) is "static" to Stryker, which then runs every test against each mutant of it.
+let header: PlanHeaderDraft;
+beforeEach(() => {
+  header = createPlanHeader({
+    mode: 'mirror',
+    assumeEmpty: false,
+    options: { rate: 200, b: [1, 'x'] },
+  });
 });
 
 function samplePlans(): UserPlan[] {
@@ -233,7 +239,7 @@ describe('plan file', () => {
 
 describe('readPlanFile refuses broken files with the line number', () => {
   let good: string[];
-  beforeAll(async () => {
+  beforeEach(async () => {
     const plans = samplePlans().slice(0, 4);
     const path = join(dir, 'good.plan');
     await writePlanFile(path, header, plans, summarize(plans));

@@ -153,6 +153,25 @@ describe('the order of calls', () => {
     expect(adds).toEqual([...adds].sort());
   });
 
+  it("keeps a group's chunks together and in chunk order, groups by name, removals before adds", () => {
+    // a and c take two calls each (100 items a call): their second chunk must not go before b or d.
+    const remote = remoteUser('alice', [
+      ['a', peers('a', 150)],
+      ['b', [c2c('x')]],
+      ['c', []],
+      ['d', []],
+    ]);
+    const desired = desiredUser('alice', { a: [], b: [], c: peers('c', 150), d: [c2c('y')] });
+    expect(shape(planUser(desired, remote, mirror).operations)).toEqual([
+      'update a -100 +0',
+      'update a -50 +0',
+      'update b -1 +0',
+      'update c -0 +100',
+      'update c -0 +50',
+      'update d -0 +1',
+    ]);
+  });
+
   it('puts mixed updates by net change, smallest first, whatever their names', () => {
     const remote = remoteUser('alice', [
       ['a', peers('a', 5)],

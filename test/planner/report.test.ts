@@ -1,10 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import {
   escapeHtml,
   escapeMarkdown,
+  formatCount,
   formatDuration,
   htmlText,
+  plural,
   revealControls,
+  signedCount,
 } from '../../src/planner/report-format.js';
 import { renderHtml } from '../../src/planner/report-html.js';
 import { renderMarkdown } from '../../src/planner/report-markdown.js';
@@ -12,7 +15,9 @@ import { renderText } from '../../src/planner/report-text.js';
 import { SummaryBuilder } from '../../src/planner/summary.js';
 import { NASTY_USERS, sampleSummary } from './sample-summary.js';
 
-const summary = sampleSummary({ listLimit: 300 });
+// Each test builds the summary and renders it itself (not once for the file): Stryker then knows
+// which test covers which line of the planner and the renderers (no "static" mutants).
+const summary = () => sampleSummary({ listLimit: 300 });
 
 describe('report helpers', () => {
   it('formats durations', () => {
@@ -26,6 +31,66 @@ describe('report helpers', () => {
     ]);
   });
 
+  it('formats durations at the edges of each unit, counts with separators, signs and plurals', () => {
+    expect(
+      [9.9, 9.91, 10, 10.2, 59, 59.2, 60, 61, 3599, 3599.5, 3600, 3661, 36_000].map(formatDuration),
+    ).toEqual([
+      '9.9 s',
+      '10.0 s',
+      '10 s',
+      '11 s',
+      '59 s',
+      '1 min 00 s',
+      '1 min 00 s',
+      '1 min 01 s',
+      '59 min 59 s',
+      '1 h 00 min',
+      '1 h 00 min',
+      '1 h 01 min',
+      '10 h 00 min',
+    ]);
+    expect([0, 999, 1000, 1234567, 1234.56].map(formatCount)).toEqual([
+      '0',
+      '999',
+      '1,000',
+      '1,234,567',
+      '1,234.6',
+    ]);
+    expect([signedCount(0, '+'), signedCount(0, '−'), signedCount(1500, '+'), signedCount(2, '−')]).toEqual([
+      '0',
+      '0',
+      '+1,500',
+      '−2',
+    ]);
+    expect([plural(0, 'group'), plural(1, 'group'), plural(2, 'user'), plural(1000, 'call')]).toEqual([
+      '0 groups',
+      '1 group',
+      '2 users',
+      '1,000 calls',
+    ]);
+  });
+
+  it('escapes every character of each set, and nothing else', () => {
+    expect(escapeHtml(`&<>"'a é\\\``)).toBe('&amp;&lt;&gt;&quot;&#39;a é\\`');
+    expect(escapeMarkdown('\\`*_[]|~&<>')).toBe('\\\\\\`\\*\\_\\[\\]\\|\\~&amp;&lt;&gt;');
+    expect(escapeMarkdown('a\r\nb\rc\nd#+-.!(){}')).toBe('a↵b↵c↵d#+-.!(){}');
+    // Each end of each range of controls and overrides is revealed; the characters beside them are not.
+    const revealed = ['\u0000', '\u001f', '\u007f', '\u009f', '\u202a', '\u202e', '\u2066', '\u2069'];
+    expect(revealed.map(revealControls)).toEqual([
+      '\\u{0}',
+      '\\u{1f}',
+      '\\u{7f}',
+      '\\u{9f}',
+      '\\u{202a}',
+      '\\u{202e}',
+      '\\u{2066}',
+      '\\u{2069}',
+    ]);
+    const kept = ' ~\u00a0\u2029\u202f\u2065\u206a😀';
+    expect(revealControls(kept)).toBe(kept);
+    expect(htmlText('<\u001b>')).toBe('&lt;\\u{1b}&gt;');
+  });
+
   it('escapes HTML, Markdown and terminal text', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
     expect(escapeMarkdown('a|b `c` *d*\n<e>')).toBe('a\\|b \\`c\\` \\*d\\*↵&lt;e&gt;');
@@ -34,7 +99,10 @@ describe('report helpers', () => {
 });
 
 describe('renderText', () => {
-  const text = renderText(summary);
+  let text: string;
+  beforeEach(() => {
+    text = renderText(summary());
+  });
 
   it('shows the totals, calls per endpoint and the estimate', () => {
     expect(text).toContain(`cgsync plan: mirror mode, current state read from the app`);
@@ -55,7 +123,10 @@ describe('renderText', () => {
 });
 
 describe('renderMarkdown', () => {
-  const markdown = renderMarkdown(summary);
+  let markdown: string;
+  beforeEach(() => {
+    markdown = renderMarkdown(summary());
+  });
 
   it('keeps every table row at its column count whatever the names hold', () => {
     const cells = (row: string) => row.split(/(?<!\\)\|/).length - 2;
@@ -83,7 +154,10 @@ describe('renderMarkdown', () => {
 });
 
 describe('renderHtml', () => {
-  const html = renderHtml(summary);
+  let html: string;
+  beforeEach(() => {
+    html = renderHtml(summary());
+  });
 
   it('is one self-contained page: no scripts, no external assets', () => {
     expect(html.startsWith('<!doctype html>')).toBe(true);

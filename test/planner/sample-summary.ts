@@ -55,3 +55,93 @@ export function sampleSummary(options: { listLimit?: number } = {}): PlanSummary
   });
   return builder.result();
 }
+
+/**
+ * A small summary written out by hand that reaches every part of the reports: each optional section,
+ * lists cut short and lists shown whole, zero and non-zero counts, a hostile user ID. The reports of it
+ * are checked character for character (test/planner/report-exact.test.ts).
+ */
+export function everySection(): PlanSummary {
+  return {
+    mode: 'mirror',
+    assumeEmpty: false,
+    rate: 200,
+    latencyMs: 50,
+    concurrency: 60,
+    observedCallsPerSecond: 180.4,
+    listLimit: 2,
+    users: 1234,
+    usersWithChanges: 3,
+    usersOverLimits: 1,
+    usersDowngraded: 1,
+    usersWithDuplicateGroups: 2,
+    groups: { desired: 12, created: 2, deleted: 2 },
+    memberships: { desired: 1500, added: 121, removed: 3, unchanged: 7, examined: 10 },
+    calls: {
+      create_contact_group: 2,
+      update_contact_group: 3000,
+      del_contact_group: 1,
+      get_contact_group: 4,
+      search_contact_group: 0,
+    },
+    estimatedSeconds: 75,
+    estimatedReadSeconds: 5,
+    rejectedRows: {
+      count: 3,
+      first: [
+        {
+          line: 7,
+          rule: 'type-invalid',
+          message: 'line 7: Type must be 1, 2, c2c or group, got "3"',
+          value: '3',
+        },
+        { line: 12, rule: 'peer-missing', message: 'line 12: Type 1 needs To_Account' },
+      ],
+    },
+    violations: {
+      count: 1,
+      first: [
+        {
+          user: 'carol',
+          limit: 'groups',
+          count: 21,
+          max: 20,
+          message: 'user carol has 21 groups, the limit is 20',
+        },
+      ],
+    },
+    removals: {
+      users: 3,
+      first: [
+        { user: 'bob', membershipsRemoved: 2, groupsDeleted: 1 },
+        { user: 'a|b', membershipsRemoved: 1, groupsDeleted: 0 },
+        { user: 'carol', membershipsRemoved: 0, groupsDeleted: 1 },
+      ],
+    },
+    largestChanges: [
+      { user: 'dan', membershipsAdded: 120, membershipsRemoved: 0, groupsCreated: 0, groupsDeleted: 0 },
+      { user: 'bob', membershipsAdded: 0, membershipsRemoved: 2, groupsCreated: 1, groupsDeleted: 1 },
+    ],
+    groupsPerUser: [
+      { label: '0', min: 0, max: 0, count: 0 },
+      { label: '1', min: 1, max: 1, count: 1230 },
+      { label: '21+', min: 21, max: null, count: 4 },
+    ],
+    conversationsPerUser: [
+      { label: '0', min: 0, max: 0, count: 1 },
+      { label: '1–10', min: 1, max: 10, count: 1233 },
+    ],
+    unreadable: {
+      count: 2,
+      first: [{ user: 'erin', errorCode: 70107, message: 'user not found\u001b[0m' }],
+    },
+    longNames: {
+      groups: 3,
+      updatedNow: 1,
+      first: [
+        { user: 'alice', group: 'a long <name>', bytes: 35, updateNow: true },
+        { user: 'bob', group: 'another long name', bytes: 40, updateNow: false },
+      ],
+    },
+  };
+}

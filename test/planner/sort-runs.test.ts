@@ -124,6 +124,27 @@ describe('sorted runs', () => {
   });
 });
 
+describe('a broken run', () => {
+  it('is named in the error, in memory or on disk: a key without its quotes, a record without its line end', async () => {
+    const bytes = (text: string) => new Uint8Array(Buffer.from(text));
+    const message = (where: string) =>
+      `ExternalSorter: ${where} holds a record that is not "key"<tab>line<newline>`;
+    for (const text of ['"a\t{}\n', 'a"\t{}\n', '"a"\t{}\n"b"\t{}', '"a"\t{}\n"b"{}\n"c"\t{}\n']) {
+      await expect(drain(new RunMerge([RunCursor.of(bytes(text))])), text).rejects.toThrow(
+        message('a run in memory'),
+      );
+    }
+    const path = join(dir, 'broken-quote.txt');
+    await writeFile(path, '"a"\t1\n"b\t2\n');
+    await expect(drain(new RunMerge([await RunCursor.open(path, 4)]))).rejects.toThrow(message(path));
+    // A backslash in the line (not the key) is not an escaped key.
+    expect(await drain(new RunMerge([RunCursor.of(bytes('"a"\t"x\\\\y"\n"b\\"c"\t1\n'))]))).toEqual([
+      ['a', '"x\\\\y"'],
+      ['b"c', '1'],
+    ]);
+  });
+});
+
 describe('the external sort', () => {
   it('keeps at most maxBufferedRecords in memory, gathers small runs, and sorts them all', async () => {
     const tmpDir = await mkdtemp(join(dir, 'sorter-'));
