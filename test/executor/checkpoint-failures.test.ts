@@ -130,6 +130,22 @@ describe('openCheckpoint when the disk says no', () => {
     });
   });
 
+  it('opens an intact checkpoint without cutting it, so a file that cannot be truncated is fine (append-only)', async () => {
+    const path = join(dir, 'run.ckpt');
+    const cp = await open(path);
+    cp.recordUser({ user: 'alice', outcome: 'done' });
+    await cp.close();
+    let truncated = 0;
+    disk.truncate = async () => {
+      truncated++;
+      throw errno('EPERM');
+    };
+    const again = await open(path);
+    expect(again.progressOf('alice')).toEqual({ status: 'done' });
+    await again.close();
+    expect(truncated).toBe(0);
+  });
+
   it('closes the file and fails when the header cannot be written', async () => {
     let closed = 0;
     const full: CheckpointFile = {
