@@ -97,7 +97,7 @@ describe('PlanFile.validate', () => {
     await rm(removed);
     const gone = await failure(file.validate());
     expect(gone.code).toBe('IO');
-    expect(gone.message).toMatch(new RegExp(`^cannot read plan file ${escape(removed)}: ENOENT`));
+    expect(gone.message).toMatch(new RegExp(`^cannot read plan file ${escapeRegExp(removed)}: ENOENT`));
     expect(gone.context).toEqual({ path: removed });
 
     // The same bytes, another modification time.
@@ -147,6 +147,6 @@ describe('PlanFile.users read without validating first', () => {
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -102,7 +102,9 @@ describe('PlanFileWriter', () => {
       summaryOf(0),
     ).catch((e: unknown) => e);
     expect(isSyncError(err, 'IO')).toBe(true);
-    expect((err as Error).message).toMatch(new RegExp(`^cannot write plan file ${escape(path)}: ENOENT`));
+    expect((err as Error).message).toMatch(
+      new RegExp(`^cannot write plan file ${escapeRegExp(path)}: ENOENT`),
+    );
     expect((err as { context: unknown }).context).toEqual({ path });
   });
 });
@@ -153,6 +155,6 @@ describe('the header line', () => {
   });
 });
 
-function escape(text: string): string {
+function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -262,15 +262,32 @@ describe('SummaryBuilder options', () => {
   it('adds the users of a part planned with the same options, and refuses another', () => {
     const part = new SummaryBuilder(merge);
     part.addUser(counted('a', { desiredGroups: 2, desiredConversations: 5, membershipsAdded: 3 }, 2));
+    const limit = { user: 'c', limit: 'groups' as const, count: 21, max: 20, message: 'c groups' };
+    part.addUser(
+      counted('c', { membershipsRemoved: 1, groupsDeleted: 2 }, 0, {
+        violations: [limit],
+        downgradedToMerge: true,
+        duplicateGroups: [{ name: 'd', groupIds: [1, 2] }],
+      }),
+    );
     const whole = new SummaryBuilder(merge);
     whole.addUser(counted('b', { desiredGroups: 2, desiredConversations: 5, groupsDeleted: 1 }, 1));
     whole.addUsersOf(part.result());
     const s = whole.result();
+    expect([
+      s.users,
+      s.usersOverLimits,
+      s.usersDowngraded,
+      s.usersWithDuplicateGroups,
+      s.violations.count,
+    ]).toEqual([3, 1, 1, 1, 1]);
+    expect([s.removals.users, s.groups.deleted, s.memberships.removed]).toEqual([2, 3, 1]);
+    // A user without operations is not among the largest changes.
+    expect(s.usersWithChanges).toBe(2);
     expect(s.groupsPerUser.find((x) => x.label === '2')?.count).toBe(2);
     expect(s.conversationsPerUser.find((x) => x.label === '1–10')?.count).toBe(2);
     expect(s.calls.create_contact_group).toBe(3);
     expect(s.memberships.added).toBe(3);
-    expect(s.groups.deleted).toBe(1);
     expect(s.largestChanges.map((c) => c.user)).toEqual(['a', 'b']);
     expect(() =>
       whole.addUsersOf(new SummaryBuilder({ mode: 'mirror', assumeEmpty: true }).result()),
