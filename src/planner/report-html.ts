@@ -248,7 +248,7 @@ function callsChart(s: PlanSummary): string {
       return (
         `<text x="0" y="${y + 19}">${h(r.endpoint)}</text>` +
         `<rect x="${labelW}" y="${y + 4}" width="${w.toFixed(1)}" height="22" rx="3" fill="${color}"/>` +
-        `<text x="${(labelW + w + 8).toFixed(1)}" y="${y + 19}">${h(n(r.calls))} calls · ${h(formatDuration(r.seconds))}</text>`
+        `<text x="${(labelW + w + 8).toFixed(1)}" y="${y + 19}">${h(plural(r.calls, 'call'))} · ${h(formatDuration(r.seconds))}</text>`
       );
     })
     .join('');
