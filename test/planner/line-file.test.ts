@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { LineFileWriter, readLines } from '../../src/planner/line-file.js';
 
 let dir: string;
@@ -49,7 +49,65 @@ describe('LineFileWriter', () => {
   });
 });
 
+describe('LineFileWriter at the edges of its 1 MiB buffer', () => {
+  const MIB = 1 << 20;
+  // Lines that fill the buffer exactly with their LF, one byte too many for it, and twice its size,
+  // between short lines, through write() and writeBytes(): every byte in order, and hashed.
+  const edges = ['a', 'x'.repeat(MIB - 1), 'b', 'y'.repeat(MIB), 'c', 'z'.repeat(2 * MIB), 'd'];
+
+  it.each(['write', 'writeBytes'] as const)('%s: lines of 1 MiB - 1, 1 MiB and 2 MiB', async (how) => {
+    const path = join(dir, `edges-${how}.txt`);
+    const writer = await LineFileWriter.create(path, 0o600, { hash: createHash('sha256') });
+    for (const line of edges) {
+      if (how === 'write') await writer.write(line);
+      else await writer.writeBytes(Buffer.from(line, 'utf8'));
+    }
+    const digest = writer.digest();
+    await writer.close();
+    const expected = `${edges.join('\n')}\n`;
+    const written = await readFile(path, 'utf8');
+    expect(written.length).toBe(expected.length);
+    expect(written === expected).toBe(true);
+    expect(digest).toBe(createHash('sha256').update(expected, 'utf8').digest('hex'));
+  });
+
+  it('close({ sync: true }) fsyncs the file before closing it; close() does not', async () => {
+    const probe = await open(join(dir, 'probe.txt'), 'w');
+    const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const sync = vi.spyOn(proto, 'sync');
+    try {
+      const plain = await LineFileWriter.create(join(dir, 'nosync.txt'));
+      await plain.write('a');
+      await plain.close();
+      expect(sync).not.toHaveBeenCalled();
+      const synced = await LineFileWriter.create(join(dir, 'sync.txt'));
+      await synced.write('b');
+      await synced.close({ sync: true });
+      expect(sync).toHaveBeenCalledTimes(1);
+      expect(await readFile(join(dir, 'sync.txt'), 'utf8')).toBe('b\n');
+    } finally {
+      sync.mockRestore();
+    }
+  });
+});
+
 describe('readLines', () => {
+  it('closes the file when the loop breaks early', async () => {
+    const path = join(dir, 'early.txt');
+    await writeFile(path, 'first\nsecond\n'.repeat(50_000));
+    const fds = async () => (await readdir('/proc/self/fd')).length;
+    const before = await fds();
+    for (let i = 0; i < 20; i++) {
+      for await (const line of readLines(path)) {
+        expect(line).toBe('first');
+        break;
+      }
+    }
+    // The stream closes its descriptor asynchronously after destroy().
+    await vi.waitFor(async () => expect(await fds()).toBeLessThanOrEqual(before), { timeout: 2000 });
+  });
+
   it('yields the lines without their ends, LF or CRLF, and the last line without one', async () => {
     const path = join(dir, 'read.txt');
     await writeFile(path, 'a\r\nb\n\nc\u00e9\r\nlast');
