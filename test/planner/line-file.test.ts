@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +94,8 @@ describe('LineFileWriter at the edges of its 1 MiB buffer', () => {
 });
 
 describe('readLines', () => {
-  it('closes the file when the loop breaks early', async () => {
+  // The open descriptors are counted in /proc (Linux, where CI runs).
+  it.skipIf(!existsSync('/proc/self/fd'))('closes the file when the loop breaks early', async () => {
     const path = join(dir, 'early.txt');
     await writeFile(path, 'first\nsecond\n'.repeat(50_000));
     const fds = async () => (await readdir('/proc/self/fd')).length;
