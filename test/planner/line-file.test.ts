@@ -93,6 +93,23 @@ describe('LineFileWriter at the edges of its 1 MiB buffer', () => {
   });
 });
 
+describe('LineFileWriter releases its file', () => {
+  // The open descriptors are counted in /proc (Linux, where CI runs).
+  it.skipIf(!existsSync('/proc/self/fd'))('on close() and on discard()', async () => {
+    const fds = async () => (await readdir('/proc/self/fd')).length;
+    const before = await fds();
+    for (let i = 0; i < 10; i++) {
+      const closed = await LineFileWriter.create(join(dir, `closed-${i}.txt`));
+      await closed.write('a');
+      await closed.close();
+      const discarded = await LineFileWriter.create(join(dir, `discarded-${i}.txt`));
+      await discarded.write('b');
+      await discarded.discard();
+    }
+    expect(await fds()).toBeLessThanOrEqual(before);
+  });
+});
+
 describe('readLines', () => {
   // The open descriptors are counted in /proc (Linux, where CI runs).
   it.skipIf(!existsSync('/proc/self/fd'))('closes the file when the loop breaks early', async () => {
