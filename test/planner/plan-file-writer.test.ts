@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
+import { sha256Hex } from '../../src/planner/canonical.js';
 import {
   ContentDigest,
   createPlanHeader,
@@ -152,6 +153,31 @@ describe('the header line', () => {
     wrap.add(`${'0'.repeat(63)}1`);
     expect(wrap.sum()).toBe('0');
     expect(wrap.digest()).toBe(new ContentDigest().digest());
+  });
+});
+
+describe('the content digest and the user line, exactly', () => {
+  it("sums the users' digests mod 2^256, and hashes the sum as 64 hex digits", () => {
+    const one = new ContentDigest();
+    one.add(`${'0'.repeat(63)}1`);
+    expect(one.sum()).toBe('1');
+    expect(one.digest()).toBe(sha256Hex(`${'0'.repeat(63)}1`));
+    const carried = new ContentDigest();
+    carried.add('f'.repeat(64));
+    carried.add('f'.repeat(64));
+    expect(carried.sum()).toBe(`${'f'.repeat(63)}e`);
+    const parts = new ContentDigest();
+    parts.add(`${'0'.repeat(63)}2`);
+    parts.addSum('3');
+    expect(parts.sum()).toBe('5');
+  });
+
+  it('leaves an empty list of duplicate groups out of a user line, and writes a list that is not empty', () => {
+    expect(JSON.parse(serializeUserPlan({ ...plan('a'), duplicateGroups: [] }))).not.toHaveProperty(
+      'duplicateGroups',
+    );
+    const dup = { ...plan('a'), duplicateGroups: [{ name: 'd', groupIds: [1, 2] }] };
+    expect(JSON.parse(serializeUserPlan(dup)).duplicateGroups).toEqual([{ name: 'd', groupIds: [1, 2] }]);
   });
 });
 
