@@ -50,7 +50,17 @@ if (only !== undefined && (names.length !== 1 || only === '')) {
 const folders = names.length > 0 ? names : Object.keys(FOLDERS);
 
 const commit = git(['rev-parse', '--short', 'HEAD']);
-const dirty = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'test']) !== '';
+// The incremental files are the runs' own output, not the tree under test.
+const dirty =
+  git([
+    'status',
+    '--porcelain',
+    '--untracked-files=no',
+    '--',
+    'src',
+    'test',
+    ':!test/mutation/incremental',
+  ]) !== '';
 const measuredAt = `${commit}${dirty ? ' with uncommitted changes' : ''}`;
 const seconds = {};
 let failed = false;
