@@ -5,9 +5,7 @@ import type { Conversation } from '../../src/model.js';
 import { readUserState } from '../../src/tencent/api.js';
 import { failureOf, TencentClient, type TencentClientOptions } from '../../src/tencent/client.js';
 import { classifyFailure, type ErrorClass } from '../../src/tencent/error-codes.js';
-
-const SDK_APP_ID = 1400000000;
-const SECRET_KEY = '5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e';
+import { rejection, SDK_APP_ID, SECRET_KEY } from './stub-clients.js';
 
 const bob: Conversation = { type: 1, id: 'bob' };
 const carol: Conversation = { type: 1, id: 'carol' };
@@ -25,16 +23,6 @@ function client(extra: Partial<TencentClientOptions> = {}): TencentClient {
   });
   clients.push(c);
   return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<SyncError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isSyncError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected the call to reject');
 }
 
 function classOf(err: SyncError): ErrorClass | undefined {
