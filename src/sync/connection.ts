@@ -1,6 +1,6 @@
 import { AccessCheckedApi, afterAccessCheck } from '../executor/preflight.js';
 import { createEndpointLimiters, type EndpointScheduler } from '../executor/rate/limiters.js';
-import { createRedisGate, type SlotGate } from '../executor/rate/redis-gate.js';
+import type { SlotGate } from '../executor/rate/redis-gate.js';
 import { TencentClient } from '../tencent/client.js';
 import { resolveBaseUrl } from '../tencent/regions.js';
 
@@ -88,7 +88,8 @@ export async function openConnection(settings: ConnectionSettings): Promise<Conn
     gate =
       settings.redis === undefined
         ? undefined
-        : await createRedisGate({
+        : // Loaded only with a Redis URL: ioredis is the biggest import after undici, and most runs have none.
+          await (await import('../executor/rate/redis-gate.js')).createRedisGate({
             url: settings.redis,
             ...(settings.rate === undefined ? {} : { rate: settings.rate }),
           });

@@ -1,10 +1,11 @@
-import { type Dispatcher, Pool } from 'undici';
+import type { Dispatcher } from 'undici';
 import { SyncError } from '../errors.js';
 import type { Conversation } from '../model.js';
 import type { ChatApi, GroupsPage, GroupWriteResult, MemberChanges, SearchResult } from './api.js';
 import { type CallEvent, type CallSubject, type ResponseParser, Transport } from './http.js';
 import { resolveBaseUrl } from './regions.js';
 import { type Route, type RouteSwitchEvent, Routes } from './routes.js';
+import { Pool } from './undici-lite.js';
 import { UserSigCache } from './usersig.js';
 import type {
   CreateContactGroupRequest,

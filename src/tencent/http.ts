@@ -6,6 +6,7 @@ import { redactSecrets } from '../log.js';
 import { classifyFailure, describeErrorCode, type Failure } from './error-codes.js';
 import { isConnectionFailure, type Route, type Routes } from './routes.js';
 import { expectSend } from './send-hook.js';
+import { request } from './undici-lite.js';
 import type { UserSigCache } from './usersig.js';
 import type { Endpoint } from './wire.js';
 
@@ -179,7 +180,7 @@ export class Transport {
     const path = `/v4/recentcontact/${endpoint}?${query.toString()}`;
     const sent = expectSend(path);
     try {
-      response = await route.dispatcher.request({
+      response = await request(route.dispatcher, {
         origin: route.origin,
         path,
         method: 'POST',
