@@ -1,9 +1,10 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/planner/canonical.js';
+import { LineFileWriter } from '../../src/planner/line-file.js';
 import {
   ContentDigest,
   createPlanHeader,
@@ -107,6 +108,44 @@ describe('PlanFileWriter', () => {
       new RegExp(`^cannot write plan file ${escapeRegExp(path)}: ENOENT`),
     );
     expect((err as { context: unknown }).context).toEqual({ path });
+    // The cause is the failed open itself, not a clean-up of the temporary file that was never made.
+    expect((err as Error).cause).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+  });
+
+  it('an error with a string code from the plans is an IO error around it; any other passes as it is', async () => {
+    const header = createPlanHeader({ ...options, options: {} });
+    const failing = (err: Error) =>
+      (async function* () {
+        yield plan('u0');
+        throw err;
+      })();
+    const io = Object.assign(new Error('disk gone'), { code: 'EIO' });
+    const wrapped = await writePlanFile(join(dir, 'eio.plan'), header, failing(io), summaryOf(1)).catch(
+      (e: unknown) => e,
+    );
+    expect(isSyncError(wrapped, 'IO')).toBe(true);
+    expect((wrapped as Error).cause).toBe(io);
+    for (const other of [Object.assign(new Error('odd'), { code: 7 }), new Error('plain')]) {
+      const thrown = await writePlanFile(join(dir, 'odd.plan'), header, failing(other), summaryOf(1)).catch(
+        (e: unknown) => e,
+      );
+      expect(thrown).toBe(other);
+    }
+  });
+
+  it('closes the finished file with an fsync before renaming it into place', async () => {
+    const close = vi.spyOn(LineFileWriter.prototype, 'close');
+    try {
+      await writePlanFile(
+        join(dir, 'synced.plan'),
+        createPlanHeader({ ...options, options: {} }),
+        [plan('u0')],
+        summaryOf(1),
+      );
+      expect(close.mock.calls).toEqual([[{ sync: true }]]);
+    } finally {
+      close.mockRestore();
+    }
   });
 });
 
