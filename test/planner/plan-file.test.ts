@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
 import { assignOperationIds } from '../../src/planner/operation-id.js';
 import {
@@ -411,7 +412,42 @@ describe('readPlanFile refuses broken files with the line number', () => {
   });
 
   it('a missing file is an IO error', async () => {
-    const err = await readPlanFile(join(dir, 'nope.plan')).catch((e: unknown) => e);
+    const path = join(dir, 'nope.plan');
+    const err = await readPlanFile(path).catch((e: unknown) => e);
     expect(isSyncError(err, 'IO')).toBe(true);
+    expect((err as Error).message).toBe(
+      `cannot read plan file ${path}: ENOENT: no such file or directory, open '${path}'`,
+    );
+    expect((err as { context: unknown }).context).toEqual({ path });
+    expect((err as Error).cause).toMatchObject({ code: 'ENOENT', syscall: 'open' });
   });
+});
+
+describe('reading a plan file releases its file', () => {
+  // The open descriptors are counted in /proc (Linux, where CI runs).
+  it.skipIf(!existsSync('/proc/self/fd'))(
+    'isPlanFile, readPlanFile (of a plan and of a broken file) and a walk over the users left early',
+    async () => {
+      const plans = samplePlans().slice(0, 3);
+      const path = join(dir, 'fds.plan');
+      await writePlanFile(path, header, plans, summarize(plans));
+      const broken = join(dir, 'fds-broken.plan');
+      await writeFile(broken, 'not a plan\n');
+      const fds = async () => (await readdir('/proc/self/fd')).length;
+      const before = await fds();
+      for (let i = 0; i < 10; i++) {
+        expect(await isPlanFile(path)).toBe(true);
+        expect(await isPlanFile(broken)).toBe(false);
+        const file = await readPlanFile(path);
+        await file.validate();
+        for await (const user of file.users) {
+          expect(user.user).toBe(plans.map((p) => p.user).sort()[0]);
+          break;
+        }
+        expect(isSyncError(await readPlanFile(broken).catch((e: unknown) => e), 'CHECKPOINT')).toBe(true);
+      }
+      // A stream closes its descriptor asynchronously after destroy().
+      await vi.waitFor(async () => expect(await fds()).toBeLessThanOrEqual(before), { timeout: 2000 });
+    },
+  );
 });
