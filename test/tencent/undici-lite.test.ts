@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { Dispatcher } from 'undici';
 import { describe, expect, it } from 'vitest';
+import { request } from '../../src/tencent/undici-lite.js';
 
 const LITE = fileURLToPath(new URL('../../dist/tencent/undici-lite.js', import.meta.url));
 
@@ -51,5 +53,45 @@ describe('undici-lite', () => {
       samePool: true,
       sameRequest: true,
     });
+  });
+});
+
+describe('request', () => {
+  it("uses a dispatcher's own request when it has one", async () => {
+    const seen: unknown[] = [];
+    const own = {
+      request: async (options: unknown) => {
+        seen.push(options);
+        return 'its own answer';
+      },
+    } as unknown as Dispatcher;
+    const options = { origin: 'http://127.0.0.1:1', path: '/p', method: 'POST' } as const;
+    expect(await request(own, options)).toBe('its own answer');
+    expect(seen).toEqual([options]);
+  });
+
+  it("else undici's request over the dispatcher's dispatch", async () => {
+    const dispatched: Dispatcher.DispatchOptions[] = [];
+    const bare = {
+      dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) {
+        dispatched.push(options);
+        handler.onConnect?.(() => undefined);
+        handler.onHeaders?.(200, [], () => undefined, 'OK');
+        handler.onData?.(Buffer.from('answered'));
+        handler.onComplete?.([]);
+        return true;
+      },
+    } as unknown as Dispatcher;
+    const answer = await request(bare, {
+      origin: 'http://127.0.0.1:1',
+      path: '/v4/x',
+      method: 'POST',
+      body: 'b',
+    });
+    expect(answer.statusCode).toBe(200);
+    expect(await answer.body.text()).toBe('answered');
+    expect(dispatched).toMatchObject([
+      { origin: 'http://127.0.0.1:1', path: '/v4/x', method: 'POST', body: 'b' },
+    ]);
   });
 });
