@@ -377,7 +377,25 @@ describe('readPlanFile refuses broken files with the line number', () => {
         /operations\[0\]\.remove: a removal in a merge plan/,
       ],
     ];
+    // 21 groups: over the limit of 20, so the planner left the user out (violations, no operation).
+    const over = planUser(
+      desiredUser(user, Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`g${i}`, [c2c('a')]]))),
+      undefined,
+      { mode: 'merge', assumeEmpty: true },
+    );
+    expect(over.violations.length).toBeGreaterThan(0);
+    expect(over.operations).toEqual([]);
+    cases.push([
+      'operations for a user over a limit',
+      { ...over, operations: ids([{ kind: 'create', user, group: 'g0', add: [c2c('a')] }]) },
+      /operations: a user over a limit \(violations\) must have no operations/,
+    ]);
     const merge = createPlanHeader({ mode: 'merge', assumeEmpty: true, options: {} });
+    // At the limit: a 64-byte name passes.
+    const at64 = join(dir, 'forged-64-bytes.plan');
+    const named = forged(ids([{ kind: 'create', user, group: `${'é'.repeat(31)}xx`, add: [] }]));
+    await writePlanFile(at64, merge, [named], () => summarize([named]));
+    await (await readPlanFile(at64)).validate();
     for (const [name, plan, message] of cases) {
       const path = join(dir, `forged-${name.replaceAll(' ', '-')}.plan`);
       await writePlanFile(path, merge, [plan], () => summarize([plan]));
