@@ -25,6 +25,23 @@ describe('the per-user limits', () => {
     ]);
   });
 
+  it('merge counts a group or a conversation the app already holds, and the CSV names again, once', () => {
+    // The app holds the 20 groups and 1000 conversations the CSV wants: nothing to add, within both limits.
+    const held = remoteUser('alice', [
+      ['g0', peers('p', 1000)],
+      ...Array.from({ length: 19 }, (_, i) => [`g${i + 1}`, []] as const),
+    ]);
+    const same = planUser(desiredUser('alice', { ...names(20), g0: peers('p', 1000) }), held, merge);
+    expect(same.violations).toEqual([]);
+    expect(same.operations).toEqual([]);
+    // One new name, or one new conversation, is one too many.
+    const more = planUser(desiredUser('alice', { ...names(20), g20: [], g0: peers('p', 1001) }), held, merge);
+    expect(more.violations.map((v) => [v.limit, v.count])).toEqual([
+      ['groups', 21],
+      ['conversations', 1001],
+    ]);
+  });
+
   it('mirror counts a kept name the service holds twice as two groups, and says nothing of merging', () => {
     const remote = remoteUser('alice', [
       ['dup', []],
