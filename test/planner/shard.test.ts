@@ -8,6 +8,7 @@ describe('--shard i/n', () => {
     expect(parseShard('0/4')).toEqual({ index: 0, count: 4 });
     expect(parseShard(' 3/4 ')).toEqual({ index: 3, count: 4 });
     expect(parseShard('0/1')).toEqual({ index: 0, count: 1 });
+    expect(parseShard('12/16')).toEqual({ index: 12, count: 16 });
   });
 
   it.each(['4/4', '5/4', '0/0', '1/0', '-1/4', '1/-4', '1.5/4', '1/4x', 'x1/4', '1 / 4', '1', '/4', ''])(
