@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,6 +77,27 @@ describe('ExternalSorter', () => {
     expect(await readdir(tmpDir)).toEqual([]);
     expect(await all(sorter)).toEqual(['a=0', 'b=1']);
     await sorter.dispose();
+  });
+
+  it('by default holds 9,999 records (and 32 MiB) before it spills, into private files of a cgsync-sort- folder', async () => {
+    const tmpDir = await mkdtemp(join(dir, 'defaults-'));
+    const sorter = new ExternalSorter({ tmpDir });
+    // 9,999 records of 2 KiB: 20 MB of characters, under both defaults.
+    const line = 'x'.repeat(2048);
+    for (let i = 0; i < 9_999; i++) await sorter.add(`k${String(i).padStart(5, '0')}`, line);
+    expect(sorter.spilledRuns).toBe(0);
+    expect(await readdir(tmpDir)).toEqual([]);
+    // The 10,000th spills them: the users' data, readable by its owner only.
+    await sorter.add('k10000', line);
+    expect(sorter.spilledRuns).toBe(1);
+    const [folder, ...others] = await readdir(tmpDir);
+    expect(others).toEqual([]);
+    expect(folder).toMatch(/^cgsync-sort-/);
+    const files = await readdir(join(tmpDir, folder ?? ''));
+    expect(files).toHaveLength(1);
+    for (const file of files) expect((await stat(join(tmpDir, folder ?? '', file))).mode & 0o777).toBe(0o600);
+    await sorter.dispose();
+    expect(await readdir(tmpDir)).toEqual([]);
   });
 
   it('merges more runs than fanIn in rounds', async () => {
