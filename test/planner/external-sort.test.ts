@@ -79,7 +79,7 @@ describe('ExternalSorter', () => {
     await sorter.dispose();
   });
 
-  it('by default holds 9,999 records (and 32 MiB) before it spills, into private files of a cgsync-sort- folder', async () => {
+  it('by default spills at the 10,000th record (9,999 of 20 MB stay in memory, under 32 MiB), into private files of a cgsync-sort- folder', async () => {
     const tmpDir = await mkdtemp(join(dir, 'defaults-'));
     const sorter = new ExternalSorter({ tmpDir });
     // 9,999 records of 2 KiB: 20 MB of characters, under both defaults.
