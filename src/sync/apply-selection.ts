@@ -122,14 +122,15 @@ export class UserSelection {
     const changes = this.#changes;
     if (changes !== undefined && !this.#vanishing) {
       const old = this.#current?.user === desired.user ? this.#current : undefined;
-      const record = recordOf(desired, desiredDigest());
-      if (!this.#refresh && old?.digest === record.digest) {
+      const digest = desiredDigest();
+      if (!this.#refresh && old?.digest === digest) {
         this.unchangedUsers++;
         this.#countMemberships(desired);
-        if (old.memberships === undefined) changes.keep(record);
+        // The record is built only when it is written (most users of a night are unchanged).
+        if (old.memberships === undefined) changes.keep(recordOf(desired, digest));
         return true;
       }
-      changes.apply(record);
+      changes.apply(recordOf(desired, digest));
     }
     if (this.#checkpoint.progressOf(desired.user)?.status === 'done') {
       this.resumedDone++;

@@ -30,6 +30,8 @@ export class StateChanges {
   #doneBatch: string[] = [];
   #doneChain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Changes noted (pending lines and users done): none, and a current snapshot is kept as it is. */
+  #noted = 0;
 
   constructor(dir: string) {
     this.#path = join(dir, 'state-changes.tsv');
@@ -39,16 +41,19 @@ export class StateChanges {
 
   /** A user to apply: `record` is written if the user ends done. */
   apply(record: StateRecord): void {
+    this.#noted++;
     this.#lines.push(`A\t${formatRecord(record)}`);
   }
 
   /** An unchanged user whose counts the old record did not have. */
   keep(record: StateRecord): void {
+    this.#noted++;
     this.#lines.push(`K\t${formatRecord(record)}`);
   }
 
   /** A user of the snapshot missing from the export (mirror). */
   vanish(record: StateRecord): void {
+    this.#noted++;
     this.#lines.push(`V\t${formatRecord(record)}`);
   }
 
@@ -76,6 +81,7 @@ export class StateChanges {
 
   /** A user ended done (synchronous: the executor's outcome callback). */
   done(user: string): void {
+    this.#noted++;
     this.#doneBatch.push(userOrderKey(user));
     if (this.#doneBatch.length >= 10_000) this.#flushDone();
   }
@@ -88,11 +94,17 @@ export class StateChanges {
     });
   }
 
-  /** Writes the new snapshot to `identity`'s file: old records merged with this run's changes. */
+  /**
+   * Writes the new snapshot to `identity`'s file: old records merged with this run's changes. When the
+   * run noted no change and `old` is current (version 2, this mode and shard, read to its end line by
+   * the merge-join), the new snapshot would be the old one byte for byte: the file is left as it is
+   * (an unchanged night then reads the snapshot once, instead of reading and rewriting it).
+   */
   async save(old: StateSource, identity: StateIdentity): Promise<void> {
     await this.close();
     this.#flushDone();
     await this.#doneChain;
+    if (this.#noted === 0 && old.current) return;
     const out = await StateFileWriter.create(old.path, identity);
     try {
       const olds = old.records();

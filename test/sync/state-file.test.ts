@@ -113,6 +113,35 @@ describe('the --state file, version 2', () => {
         /line 3: user "\w" is out of order/,
       ],
       ['cut short', lines.slice(0, 3), /line 4: the file ends without its end line/],
+      // The digest: 8 to 128 lower-case hex digits; a count: 1 to 9 decimal digits.
+      ...(
+        [
+          [
+            'an upper-case digest',
+            (f: string[]) => [f[0], `${f[1]!.slice(0, -1)}A`, f[2], f[3]],
+            /digest is not hex/,
+          ],
+          ['a 7-digit digest', (f: string[]) => [f[0], 'abcdef0', f[2], f[3]], /digest is not hex/],
+          ['a 129-digit digest', (f: string[]) => [f[0], 'a'.repeat(129), f[2], f[3]], /digest is not hex/],
+          [
+            'a digest with a g',
+            (f: string[]) => [f[0], `${'0'.repeat(63)}g`, f[2], f[3]],
+            /digest is not hex/,
+          ],
+          ['an empty count', (f: string[]) => [f[0], f[1], '', f[3]], /memberships is not a count/],
+          ['a 10-digit count', (f: string[]) => [f[0], f[1], f[2], '1234567890'], /groups is not a count/],
+          ['a negative count', (f: string[]) => [f[0], f[1], '-1', f[3]], /memberships is not a count/],
+          ['a count with a dot', (f: string[]) => [f[0], f[1], f[2], '1.5'], /groups is not a count/],
+          ['a count with a space', (f: string[]) => [f[0], f[1], ' 1', f[3]], /memberships is not a count/],
+        ] as const
+      ).map(
+        ([what, edit, message]) =>
+          [
+            what,
+            lines.map((l, i) => (i === 2 ? edit(l.split('\t')).join('\t') : l)),
+            new RegExp(`line 3: .*${message.source}`),
+          ] as [string, string[], RegExp],
+      ),
       ['a wrong end count', [...lines.slice(0, 4), '{"users":7}', ''], /line 5: the end line says/],
     ];
     for (const [what, text, message] of cases) {
@@ -121,6 +150,18 @@ describe('the --state file, version 2', () => {
       expect(err.message, what).toMatch(message);
       expect(err.message, what).toContain(path);
     }
+  });
+
+  it('reads the widest digests and counts it accepts: 8 and 128 hex digits, 0 and 999999999', async () => {
+    const path = join(dir.path, 'widths.state');
+    const list = records(['a', 'b']).map((r, i) => ({
+      ...r,
+      digest: i === 0 ? '0123abcd' : 'f'.repeat(128),
+      memberships: i === 0 ? 0 : 999_999_999,
+      groups: i === 0 ? 999_999_999 : 0,
+    }));
+    await write(path, list);
+    expect(await readAll(path)).toEqual(list);
   });
 
   it('refuses another shard, and reads nothing of another mode', async () => {

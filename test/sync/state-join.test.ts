@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
@@ -120,6 +120,41 @@ describe('--state: the snapshot merge-joined with the input', () => {
       expect(t.totalAccepted() - before).toBe(0);
     },
   );
+
+  it('a night that changes nothing leaves the snapshot file as it is; one that changes a user, or of another mode, writes it', async () => {
+    await night('keep-1', rowsOf(users(6)));
+    const path = statePath('keep-1');
+    const written = await stat(path);
+    const text = await readFile(path, 'utf8');
+    // The same export: not rewritten (an atomic rewrite would give the file a new inode).
+    const same = await night('keep-2', rowsOf(users(6)));
+    expect(same.result.stateSaved).toBe(true);
+    expect(same.result.unchangedUsers).toBe(6);
+    const kept = await stat(path);
+    expect([kept.ino, kept.mtimeMs]).toEqual([written.ino, written.mtimeMs]);
+    expect(await readFile(path, 'utf8')).toBe(text);
+    // One user changed: written, with that user's new record.
+    const changed = await night('keep-3', rowsOf({ ...users(6), u3: ['p3a', 'p3b', 'p3c'] }));
+    expect(changed.result.unchangedUsers).toBe(5);
+    expect((await stat(path)).ino).not.toBe(written.ino);
+    expect((await snapshot('keep-3')).get('u3')).toMatchObject({ memberships: 3 });
+    // Merge mode on a mirror snapshot: it says nothing of merge, so a merge snapshot is written.
+    const merge = await night('keep-4', rowsOf({ ...users(6), u3: ['p3a', 'p3b', 'p3c'] }), {
+      mode: 'merge',
+    });
+    expect(merge.result.stateSaved).toBe(true);
+    expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] ?? '')).toMatchObject({ mode: 'merge' });
+    expect((await snapshot('keep-4', 'merge')).size).toBe(6);
+    // Nothing to note, but the file is not a snapshot of this mode (or there is none yet): written.
+    await night('empty-1', rowsOf(users(2)));
+    await night('empty-2', [], { mode: 'merge' });
+    expect(JSON.parse((await readFile(statePath('empty-2'), 'utf8')).split('\n')[0] ?? '')).toMatchObject({
+      mode: 'merge',
+    });
+    const fresh = await night('none-1', [], { mode: 'merge' });
+    expect(fresh.result.stateSaved).toBe(true);
+    expect((await readFile(statePath('none-1'), 'utf8')).trimEnd().split('\n')).toHaveLength(2);
+  });
 
   it('a version 1 snapshot is read, and rewritten as version 2 with the counts of the users it saw', async () => {
     const path = statePath('v1-1');
