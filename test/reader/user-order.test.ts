@@ -8,6 +8,7 @@ import {
   userOrderKeyEscaped,
 } from '../../src/reader/index.js';
 import { hash32 } from '../../src/reader/stage/order-tracker.js';
+import { canonicalOrder } from '../../src/reader/users/user-order.js';
 import { scratchDir } from './helpers.js';
 
 const scratch = scratchDir();
@@ -80,5 +81,43 @@ describe('the canonical order of users', () => {
     expect(await usersOf(path, 1 << 21, 'id')).toEqual(users);
     expect(await usersOf(path, 1 << 21, 'canonical')).toEqual([...users].sort(compareUserOrder));
     expect([...users].sort(compareUserOrder)).not.toEqual(users);
+  });
+
+  it("canonicalOrder (the partitions' fast sort) agrees with the order keys, hash ties and large inputs included", () => {
+    const byKey = (users: readonly string[]) =>
+      users
+        .map((user, i) => [userOrderKey(user), i] as const)
+        .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+        .map(([, i]) => i);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ unit: fc.constantFrom('a', 'b', '\\', '\t', 'é', '😀', '0', '1') }), {
+          maxLength: 60,
+        }),
+        (users) => {
+          expect(canonicalOrder(users)).toEqual(byKey(users));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // Pairs of IDs with the same hash: their order is the IDs' (the packed sort alone would keep
+    // them in input order, so each pair is also given reversed).
+    expect(hash32('c4896')).toBe(hash32('c66664'));
+    expect(hash32('c48100')).toBe(hash32('c93843'));
+    for (const users of [
+      ['c66664', 'x', 'c4896', 'c93843', 'c48100'],
+      ['c4896', 'c48100', 'c66664', 'c93843'],
+    ]) {
+      expect(canonicalOrder(users).map((i) => users[i])).toEqual([...users].sort(compareUserOrder));
+    }
+    // More users than the packed sort holds (2^21): the plain sort, the same order.
+    const many = Array.from({ length: 2 ** 21 + 3 }, (_, i) => `c${i}`);
+    const order = canonicalOrder(many);
+    expect(order).toHaveLength(many.length);
+    for (let i = 1; i < order.length; i++) {
+      if (compareUserOrder(many[order[i - 1]!]!, many[order[i]!]!) >= 0) {
+        throw new Error(`out of order at ${i}: ${many[order[i - 1]!]} then ${many[order[i]!]}`);
+      }
+    }
   });
 });

@@ -1,7 +1,7 @@
 import type { DesiredUser } from '../../model.js';
 import { findTabs, fromBytes, lineNumberAt, unescapeValue } from '../stage/row-codec.js';
 import { UserBuilder } from './user-builder.js';
-import { type UserOrder, userOrderKey } from './user-order.js';
+import { canonicalOrder, compareIds, type UserOrder } from './user-order.js';
 
 /**
  * The one decoder from staged rows to users. It reads byte strings (the working files read as
@@ -148,9 +148,7 @@ export function* partitionUsers(
   const rows = new Int32Array(count);
   for (let r = 0; r < count; r++) rows[fill[owners[r]!]!++] = r;
   const names = keys.map((key) => unescapeValue(fromBytes(key)));
-  const order = Array.from({ length: keys.length }, (_, u) => u);
-  const sortKeys = userOrder === 'canonical' ? names.map(userOrderKey) : names;
-  order.sort((a, b) => (sortKeys[a]! < sortKeys[b]! ? -1 : sortKeys[a]! > sortKeys[b]! ? 1 : 0));
+  const order = userOrder === 'canonical' ? canonicalOrder(names) : idOrder(names);
   for (const u of order) {
     const builder = new UserBuilder(names[u]!);
     for (let k = starts[u]!; k < starts[u + 1]!; k++) {
@@ -159,4 +157,9 @@ export function* partitionUsers(
     }
     yield builder.build();
   }
+}
+
+/** The indexes of `users` (distinct IDs) in ID order (code units). */
+function idOrder(users: readonly string[]): number[] {
+  return Array.from({ length: users.length }, (_, u) => u).sort((a, b) => compareIds(users[a]!, users[b]!));
 }

@@ -35,6 +35,47 @@ export function compareUserOrder(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
+/** -1, 0 or 1 as the ID `a` comes before, with or after `b` in code-unit order. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Users of a partition at most, for {@link canonicalOrder}'s packed sort: hash × 2^21 + index stays below 2^53. */
+const PACKED_INDEX = 2 ** 21;
+
+/**
+ * The indexes of `users` (distinct IDs) in the canonical order. Their hashes are sorted as numbers,
+ * each packed with its index into one float (a typed array's numeric sort: several times faster than
+ * comparing order keys as strings, which cost an unchanged night of a million users a second); users
+ * with the same hash, which are rare, are then put in ID order.
+ */
+export function canonicalOrder(users: readonly string[]): number[] {
+  const n = users.length;
+  const hashes = new Uint32Array(n);
+  for (let u = 0; u < n; u++) hashes[u] = hash32(escapeValue(users[u]!));
+  const byId = (a: number, b: number): number => compareIds(users[a]!, users[b]!);
+  if (n > PACKED_INDEX) {
+    return Array.from({ length: n }, (_, u) => u).sort((a, b) =>
+      hashes[a] !== hashes[b] ? hashes[a]! - hashes[b]! : byId(a, b),
+    );
+  }
+  const packed = new Float64Array(n);
+  for (let u = 0; u < n; u++) packed[u] = hashes[u]! * PACKED_INDEX + u;
+  packed.sort();
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = packed[i]! % PACKED_INDEX;
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && hashes[order[j]!] === hashes[order[i]!]) j++;
+    if (j - i > 1) {
+      const run = order.slice(i, j).sort(byId);
+      for (let k = 0; k < run.length; k++) order[i + k] = run[k]!;
+    }
+    i = j;
+  }
+  return order;
+}
+
 const DIGITS = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
 
 /** 8 lower-case hex digits (one string, no padding): several times faster than toString(16), per user. */
