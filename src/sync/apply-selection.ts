@@ -1,6 +1,7 @@
 import type { CheckpointStore } from '../executor/log/checkpoint.js';
 import type { DesiredUser, Mode } from '../model.js';
 import { userOrderKey } from '../reader/index.js';
+import { BatchCursor } from './batch-cursor.js';
 import { StateChanges } from './state-changes.js';
 import type { StateIdentity, StateRecord, StateSource } from './state-file.js';
 
@@ -69,30 +70,35 @@ export class UserSelection {
       yield* users;
       return;
     }
-    const olds = this.#state.records();
-    let old = await olds.next();
-    let previous = '';
-    for await (const desired of users) {
-      const key = userOrderKey(desired.user);
-      if (key <= previous) throw new Error(`UserSelection.join: "${desired.user}" out of canonical order`);
-      previous = key;
-      while (!old.done && old.value.key < key) {
-        this.#onlyInSnapshot(old.value);
-        await changes.flush();
-        old = await olds.next();
+    const olds = await BatchCursor.open(this.#state.batches());
+    try {
+      let previous = '';
+      for await (const desired of users) {
+        const key = userOrderKey(desired.user);
+        if (key <= previous) throw new Error(`UserSelection.join: "${desired.user}" out of canonical order`);
+        previous = key;
+        // Awaits only when a batch of records is used up or changes are written (not per user).
+        for (let old = olds.current; old !== undefined && old.key < key; old = olds.current) {
+          const step = this.#vanish(old, changes, olds);
+          if (step !== undefined) await step;
+        }
+        this.#current = undefined;
+        if (olds.current?.key === key) {
+          this.#current = olds.current;
+          const next = olds.advance();
+          if (next !== undefined) await next;
+        }
+        yield desired;
+        this.#current = undefined;
+        const written = changes.flush();
+        if (written !== undefined) await written;
       }
-      this.#current = undefined;
-      if (!old.done && old.value.key === key) {
-        this.#current = old.value;
-        old = await olds.next();
+      for (let old = olds.current; old !== undefined; old = olds.current) {
+        const step = this.#vanish(old, changes, olds);
+        if (step !== undefined) await step;
       }
-      yield desired;
-      this.#current = undefined;
-      await changes.flush();
-    }
-    for (; !old.done; old = await olds.next()) {
-      this.#onlyInSnapshot(old.value);
-      await changes.flush();
+    } finally {
+      await olds.close();
     }
     await changes.close();
   }
@@ -104,6 +110,18 @@ export class UserSelection {
     for await (const record of this.#changes.vanished()) {
       yield { user: record.user, groups: [], lines: [], hasRejectedRows: false };
     }
+  }
+
+  /** `old` is only in the snapshot; then the cursor moves on (awaiting only when it must). */
+  #vanish(
+    old: StateRecord,
+    changes: StateChanges,
+    olds: BatchCursor<StateRecord>,
+  ): Promise<void> | undefined {
+    this.#onlyInSnapshot(old);
+    const written = changes.flush();
+    if (written !== undefined) return written.then(() => olds.advance());
+    return olds.advance();
   }
 
   #onlyInSnapshot(record: StateRecord): void {

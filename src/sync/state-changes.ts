@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ExternalSorter } from '../planner/external-sort.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { userOrderKey } from '../reader/index.js';
+import { BatchCursor } from './batch-cursor.js';
 import { fileLines } from './line-reader.js';
 import {
   formatRecord,
@@ -57,9 +58,16 @@ export class StateChanges {
     this.#lines.push(`V\t${formatRecord(record)}`);
   }
 
-  /** Writes what was noted so far (called between users by the merge-join). */
-  async flush(force = false): Promise<void> {
-    if (!force && this.#lines.length < 4096) return;
+  /**
+   * Writes what was noted so far once enough is (called between users by the merge-join; `force`:
+   * whatever there is). A promise only when it writes, so that the join does not await per user.
+   */
+  flush(force = false): Promise<void> | undefined {
+    if (!force && this.#lines.length < 4096) return undefined;
+    return this.#write();
+  }
+
+  async #write(): Promise<void> {
     const writer = await this.#writer;
     const lines = this.#lines;
     this.#lines = [];
@@ -107,23 +115,25 @@ export class StateChanges {
     if (this.#noted === 0 && old.current) return;
     const out = await StateFileWriter.create(old.path, identity);
     try {
-      const olds = old.records();
+      const olds = await BatchCursor.open(old.batches());
       const done = this.#done.sorted();
-      let o = await olds.next();
       let d = await done.next();
       for await (const { kind, record } of this.#pending()) {
-        while (!o.done && o.value.key < record.key) {
-          await out.write(o.value);
-          o = await olds.next();
+        for (let o = olds.current; o !== undefined && o.key < record.key; o = olds.current) {
+          await out.write(o);
+          await olds.advance();
         }
-        const previous = !o.done && o.value.key === record.key ? o.value : undefined;
-        if (previous !== undefined) o = await olds.next();
+        const previous = olds.current?.key === record.key ? olds.current : undefined;
+        if (previous !== undefined) await olds.advance();
         while (!d.done && d.value[0] < record.key) d = await done.next();
         const isDone = !d.done && d.value[0] === record.key;
         if (kind === 'K' || (kind === 'A' && isDone)) await out.write(record);
         else if (kind === 'V' && !isDone && previous !== undefined) await out.write(previous);
       }
-      for (; !o.done; o = await olds.next()) await out.write(o.value);
+      for (let o = olds.current; o !== undefined; o = olds.current) {
+        await out.write(o);
+        await olds.advance();
+      }
       await out.commit();
     } catch (err) {
       await out.abort();

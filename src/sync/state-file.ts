@@ -4,7 +4,7 @@ import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey, userOrderKeyEscaped } from '../reader/index.js';
-import { fileLines } from './line-reader.js';
+import { fileLineBatches, fileLines } from './line-reader.js';
 
 /**
  * The `--state` snapshot file, version 2 (see STATE-FORMAT.md in this folder): one JSON header line, one
@@ -49,8 +49,23 @@ export interface StateSource {
    * leaves it as it is (rewriting it would give the same bytes).
    */
   readonly current: boolean;
-  /** The records in canonical order; none when the file is missing or was written in another mode. */
+  /**
+   * The records in canonical order, a batch at a time (one per piece of the file read: a merge-join
+   * awaits once per batch, see batch-cursor.ts); none when the file is missing or was written in
+   * another mode.
+   */
+  batches(): AsyncGenerator<readonly StateRecord[]>;
+  /** The same records one at a time. */
   records(): AsyncGenerator<StateRecord>;
+}
+
+function source(
+  path: string,
+  version: number,
+  current: boolean,
+  batches: () => AsyncGenerator<readonly StateRecord[]>,
+): StateSource {
+  return { path, version, current, batches, records: () => flatten(batches()) };
 }
 
 const FORMAT = 'cgsync-state';
@@ -164,49 +179,68 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
     );
   }
   // A snapshot taken in another mode says nothing about this one: everyone is planned afresh.
-  if (header.mode !== expect.mode)
-    return { path, version: header.version, current: false, records: noRecords };
+  if (header.mode !== expect.mode) return source(path, header.version, false, noRecords);
   if (header.version === 1) return convertVersion1(path);
   if (header.order !== ORDER) throw damaged(path, 1, `unknown order "${String(header.order)}"`);
-  return { path, version: STATE_VERSION, current: true, records: () => streamRecords(path) };
+  return source(path, STATE_VERSION, true, () => streamRecordBatches(path));
 }
 
-async function* noRecords(): AsyncGenerator<StateRecord> {}
+async function* noRecords(): AsyncGenerator<readonly StateRecord[]> {}
 
 function emptySource(path: string): StateSource {
-  return { path, version: 0, current: false, records: noRecords };
+  return source(path, 0, false, noRecords);
 }
 
-/** Version 2's records, checked line by line: fields, order, the end line and its count. */
-async function* streamRecords(path: string): AsyncGenerator<StateRecord> {
+/**
+ * Version 2's records, checked line by line (fields, order, the end line and its count), a batch per
+ * piece of the file read. A damaged line ends the stream with its error after the records before it.
+ */
+async function* streamRecordBatches(path: string): AsyncGenerator<StateRecord[]> {
   let line = 0;
   let previous = '';
   let count = 0;
   let ended = false;
-  for await (const text of fileLines(path)) {
-    line++;
-    if (line === 1) continue;
-    if (ended) throw damaged(path, line, 'a line after the end line');
-    const record = parseRecord(text, path, line);
-    if (record === undefined) {
-      let end: unknown;
-      try {
-        end = JSON.parse(text);
-      } catch {
-        throw damaged(path, line, 'not a record (user TAB digest TAB memberships TAB groups)');
+  for await (const texts of fileLineBatches(path)) {
+    const batch: StateRecord[] = [];
+    try {
+      for (const text of texts) {
+        line++;
+        if (line === 1) continue;
+        if (ended) throw damaged(path, line, 'a line after the end line');
+        const record = parseRecord(text, path, line);
+        if (record === undefined) {
+          checkEndLine(text, count, path, line);
+          ended = true;
+          continue;
+        }
+        if (record.key <= previous) throw damaged(path, line, `user "${record.user}" is out of order`);
+        previous = record.key;
+        count++;
+        batch.push(record);
       }
-      if ((end as { users?: unknown } | null)?.users !== count) {
-        throw damaged(path, line, `the end line says ${JSON.stringify(end)}, the file holds ${count} users`);
-      }
-      ended = true;
-      continue;
+    } catch (err) {
+      if (batch.length > 0) yield batch;
+      throw err;
     }
-    if (record.key <= previous) throw damaged(path, line, `user "${record.user}" is out of order`);
-    previous = record.key;
-    count++;
-    yield record;
+    if (batch.length > 0) yield batch;
   }
   if (!ended) throw damaged(path, line + 1, 'the file ends without its end line (cut short)');
+}
+
+function checkEndLine(text: string, count: number, path: string, line: number): void {
+  let end: unknown;
+  try {
+    end = JSON.parse(text);
+  } catch {
+    throw damaged(path, line, 'not a record (user TAB digest TAB memberships TAB groups)');
+  }
+  if ((end as { users?: unknown } | null)?.users !== count) {
+    throw damaged(path, line, `the end line says ${JSON.stringify(end)}, the file holds ${count} users`);
+  }
+}
+
+async function* flatten<T>(batches: AsyncIterable<readonly T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
 }
 
 /** Version 1: one JSON object `{format, version: 1, mode, shard, users: {user: digest}}`, read whole. */
@@ -240,14 +274,9 @@ async function convertVersion1(path: string): Promise<StateSource> {
     }
   }
   records.sort((a, b) => (a.key < b.key ? -1 : 1));
-  return {
-    path,
-    version: 1,
-    current: false,
-    records: async function* () {
-      yield* records;
-    },
-  };
+  return source(path, 1, false, async function* () {
+    yield records;
+  });
 }
 
 /**

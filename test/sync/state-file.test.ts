@@ -152,6 +152,26 @@ describe('the --state file, version 2', () => {
     }
   });
 
+  it('gives the records before a damaged line, then its error (a batch read at once is not lost)', async () => {
+    const path = join(dir.path, 'late-damage.state');
+    await write(path, records(['a', 'b', 'c', 'd']));
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    await writeFile(path, lines.map((l, i) => (i === 3 ? 'not a record' : l)).join('\n'));
+    const source = await openStateFile(path, identity);
+    const seen: string[] = [];
+    const err = await refusal(
+      (async () => {
+        for await (const r of source.records()) seen.push(r.user);
+      })(),
+    );
+    expect(err.message).toMatch(/line 4: not a record/);
+    expect(seen).toEqual(
+      records(['a', 'b', 'c', 'd'])
+        .map((r) => r.user)
+        .slice(0, 2),
+    );
+  });
+
   it('reads the widest digests and counts it accepts: 8 and 128 hex digits, 0 and 999999999', async () => {
     const path = join(dir.path, 'widths.state');
     const list = records(['a', 'b']).map((r, i) => ({
