@@ -29,6 +29,25 @@ describe('createEndpointLimiters (real clock, kept short)', { timeout: 5000 }, (
     }
   });
 
+  it('reaches a rate above what one Bottleneck limiter runs (about 370 jobs/s): 2,000 calls at 2,000/s', async () => {
+    const limiters = createEndpointLimiters({ rate: 2000 });
+    try {
+      const starts: number[] = [];
+      await Promise.all(
+        Array.from({ length: 2000 }, () =>
+          limiters.schedule('get_contact_group', async () => {
+            starts.push(performance.now());
+          }),
+        ),
+      );
+      expect(maxInWindow(starts, 1000)).toBeLessThanOrEqual(2000);
+      // About 1 s (the window gate's 1,000 per 512.5 ms); one limiter alone would take over 5 s.
+      expect((starts.at(-1) as number) - (starts[0] as number)).toBeLessThan(2500);
+    } finally {
+      await limiters.stop();
+    }
+  });
+
   it('gives each endpoint its own budget', async () => {
     const limiters = createEndpointLimiters({ rate: 20, headroom: 1 });
     try {

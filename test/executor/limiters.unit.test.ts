@@ -7,6 +7,8 @@ import {
   createEndpointLimiters,
   type EndpointScheduler,
   isGateFailure,
+  lanesFor,
+  MAX_LANE_RATE,
   spacingFor,
 } from '../../src/executor/rate/limiters.js';
 import type { Endpoint } from '../../src/tencent/wire.js';
@@ -107,6 +109,25 @@ describe('createEndpointLimiters on virtual time', () => {
       expect(gap).toBeGreaterThanOrEqual(199);
       expect(gap).toBeLessThan(203);
     }
+    await stop(limiters);
+  });
+
+  it('takes lanes in turn, and slows every lane down after a rate-limit answer', async () => {
+    // 400 calls/s: two lanes, each spacing its starts by 5 ms (2 × 2.5).
+    const limiters = createEndpointLimiters({ rate: 400, headroom: 1, slowdownStep: 2 });
+    const fast = (await starts(limiters, 6)).at;
+    // Two starts at a time (one per lane), 5 ms apart (Bottleneck's timers: a millisecond either way).
+    const pairs = fast.map((t) => t - (fast[0] as number));
+    for (const [i, want] of [0, 0, 5, 5, 10, 10].entries()) {
+      expect(Math.abs((pairs[i] as number) - want), `start ${i}: ${pairs.join(', ')}`).toBeLessThanOrEqual(1);
+    }
+    limiters.reportRateLimited('get_contact_group');
+    expect(limiters.spacingMs('get_contact_group')).toBe(5);
+    const slow = (await starts(limiters, 6)).at;
+    const from = slow.map((t) => t - (slow[0] as number));
+    // Both lanes at 10 ms: a lane left at 5 ms would start its second call at 5.
+    expect(from[2]).toBeGreaterThanOrEqual(9);
+    expect(from[4]).toBeGreaterThanOrEqual(19);
     await stop(limiters);
   });
 
@@ -373,6 +394,21 @@ describe('options', () => {
       minTime: 5.5,
       maxConcurrent: 7,
     });
+  });
+
+  it('splits a budget above 200 calls/s over lanes: lanes × the spacing each, the calls in flight shared', () => {
+    expect(MAX_LANE_RATE).toBe(200);
+    expect([lanesFor(1, 1), lanesFor(200, 200), lanesFor(200.5, 201), lanesFor(5000, 5000)]).toEqual([
+      1, 1, 2, 25,
+    ]);
+    // Never more lanes than calls in flight (each lane runs at least one).
+    expect([lanesFor(5000, 3), lanesFor(5000, 1)]).toEqual([3, 1]);
+    const lanes = [0, 1, 2].map((lane) => bottleneckSettings('get_contact_group', 5.5, 7, lane, 3));
+    expect(lanes).toEqual([
+      { id: 'cgsync-get_contact_group-0', minTime: 16.5, maxConcurrent: 3 },
+      { id: 'cgsync-get_contact_group-1', minTime: 16.5, maxConcurrent: 2 },
+      { id: 'cgsync-get_contact_group-2', minTime: 16.5, maxConcurrent: 2 },
+    ]);
   });
 
   it('refuses each nonsense option with a USAGE error naming it and its value, and takes the bounds', () => {
