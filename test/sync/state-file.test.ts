@@ -170,6 +170,22 @@ describe('the --state file, version 2', () => {
         .map((r) => r.user)
         .slice(0, 2),
     );
+    // Past several batches of records (64 each): every record before line 150, in order, then the error.
+    const many = records(Array.from({ length: 300 }, (_, i) => `u${i}`));
+    await write(path, many);
+    const text = (await readFile(path, 'utf8')).split('\n');
+    await writeFile(path, text.map((l, i) => (i === 149 ? 'not a record' : l)).join('\n'));
+    const all: string[] = [];
+    const late = await refusal(
+      (async () => {
+        for await (const r of (await openStateFile(path, identity)).records()) all.push(r.user);
+      })(),
+    );
+    expect(late.message).toMatch(/line 150: not a record/);
+    expect(all).toEqual(many.slice(0, 148).map((r) => r.user));
+    // Undamaged, all 300 come out.
+    await write(path, many);
+    expect(await readAll(path)).toEqual(many);
   });
 
   it('reads the widest digests and counts it accepts: 8 and 128 hex digits, 0 and 999999999', async () => {
