@@ -134,4 +134,34 @@ describe('the rate cap as runApply builds it (defaults, virtual time)', () => {
       await stopped;
     }
   });
+
+  it('--rate 1000 (five Bottleneck lanes per endpoint): capped at 1000 per window through stalls, and reached', async () => {
+    const limiters = createEndpointLimiters({ rate: 1000 });
+    try {
+      const times: number[] = [];
+      let finished = 0;
+      for (let i = 0; i < 3000; i++) {
+        void limiters
+          .schedule('create_contact_group', async () => {
+            times.push(time.now());
+            await new Promise((resolve) => setTimeout(resolve, LATENCY_MS));
+          })
+          .then(() => finished++);
+      }
+      let nextStall = time.now() + 700;
+      while (finished < 3000) {
+        await time.runUntil(time.now() + 10);
+        if (time.now() >= nextStall) {
+          time.stall(450);
+          nextStall = time.now() + 700;
+        }
+      }
+      expect(maxInWindow(times, 1000)).toBeLessThanOrEqual(1000);
+      expect(maxInWindow(times, 1000)).toBeGreaterThanOrEqual(990);
+    } finally {
+      const stopped = limiters.stop();
+      await time.runUntil(time.now() + 100);
+      await stopped;
+    }
+  });
 });
