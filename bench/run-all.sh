@@ -3,7 +3,7 @@
 #
 #   npm run bench                      # default sizes, about 10 minutes on 2 cores
 #   FULL=1 npm run bench               # full sizes (10M-row planning, 100k-user nightly, ...): much longer
-#   BENCH_ONLY=plan,apply npm run bench   # a subset: plan, apply, side, nightly, state; the other sections of
+#   BENCH_ONLY=plan,apply npm run bench   # a subset: plan, apply, side, nightly, state, limiter; the other sections of
 #                                         # RESULTS.md are kept from their last run (each says its date and commit)
 #
 # Every benchmark starts the emulator and cgsync as separate processes (see bench/README.md).
@@ -26,7 +26,7 @@ npx tsc -p tsconfig.json --outDir .bench-build >&2 \
 
 out=bench/out
 mkdir -p "$out/sections" "$out/logs"
-only=",${BENCH_ONLY:-plan,apply,side,nightly,state},"
+only=",${BENCH_ONLY:-plan,apply,side,nightly,state,limiter},"
 sections=()
 failed=()
 
@@ -55,6 +55,7 @@ run apply apply-rate
 run side side-by-side
 run nightly nightly
 run state state-snapshot
+run limiter limiter-rate
 
 {
   echo "# cgsync benchmark results"
