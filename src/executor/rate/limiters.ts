@@ -102,10 +102,11 @@ export function spacingFor(rate: number, headroom: number): number {
 
 /**
  * Calls per second one Bottleneck limiter is given at most. Bottleneck's local datastore passes every
- * job through `setTimeout(0)` steps under one lock, which caps a limiter near 370 jobs/s on a 2-core
- * machine whatever its `minTime` and `maxConcurrent` (measured: 10,000 jobs at `minTime: 0` ran at
- * 375/s; 2, 4, 8, 16 limiters side by side at 745, 1,376, 2,269, 3,346/s). So an endpoint's budget
- * above this rate is split over several limiters, its lanes; at the documented 200 calls/s it is one.
+ * job through `setTimeout(0)` steps under one lock, which caps a limiter near 400 jobs/s on a 2-core
+ * machine whatever its `minTime` and `maxConcurrent` (`node .bench-build/bench/limiter-rate.js`:
+ * 10,000 jobs at `minTime: 0` ran at 370-410/s; 16 limiters side by side at about 3,400/s). So an
+ * endpoint's budget above this rate is split over several limiters, its lanes; at the documented
+ * 200 calls/s it is one.
  */
 export const MAX_LANE_RATE = 200;
 
