@@ -6,8 +6,8 @@ import { killAllCli, type ProcessSample, spawnCli, startSampler } from '../helpe
 import { tempDir, writeFaultCsv } from './fixtures.js';
 
 /**
- * A compressed soak inside the suite (the long one is scripts/soak.sh): ~24k memberships (2000 users,
- * two groups of ~6 conversations each: ~4000 creates and 2000 reads) with the emulator and cgsync both
+ * A compressed soak inside the suite (the long one is scripts/soak.sh): ~48k memberships (4000 users,
+ * two groups of ~6 conversations each: ~8000 creates and 4000 reads) with the emulator and cgsync both
  * at 2000 calls/s per endpoint, the cgsync process sampled every 500 ms from /proc.
  *
  * - The child runs with a 64 MiB old-generation heap (the heap left after a GC is ~20 MiB here), so
@@ -16,10 +16,11 @@ import { tempDir, writeFaultCsv } from './fixtures.js';
  *   hundred bytes per user is below what 2000 users can show: retained-memory.test.ts measures it.)
  * - Descriptors are bounded by the pool (64 sockets) plus files, and do not grow with calls.
  * - The end state is exact, with no rate-limit answer.
- * Measured: cgsync reaches ~430 calls/s per endpoint at --rate 2000, not 2000 (Bottleneck's local
- * datastore costs ~2.5 ms per job; see the report), so the run takes ~10 s.
+ * Measured: since `--rate` above 200 runs on one Bottleneck limiter per 200 calls/s (082bddf; one
+ * alone reached ~430 calls/s here), 2000 users took under 5 s; 4000 keep the run near 8 s, so that
+ * the descriptors' check after warm-up spans several seconds of calls.
  */
-const USERS = 2000;
+const USERS = 4000;
 const RATE = 2000;
 /** RSS may grow this much between the end of warm-up and the peak, with the heap capped. */
 const RSS_GROWTH_BOUND = 24 * 1024 * 1024;
@@ -47,7 +48,7 @@ describe('soak (compressed)', () => {
     await dir?.remove();
   });
 
-  it('~24k memberships at 2000/s: flat RSS after warm-up, bounded fds, exact end state', async () => {
+  it('~48k memberships at 2000/s: flat RSS after warm-up, bounded fds, exact end state', async () => {
     const input = join(dir.path, 'soak.csv');
     const rows = await writeFaultCsv(input, { users: USERS, rowsPerUser: 12, groupsPerUser: 2, seed: 77 });
     expect(rows).toBeGreaterThan(20_000);
@@ -83,9 +84,11 @@ describe('soak (compressed)', () => {
     const peakRss = Math.max(...samples.slice(warm).map((s) => s.rssBytes));
     expect(peakRss - warmRss, `RSS grew after warm-up: ${trace}`).toBeLessThanOrEqual(RSS_GROWTH_BOUND);
     expect(Math.max(...samples.map((s) => s.fds)), `fds: ${trace}`).toBeLessThanOrEqual(FD_BOUND);
-    // No leak that grows with calls: the last samples hold no more descriptors than the busiest early one.
-    const early = Math.max(...samples.slice(0, warm).map((s) => s.fds));
+    // No leak that grows with calls: once warmed up, descriptors stop growing; the last samples hold
+    // no more than the busiest of the middle third. (The pool opens sockets as the demand of each phase
+    // needs them, so the first third is no yardstick: 62 then 85, flat to the end, was seen.)
+    const middle = Math.max(...samples.slice(warm, Math.max(warm + 1, samples.length - 3)).map((s) => s.fds));
     const late = samples.slice(-3).map((s) => s.fds);
-    expect(Math.max(...late), `fds: ${trace}`).toBeLessThanOrEqual(early + 8);
+    expect(Math.max(...late), `fds: ${trace}`).toBeLessThanOrEqual(middle + 4);
   }, 45_000);
 });
