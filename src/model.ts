@@ -22,11 +22,14 @@ export function parseConversationKey(key: string): Conversation {
   return { type, id: key.slice(2) };
 }
 
+/** Code-unit order, the order of `<` on strings: the same on every machine and locale. */
+export function compareCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Orders conversations by key (code-unit order), so plans are deterministic. */
 export function compareConversations(a: Conversation, b: Conversation): number {
-  const ka = conversationKey(a);
-  const kb = conversationKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+  return compareCodeUnits(conversationKey(a), conversationKey(b));
 }
 
 /** One validated CSV row: a conversation in a group of a user, or an empty group (`conversation` absent). */

@@ -1,4 +1,5 @@
 import { hash } from 'node:crypto';
+import { compareCodeUnits } from '../model.js';
 
 /** A JSON value: what plan files, digests and operation ids are built from. */
 export type JsonValue =
@@ -35,10 +36,8 @@ function isJsonArray(value: JsonValue): value is readonly JsonValue[] {
   return Array.isArray(value);
 }
 
-/** Code-unit order, the order of `<` on strings: the same on every machine and locale. */
-export function compareCodeUnits(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Code-unit order (src/model.ts), for the planner's callers. */
+export { compareCodeUnits };
 
 /**
  * Lower-case hex sha256 of a string's UTF-8 bytes. The one-shot `crypto.hash` (Node 20.12+) costs

@@ -129,7 +129,7 @@ function parseCount(value: string, what: string, path: string, line: number): nu
  * code: once per user of the snapshot, where the regular expression cost a twentieth of an unchanged
  * night).
  */
-export function isHexDigest(digest: string): boolean {
+function isHexDigest(digest: string): boolean {
   if (digest.length < 8 || digest.length > 128) return false;
   for (let i = 0; i < digest.length; i++) {
     const c = digest.charCodeAt(i);

@@ -1,7 +1,7 @@
-import type { DesiredUser } from '../../model.js';
+import { compareCodeUnits, type DesiredUser } from '../../model.js';
 import { findTabs, fromBytes, lineNumberAt, unescapeValue } from '../stage/row-codec.js';
 import { UserBuilder } from './user-builder.js';
-import { canonicalOrder, compareIds, type UserOrder } from './user-order.js';
+import { canonicalOrder, type UserOrder } from './user-order.js';
 
 /**
  * The one decoder from staged rows to users. It reads byte strings (the working files read as
@@ -161,5 +161,7 @@ export function* partitionUsers(
 
 /** The indexes of `users` (distinct IDs) in ID order (code units). */
 function idOrder(users: readonly string[]): number[] {
-  return Array.from({ length: users.length }, (_, u) => u).sort((a, b) => compareIds(users[a]!, users[b]!));
+  return Array.from({ length: users.length }, (_, u) => u).sort((a, b) =>
+    compareCodeUnits(users[a]!, users[b]!),
+  );
 }

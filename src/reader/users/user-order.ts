@@ -1,3 +1,4 @@
+import { compareCodeUnits } from '../../model.js';
 import { hash32 } from '../stage/order-tracker.js';
 import { escapeValue } from '../stage/row-codec.js';
 
@@ -35,11 +36,6 @@ export function compareUserOrder(a: string, b: string): number {
   return a < b ? -1 : 1;
 }
 
-/** -1, 0 or 1 as the ID `a` comes before, with or after `b` in code-unit order. */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Users of a partition at most, for {@link canonicalOrder}'s packed sort: hash × 2^21 + index stays below 2^53. */
 const PACKED_INDEX = 2 ** 21;
 
@@ -53,7 +49,7 @@ export function canonicalOrder(users: readonly string[]): number[] {
   const n = users.length;
   const hashes = new Uint32Array(n);
   for (let u = 0; u < n; u++) hashes[u] = hash32(escapeValue(users[u]!));
-  const byId = (a: number, b: number): number => compareIds(users[a]!, users[b]!);
+  const byId = (a: number, b: number): number => compareCodeUnits(users[a]!, users[b]!);
   if (n > PACKED_INDEX) {
     return Array.from({ length: n }, (_, u) => u).sort((a, b) =>
       hashes[a] !== hashes[b] ? hashes[a]! - hashes[b]! : byId(a, b),
