@@ -151,8 +151,11 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
       break;
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptySource(path);
-    throw new SyncError('IO', `state file ${path} cannot be read`, { path }, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return emptySource(path);
+    // The reason in the system's words (EISDIR, EACCES, …): what to fix is then plain.
+    const reason = typeof code === 'string' ? `: ${code}` : '';
+    throw new SyncError('IO', `state file ${path} cannot be read${reason}`, { path }, { cause: err });
   }
   let header: Record<string, unknown> = {};
   try {

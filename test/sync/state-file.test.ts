@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSyncError } from '../../src/errors.js';
@@ -56,6 +56,17 @@ async function refusal(promise: Promise<unknown>): Promise<Error> {
 }
 
 describe('the --state file, version 2', () => {
+  it('that cannot be read (a directory at its path) is an IO error with the system reason', async () => {
+    const path = join(dir.path, 'a-directory');
+    await mkdir(path);
+    const err = await openStateFile(path, identity).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isSyncError(err, 'IO')).toBe(true);
+    expect((err as Error).message).toBe(`state file ${path} cannot be read: EISDIR`);
+  });
+
   it('round-trips, users with tabs, newlines and backslashes included, in canonical order', async () => {
     const path = join(dir.path, 'round.state');
     const list = records(['alice', 'bob', 'tab\there', 'new\nline', 'back\\slash', 'émile', '李']);
