@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { open, realpath, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -17,11 +18,54 @@ export async function syncDirectory(path: string): Promise<void> {
 }
 
 /**
+ * Temporary names handed out and not yet renamed into place or removed. A process that ends through
+ * `process.exit` (a second Ctrl-C during the write of a plan, snapshot or failures file) cannot run
+ * the code that would commit or remove them: one `exit` listener removes them synchronously, as
+ * work-dir.ts does for working directories. (A process killed with SIGKILL cannot run it.)
+ */
+const pendingTemps = new Set<string>();
+let exitHookInstalled = false;
+
+function removePendingTemps(): void {
+  for (const tmp of pendingTemps) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // Already renamed into place or never created: nothing to remove.
+    }
+  }
+  pendingTemps.clear();
+}
+
+/**
  * A temporary name beside `path` (same folder, so the final rename stays on one file system), hidden
- * and unique per process and call: `.<name>.<pid>.<random>.tmp`.
+ * and unique per process and call: `.<name>.<pid>.<random>.tmp`. Whatever is still at that name when
+ * the process exits is removed; {@link commitTemp} and {@link discardTemp} end its life earlier.
  */
 export function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  pendingTemps.add(tmp);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', removePendingTemps);
+  }
+  return tmp;
+}
+
+/** The temporary file `tmp` was moved into place (or otherwise ended): no longer removed at exit. */
+export function forgetTemp(tmp: string): void {
+  pendingTemps.delete(tmp);
+}
+
+/** Removes the temporary file `tmp` (if there) and forgets it. Never throws. */
+export async function discardTemp(tmp: string): Promise<void> {
+  await unlink(tmp).catch(() => undefined);
+  forgetTemp(tmp);
+}
+
+/** Temporary names still to be removed at exit (for tests). */
+export function pendingTempPaths(): readonly string[] {
+  return [...pendingTemps];
 }
 
 /**
@@ -46,8 +90,9 @@ export async function commitTemp(tmp: string, path: string): Promise<void> {
       await handle.close();
     }
     await rename(tmp, await renameTarget(path));
+    forgetTemp(tmp);
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
+    await discardTemp(tmp);
     throw error;
   }
   await syncDirectory(path);
@@ -70,7 +115,7 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
       await handle.close();
     }
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
+    await discardTemp(tmp);
     throw error;
   }
   await commitTemp(tmp, path);

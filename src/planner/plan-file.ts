@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
-import { renameTarget, syncDirectory, tempPathFor } from '../atomic-file.js';
+import { rename } from 'node:fs/promises';
+import { discardTemp, forgetTemp, renameTarget, syncDirectory, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
 import { LineFileWriter } from './line-file.js';
@@ -108,10 +108,11 @@ export class PlanFileWriter {
       out = undefined;
       await closing.close({ sync: true });
       await rename(partial, await renameTarget(this.#path));
+      forgetTemp(partial);
       await syncDirectory(this.#path);
     } catch (err) {
       await out?.discard();
-      await rm(partial, { force: true });
+      await discardTemp(partial);
       throw wrapIo(err, this.#path);
     } finally {
       await merge?.close();

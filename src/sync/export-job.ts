@@ -1,5 +1,4 @@
-import { rm } from 'node:fs/promises';
-import { commitTemp, tempPathFor } from '../atomic-file.js';
+import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import { type Conversation, type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
@@ -156,7 +155,7 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
     };
   } catch (err) {
     await file?.discard();
-    await rm(tmp, { force: true });
+    await discardTemp(tmp);
     if (options.signal?.aborted === true) {
       const reason: unknown = options.signal.reason;
       throw reason instanceof SyncError ? reason : new SyncError('INTERRUPTED', 'the export was stopped');

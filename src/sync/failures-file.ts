@@ -1,6 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { unlink } from 'node:fs/promises';
-import { commitTemp, tempPathFor } from '../atomic-file.js';
+import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { FailedItem } from '../executor/apply-user.js';
 import {
@@ -161,7 +160,7 @@ export class FailuresWriter {
       this.#stream.end(() => resolve());
       this.#stream.once('error', () => resolve());
     });
-    await unlink(this.#tmp).catch(() => undefined);
+    await discardTemp(this.#tmp);
   }
 
   /** Ends the file and moves it into place; rejects with `SyncError('IO')` if any write failed. */
@@ -177,7 +176,7 @@ export class FailuresWriter {
         this.#error = err;
       }
     } else {
-      await unlink(this.#tmp).catch(() => undefined);
+      await discardTemp(this.#tmp);
     }
     if (this.#error !== undefined) {
       const code = (this.#error as NodeJS.ErrnoException).code ?? String(this.#error);

@@ -1,5 +1,5 @@
-import { readFile, unlink } from 'node:fs/promises';
-import { commitTemp, tempPathFor } from '../atomic-file.js';
+import { readFile } from 'node:fs/promises';
+import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
@@ -353,7 +353,7 @@ export class StateFileWriter {
 
   async abort(): Promise<void> {
     await this.#writer.discard();
-    await unlink(this.#tmp).catch(() => undefined);
+    await discardTemp(this.#tmp);
   }
 }
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,5 +192,44 @@ describe('a signal in every phase: exit 3, resumable, lock released, summary pri
     const again = await runCliProcess(c.args(dir.path), options);
     expect(again.code, again.stderr).toBe(c.resumed);
     if (c.checkpoint !== undefined) expect(t.state()).toEqual(desired);
+  });
+
+  it('a second signal exits at once (143) and leaves no temporary file of the run behind', async () => {
+    t.emulator.reset();
+    const options = { env: t.env, cwd: dir.path, timeoutMs: 30_000 };
+    const args = apply(
+      'export.csv',
+      'twice.ndjson',
+      '--mode',
+      'mirror',
+      '--failures',
+      'twice-failures.csv',
+      '--state',
+      'twice.state',
+    );
+    // The run's own temporary files: `.<name>.<pid>.<random>.tmp` beside the files they become.
+    const temps = () =>
+      readdirSync(dir.path).filter((n) => /^\.twice(-failures\.csv|\.state)\..*\.tmp$/.test(n));
+    const child = spawnCli(args, {
+      ...options,
+      main: PHASE_MAIN,
+      env: { ...t.env, CGSYNC_TEST_PAUSE_AT: 'flush' },
+    });
+    expect(
+      await waitFor(() => child.stderr().includes('phase flush\n'), child.exited, 2),
+      child.stderr(),
+    ).toBe(true);
+    // Held in the last flush: the failures file is still under its temporary name.
+    expect(temps()).toHaveLength(1);
+    // Two different signals (two of the same kind may merge into one delivery).
+    child.kill('SIGINT');
+    child.kill('SIGTERM');
+    const exit = await child.exited;
+    expect(exit.code, exit.stderr).toBe(143);
+    expect(temps()).toEqual([]);
+    const again = await runCliProcess(args, options);
+    expect(again.code, again.stderr).toBe(0);
+    expect(t.state()).toEqual(desired);
+    expect(temps()).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { tempPathFor } from '../../atomic-file.js';
+import { discardTemp, tempPathFor } from '../../atomic-file.js';
 import { SyncError } from '../../errors.js';
 
 /** What a lock file holds. */
@@ -140,7 +140,7 @@ export async function acquireLock(checkpointPath: string, options: LockOptions =
     }
     throw lockedError(what, checkpointPath, path, holder);
   } finally {
-    await unlink(mine).catch(() => undefined); // linked (the lock keeps its own name) or not needed
+    await discardTemp(mine); // linked (the lock keeps its own name) or not needed
   }
 }
 
