@@ -141,6 +141,7 @@ export async function scanInput(path: string, options: ReaderOptions = {}): Prom
     segmentBytes: options.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
     ...(part === undefined ? {} : { part }),
     ...(onEvent === undefined ? {} : { onEvent }),
+    ...(options.partitioned === true ? { partitioned: true } : {}),
   });
   const validator = new RowValidator(options.groupNameMaxBytes);
   if (part?.header !== undefined) validator.useHeader([...part.header], part.firstLine ?? 1);

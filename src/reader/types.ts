@@ -69,6 +69,14 @@ export interface ReaderOptions {
    * @default 2 MiB
    */
   readonly partitionBytes?: number;
+  /**
+   * Stage every row straight into its partition, whatever the order of the file: no grouped check
+   * (and none of its memory, 16 bytes per finished user up to 16 MiB) and no spill to redistribute
+   * later. For a caller that reads the users partition by partition anyway (`users({ order:
+   * 'canonical' })`). The summary then says `grouped: false` and counts no users (`eachUser` does).
+   * @default false
+   */
+  readonly partitioned?: boolean;
   /** Aborts the scan with `SyncError('INTERRUPTED')`. */
   readonly signal?: AbortSignal;
   /**

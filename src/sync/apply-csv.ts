@@ -188,7 +188,8 @@ async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: st
     ...(options.maxInvalid === undefined ? {} : { maxInvalid: options.maxInvalid }),
     ...(options.groupNameLimit === undefined ? {} : { groupNameMaxBytes: options.groupNameLimit }),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.state === undefined ? {} : { partitionBytes: STATE_PARTITION_BYTES }),
+    // The join reads the users partition by partition (in the canonical order): rows go there at once.
+    ...(options.state === undefined ? {} : { partitionBytes: STATE_PARTITION_BYTES, partitioned: true }),
     onRejected: (rejection) => failures.writeRejected(rejection),
   });
   failures.open(scan.summary.header);

@@ -56,6 +56,37 @@ describe('InputScan.eachUser: each distinct user once, before the users are read
     );
   });
 
+  it('partitioned: true stages straight into partitions: the same users, whole, in the canonical order', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('u1', 'u2', 'u3', 'x y', 'z\\', 'é'), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 8, max: 4096 }),
+        async (users, partitionBytes) => {
+          const text = `${[HEADER, ...users.map((u, i) => csvLine([u, `g${i % 3}`, '1', `p${i}`, '']))].join('\n')}\n`;
+          const path = scratch.file('partitioned.csv', text);
+          const read = async (partitioned: boolean) => {
+            const scan = await scanInput(path, { partitionBytes, partitioned });
+            const told: string[] = [];
+            await scan.eachUser((user) => told.push(user));
+            const streamed = [];
+            for await (const user of scan.users({ order: 'canonical' })) streamed.push(user);
+            return { summary: scan.summary, told, streamed };
+          };
+          const staged = await read(false);
+          const direct = await read(true);
+          expect(direct.streamed).toEqual(staged.streamed);
+          expect([...direct.told].sort()).toEqual([...staged.told].sort());
+          // No grouped check was made, so no users were counted by the scan.
+          expect(direct.summary.grouped).toBe(false);
+          expect(direct.summary.usersCounted).toBeUndefined();
+          expect(direct.summary.partitions).toBeGreaterThan(0);
+          expect(direct.summary.validRows).toBe(users.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
   it('stops with INTERRUPTED when its signal is aborted', async () => {
     const scan = await scanInput(scratch.file('stop.csv', `${HEADER}\nu,g,1,p,\nv,g,1,p,\nu,h,1,q,\n`));
     await expect(scan.eachUser(() => undefined, AbortSignal.abort())).rejects.toMatchObject({

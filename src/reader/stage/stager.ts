@@ -24,6 +24,8 @@ export interface StagerOptions {
   readonly segmentBytes: number;
   readonly part?: ScanPart;
   readonly onEvent?: (event: ScanEvent) => void | Promise<void>;
+  /** Rows go straight to their partition from the first one: no spill, no grouped check. @default false */
+  readonly partitioned?: boolean;
 }
 
 /** What the rows staged came to. */
@@ -72,6 +74,9 @@ export class RowStager {
     this.#spill = new LineWriter(join(options.dir, 'rows.tsv'));
     this.#holdFirstUser = options.part !== undefined && options.part.start > 0;
     this.#holdLastUser = options.part !== undefined && options.part.end < options.size;
+    // A caller that reads the users partition by partition anyway skips the spill and its
+    // redistribution, and the grouped check's table of finished users (16 bytes per user).
+    if (options.partitioned === true) this.#partitions = this.#newPartitions();
   }
 
   /** Stages a valid row. A returned promise must settle before the next call. */
@@ -146,12 +151,16 @@ export class RowStager {
     return partitions[partitionOf(escapeValue(user), partitions.length)]!.write(text);
   }
 
-  async #startPartitioning(): Promise<void> {
+  #newPartitions(): LineWriter[] {
     const { dir, part, size, partitionBytes } = this.#options;
-    await this.#options.onEvent?.({ type: 'ungrouped' });
     const count = part?.partitions ?? partitionCount(size, partitionBytes);
     // Parts of one file scanned at once share the budget.
-    const partitions = partitionWriters(dir, count, part === undefined ? 1 : 0.5, partitionBytes);
+    return partitionWriters(dir, count, part === undefined ? 1 : 0.5, partitionBytes);
+  }
+
+  async #startPartitioning(): Promise<void> {
+    await this.#options.onEvent?.({ type: 'ungrouped' });
+    const partitions = this.#newPartitions();
     this.#partitions = partitions;
     const spill = this.#spill;
     await spill.flush();
@@ -172,7 +181,7 @@ export class RowStager {
 
   #observe(user: string): Promise<void> | undefined {
     const tracker = this.#tracker;
-    if (!tracker.grouped) return undefined;
+    if (!tracker.grouped || this.#options.partitioned === true) return undefined;
     tracker.observe(user);
     if (!tracker.grouped) return this.#startPartitioning();
     if (user === this.#lastUser) return undefined;
