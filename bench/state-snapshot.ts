@@ -14,7 +14,7 @@
  * process against an emulator process; the bench fails unless the calls counted at the emulator are
  * exactly the expected ones.
  */
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,8 +25,20 @@ import { hash32 } from '../src/reader/stage/order-tracker.js';
 import { StateFileWriter } from '../src/sync/state-file.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
-import { BENCH_BUILD, CLI, DATA, OUT } from './lib/paths.js';
+import { BENCH_BUILD, CLI, DATA, OUT, ROOT } from './lib/paths.js';
 import { emitSection, FULL, int, loadLine, machineLine, mb, note, secs, table } from './lib/report.js';
+
+/**
+ * The node flags jobs/nightly-sync.sh runs the night with by default (its `NODE_FLAGS` default), read
+ * from the script itself so that the bench measures what the job does.
+ */
+function jobNodeFlags(): string[] {
+  const script = readFileSync(join(ROOT, 'jobs', 'nightly-sync.sh'), 'utf8');
+  const flags = /\$\{NODE_FLAGS-([^}]*)\}/.exec(script)?.[1];
+  if (flags === undefined)
+    throw new Error('state-snapshot bench: no NODE_FLAGS default in jobs/nightly-sync.sh');
+  return flags.split(/\s+/).filter((f) => f.length > 0);
+}
 
 /** The one read `cgsync apply` makes to check the credentials before its first call. */
 const CHECK = 1;
@@ -110,6 +122,8 @@ interface Night {
   readonly summary: Record<string, unknown>;
   /** csv-parse reading the same CSV once, as its own process (bench/raw-parse.ts). */
   readonly raw: MeasuredRun;
+  /** An unchanged night again, with the node flags of jobs/nightly-sync.sh. */
+  readonly asJob?: MeasuredRun;
 }
 
 /** csv-parse alone over `csv` (arrays, for-await), as a process: the time of reading the CSV once. */
@@ -130,12 +144,14 @@ async function night(
   csv: string,
   state: string,
   extra: string[] = [],
+  nodeFlags: readonly string[] = [],
 ) {
   await emulator.reset();
   const checkpoint = join(OUT, `${name}.ckpt`);
   await rm(checkpoint, { force: true });
   const run = await runNode(
     [
+      ...nodeFlags,
       CLI,
       'apply',
       csv,
@@ -171,6 +187,7 @@ async function main(): Promise<void> {
   const changedSize = Number(process.env.STATE_CHANGED ?? (FULL ? 10_000_000 : 0));
   if (changedSize > 0) nights.push({ size: changedSize, changed: Math.round(changedSize / 100) });
   const header = machineLine();
+  const jobFlags = jobNodeFlags();
   await mkdir(DATA, { recursive: true });
   const emulator = await startEmulatorProcess(['--rate-limit', '100000']);
   const rows: Night[] = [];
@@ -198,7 +215,27 @@ async function main(): Promise<void> {
       const unchanged = Number((r.summary.users as Record<string, unknown> | undefined)?.unchanged);
       check(`the ${size}-user night's unchanged users`, unchanged === size - changed, String(unchanged));
       const raw = await rawRead(csv, size);
-      rows.push({ name: `state-${size}`, users: size, changed, ...r, raw });
+      let asJob: MeasuredRun | undefined;
+      if (changed === 0) {
+        note(`night: ${int(size)} users, unchanged, with node ${jobFlags.join(' ')}`);
+        const j = await night(emulator, `state-${size}`, csv, state, [], jobFlags);
+        check(
+          `the ${size}-user night as the job runs it`,
+          j.exitCode === 0,
+          `${j.exitCode}: ${j.run.stderr.slice(-1500)}`,
+        );
+        const calls = Object.values(j.calls).reduce((a, b) => a + b, 0);
+        check(`the ${size}-user night as the job runs it: calls`, calls === 0, JSON.stringify(j.calls));
+        asJob = j.run;
+      }
+      rows.push({
+        name: `state-${size}`,
+        users: size,
+        changed,
+        ...r,
+        raw,
+        ...(asJob === undefined ? {} : { asJob }),
+      });
       await rm(csv, { force: true });
       await rm(state, { force: true });
     }
@@ -221,13 +258,19 @@ async function main(): Promise<void> {
     await emulator.close();
   }
   const unchanged = rows.filter((r) => r.changed === 0);
-  const peakOf = (users: number): number | undefined =>
-    unchanged.find((r) => r.users === users)?.run.peakRssBytes;
-  const [p50k, p200k] = [peakOf(50_000), peakOf(200_000)];
-  const flat =
-    p50k === undefined || p200k === undefined
+  const flatLine = (what: string, peakOf: (r: Night) => number | undefined): string => {
+    const at = (users: number) => {
+      const r = unchanged.find((n) => n.users === users);
+      return r === undefined ? undefined : peakOf(r);
+    };
+    const [p50k, p200k] = [at(50_000), at(200_000)];
+    return p50k === undefined || p200k === undefined
       ? ''
-      : ` From 50,000 to 200,000 users: ${mb(p50k)} → ${mb(p200k)} (${((p200k - p50k) / 1024 / 1024).toFixed(1)} MB).`;
+      : ` ${what}, from 50,000 to 200,000 users: ${mb(p50k)} → ${mb(p200k)} (${((p200k - p50k) / 1024 / 1024).toFixed(1)} MB).`;
+  };
+  const flat =
+    flatLine('Node defaults', (r) => r.run.peakRssBytes) +
+    flatLine('As jobs/nightly-sync.sh runs it', (r) => r.asJob?.peakRssBytes);
   await emitSection(values.md, [
     '## The `--state` snapshot at scale (issue 13)',
     '',
@@ -246,6 +289,8 @@ async function main(): Promise<void> {
         'peak RSS',
         'csv-parse once',
         'wall / csv-parse',
+        'as the nightly job runs it: wall',
+        'peak RSS',
       ],
       rows.map((r) => [
         int(r.users),
@@ -256,10 +301,13 @@ async function main(): Promise<void> {
         mb(r.run.peakRssBytes),
         secs(r.raw.wallMs),
         `${(r.run.wallMs / r.raw.wallMs).toFixed(1)}x`,
+        r.asJob === undefined ? '—' : secs(r.asJob.wallMs),
+        r.asJob === undefined ? '—' : mb(r.asJob.peakRssBytes),
       ]),
     ),
     '',
     `Unchanged nights, peak RSS: ${unchanged.map((r) => `${int(r.users)} users ${mb(r.run.peakRssBytes)}`).join(', ')}.${flat}`,
+    `"As the nightly job runs it": the same unchanged night again with the node flags jobs/nightly-sync.sh uses by default (\`node ${jobFlags.join(' ')}\`: 4 MiB semi-spaces and an old generation that grows in smaller steps; by default V8 enlarges both as a run goes on, so the peak follows the run's length, not what it holds).`,
     'csv-parse once: bench/raw-parse.ts over the same CSV as its own process (wall, start-up included), the time of reading the file once; cgsync reads it, stages and reads back its rows, and streams the snapshot beside them.',
     `Mirror guard, ${int(guardUsers)} users in the snapshot and 1 (changed) in the export: refused (exit ${guard.exitCode}) after ${secs(guard.run.wallMs)} of wall time, peak RSS ${mb(guard.run.peakRssBytes)}, ${int((guard.calls.get_contact_group ?? 0) - CHECK)} user read (the exported user; none of the ${int(guardUsers - 1)} vanished users), plus the credentials check.`,
     `${loadLine()} at end.`,

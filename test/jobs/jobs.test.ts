@@ -77,6 +77,38 @@ describe('jobs/ entry points against the emulator', () => {
     expect(t.totalAccepted()).toBe(calls);
   });
 
+  it('nightly-sync.sh runs node with its memory flags, NODE_FLAGS to change them, none when node refuses them', async () => {
+    // A `node` first on PATH that notes how it was called, then runs the real one.
+    const bin = join(work, 'node-shim');
+    await mkdir(bin, { recursive: true });
+    const calls = join(work, 'node-calls.txt');
+    await writeFile(
+      join(bin, 'node'),
+      `#!/bin/sh\nprintf '%s\\n' "$*" >> ${JSON.stringify(calls)}\nexec ${JSON.stringify(process.execPath)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const PATH = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+    /** The command line node ran the job with (the probe's `-e ''` left out). */
+    const night = async (name: string, env: Record<string, string>) => {
+      await rm(calls, { force: true });
+      const r = await job('nightly-sync.sh', [DEMO], { ...t.env, WORK_DIR: join(work, name), PATH, ...env });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = (await readFile(calls, 'utf8')).trimEnd().split('\n');
+      return { stderr: r.stderr, command: lines.find((l) => l.includes(CLI_MAIN)) ?? '' };
+    };
+    const byDefault = await night('flags-default', {});
+    expect(
+      byDefault.command.startsWith(`--max-semi-space-size=4 --heap-growing-percent=25 ${CLI_MAIN} apply`),
+    ).toBe(true);
+    const none = await night('flags-none', { NODE_FLAGS: '' });
+    expect(none.command.startsWith(`${CLI_MAIN} apply`)).toBe(true);
+    const own = await night('flags-own', { NODE_FLAGS: '--max-semi-space-size=8' });
+    expect(own.command.startsWith(`--max-semi-space-size=8 ${CLI_MAIN} apply`)).toBe(true);
+    const refused = await night('flags-refused', { NODE_FLAGS: '--no-such-v8-flag-here' });
+    expect(refused.command.startsWith(`${CLI_MAIN} apply`)).toBe(true);
+    expect(refused.stderr).toContain('warning: this node refuses NODE_FLAGS (--no-such-v8-flag-here)');
+  });
+
   it('nightly-sync.sh: a destructive export is refused with exit 5, nothing written; METRICS_FILE says so', async () => {
     const dir = join(work, 'nightly');
     const text = await readFile(DEMO, 'utf8');
