@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
-import { open, realpath, rename, unlink } from 'node:fs/promises';
+import { open, readdir, realpath, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** fsyncs the folder holding `path`, so a create or rename in it survives a power cut. Best effort. */
@@ -63,6 +63,42 @@ export async function discardTemp(tmp: string): Promise<void> {
   forgetTemp(tmp);
 }
 
+/** Whether process `pid` runs on this machine (EPERM: it does, as another user). */
+export function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary files of `path` ({@link tempPathFor}'s names) left by processes that are gone:
+ * a kill -9 or an out-of-memory kill mid-write runs no exit listener, and would otherwise leave a
+ * hidden copy of a big plan or snapshot beside it for good. A running process's file is left alone.
+ * Best effort: called after a commit, it never fails it.
+ */
+export async function sweepStaleTemps(
+  path: string,
+  isRunning: (pid: number) => boolean = processRuns,
+): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(prefix.length, -'.tmp'.length))?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isRunning(Number(pid))) continue;
+    await unlink(join(dir, name)).catch(() => undefined);
+  }
+}
+
 /** Temporary names still to be removed at exit (for tests). */
 export function pendingTempPaths(): readonly string[] {
   return [...pendingTemps];
@@ -96,6 +132,7 @@ export async function commitTemp(tmp: string, path: string): Promise<void> {
     throw error;
   }
   await syncDirectory(path);
+  await sweepStaleTemps(path);
 }
 
 /**

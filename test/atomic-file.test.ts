@@ -1,6 +1,6 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -9,6 +9,7 @@ import {
   commitTemp,
   discardTemp,
   pendingTempPaths,
+  sweepStaleTemps,
   tempPathFor,
   writeFileAtomic,
 } from '../src/atomic-file.js';
@@ -46,6 +47,27 @@ describe('temporary files beside their target', () => {
     expect(pendingTempPaths()).toHaveLength(before);
     expect(await readFile(target, 'utf8')).toBe('three');
     expect(readdirSync(dir.path).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it("left by a process that is gone (kill -9) are removed by the next commit of the same file; a live process's stay", async () => {
+    const sub = join(dir.path, 'sweep');
+    await mkdir(sub, { recursive: true });
+    // A pid that ran and is gone.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const live = process.ppid;
+    const names = [
+      `.state.${dead}.0badc0de.tmp`, // stale: removed
+      `.state.${live}.0badc0de.tmp`, // its process runs: kept
+      `.state.${dead}.not-hex!.tmp`, // not one of our names: kept
+      `.other.${dead}.0badc0de.tmp`, // another file's: kept
+      `state.${dead}.0badc0de.tmp`, // not hidden, not ours: kept
+    ];
+    for (const name of names) await writeFile(join(sub, name), 'half');
+    await writeFileAtomic(join(sub, 'state'), 'whole');
+    expect(readdirSync(sub).sort()).toEqual([...names.slice(1), 'state'].sort());
+    // The check of whether a pid runs is the caller's to give (the lock's takeover uses the same one).
+    await sweepStaleTemps(join(sub, 'state'), () => false);
+    expect(readdirSync(sub).sort()).toEqual([...names.slice(2), 'state'].sort());
   });
 
   it('still there when the process ends through process.exit are removed; committed files stay', async () => {

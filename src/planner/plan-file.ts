@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { rename } from 'node:fs/promises';
-import { discardTemp, forgetTemp, renameTarget, syncDirectory, tempPathFor } from '../atomic-file.js';
+import {
+  discardTemp,
+  forgetTemp,
+  renameTarget,
+  sweepStaleTemps,
+  syncDirectory,
+  tempPathFor,
+} from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
 import { LineFileWriter } from './line-file.js';
@@ -110,6 +117,7 @@ export class PlanFileWriter {
       await rename(partial, await renameTarget(this.#path));
       forgetTemp(partial);
       await syncDirectory(this.#path);
+      await sweepStaleTemps(this.#path);
     } catch (err) {
       await out?.discard();
       await discardTemp(partial);

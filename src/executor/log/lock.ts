@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { discardTemp, tempPathFor } from '../../atomic-file.js';
+import { discardTemp, processRuns, tempPathFor } from '../../atomic-file.js';
 import { SyncError } from '../../errors.js';
 
 /** What a lock file holds. */
@@ -37,16 +37,6 @@ export interface LockOptions {
 /** The lock file of a checkpoint. */
 export function lockPathFor(checkpointPath: string): string {
   return `${checkpointPath}.lock`;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function parseLock(text: string): LockInfo | undefined {
