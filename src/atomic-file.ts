@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { unlinkSync } from 'node:fs';
+import { closeSync, openSync, unlinkSync } from 'node:fs';
 import { open, readdir, realpath, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -48,6 +48,27 @@ export function tempPathFor(path: string): string {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.once('exit', removePendingTemps);
+  }
+  return tmp;
+}
+
+/**
+ * Creates the temporary file for `path` (empty, {@link tempPathFor}'s name, `mode` less the umask, never
+ * an existing file) and returns its name; writers then open it without creating it (`r+`).
+ *
+ * Synchronous on purpose: an asynchronous open runs on libuv's thread pool, and a `process.exit` (a
+ * second signal) in the meantime would run the exit listener before the file exists, so the pool
+ * would create it after the listener had removed nothing and leave it behind. Created here, the file
+ * exists before any exit listener can run; a later open that finds it removed fails instead of
+ * creating it again.
+ */
+export function createTemp(path: string, mode = 0o600): string {
+  const tmp = tempPathFor(path);
+  try {
+    closeSync(openSync(tmp, 'wx', mode));
+  } catch (error) {
+    forgetTemp(tmp);
+    throw error;
   }
   return tmp;
 }
@@ -141,9 +162,9 @@ export async function commitTemp(tmp: string, path: string): Promise<void> {
  * part; a write cut short leaves the old file as it was.
  */
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = tempPathFor(path);
+  const tmp = createTemp(path, mode);
   try {
-    const handle = await open(tmp, 'wx', mode);
+    const handle = await open(tmp, 'r+');
     try {
       // A mode other than the private default is meant as given (another user reads it), whatever the umask.
       if (mode !== 0o600) await handle.chmod(mode);

@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SyncError } from './errors.js';
 
@@ -16,7 +16,9 @@ let exitHookInstalled = false;
 function removeAllSync(): void {
   for (const dir of live) {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      // A file the thread pool was still creating in it when `process.exit` came makes the last rmdir
+      // fail with ENOTEMPTY: Node retries (reading the folder again) after 10 ms, then 20.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 2, retryDelay: 10 });
     } catch {
       // Best effort at exit: nothing else can be done.
     }
@@ -24,11 +26,14 @@ function removeAllSync(): void {
   live.clear();
 }
 
-/** Creates `<base>/cgsync-XXXXXX`, removed at exit if still there. */
+/**
+ * Creates `<base>/cgsync-XXXXXX`, removed at exit if still there. Synchronously, as atomic-file's
+ * `createTemp`: a `process.exit` while the thread pool created it would leave it behind unregistered.
+ */
 export async function createWorkDir(base: string): Promise<string> {
   let dir: string;
   try {
-    dir = await mkdtemp(join(base, 'cgsync-'));
+    dir = mkdtempSync(join(base, 'cgsync-'));
   } catch (error) {
     throw new SyncError(
       'IO',

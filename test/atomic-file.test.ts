@@ -15,6 +15,7 @@ import {
 } from '../src/atomic-file.js';
 import { tempDir } from './faults/fixtures.js';
 
+const dist = (path: string) => JSON.stringify(fileURLToPath(new URL(`../dist/${path}`, import.meta.url)));
 const ATOMIC_FILE = fileURLToPath(new URL('../dist/atomic-file.js', import.meta.url));
 
 let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -87,5 +88,49 @@ describe('temporary files beside their target', () => {
     await expect(child).rejects.toMatchObject({ code: 130 });
     expect(readdirSync(dir.path).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     expect(await readFile(join(dir.path, 'done.txt'), 'utf8')).toBe('done');
+  });
+
+  it('leave nothing behind whenever process.exit comes, even while their file is being created', async () => {
+    // A file opened on libuv's thread pool could appear after the exit listener ran (found by CI: a
+    // snapshot's temporary file left after a second signal). Every writer starts at once; the exit
+    // comes after 0..7 turns of the event loop, or before any.
+    const script = `
+      import { writeFileAtomic } from ${dist('atomic-file.js')};
+      import { StateFileWriter } from ${dist('sync/state-file.js')};
+      import { FailuresWriter } from ${dist('sync/failures-file.js')};
+      import { acquireLock } from ${dist('executor/log/lock.js')};
+      import { createWorkDir } from ${dist('work-dir.js')};
+      const [dir, turns] = [process.argv[1], Number(process.argv[2])];
+      const quiet = (p) => p.catch(() => undefined);
+      quiet(writeFileAtomic(dir + '/plain.json', 'x'));
+      quiet(StateFileWriter.create(dir + '/night.state', { mode: 'merge', shard: null }));
+      FailuresWriter.create(dir + '/failures.csv').writeFailed({
+        user: 'u', group: 'g', action: 'create', errorCode: 1, message: 'x', opId: '',
+      });
+      quiet(acquireLock(dir + '/run.ndjson'));
+      quiet(createWorkDir(dir).then((work) => writeFileAtomic(work + '/staged', 'x')));
+      let turn = 0;
+      const next = () => (turn++ >= turns ? process.exit(143) : setImmediate(next));
+      if (turns < 0) process.exit(143);
+      else next();
+    `;
+    const run = promisify(execFile);
+    const sub = join(dir.path, 'exit-race');
+    for (let round = 0; round < 4; round++) {
+      await Promise.all(
+        [-1, 0, 1, 2, 3, 4, 5, 7].map(async (turns) => {
+          const here = join(sub, `${round}.${turns}`);
+          await mkdir(here, { recursive: true });
+          await expect(
+            run(process.execPath, ['--input-type=module', '-e', script, here, String(turns)]),
+          ).rejects.toMatchObject({ code: 143 });
+          // Only files moved into place may stay, and the lock (linked by the pool just after the exit:
+          // its process is gone, so the next run takes it over). No temporary file or working directory.
+          const done = ['plain.json', 'night.state', 'run.ndjson.lock'];
+          const left = readdirSync(here).filter((n) => !done.includes(n));
+          expect(left, `exit after ${turns} turns`).toEqual([]);
+        }),
+      );
+    }
   });
 });

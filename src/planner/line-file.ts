@@ -26,9 +26,18 @@ export class LineFileWriter {
     this.#hash = hash;
   }
 
-  /** Creates (or truncates) `path`. */
-  static async create(path: string, mode = 0o644, options: { hash?: Hash } = {}): Promise<LineFileWriter> {
-    return new LineFileWriter(await open(path, 'w', mode), options.hash);
+  /**
+   * Creates (or truncates) `path`. With `existing`, `path` is an empty file made already (atomic-file's
+   * `createTemp`): it is opened without being created, so an open that finds it removed fails instead
+   * of bringing it back.
+   */
+  static async create(
+    path: string,
+    mode = 0o644,
+    options: { hash?: Hash; existing?: boolean } = {},
+  ): Promise<LineFileWriter> {
+    const handle = options.existing === true ? await open(path, 'r+') : await open(path, 'w', mode);
+    return new LineFileWriter(handle, options.hash);
   }
 
   async write(line: string): Promise<void> {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { rename } from 'node:fs/promises';
 import {
+  createTemp,
   discardTemp,
   forgetTemp,
   renameTarget,
   sweepStaleTemps,
   syncDirectory,
-  tempPathFor,
 } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { ExternalSorter, type ExternalSortOptions } from './external-sort.js';
@@ -82,12 +82,13 @@ export class PlanFileWriter {
   async finish(summary: PlanSummary): Promise<void> {
     if (this.#done) throw new Error('PlanFileWriter: finish() called twice');
     this.#done = true;
-    const partial = tempPathFor(this.#path);
+    let partial: string | undefined;
     let out: LineFileWriter | undefined;
     let merge: RunMerge | undefined;
     try {
+      partial = createTemp(this.#path);
       // The last line holds the digest of every byte before it: apply refuses an edited plan whole.
-      out = await LineFileWriter.create(partial, 0o600, { hash: createHash('sha256') });
+      out = await LineFileWriter.create(partial, 0o600, { hash: createHash('sha256'), existing: true });
       await out.write(serializeHeader({ ...this.#header, inputDigest: this.#content.digest() }));
       // The users' lines go from the sorted runs to the file as bytes.
       merge = await this.#sorter.merged();
@@ -120,7 +121,7 @@ export class PlanFileWriter {
       await sweepStaleTemps(this.#path);
     } catch (err) {
       await out?.discard();
-      await discardTemp(partial);
+      if (partial !== undefined) await discardTemp(partial);
       throw wrapIo(err, this.#path);
     } finally {
       await merge?.close();

@@ -1,4 +1,4 @@
-import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
+import { commitTemp, createTemp, discardTemp } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { EndpointScheduler } from '../executor/rate/limiters.js';
 import { type Conversation, type DesiredUser, LIMITS, type RemoteUser } from '../model.js';
@@ -81,7 +81,7 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
   const sorter = new ExternalSorter(
     options.maxBufferedRecords === undefined ? {} : { maxBufferedRecords: options.maxBufferedRecords },
   );
-  const tmp = tempPathFor(options.out);
+  let tmp: string | undefined;
   let file: LineFileWriter | undefined;
   try {
     await options.onPhase?.('read');
@@ -121,7 +121,8 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
       await sorter.add(remote.user, JSON.stringify(kept));
     }
     await options.onPhase?.('flush');
-    file = await LineFileWriter.create(tmp, 0o600);
+    tmp = createTemp(options.out);
+    file = await LineFileWriter.create(tmp, 0o600, { existing: true });
     await file.write(CANONICAL_HEADER.join(','));
     let rows = 0;
     let groups = 0;
@@ -155,7 +156,7 @@ export async function runExportJob(options: ExportJobOptions): Promise<ExportJob
     };
   } catch (err) {
     await file?.discard();
-    await discardTemp(tmp);
+    if (tmp !== undefined) await discardTemp(tmp);
     if (options.signal?.aborted === true) {
       const reason: unknown = options.signal.reason;
       throw reason instanceof SyncError ? reason : new SyncError('INTERRUPTED', 'the export was stopped');

@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
+import { commitTemp, createTemp, discardTemp } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { FailedItem } from '../executor/apply-user.js';
 import {
@@ -100,29 +100,41 @@ export function itemCells(header: readonly string[], item: FailedItem): string[]
  */
 export class FailuresWriter {
   readonly path: string;
-  readonly #tmp: string;
-  readonly #stream: WriteStream;
+  /** The temporary file and the stream into it; undefined when it could not be created. */
+  readonly #out: { tmp: string; stream: WriteStream } | undefined;
   readonly #header: readonly string[];
   readonly #kept: readonly number[];
   #error: unknown;
   #rows = 0;
 
-  private constructor(path: string, tmp: string, stream: WriteStream, header: readonly string[]) {
+  private constructor(path: string, out: unknown, header: readonly string[]) {
     this.path = path;
-    this.#tmp = tmp;
-    this.#stream = stream;
     this.#header = header;
     this.#kept = keptColumns(header);
+    if (typeof out !== 'string') {
+      this.#error = out;
+      return;
+    }
+    const stream = createWriteStream(out, { flags: 'r+' });
+    this.#out = { tmp: out, stream };
     stream.on('error', (err) => {
       this.#error ??= err;
     });
     stream.write(formatRow([...this.#kept.map((i) => header[i] as string), ...FAILURE_COLUMNS]));
   }
 
-  /** Creates (or truncates) the file. `header` is the input's header; the canonical one for a plan file. */
+  /**
+   * Creates the file (under its temporary name). `header` is the input's header; the canonical one for
+   * a plan file. A file that cannot be created is reported by {@link close}, as a failed write is.
+   */
   static create(path: string, header: readonly string[] = CANONICAL_HEADER): FailuresWriter {
-    const tmp = tempPathFor(path);
-    return new FailuresWriter(path, tmp, createWriteStream(tmp, { flags: 'wx', mode: 0o600 }), header);
+    let out: unknown;
+    try {
+      out = createTemp(path);
+    } catch (err) {
+      out = err;
+    }
+    return new FailuresWriter(path, out, header);
   }
 
   /** Rows written so far, the header excepted. */
@@ -149,34 +161,40 @@ export class FailuresWriter {
   }
 
   #write(cells: readonly string[]): void {
-    if (this.#error !== undefined) return;
+    if (this.#error !== undefined || this.#out === undefined) return;
     this.#rows++;
-    this.#stream.write(formatRow(cells));
+    this.#out.stream.write(formatRow(cells));
+  }
+
+  /** Ends the stream into the temporary file (if there is one). */
+  async #end(): Promise<void> {
+    const stream = this.#out?.stream;
+    if (stream === undefined) return;
+    await new Promise<void>((resolve) => {
+      stream.end(() => resolve());
+      stream.once('error', () => resolve());
+    });
   }
 
   /** Ends and removes the temporary file: a file already at `path` stays as it was. */
   async discard(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#stream.end(() => resolve());
-      this.#stream.once('error', () => resolve());
-    });
-    await discardTemp(this.#tmp);
+    await this.#end();
+    if (this.#out !== undefined) await discardTemp(this.#out.tmp);
   }
 
   /** Ends the file and moves it into place; rejects with `SyncError('IO')` if any write failed. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => {
-      this.#stream.end(() => resolve());
-      this.#stream.once('error', () => resolve());
-    });
-    if (this.#error === undefined) {
+    await this.#end();
+    if (this.#out === undefined) {
+      // Never created: the error is reported below.
+    } else if (this.#error === undefined) {
       try {
-        await commitTemp(this.#tmp, this.path);
+        await commitTemp(this.#out.tmp, this.path);
       } catch (err) {
         this.#error = err;
       }
     } else {
-      await discardTemp(this.#tmp);
+      await discardTemp(this.#out.tmp);
     }
     if (this.#error !== undefined) {
       const code = (this.#error as NodeJS.ErrnoException).code ?? String(this.#error);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { commitTemp, discardTemp, tempPathFor } from '../atomic-file.js';
+import { commitTemp, createTemp, discardTemp } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
@@ -314,10 +314,17 @@ export class StateFileWriter {
   }
 
   static async create(path: string, identity: StateIdentity): Promise<StateFileWriter> {
-    const tmp = tempPathFor(path);
-    const writer = await LineFileWriter.create(tmp, 0o600).catch((err: unknown) => {
+    let tmp: string;
+    let writer: LineFileWriter;
+    try {
+      tmp = createTemp(path);
+      writer = await LineFileWriter.create(tmp, 0o600, { existing: true }).catch(async (err: unknown) => {
+        await discardTemp(tmp);
+        throw err;
+      });
+    } catch (err) {
       throw writeError(path, err);
-    });
+    }
     const state = new StateFileWriter(path, tmp, writer);
     await writer.write(
       JSON.stringify({

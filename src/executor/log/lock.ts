@@ -3,7 +3,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
-import { discardTemp, processRuns, tempPathFor } from '../../atomic-file.js';
+import { createTemp, discardTemp, processRuns } from '../../atomic-file.js';
 import { SyncError } from '../../errors.js';
 
 /** What a lock file holds. */
@@ -81,10 +81,16 @@ export async function acquireLock(checkpointPath: string, options: LockOptions =
   const isRunning = options.isRunning ?? processRuns;
   const what = options.what ?? 'checkpoint';
   const text = `${JSON.stringify(me)}\n`;
-  const mine = tempPathFor(path);
+  let mine: string;
   try {
-    await writeFile(mine, text, { flag: 'wx', mode: 0o600 });
+    mine = createTemp(path);
   } catch (err) {
+    throw cannotCreate(path, err);
+  }
+  try {
+    await writeFile(mine, text, { flag: 'r+' });
+  } catch (err) {
+    await discardTemp(mine);
     throw cannotCreate(path, err);
   }
   try {
