@@ -29,7 +29,8 @@ import { openStateFile } from './state-file.js';
  * 3. merge: users stream through read → plan → write, so reads and writes overlap. Mirror: every
  *    user is read and planned first, and the deletion guard is decided before anything is written
  *    ({@link planMirror});
- * 4. write and flush; the state snapshot is written anew, as a stream, when the run finished.
+ * 4. write and flush; the state snapshot is written anew, as a stream, when the write phase ends (a
+ *    run stopped part way included).
  * Working files (the staged rows, mirror's plan) live in the run's working directory, removed when
  * the job ends, however it ends.
  */
@@ -147,13 +148,13 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       durationMs: performance.now() - started,
       users: { ...applied.users, alreadyDone: applied.users.alreadyDone + chosen.resumedDone },
     };
+    // Saved however the write phase ended: a run stopped part way (a signal, --max-duration, a fatal
+    // error) has changed some users in the app, and the old snapshot would vouch for their old rows
+    // (a later export back to those rows would leave them as this run made them). Its users that ended
+    // done get their new lines; those it changed or may have changed without ending done lose theirs
+    // (read again next time); the others keep theirs.
     let stateSaved = false;
-    if (
-      snapshot !== undefined &&
-      options.state !== undefined &&
-      run.fatal === undefined &&
-      !run.interrupted
-    ) {
+    if (snapshot !== undefined && options.state !== undefined) {
       await chosen.save(identity);
       stateSaved = true;
     }

@@ -159,7 +159,7 @@ export class UserSelection {
     return false;
   };
 
-  /** Writes the new snapshot (the run finished). */
+  /** Writes the new snapshot (the write phase ended). */
   async save(identity: StateIdentity): Promise<void> {
     if (this.#state !== undefined) await this.#changes?.save(this.#state, identity);
   }

@@ -204,3 +204,57 @@ describe('--state: the guard decides before reading users that vanished', () => 
     expect(t.state().u19).toBeUndefined();
   });
 });
+
+describe('--state: a night that stops part way', () => {
+  it.each(['interrupted', 'fatal'] as const)(
+    '%s: the users it changed are not trusted to the old snapshot; a later night back to the old export repairs them',
+    async (how) => {
+      const a = rowsOf(users(30));
+      await night(`stop-${how}-1`, a);
+      // Night 2 moves every user to new rows, slowly, and stops after some have been written.
+      const b = rowsOf(
+        Object.fromEntries(Object.entries(users(30)).map(([u, peers]) => [u, [...peers, `${u}x`]])),
+      );
+      const stop = new AbortController();
+      const slow = createEndpointLimiters({ rate: 20 });
+      const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+      const before = writes();
+      // Fatal: from the fifth write on, every call is signed with a wrong key (70009, systemic).
+      const wrongKey = new TencentClient({
+        sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+        secretKey: 'not-the-key',
+        endpoint: t.emulator.url,
+      });
+      const failing = new Proxy(api, {
+        get: (target, key) => {
+          const real = writes() - before >= 5 ? wrongKey : target;
+          const value: unknown = Reflect.get(real, key);
+          return typeof value === 'function' ? value.bind(real) : value;
+        },
+      });
+      const watch = setInterval(() => {
+        if (writes() - before >= 5) stop.abort();
+      }, 5);
+      const second = await night(
+        `stop-${how}-2`,
+        b,
+        how === 'interrupted' ? { scheduler: slow, signal: stop.signal } : { scheduler: slow, api: failing },
+      ).finally(async () => {
+        clearInterval(watch);
+        await slow.stop();
+        await wrongKey.close();
+      });
+      if (how === 'interrupted') expect(second.result.run?.interrupted).toBe(true);
+      else expect(second.result.run?.fatal).toBeDefined();
+      const changed = writes() - before;
+      expect(changed).toBeGreaterThanOrEqual(5);
+      expect(changed).toBeLessThan(30);
+      // Night 3, another day (another checkpoint), the export of night 1 again.
+      const third = await night(`stop-${how}-3`, a);
+      expect(third.result.run?.fatal).toBeUndefined();
+      expect(t.state()).toEqual(expectedState(third.input));
+      // Only users night 2 never got to are trusted to the snapshot.
+      expect(third.result.unchangedUsers).toBeLessThanOrEqual(30 - changed);
+    },
+  );
+});
