@@ -9,6 +9,7 @@ import type { Shard } from '../planner/shard.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
 import { type ApplyStatus, applyStatus, applySummary } from '../sync/apply-summary.js';
 import type { MaxDelete } from '../sync/guard.js';
+import { markerPathFor } from '../sync/state-marker.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
 import { boundedWarnings, type CliIo, describeError, EXIT, type ExitCode, writeLine } from './io.js';
@@ -76,7 +77,14 @@ export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
     ...optionalPath('--state', args.state, 'output'),
     ...(args.state === undefined
       ? []
-      : [{ flag: "--state's lock", path: lockPathFor(args.state), role: 'output' as const }]),
+      : [
+          { flag: "--state's lock", path: lockPathFor(args.state), role: 'output' as const },
+          {
+            flag: "--state's mark of a run not saved",
+            path: markerPathFor(args.state),
+            role: 'output' as const,
+          },
+        ]),
     ...optionalPath('--metrics-file', args.metricsFile, 'output'),
   ];
 }

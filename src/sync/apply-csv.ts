@@ -15,7 +15,8 @@ import type { FailuresSink } from './failures-file.js';
 import { countInputUsers } from './input-totals.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
-import { openStateFile } from './state-file.js';
+import { openStateFile, type StateIdentity } from './state-file.js';
+import { clearStateMark, markStateUnsaved, repairUnsavedState } from './state-marker.js';
 
 /**
  * `cgsync apply input.csv`, in phases:
@@ -37,6 +38,7 @@ import { openStateFile } from './state-file.js';
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
   const started = performance.now();
   const identity = { mode: options.mode, shard: shardText(options.shard) };
+  if (options.state !== undefined) await repairState(options.state, identity, options);
   const snapshot = options.state === undefined ? undefined : await openStateFile(options.state, identity);
   const dir = await createWorkDir(tmpdir());
   let selection: UserSelection | undefined;
@@ -136,6 +138,8 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       usersUnchanged: chosen.unchangedUsers,
       usersTotal: total,
     }));
+    // From the first write until the snapshot is saved, it may not match the app for this run's users.
+    if (options.state !== undefined) await markStateUnsaved(options.state, options.checkpoint);
     const applied = await runWrites(
       options,
       users,
@@ -156,6 +160,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     let stateSaved = false;
     if (snapshot !== undefined && options.state !== undefined) {
       await chosen.save(identity);
+      await clearStateMark(options.state);
       stateSaved = true;
     }
     return {
@@ -225,5 +230,24 @@ export async function* mergeUsers(
     // A read stopped by the run's own signal: the run is interrupted, not failed.
     if (signal?.aborted === true && judgeFailure(err).kind === 'aborted') return;
     throw err;
+  }
+}
+
+/**
+ * A run that changed users and never saved the snapshot (state-marker.ts): the users it began lose
+ * their lines before this run reads it, and the run says so.
+ */
+async function repairState(state: string, identity: StateIdentity, options: ApplyJobOptions): Promise<void> {
+  const repair = await repairUnsavedState(state, identity, {
+    ...(options.refresh === undefined ? {} : { refresh: options.refresh }),
+  });
+  if (repair.kind === 'repaired') {
+    options.onWarning?.(
+      `state file ${state}: the run of checkpoint ${repair.checkpoint} changed users and stopped before saving it; the ${repair.users} users it began are read again`,
+    );
+  } else if (repair.kind === 'refresh') {
+    options.onWarning?.(
+      `state file ${state}: a run changed users and stopped before saving it, and its checkpoint cannot be read (${repair.reason}); with --refresh no line of it is trusted (${repair.users} users)`,
+    );
   }
 }

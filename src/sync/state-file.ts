@@ -80,6 +80,13 @@ function damaged(path: string, line: number, problem: string): SyncError {
   );
 }
 
+/**
+ * The digest of a user whose state in the app is not known: a run began it and never saved the
+ * snapshot (state-marker.ts). Eight hex digits: a valid line for every reader, never equal to a
+ * desired state's digest (sha256, 64 digits), so the user is never unchanged.
+ */
+export const UNKNOWN_DIGEST = '00000000';
+
 /** The record of a user, as a line of the file. */
 export function formatRecord(record: StateRecord): string {
   const count = (n: number | undefined): string => (n === undefined ? '-' : String(n));
