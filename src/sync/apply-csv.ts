@@ -235,7 +235,7 @@ export async function* mergeUsers(
 
 /**
  * A run that changed users and never saved the snapshot (state-marker.ts): the users it began lose
- * their lines before this run reads it, and the run says so.
+ * their digests (never unchanged) before this run reads it, and the run says so.
  */
 async function repairState(state: string, identity: StateIdentity, options: ApplyJobOptions): Promise<void> {
   const repair = await repairUnsavedState(state, identity, {

@@ -107,16 +107,20 @@ export class FailuresWriter {
   #error: unknown;
   #rows = 0;
 
-  private constructor(path: string, out: unknown, header: readonly string[]) {
+  private constructor(
+    path: string,
+    created: { readonly tmp: string } | { readonly error: unknown },
+    header: readonly string[],
+  ) {
     this.path = path;
     this.#header = header;
     this.#kept = keptColumns(header);
-    if (typeof out !== 'string') {
-      this.#error = out;
+    if ('error' in created) {
+      this.#error = created.error;
       return;
     }
-    const stream = createWriteStream(out, { flags: 'r+' });
-    this.#out = { tmp: out, stream };
+    const stream = createWriteStream(created.tmp, { flags: 'r+' });
+    this.#out = { tmp: created.tmp, stream };
     stream.on('error', (err) => {
       this.#error ??= err;
     });
@@ -128,13 +132,13 @@ export class FailuresWriter {
    * a plan file. A file that cannot be created is reported by {@link close}, as a failed write is.
    */
   static create(path: string, header: readonly string[] = CANONICAL_HEADER): FailuresWriter {
-    let out: unknown;
+    let created: { tmp: string } | { error: unknown };
     try {
-      out = createTemp(path);
-    } catch (err) {
-      out = err;
+      created = { tmp: createTemp(path) };
+    } catch (error) {
+      created = { error };
     }
-    return new FailuresWriter(path, out, header);
+    return new FailuresWriter(path, created, header);
   }
 
   /** Rows written so far, the header excepted. */
