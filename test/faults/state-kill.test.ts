@@ -30,6 +30,11 @@ beforeAll(async () => {
     ]).flat();
   await writeFile(join(dir.path, 'a.csv'), `${[CANONICAL_HEADER, ...rows(false)].join('\n')}\n`);
   await writeFile(join(dir.path, 'b.csv'), `${[CANONICAL_HEADER, ...rows(true)].join('\n')}\n`);
+  // Night 1's first ten users only: the thirty others vanished (mirror empties them).
+  await writeFile(
+    join(dir.path, 'few.csv'),
+    `${[CANONICAL_HEADER, ...rows(false).slice(0, 20)].join('\n')}\n`,
+  );
 });
 afterAll(async () => {
   await killAllCli();
@@ -58,11 +63,15 @@ async function cli(args: string[]) {
   return { code, err: io.err() };
 }
 
-/** Night 2 (every user changed to b.csv) as a process, SIGKILLed once 5 users' updates are accepted. */
-async function killedNight(checkpoint: string): Promise<void> {
-  const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+/**
+ * Night 2 as a process, SIGKILLed once 5 writes are accepted: b.csv (every user changed: updates), or
+ * few.csv (thirty users vanished: deletes).
+ */
+async function killedNight(checkpoint: string, input: 'b.csv' | 'few.csv' = 'b.csv'): Promise<void> {
+  const endpoint = input === 'b.csv' ? 'update_contact_group' : 'del_contact_group';
+  const writes = () => t.emulator.stats().endpoints[endpoint].accepted;
   const before = writes();
-  const child = spawnCli(night('b.csv', checkpoint, '--rate', '40'), {
+  const child = spawnCli(night(input, checkpoint, '--rate', '40'), {
     env: t.env,
     cwd: dir.path,
     timeoutMs: 30_000,
@@ -110,6 +119,15 @@ describe('--state: a night killed after some writes', () => {
     const back = await cli(night('a.csv', 'r3.ndjson'));
     expect(back.code, back.err).toBe(0);
     expect(t.state()).toEqual(expectedState(join(dir.path, 'a.csv')));
+  });
+
+  it('that was emptying vanished users: the next night still empties every one of them', async () => {
+    expect((await cli(night('a.csv', 'v1.ndjson'))).code).toBe(0);
+    await killedNight('v2.ndjson', 'few.csv');
+    const third = await cli(night('few.csv', 'v3.ndjson'));
+    expect(third.code, third.err).toBe(0);
+    expect(t.state()).toEqual(expectedState(join(dir.path, 'few.csv')));
+    expect(existsSync(mark('v'))).toBe(false);
   });
 
   it('whose checkpoint is gone: refused, naming what to do; --refresh reads everyone and ends exact', async () => {
