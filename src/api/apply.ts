@@ -124,6 +124,7 @@ export async function apply(options: ApplyRunOptions): Promise<ApplyRunResult> {
     const result = await runApplyJob({
       input,
       checkpoint: resolve(options.checkpoint),
+      target: connection.target,
       mode: bound.mode,
       assumeEmpty: bound.assumeEmpty === true,
       api: connection.api,

@@ -145,6 +145,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
     result = await runApplyJob({
       input: spooled.path,
       checkpoint: resolve(io.cwd, args.checkpoint),
+      target: connection.target,
       mode: bound.mode,
       assumeEmpty: bound.assumeEmpty === true,
       api: connection.api,

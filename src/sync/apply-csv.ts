@@ -37,7 +37,11 @@ import { clearStateMark, markStateUnsaved, repairUnsavedState } from './state-ma
  */
 export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink): Promise<ApplyJobResult> {
   const started = performance.now();
-  const identity = { mode: options.mode, shard: shardText(options.shard) };
+  const identity: StateIdentity = {
+    mode: options.mode,
+    shard: shardText(options.shard),
+    ...(options.target === undefined ? {} : { target: options.target }),
+  };
   if (options.state !== undefined) await repairState(options.state, identity, options);
   const snapshot = options.state === undefined ? undefined : await openStateFile(options.state, identity);
   const dir = await createWorkDir(tmpdir());

@@ -5,6 +5,7 @@ import type { Shard } from '../planner/shard.js';
 import type { PlanSummary } from '../planner/summary.js';
 import type { ScanSummary } from '../reader/index.js';
 import type { ChatApi } from '../tencent/api.js';
+import type { Target } from './connection.js';
 import type { GuardVerdict, MaxDelete } from './guard.js';
 import type { OnPhase } from './phase.js';
 import type { OnReadProgress } from './read-progress.js';
@@ -25,6 +26,11 @@ export interface ApplyJobOptions {
    */
   readonly backup?: string;
   readonly state?: string;
+  /**
+   * The app and host this run writes to, recorded in the `state` snapshot: a snapshot written for
+   * another target is refused.
+   */
+  readonly target?: Target;
   readonly refresh?: boolean;
   /**
    * Plan file: a user whose state changed in the app since the plan was made is re-planned against

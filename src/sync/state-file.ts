@@ -4,6 +4,7 @@ import { SyncError } from '../errors.js';
 import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey, userOrderKeyEscaped } from '../reader/index.js';
+import { describeTarget, type Target } from './connection.js';
 import { fileLineBatches, fileLines } from './line-reader.js';
 
 /**
@@ -37,6 +38,12 @@ export interface StateIdentity {
   readonly mode: Mode;
   /** `i/n` when written by a sharded run: one snapshot per shard. */
   readonly shard: string | null;
+  /**
+   * The app and host the snapshot's users were applied to. A snapshot of another target is refused
+   * (its users would be skipped as unchanged in an app that never got them); one that records none
+   * (written before it was recorded) is read, and rewritten with it.
+   */
+  readonly target?: Target;
 }
 
 /** A snapshot on disk, checked against the run; its records can be streamed any number of times. */
@@ -188,11 +195,21 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
       { path },
     );
   }
+  const recorded = targetOf(header.target);
+  if (recorded !== undefined && expect.target !== undefined && !sameTarget(recorded, expect.target)) {
+    throw new SyncError(
+      'CONFIG',
+      `state file ${path} was written for ${describeTarget(recorded)}, but this run targets ${describeTarget(expect.target)}: its users would be skipped as unchanged in an app that never got them. Use one state file per app (and per shard); nothing was written and no call was made`,
+      { path },
+    );
+  }
   // A snapshot taken in another mode says nothing about this one: everyone is planned afresh.
   if (header.mode !== expect.mode) return source(path, header.version, false, noRecords);
   if (header.version === 1) return convertVersion1(path);
   if (header.order !== ORDER) throw damaged(path, 1, `unknown order "${String(header.order)}"`);
-  return source(path, STATE_VERSION, true, () => streamRecordBatches(path));
+  // Without its target recorded, not current: the run writes it once with the target.
+  const current = recorded !== undefined || expect.target === undefined;
+  return source(path, STATE_VERSION, current, () => streamRecordBatches(path));
 }
 
 async function* noRecords(): AsyncGenerator<readonly StateRecord[]> {}
@@ -340,6 +357,9 @@ export class StateFileWriter {
         mode: identity.mode,
         shard: identity.shard,
         order: ORDER,
+        ...(identity.target === undefined
+          ? {}
+          : { target: { sdkAppId: identity.target.sdkAppId, host: identity.target.host } }),
       }),
     );
     return state;
@@ -378,4 +398,15 @@ function writeError(path: string, err: unknown): SyncError {
     { path },
     { cause: err },
   );
+}
+
+/** The target a header records, if it records a well-formed one. */
+function targetOf(value: unknown): Target | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { sdkAppId, host } = value as Record<string, unknown>;
+  return typeof sdkAppId === 'number' && typeof host === 'string' ? { sdkAppId, host } : undefined;
+}
+
+function sameTarget(a: Target, b: Target): boolean {
+  return a.sdkAppId === b.sdkAppId && a.host === b.host;
 }

@@ -148,3 +148,22 @@ describe('--state: a night killed after some writes', () => {
     expect(existsSync(mark('g'))).toBe(false);
   });
 });
+
+describe('--state of another app', () => {
+  it('is refused before any call (exit 1), naming both targets', async () => {
+    expect((await cli(night('a.csv', 'o1.ndjson'))).code).toBe(0);
+    const other = await startTestEmulator({ rateLimit: 5000 });
+    try {
+      const io = memoryIo(other.env, dir.path);
+      const code = await runCli(night('a.csv', 'o2.ndjson'), io);
+      expect(code).toBe(1);
+      expect(io.err()).toMatch(
+        /o\.state was written for SDKAppID \d+ at 127\.0\.0\.1:\d+, but this run targets SDKAppID \d+ at 127\.0\.0\.1:\d+/,
+      );
+      // Only the credentials check.
+      expect(other.totalAccepted()).toBeLessThanOrEqual(1);
+    } finally {
+      await other.close();
+    }
+  });
+});

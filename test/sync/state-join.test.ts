@@ -258,3 +258,32 @@ describe('--state: a night that stops part way', () => {
     },
   );
 });
+
+describe('--state: the snapshot is bound to the app it was applied to', () => {
+  const app = (host: string) => ({ sdkAppId: 1400000000, host });
+
+  it('refuses a snapshot of another app or host before any call; one that records none is adopted', async () => {
+    // Written before targets were recorded: read, and rewritten with this run's target though unchanged.
+    await night('target-1', rowsOf(users(4)));
+    const path = statePath('target-1');
+    const same = await night('target-2', rowsOf(users(4)), { target: app('chat.example:443') });
+    expect(same.result.unchangedUsers).toBe(4);
+    expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] ?? '')).toMatchObject({
+      target: { sdkAppId: 1400000000, host: 'chat.example:443' },
+    });
+    const before = t.totalAccepted();
+    for (const other of [app('other.example:443'), { sdkAppId: 1400000001, host: 'chat.example:443' }]) {
+      await expect(night('target-3', rowsOf(users(4)), { target: other })).rejects.toMatchObject({
+        code: 'CONFIG',
+        message: expect.stringMatching(
+          /target\.state was written for SDKAppID 1400000000 at chat\.example:443, but this run targets SDKAppID 140000000[01] at .*: .*one state file per app/,
+        ),
+      });
+    }
+    expect(t.totalAccepted() - before).toBe(0);
+    // The same target again: unchanged, no call.
+    const again = await night('target-4', rowsOf(users(4)), { target: app('chat.example:443') });
+    expect(again.result.unchangedUsers).toBe(4);
+    expect(t.totalAccepted() - before).toBe(0);
+  });
+});
