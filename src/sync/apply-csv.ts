@@ -56,6 +56,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
         options: { shard: shardText(options.shard) },
       },
       toolVersion: VERSION,
+      ...(options.target === undefined ? {} : { target: options.target }),
     }).catch(async (err: unknown) => {
       await scan.dispose();
       throw err;

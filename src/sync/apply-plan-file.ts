@@ -57,6 +57,7 @@ export async function applyPlanFile(
       options: { shard: shardText(options.shard) },
     },
     toolVersion: VERSION,
+    ...(options.target === undefined ? {} : { target: options.target }),
   });
   let guard: GuardVerdict | undefined;
   if (options.mode === 'mirror') {

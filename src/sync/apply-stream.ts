@@ -218,6 +218,7 @@ export async function applyStreaming(
         options: { shard: shardText(options.shard) },
       },
       toolVersion: VERSION,
+      ...(options.target === undefined ? {} : { target: options.target }),
     });
     const selection = new UserSelection(undefined, checkpoint, { mode: options.mode, dir });
     const feed = new SegmentFeed((user) => inShard(user, options.shard));

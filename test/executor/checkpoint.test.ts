@@ -129,6 +129,39 @@ describe('checkpoint file', () => {
     });
   });
 
+  it('records the target; refuses another one, resumes without one or with the same', async () => {
+    const path = join(dir, 'target.ckpt');
+    const at = (host: string, sdkAppId = 1400000000) => ({ sdkAppId, host });
+    const withTarget = (target?: { sdkAppId: number; host: string }) =>
+      openCheckpoint(path, {
+        identity,
+        toolVersion: '0.1.0',
+        flushIntervalMs: 5,
+        ...(target === undefined ? {} : { target }),
+      });
+    const first = await withTarget(at('staging.example:443'));
+    await first.begin('alice');
+    first.recordUser({ user: 'alice', outcome: 'done' });
+    await first.close();
+    for (const other of [at('prod.example:443'), at('staging.example:443', 1400000001)]) {
+      await expect(withTarget(other)).rejects.toMatchObject({
+        code: 'CHECKPOINT',
+        message: expect.stringMatching(
+          /target\.ckpt was written by a run against SDKAppID 1400000000 at staging\.example:443, but this run targets SDKAppID 140000000[01] at .*: its users done there were not done here; use a new --checkpoint file$/,
+        ),
+      });
+    }
+    for (const same of [at('staging.example:443'), undefined]) {
+      const again = await withTarget(same);
+      expect(again.progressOf('alice')?.status).toBe('done');
+      await again.close();
+    }
+    // Written before targets were recorded: any target resumes it.
+    const old = join(dir, 'old.ckpt');
+    await (await open(old)).close();
+    await (await openCheckpoint(old, { identity, toolVersion: '0.1.0', target: at('x:1') })).close();
+  });
+
   it('refuses a file that is not a checkpoint instead of overwriting it', async () => {
     const path = join(dir, 'input.csv');
     await writeFile(path, 'From_Account,GroupName,Type,To_Account,ToGroupId\nalice,g,1,bob,\n');

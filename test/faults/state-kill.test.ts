@@ -149,8 +149,8 @@ describe('--state: a night killed after some writes', () => {
   });
 });
 
-describe('--state of another app', () => {
-  it('is refused before any call (exit 1), naming both targets', async () => {
+describe('a state file or checkpoint of another app', () => {
+  it('is refused before any write (exit 1), naming both targets', async () => {
     expect((await cli(night('a.csv', 'o1.ndjson'))).code).toBe(0);
     const other = await startTestEmulator({ rateLimit: 5000 });
     try {
@@ -162,6 +162,15 @@ describe('--state of another app', () => {
       );
       // Only the credentials check.
       expect(other.totalAccepted()).toBeLessThanOrEqual(1);
+      // Night 1's finished checkpoint, without --state: its users were done in the other app only.
+      const resumed = memoryIo(other.env, dir.path);
+      expect(await runCli(['apply', 'a.csv', '--mode', 'mirror', '--checkpoint', 'o1.ndjson'], resumed)).toBe(
+        1,
+      );
+      expect(resumed.err()).toMatch(
+        /o1\.ndjson was written by a run against SDKAppID \d+ at 127\.0\.0\.1:\d+, but this run targets/,
+      );
+      expect(other.totalAccepted()).toBeLessThanOrEqual(2);
     } finally {
       await other.close();
     }

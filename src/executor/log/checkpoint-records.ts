@@ -12,6 +12,12 @@ export interface RunIdentity {
   readonly options: Readonly<Record<string, string | number | boolean | null>>;
 }
 
+/** The app and host a run writes to (never the key). */
+export interface CheckpointTarget {
+  readonly sdkAppId: number;
+  readonly host: string;
+}
+
 /** The first line of a checkpoint file. */
 export interface CheckpointHeader extends RunIdentity {
   readonly type: 'header';
@@ -20,6 +26,11 @@ export interface CheckpointHeader extends RunIdentity {
   readonly runKey: string;
   /** The cgsync version that wrote the file (informational; not part of the run key). */
   readonly toolVersion: string;
+  /**
+   * The target of the run that wrote it (not part of the run key, so that checkpoints written before it
+   * was recorded still resume): another target is refused.
+   */
+  readonly target?: CheckpointTarget;
 }
 
 /** Written (and fsync'd) before a user's first call. */
@@ -100,7 +111,7 @@ function isOptionValue(value: unknown): value is string | number | boolean | nul
 /** Narrows a parsed header line; `undefined` when it is not a cgsync checkpoint header. */
 export function parseHeader(value: unknown): CheckpointHeader | undefined {
   if (!isObject(value) || value.type !== 'header' || value.format !== 'cgsync-checkpoint') return undefined;
-  const { version, runKey, inputDigest, mode, assumeEmpty, options, toolVersion } = value;
+  const { version, runKey, inputDigest, mode, assumeEmpty, options, toolVersion, target } = value;
   if (version !== 1 || typeof runKey !== 'string' || typeof inputDigest !== 'string') return undefined;
   if ((mode !== 'merge' && mode !== 'mirror') || typeof assumeEmpty !== 'boolean') return undefined;
   if (!isObject(options) || !Object.values(options).every(isOptionValue)) return undefined;
@@ -114,6 +125,9 @@ export function parseHeader(value: unknown): CheckpointHeader | undefined {
     assumeEmpty,
     options: options as Record<string, string | number | boolean | null>,
     toolVersion: typeof toolVersion === 'string' ? toolVersion : 'unknown',
+    ...(isObject(target) && typeof target.sdkAppId === 'number' && typeof target.host === 'string'
+      ? { target: { sdkAppId: target.sdkAppId, host: target.host } }
+      : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { SyncError } from '../../errors.js';
 import { ioError, type LoadedCheckpoint, loadCheckpoint } from './checkpoint-load.js';
 import {
   type CheckpointHeader,
+  type CheckpointTarget,
   type CheckpointRecord,
   computeRunKey,
   type OpRecord,
@@ -48,6 +49,8 @@ export interface OpenCheckpointOptions {
   readonly identity: RunIdentity;
   /** The cgsync version, written in the header. */
   readonly toolVersion: string;
+  /** The run's target, written in the header; a checkpoint written for another one is refused. */
+  readonly target?: CheckpointTarget;
   /**
    * Group-commit interval: records are written and fsync'd at most this long after they were made.
    * @default 25
@@ -105,6 +108,15 @@ export async function openCheckpoint(path: string, options: OpenCheckpointOption
       { path },
     );
   }
+  const was = loaded.header?.target;
+  const now = options.target;
+  if (was !== undefined && now !== undefined && (was.sdkAppId !== now.sdkAppId || was.host !== now.host)) {
+    throw new SyncError(
+      'CHECKPOINT',
+      `checkpoint ${path} was written by a run against SDKAppID ${was.sdkAppId} at ${was.host}, but this run targets SDKAppID ${now.sdkAppId} at ${now.host}: its users done there were not done here; use a new --checkpoint file`,
+      { path },
+    );
+  }
   if (regular && loaded.validBytes < loaded.totalBytes) {
     try {
       await truncate(path, loaded.validBytes);
@@ -122,6 +134,7 @@ export async function openCheckpoint(path: string, options: OpenCheckpointOption
       runKey,
       ...options.identity,
       toolVersion: options.toolVersion,
+      ...(options.target === undefined ? {} : { target: options.target }),
     };
     try {
       await checkpoint.writeHeader(header);
