@@ -4,8 +4,8 @@ import { SyncError } from '../../errors.js';
 import { ioError, type LoadedCheckpoint, loadCheckpoint } from './checkpoint-load.js';
 import {
   type CheckpointHeader,
-  type CheckpointTarget,
   type CheckpointRecord,
+  type CheckpointTarget,
   computeRunKey,
   type OpRecord,
   type RunIdentity,
