@@ -15,17 +15,18 @@
  * exactly the expected ones.
  */
 import { createWriteStream, readFileSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { DesiredUser } from '../src/model.js';
 import { desiredDigestOf } from '../src/planner/index.js';
 import { compareUserOrder, userOrderKey } from '../src/reader/index.js';
 import { hash32 } from '../src/reader/stage/order-tracker.js';
+import { targetOf } from '../src/sync/connection.js';
 import { StateFileWriter } from '../src/sync/state-file.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
-import { BENCH_BUILD, CLI, DATA, OUT, ROOT } from './lib/paths.js';
+import { BENCH_BUILD, BENCH_ENV, CLI, DATA, OUT, ROOT } from './lib/paths.js';
 import { emitSection, FULL, int, loadLine, machineLine, mb, note, secs, table } from './lib/report.js';
 
 /**
@@ -90,12 +91,23 @@ async function writeLines(path: string, lines: (write: (line: string) => Promise
   await new Promise<void>((r) => stream.once('finish', () => r()));
 }
 
-/** Writes the snapshot of users 0..users-1 (vanished ones with a dummy digest) and the export. */
-async function makeData(name: string, users: number, exported: number, isChanged: (i: number) => boolean) {
+/**
+ * Writes the snapshot of users 0..users-1 (vanished ones with a dummy digest) and the export. The
+ * snapshot records the emulator as its target, as one the nightly job saved would: without it the
+ * first night would rewrite the file to record it.
+ */
+async function makeData(
+  name: string,
+  users: number,
+  exported: number,
+  isChanged: (i: number) => boolean,
+  emulator: EmulatorProcess,
+) {
   const started = performance.now();
   const state = join(DATA, `${name}.state`);
   const csv = join(DATA, `${name}.csv`);
-  const writer = await StateFileWriter.create(state, { mode: 'mirror', shard: null });
+  const target = targetOf({ sdkAppId: Number(BENCH_ENV.TENCENT_SDKAPPID), endpoint: emulator.url });
+  const writer = await StateFileWriter.create(state, { mode: 'mirror', shard: null, target });
   for (const i of canonicalIndexes(users)) {
     const user = userOf(i);
     const digest = i < exported ? desiredDigestOf(desiredOf(i)) : '0'.repeat(64);
@@ -196,8 +208,9 @@ async function main(): Promise<void> {
     for (const { size, changed } of nights) {
       const step = changed === 0 ? 0 : Math.round(size / changed);
       const isChanged = (i: number): boolean => step > 0 && i % step === 0;
-      const { state, csv } = await makeData(`state-${size}`, size, size, isChanged);
+      const { state, csv } = await makeData(`state-${size}`, size, size, isChanged, emulator);
       note(`night: ${int(size)} users, ${int(changed)} changed`);
+      const before = await stat(state);
       const r = await night(emulator, `state-${size}`, csv, state);
       // Each changed user (the app is empty): one read (mirror reads first) and one create; nothing
       // else, apart from the credentials check (one read) before the first call.
@@ -214,6 +227,15 @@ async function main(): Promise<void> {
       );
       const unchanged = Number((r.summary.users as Record<string, unknown> | undefined)?.unchanged);
       check(`the ${size}-user night's unchanged users`, unchanged === size - changed, String(unchanged));
+      if (changed === 0) {
+        // An unchanged night reads the snapshot and leaves it as it is (STATE-FORMAT.md).
+        const after = await stat(state);
+        check(
+          `the ${size}-user unchanged night's snapshot`,
+          after.ino === before.ino && after.mtimeMs === before.mtimeMs,
+          'it was rewritten',
+        );
+      }
       const raw = await rawRead(csv, size);
       let asJob: MeasuredRun | undefined;
       if (changed === 0) {
@@ -239,7 +261,7 @@ async function main(): Promise<void> {
       await rm(csv, { force: true });
       await rm(state, { force: true });
     }
-    const g = await makeData(`guard-${guardUsers}`, guardUsers, 1, () => true);
+    const g = await makeData(`guard-${guardUsers}`, guardUsers, 1, () => true, emulator);
     note(`guard: ${int(guardUsers)} users in the snapshot, 1 in the export`);
     guard = await night(emulator, 'guard', g.csv, g.state);
     check(

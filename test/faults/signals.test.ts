@@ -194,7 +194,7 @@ describe('a signal in every phase: exit 3, resumable, lock released, summary pri
     if (c.checkpoint !== undefined) expect(t.state()).toEqual(desired);
   });
 
-  it('a second signal exits at once (143) and leaves no temporary file of the run behind', async () => {
+  it('a second signal exits at once (130/143) and leaves no temporary file of the run behind', async () => {
     t.emulator.reset();
     const options = { env: t.env, cwd: dir.path, timeoutMs: 30_000 };
     const args = apply(
@@ -221,11 +221,12 @@ describe('a signal in every phase: exit 3, resumable, lock released, summary pri
     ).toBe(true);
     // Held in the last flush: the failures file is still under its temporary name.
     expect(temps()).toHaveLength(1);
-    // Two different signals (two of the same kind may merge into one delivery).
+    // Two different signals (two of the same kind may merge into one delivery). Sent together, they
+    // may be handled in either order: the second one handled sets the code (143 SIGTERM, 130 SIGINT).
     child.kill('SIGINT');
     child.kill('SIGTERM');
     const exit = await child.exited;
-    expect(exit.code, exit.stderr).toBe(143);
+    expect([130, 143], exit.stderr).toContain(exit.code);
     expect(temps()).toEqual([]);
     const again = await runCliProcess(args, options);
     expect(again.code, again.stderr).toBe(0);
