@@ -11,6 +11,9 @@
 #   (set REFRESH=1, e.g. weekly, to re-read everyone and repair drift);
 # - the checkpoint's lock and the state file's lock stop two runs from overlapping; --max-duration ends
 #   the run in its window (exit 3, resumable);
+# - a night killed mid-run (kill -9, out of memory, power cut) leaves state.json.unsaved: the next night
+#   reads again the users that night's checkpoint began, so keep the checkpoints of unfinished nights
+#   (without it the night is refused, exit 1, and says what to do);
 # - a dated backup per night, $WORK_DIR/backups/YYYY-MM-DD.csv: what the night deleted or removed, written
 #   before each call (`cgsync apply backups/<night>.csv --mode merge` puts it back; README "How to roll a
 #   night back"); a run resumed the same day appends to it. Backups older than BACKUP_KEEP_DAYS (default
