@@ -11,6 +11,7 @@ import {
   type StateIdentity,
   type StateRecord,
   type StateSource,
+  UNKNOWN_DIGEST,
 } from './state-file.js';
 
 /**
@@ -128,6 +129,7 @@ export class StateChanges {
         while (!d.done && d.value[0] < record.key) d = await done.next();
         const isDone = !d.done && d.value[0] === record.key;
         if (kind === 'K' || (kind === 'A' && isDone)) await out.write(record);
+        else if (kind === 'A' && previous !== undefined) await out.write(unsure(previous));
         else if (kind === 'V' && !isDone && previous !== undefined) await out.write(previous);
       }
       for (let o = olds.current; o !== undefined; o = olds.current) {
@@ -158,4 +160,16 @@ export class StateChanges {
       if (record !== undefined) yield { kind: text[0] ?? '', record };
     }
   }
+}
+
+/**
+ * The line of a user of the snapshot that the run applied and did not finish (failed, or not reached
+ * by a run stopped part way): the app may hold its old state, the new one or a part of each. Its
+ * digest becomes unknown, so it is applied again next time, and in mirror mode emptied if it has left
+ * the export by then (dropping the line would leave it as it is); its counts stay the old ones (what
+ * the early guard would remove). A user new to the snapshot gets no line, as before: a user this tool
+ * never finished applying is never emptied as vanished.
+ */
+function unsure(previous: StateRecord): StateRecord {
+  return { ...previous, digest: UNKNOWN_DIGEST };
 }

@@ -257,6 +257,52 @@ describe('--state: a night that stops part way', () => {
       expect(third.result.unchangedUsers).toBeLessThanOrEqual(30 - changed);
     },
   );
+
+  it.each(['interrupted', 'fatal'] as const)(
+    '%s, mirror: users it met and did not finish are still emptied when they vanish next',
+    async (how) => {
+      const a = rowsOf(users(30));
+      await night(`gone-${how}-1`, a);
+      const b = rowsOf(
+        Object.fromEntries(Object.entries(users(30)).map(([u, peers]) => [u, [...peers, `${u}x`]])),
+      );
+      const stop = new AbortController();
+      const slow = createEndpointLimiters({ rate: 20 });
+      const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+      const before = writes();
+      const wrongKey = new TencentClient({
+        sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+        secretKey: 'not-the-key',
+        endpoint: t.emulator.url,
+      });
+      const failing = new Proxy(api, {
+        get: (target, key) => {
+          const real = writes() - before >= 5 ? wrongKey : target;
+          const value: unknown = Reflect.get(real, key);
+          return typeof value === 'function' ? value.bind(real) : value;
+        },
+      });
+      const watch = setInterval(() => {
+        if (writes() - before >= 5) stop.abort();
+      }, 5);
+      await night(
+        `gone-${how}-2`,
+        b,
+        how === 'interrupted' ? { scheduler: slow, signal: stop.signal } : { scheduler: slow, api: failing },
+      ).finally(async () => {
+        clearInterval(watch);
+        await slow.stop();
+        await wrongKey.close();
+      });
+      expect(writes() - before).toBeLessThan(30);
+      // Night 3: only u0-u4 are left in the export; the 25 others vanished, done by night 2 or not.
+      const third = await night(`gone-${how}-3`, rowsOf(users(5)), {
+        maxDelete: { kind: 'percent', value: 100 },
+      });
+      expect(third.result.run?.fatal).toBeUndefined();
+      expect(t.state()).toEqual(expectedState(third.input));
+    },
+  );
 });
 
 describe('--state: the snapshot is bound to the app it was applied to', () => {
