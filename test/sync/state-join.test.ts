@@ -206,49 +206,57 @@ describe('--state: the guard decides before reading users that vanished', () => 
 });
 
 describe('--state: a night that stops part way', () => {
+  /** Every one of the 30 users with one more conversation: night 2's export. */
+  const moved = () =>
+    rowsOf(Object.fromEntries(Object.entries(users(30)).map(([u, peers]) => [u, [...peers, `${u}x`]])));
+
+  /**
+   * Night 2 (every user changed), slowly, stopped once 5 updates are accepted: by a signal, or
+   * (fatal) by a wrong key on every call from then on (70009, systemic). Returns the updates made.
+   */
+  async function stoppedNight(name: string, how: 'interrupted' | 'fatal') {
+    const stop = new AbortController();
+    const slow = createEndpointLimiters({ rate: 20 });
+    const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+    const before = writes();
+    const wrongKey = new TencentClient({
+      sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+      secretKey: 'not-the-key',
+      endpoint: t.emulator.url,
+    });
+    const failing = new Proxy(api, {
+      get: (target, key) => {
+        const real = writes() - before >= 5 ? wrongKey : target;
+        const value: unknown = Reflect.get(real, key);
+        return typeof value === 'function' ? value.bind(real) : value;
+      },
+    });
+    const watch = setInterval(() => {
+      if (writes() - before >= 5) stop.abort();
+    }, 5);
+    const second = await night(
+      name,
+      moved(),
+      how === 'interrupted' ? { scheduler: slow, signal: stop.signal } : { scheduler: slow, api: failing },
+    ).finally(async () => {
+      clearInterval(watch);
+      await slow.stop();
+      await wrongKey.close();
+    });
+    if (how === 'interrupted') expect(second.result.run?.interrupted).toBe(true);
+    else expect(second.result.run?.fatal).toBeDefined();
+    const changed = writes() - before;
+    expect(changed).toBeGreaterThanOrEqual(5);
+    expect(changed).toBeLessThan(30);
+    return changed;
+  }
+
   it.each(['interrupted', 'fatal'] as const)(
     '%s: the users it changed are not trusted to the old snapshot; a later night back to the old export repairs them',
     async (how) => {
       const a = rowsOf(users(30));
       await night(`stop-${how}-1`, a);
-      // Night 2 moves every user to new rows, slowly, and stops after some have been written.
-      const b = rowsOf(
-        Object.fromEntries(Object.entries(users(30)).map(([u, peers]) => [u, [...peers, `${u}x`]])),
-      );
-      const stop = new AbortController();
-      const slow = createEndpointLimiters({ rate: 20 });
-      const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
-      const before = writes();
-      // Fatal: from the fifth write on, every call is signed with a wrong key (70009, systemic).
-      const wrongKey = new TencentClient({
-        sdkAppId: Number(t.env.TENCENT_SDKAPPID),
-        secretKey: 'not-the-key',
-        endpoint: t.emulator.url,
-      });
-      const failing = new Proxy(api, {
-        get: (target, key) => {
-          const real = writes() - before >= 5 ? wrongKey : target;
-          const value: unknown = Reflect.get(real, key);
-          return typeof value === 'function' ? value.bind(real) : value;
-        },
-      });
-      const watch = setInterval(() => {
-        if (writes() - before >= 5) stop.abort();
-      }, 5);
-      const second = await night(
-        `stop-${how}-2`,
-        b,
-        how === 'interrupted' ? { scheduler: slow, signal: stop.signal } : { scheduler: slow, api: failing },
-      ).finally(async () => {
-        clearInterval(watch);
-        await slow.stop();
-        await wrongKey.close();
-      });
-      if (how === 'interrupted') expect(second.result.run?.interrupted).toBe(true);
-      else expect(second.result.run?.fatal).toBeDefined();
-      const changed = writes() - before;
-      expect(changed).toBeGreaterThanOrEqual(5);
-      expect(changed).toBeLessThan(30);
+      const changed = await stoppedNight(`stop-${how}-2`, how);
       // Night 3, another day (another checkpoint), the export of night 1 again.
       const third = await night(`stop-${how}-3`, a);
       expect(third.result.run?.fatal).toBeUndefined();
@@ -261,40 +269,8 @@ describe('--state: a night that stops part way', () => {
   it.each(['interrupted', 'fatal'] as const)(
     '%s, mirror: users it met and did not finish are still emptied when they vanish next',
     async (how) => {
-      const a = rowsOf(users(30));
-      await night(`gone-${how}-1`, a);
-      const b = rowsOf(
-        Object.fromEntries(Object.entries(users(30)).map(([u, peers]) => [u, [...peers, `${u}x`]])),
-      );
-      const stop = new AbortController();
-      const slow = createEndpointLimiters({ rate: 20 });
-      const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
-      const before = writes();
-      const wrongKey = new TencentClient({
-        sdkAppId: Number(t.env.TENCENT_SDKAPPID),
-        secretKey: 'not-the-key',
-        endpoint: t.emulator.url,
-      });
-      const failing = new Proxy(api, {
-        get: (target, key) => {
-          const real = writes() - before >= 5 ? wrongKey : target;
-          const value: unknown = Reflect.get(real, key);
-          return typeof value === 'function' ? value.bind(real) : value;
-        },
-      });
-      const watch = setInterval(() => {
-        if (writes() - before >= 5) stop.abort();
-      }, 5);
-      await night(
-        `gone-${how}-2`,
-        b,
-        how === 'interrupted' ? { scheduler: slow, signal: stop.signal } : { scheduler: slow, api: failing },
-      ).finally(async () => {
-        clearInterval(watch);
-        await slow.stop();
-        await wrongKey.close();
-      });
-      expect(writes() - before).toBeLessThan(30);
+      await night(`gone-${how}-1`, rowsOf(users(30)));
+      await stoppedNight(`gone-${how}-2`, how);
       // Night 3: only u0-u4 are left in the export; the 25 others vanished, done by night 2 or not.
       const third = await night(`gone-${how}-3`, rowsOf(users(5)), {
         maxDelete: { kind: 'percent', value: 100 },
