@@ -195,7 +195,7 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
       { path },
     );
   }
-  const recorded = targetOf(header.target);
+  const recorded = recordedTarget(header.target);
   if (recorded !== undefined && expect.target !== undefined && !sameTarget(recorded, expect.target)) {
     throw new SyncError(
       'CONFIG',
@@ -401,7 +401,7 @@ function writeError(path: string, err: unknown): SyncError {
 }
 
 /** The target a header records, if it records a well-formed one. */
-function targetOf(value: unknown): Target | undefined {
+function recordedTarget(value: unknown): Target | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const { sdkAppId, host } = value as Record<string, unknown>;
   return typeof sdkAppId === 'number' && typeof host === 'string' ? { sdkAppId, host } : undefined;
