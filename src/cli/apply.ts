@@ -162,6 +162,7 @@ export async function runApplyCommand(input: string, args: ApplyArgs, io: CliIo)
       ...(args.maxInvalid === undefined ? {} : { maxInvalid: args.maxInvalid }),
       ...(bound.groupNameLimit === undefined ? {} : { groupNameLimit: bound.groupNameLimit }),
       onWarning: warn,
+      onInfo: (message) => out.info(message),
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(signal === undefined ? {} : { signal }),
       ...(io.onPhase === undefined ? {} : { onPhase: io.onPhase }),

@@ -1,8 +1,9 @@
 import { tmpdir } from 'node:os';
 import type { UserWork } from '../executor/apply-user.js';
-import { openCheckpoint } from '../executor/log/checkpoint.js';
+import { type Checkpoint, openCheckpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
 import type { RunResult } from '../executor/run-apply.js';
+import type { DesiredUser } from '../model.js';
 import { type InputScan, scanInput } from '../reader/index.js';
 import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
@@ -12,10 +13,11 @@ import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-ty
 import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
-import { countInputUsers } from './input-totals.js';
+import { countInputUsers, type InputTotals } from './input-totals.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
-import { openStateFile, type StateIdentity } from './state-file.js';
+import { isLastInput, type LastInput, readerFingerprint } from './last-input.js';
+import { openStateFile, type StateIdentity, type StateSource } from './state-file.js';
 import { clearStateMark, markStateUnsaved, repairUnsavedState } from './state-marker.js';
 
 /**
@@ -47,34 +49,11 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
   const dir = await createWorkDir(tmpdir());
   let selection: UserSelection | undefined;
   try {
-    const scan = await scanCsv(options, failures, dir);
-    const checkpoint = await openCheckpoint(options.checkpoint, {
-      identity: {
-        inputDigest: scan.summary.inputDigest,
-        mode: options.mode,
-        assumeEmpty: options.assumeEmpty,
-        options: { shard: shardText(options.shard) },
-      },
-      toolVersion: VERSION,
-      ...(options.target === undefined ? {} : { target: options.target }),
-    }).catch(async (err: unknown) => {
-      await scan.dispose();
-      throw err;
-    });
-    // The progress's total, before the first write: the users of the input (of the shard), those done
-    // before included.
-    const totals = await countInputUsers(scan, {
-      checkpoint,
-      ...(options.shard === undefined ? {} : { shard: options.shard }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
-    }).catch(async (err: unknown) => {
-      await scan.dispose();
-      await checkpoint.close();
-      throw err;
-    });
+    const { scan, last, checkpoint, totals } = await openInput(options, snapshot, failures, dir);
     const total = totals.users;
     const chosen = new UserSelection(snapshot, checkpoint, { ...options, dir });
     selection = chosen;
+    if (last !== undefined) chosen.settleAsUnchanged(last);
     // Users done before count as done from the start (not as they are met: their burst would make
     // the rate, and so the ETA, absurd).
     const doneBefore = (): number => Math.max(chosen.resumedDone, totals.doneBefore);
@@ -91,14 +70,14 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     };
     // With a snapshot, users come in its order, so the two are merge-joined.
     const order = snapshot === undefined ? 'id' : 'canonical';
-    const read = planUsers(chosen.join(scan.users({ order })), planOptions);
+    const read = planUsers(scan === undefined ? noUsers() : chosen.join(scan.users({ order })), planOptions);
     const planned = countReads(read, total, options.onReadProgress, settledUnread);
     const report = (p: PlannedUser): UserWork => reportPlanned(p, failures);
     const base = {
       staleUsers: 0,
       replannedUsers: 0,
-      scan: scan.summary,
-      rejectedRows: scan.summary.rejectedRows,
+      scan: { rows: scan?.summary.rows ?? (last as LastInput).rows },
+      rejectedRows: scan?.summary.rejectedRows ?? 0,
     };
 
     let users: AsyncIterable<UserWork>;
@@ -164,7 +143,22 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     // (read again next time); the others keep theirs.
     let stateSaved = false;
     if (snapshot !== undefined && options.state !== undefined) {
-      await chosen.save(identity);
+      const settled = options.signal?.aborted !== true && allSettled(run, base.rejectedRows, chosen);
+      const input = !settled
+        ? undefined
+        : (last ??
+          (scan === undefined
+            ? undefined
+            : {
+                sha256: scan.summary.inputDigest,
+                bytes: scan.summary.bytes,
+                reader: readerFingerprint(options),
+                rows: scan.summary.rows,
+                users: chosen.input.users,
+                memberships: chosen.input.memberships,
+                header: scan.summary.header,
+              }));
+      await chosen.save(identity, input);
       await clearStateMark(options.state);
       stateSaved = true;
     }
@@ -192,7 +186,6 @@ const STATE_PARTITION_BYTES = 256 * 1024;
 
 /** Phase 1: validates and stages the CSV in `dir`; rejected rows go to the failures file as they come. */
 async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: string): Promise<InputScan> {
-  await options.onPhase?.('scan');
   const scan = await scanInput(options.input, {
     tmpDir: dir,
     ...(options.strict === undefined ? {} : { strict: options.strict }),
@@ -206,6 +199,101 @@ async function scanCsv(options: ApplyJobOptions, failures: FailuresSink, dir: st
   failures.open(scan.summary.header);
   return scan;
 }
+
+/** The input as the write phase needs it; `scan` undefined: the snapshot's `last` input answered it. */
+interface OpenedInput {
+  readonly scan: InputScan | undefined;
+  readonly last: LastInput | undefined;
+  readonly checkpoint: Checkpoint;
+  readonly totals: InputTotals;
+}
+
+/**
+ * Phase 1 and the checkpoint. The CSV is validated and staged, unless the `--state` snapshot records it
+ * as its last input (same bytes and reader options, every user settled: last-input.ts), and the
+ * checkpoint is not a resumed one: then no row is read, and every user is unchanged.
+ */
+async function openInput(
+  options: ApplyJobOptions,
+  snapshot: StateSource | undefined,
+  failures: FailuresSink,
+  dir: string,
+): Promise<OpenedInput> {
+  await options.onPhase?.('scan');
+  let last = snapshot === undefined ? undefined : await unchangedInput(options, snapshot);
+  let scan = last === undefined ? await scanCsv(options, failures, dir) : undefined;
+  const digest = scan?.summary.inputDigest ?? (last as LastInput).sha256;
+  const checkpoint = await openCheckpoint(options.checkpoint, {
+    identity: {
+      inputDigest: digest,
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      options: { shard: shardText(options.shard) },
+    },
+    toolVersion: VERSION,
+    ...(options.target === undefined ? {} : { target: options.target }),
+  }).catch(async (err: unknown) => {
+    await scan?.dispose();
+    throw err;
+  });
+  try {
+    if (last !== undefined && checkpoint.doneUsers > 0) {
+      // A resumed run counts its users done before apart: the rows are read after all.
+      last = undefined;
+      scan = await scanCsv(options, failures, dir);
+    }
+    if (scan === undefined) {
+      const known = last as LastInput;
+      failures.open(known.header);
+      options.onInfo?.(
+        `state file ${options.state}: the input is the one its last run settled in full (${known.rows} rows, sha256 ${digest.slice(0, 12)}…): its ${known.users} users are unchanged, no row was read`,
+      );
+      return { scan, last, checkpoint, totals: { users: known.users, doneBefore: 0 } };
+    }
+    // The progress's total, before the first write: the users of the input (of the shard), those
+    // done before included.
+    const totals = await countInputUsers(scan, {
+      checkpoint,
+      ...(options.shard === undefined ? {} : { shard: options.shard }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    return { scan, last, checkpoint, totals };
+  } catch (err) {
+    await scan?.dispose();
+    await checkpoint.close();
+    throw err;
+  }
+}
+
+/**
+ * The snapshot's last input, when `options.input` is that file again (same bytes, same reader
+ * options; last-input.ts) and `--refresh` does not ask to distrust the snapshot.
+ */
+async function unchangedInput(options: ApplyJobOptions, snapshot: StateSource): Promise<LastInput | undefined> {
+  const last = snapshot.lastInput;
+  if (last === undefined || options.refresh === true) return undefined;
+  const same = await isLastInput(options.input, last, readerFingerprint(options), options.signal);
+  return same ? last : undefined;
+}
+
+/**
+ * Whether a run settled every user of its input, so that the snapshot it saves holds exactly their
+ * digests: it ran to its end, nothing was rejected, no user failed or was skipped, no operation
+ * failed, and (mirror) no user of the snapshot missing from the export kept its line.
+ */
+function allSettled(run: RunResult, rejectedRows: number, chosen: UserSelection): boolean {
+  return (
+    !run.interrupted &&
+    run.fatal === undefined &&
+    rejectedRows === 0 &&
+    run.users.failed === 0 &&
+    run.users.skipped === 0 &&
+    run.operations.failed === 0 &&
+    chosen.vanishedKept === 0
+  );
+}
+
+async function* noUsers(): AsyncGenerator<DesiredUser> {}
 
 /**
  * A planned user as work for the executor. A user whose state could not be read fails whole: every

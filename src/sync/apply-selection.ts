@@ -2,6 +2,7 @@ import type { CheckpointStore } from '../executor/log/checkpoint.js';
 import type { DesiredUser, Mode } from '../model.js';
 import { userOrderKey } from '../reader/index.js';
 import { BatchCursor } from './batch-cursor.js';
+import type { LastInput } from './last-input.js';
 import { StateChanges } from './state-changes.js';
 import type { StateIdentity, StateRecord, StateSource } from './state-file.js';
 
@@ -27,6 +28,13 @@ export class UserSelection {
    * would trip a percentage, and a resumed run would judge its rest against a smaller base).
    */
   unchangedMemberships = 0;
+  /** With a snapshot: the input's users met (of the shard) and their memberships, for its `LastInput`. */
+  readonly input = { users: 0, memberships: 0 };
+  /**
+   * Mirror: users of the snapshot missing from the export that an earlier run of this checkpoint
+   * emptied; this run does not, so their lines stay in the snapshot.
+   */
+  vanishedKept = 0;
   /** Mirror with a snapshot: the users that vanished from the export, and their memberships applied. */
   readonly vanishedCounts = { users: 0, memberships: 0, unknown: 0 };
   readonly #state: StateSource | undefined;
@@ -129,7 +137,10 @@ export class UserSelection {
     if (!this.#mirror) return;
     this.#changes?.vanish(record);
     // Emptied by an earlier run of this checkpoint: nothing left to remove.
-    if (this.#checkpoint.progressOf(record.user)?.status === 'done') return;
+    if (this.#checkpoint.progressOf(record.user)?.status === 'done') {
+      this.vanishedKept++;
+      return;
+    }
     this.vanishedCounts.users++;
     if (record.memberships === undefined) this.vanishedCounts.unknown++;
     else this.vanishedCounts.memberships += record.memberships;
@@ -139,6 +150,8 @@ export class UserSelection {
   readonly skip = (desired: DesiredUser, desiredDigest: () => string): boolean => {
     const changes = this.#changes;
     if (changes !== undefined && !this.#vanishing) {
+      this.input.users++;
+      for (const g of desired.groups) this.input.memberships += g.conversations.length;
       const old = this.#current?.user === desired.user ? this.#current : undefined;
       const digest = desiredDigest();
       if (!this.#refresh && old?.digest === digest) {
@@ -159,9 +172,23 @@ export class UserSelection {
     return false;
   };
 
-  /** Writes the new snapshot (the write phase ended). */
-  async save(identity: StateIdentity): Promise<void> {
-    if (this.#state !== undefined) await this.#changes?.save(this.#state, identity);
+  /**
+   * The input is the snapshot's `last` input (last-input.ts): every user of it is unchanged and none
+   * vanished, as the join would find, without reading a row.
+   */
+  settleAsUnchanged(last: LastInput): void {
+    this.unchangedUsers = last.users;
+    this.unchangedMemberships = last.memberships;
+    this.input.users = last.users;
+    this.input.memberships = last.memberships;
+  }
+
+  /**
+   * Writes the new snapshot (the write phase ended). `lastInput`: the run settled every user of its
+   * input, recorded in the header (the file is rewritten for it when the record differs).
+   */
+  async save(identity: StateIdentity, lastInput?: LastInput): Promise<void> {
+    if (this.#state !== undefined) await this.#changes?.save(this.#state, identity, lastInput);
   }
 
   /** Removes the working files of the bookkeeping. */

@@ -74,6 +74,8 @@ export interface ApplyJobOptions {
   readonly onPhase?: OnPhase;
   /** Told when a listing looks odd (CompleteFlag and NextStartIndex disagree). */
   readonly onWarning?: (message: string) => void;
+  /** Told what the job decided that an operator may want to know (e.g. an input answered by `state`). */
+  readonly onInfo?: (message: string) => void;
 }
 
 export interface ApplyJobResult {
@@ -81,7 +83,8 @@ export interface ApplyJobResult {
   /** Set when the deletion guard refused the run (nothing was written). */
   readonly refused?: GuardVerdict;
   readonly guard?: GuardVerdict;
-  readonly scan?: ScanSummary;
+  /** The rows of the CSV read (or, answered by the `state` snapshot, recorded there). */
+  readonly scan?: Pick<ScanSummary, 'rows'>;
   readonly planSummary?: PlanSummary;
   /** Users skipped because their rows did not change since the --state snapshot. */
   readonly unchangedUsers: number;

@@ -5,6 +5,7 @@ import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey, userOrderKeyEscaped } from '../reader/index.js';
 import { describeTarget, type Target } from './connection.js';
+import { type LastInput, parseLastInput } from './last-input.js';
 import { fileLineBatches, fileLines } from './line-reader.js';
 
 /**
@@ -57,6 +58,11 @@ export interface StateSource {
    */
   readonly current: boolean;
   /**
+   * The input of the run that saved it, when that run settled every user of it (last-input.ts); only
+   * in a current file.
+   */
+  readonly lastInput: LastInput | undefined;
+  /**
    * The records in canonical order, a batch at a time (one per piece of the file read: a merge-join
    * awaits once per batch, see batch-cursor.ts); none when the file is missing or was written in
    * another mode.
@@ -71,8 +77,16 @@ function source(
   version: number,
   current: boolean,
   batches: () => AsyncGenerator<readonly StateRecord[]>,
+  lastInput?: LastInput,
 ): StateSource {
-  return { path, version, current, batches, records: () => flatten(batches()) };
+  return {
+    path,
+    version,
+    current,
+    lastInput: current ? lastInput : undefined,
+    batches,
+    records: () => flatten(batches()),
+  };
 }
 
 const FORMAT = 'cgsync-state';
@@ -209,7 +223,7 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
   if (header.order !== ORDER) throw damaged(path, 1, `unknown order "${String(header.order)}"`);
   // Without its target recorded, not current: the run writes it once with the target.
   const current = recorded !== undefined || expect.target === undefined;
-  return source(path, STATE_VERSION, current, () => streamRecordBatches(path));
+  return source(path, STATE_VERSION, current, () => streamRecordBatches(path), parseLastInput(header.input));
 }
 
 async function* noRecords(): AsyncGenerator<readonly StateRecord[]> {}
@@ -337,7 +351,8 @@ export class StateFileWriter {
     this.#writer = writer;
   }
 
-  static async create(path: string, identity: StateIdentity): Promise<StateFileWriter> {
+  /** `lastInput`: the run settled every user of that input (last-input.ts); recorded in the header. */
+  static async create(path: string, identity: StateIdentity, lastInput?: LastInput): Promise<StateFileWriter> {
     let tmp: string;
     let writer: LineFileWriter;
     try {
@@ -360,6 +375,7 @@ export class StateFileWriter {
         ...(identity.target === undefined
           ? {}
           : { target: { sdkAppId: identity.target.sdkAppId, host: identity.target.host } }),
+        ...(lastInput === undefined ? {} : { input: lastInput }),
       }),
     );
     return state;

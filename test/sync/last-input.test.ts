@@ -1,0 +1,299 @@
+import { existsSync } from 'node:fs';
+import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/executor/log/checkpoint.js';
+import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
+import { runApplyJob } from '../../src/sync/apply-job.js';
+import { applyStatus, applySummary } from '../../src/sync/apply-summary.js';
+import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
+import { openStateFile } from '../../src/sync/state-file.js';
+import { markStateUnsaved } from '../../src/sync/state-marker.js';
+import { TencentClient } from '../../src/tencent/client.js';
+import { VERSION } from '../../src/version.js';
+import { tempDir } from '../faults/fixtures.js';
+import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { expectedState } from '../helpers/expected-state.js';
+
+/**
+ * The snapshot's last input (src/sync/last-input.ts): an export byte for byte the one the last run
+ * settled in full is answered from the snapshot's header, with the result the full join gives; any
+ * doubt (other bytes, other reader options, --refresh, a resumed checkpoint, a night that did not
+ * settle everything, a run that died before saving) reads the rows as before.
+ */
+let t: TestEmulator;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let api: TencentClient;
+let scheduler: ReturnType<typeof createEndpointLimiters>;
+
+beforeAll(async () => {
+  t = await startTestEmulator({ rateLimit: 10_000 });
+  dir = await tempDir('last-input');
+});
+afterAll(async () => {
+  await t?.close();
+  await dir?.remove();
+});
+beforeEach(() => {
+  t.emulator.reset();
+  api = new TencentClient({
+    sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+    secretKey: t.secretKey,
+    endpoint: t.emulator.url,
+  });
+  scheduler = createEndpointLimiters({ rate: 5000 });
+});
+afterEach(async () => {
+  await scheduler.stop();
+  await api.close();
+});
+
+const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
+
+/** `n` users from `from`, each with two conversations in Family and (even ones) one group in Work. */
+function rows(n: number, from = 0, peer = 'p'): string[] {
+  return Array.from({ length: n }, (_, k) => k + from).flatMap((i) => [
+    `u${i},Family,1,${peer}${i}a,`,
+    `u${i},Family,1,${peer}${i}b,`,
+    ...(i % 2 === 0 ? [`u${i},Work,2,,@TGS#g${i}`] : []),
+  ]);
+}
+
+async function csv(name: string, lines: readonly string[]): Promise<string> {
+  const path = join(dir.path, `${name}.csv`);
+  await writeFile(path, `${[HEADER, ...lines].join('\n')}\n`);
+  return path;
+}
+
+interface Night {
+  readonly summary: ReturnType<typeof applySummary>;
+  readonly info: string[];
+  readonly phases: string[];
+  /** Calls the emulator accepted during the night. */
+  readonly calls: number;
+}
+
+/** One run of `input` against `state`, with its own checkpoint `name`. */
+async function night(
+  name: string,
+  input: string,
+  state: string,
+  extra: Partial<ApplyJobOptions> = {},
+): Promise<Night> {
+  const info: string[] = [];
+  const phases: string[] = [];
+  const before = t.totalAccepted();
+  const result = await runApplyJob({
+    input,
+    checkpoint: join(dir.path, `${name}.ndjson`),
+    failures: join(dir.path, `${name}.failures.csv`),
+    mode: 'mirror',
+    assumeEmpty: false,
+    state,
+    api,
+    scheduler,
+    onInfo: (m) => info.push(m),
+    onPhase: (p) => {
+      phases.push(p);
+    },
+    ...extra,
+  });
+  const summary = applySummary(result, applyStatus(result));
+  return { summary, info, phases, calls: t.totalAccepted() - before };
+}
+
+const statePath = (name: string): string => join(dir.path, `${name}.state`);
+
+/** The header line of a snapshot, parsed. */
+async function headerOf(path: string): Promise<Record<string, unknown>> {
+  return JSON.parse((await readFile(path, 'utf8')).split('\n')[0] as string) as Record<string, unknown>;
+}
+
+/** A copy of the snapshot at `from` without its last input: the next run must read the rows. */
+async function withoutRecord(from: string, to: string): Promise<void> {
+  const [first, ...rest] = (await readFile(from, 'utf8')).split('\n');
+  const header = JSON.parse(first as string) as Record<string, unknown>;
+  delete header.input;
+  await writeFile(to, [JSON.stringify(header), ...rest].join('\n'));
+}
+
+/** What two runs said, apart from how long they took. */
+const comparable = (n: Night) => ({ ...n.summary, durationMs: undefined });
+
+describe('--state: an export byte for byte the last one settled in full', () => {
+  it.each(['mirror', 'merge'] as const)(
+    '%s: answered from the snapshot with the result, checkpoint and files the full join gives',
+    async (mode) => {
+      const state = statePath(`same-${mode}`);
+      const input = await csv(`same-${mode}`, rows(40));
+      const first = await night(`same-${mode}-1`, input, state, { mode });
+      expect(first.summary.status).toBe('ok');
+      expect(first.info).toEqual([]);
+      expect(await headerOf(state)).toMatchObject({
+        input: { bytes: (await stat(input)).size, rows: 100, users: 40, memberships: 100 },
+      });
+      // The same night twice: once answered from the record, once with the record taken away.
+      const joined = statePath(`same-${mode}-joined`);
+      await withoutRecord(state, joined);
+      await copyFile(state, statePath(`same-${mode}-quick`));
+      const before = await stat(state);
+      const quick = await night(`same-${mode}-quick`, input, state, { mode });
+      const full = await night(`same-${mode}-full`, input, joined, { mode });
+      expect(quick.info).toHaveLength(1);
+      expect(quick.info[0]).toMatch(/the input is the one its last run settled in full \(100 rows.*40 users are unchanged/);
+      expect(full.info).toEqual([]);
+      expect(comparable(quick)).toEqual(comparable(full));
+      expect(quick.summary.users?.unchanged).toBe(40);
+      expect(quick.calls + full.calls).toBe(0);
+      expect(quick.phases).toEqual(full.phases);
+      for (const file of ['ndjson', 'failures.csv']) {
+        expect(await readFile(join(dir.path, `same-${mode}-quick.${file}`), 'utf8')).toEqual(
+          await readFile(join(dir.path, `same-${mode}-full.${file}`), 'utf8'),
+        );
+      }
+      // The snapshot is left as it was; the joined one is written once, with the record.
+      const after = await stat(state);
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+      expect(await readFile(joined, 'utf8')).toEqual(await readFile(state, 'utf8'));
+      expect(t.state()).toEqual(expectedState(input));
+    },
+  );
+
+  it('a byte changed (same size) reads the rows and applies the change', async () => {
+    const state = statePath('byte');
+    const input = await csv('byte', rows(10));
+    await night('byte-1', input, state);
+    const text = await readFile(input, 'utf8');
+    await writeFile(input, text.replace('u3,Family,1,p3b,', 'u3,Family,1,p3c,'));
+    expect((await stat(input)).size).toBe(text.length);
+    const second = await night('byte-2', input, state);
+    expect(second.info).toEqual([]);
+    expect(second.summary.users).toMatchObject({ done: 1, unchanged: 9 });
+    expect(t.state()).toEqual(expectedState(input));
+    // Settled in full: the new bytes are recorded, and answer the next night.
+    const third = await night('byte-3', input, state);
+    expect(third.info).toHaveLength(1);
+    expect(third.calls).toBe(0);
+  });
+
+  it('--refresh, another GroupName limit, a resumed checkpoint: the rows are read', async () => {
+    const state = statePath('options');
+    const input = await csv('options', rows(10));
+    await night('options-1', input, state);
+    const refresh = await night('options-2', input, state, { refresh: true });
+    expect(refresh.info).toEqual([]);
+    // Mirror reads every user again (plus the credentials check).
+    expect(refresh.summary.users).toMatchObject({ done: 10, unchanged: 0 });
+    const limit = await night('options-3', input, state, { groupNameLimit: 32 });
+    expect(limit.info).toEqual([]);
+    expect(limit.summary.users).toMatchObject({ unchanged: 10 });
+    // A checkpoint of the same input with users done counts them apart, as a resumed run does.
+    const { sha256 } = (await headerOf(state)).input as { sha256: string };
+    const cp = await openCheckpoint(join(dir.path, 'options-4.ndjson'), {
+      identity: {
+        inputDigest: sha256,
+        mode: 'mirror',
+        assumeEmpty: false,
+        options: { shard: null },
+      },
+      toolVersion: VERSION,
+    });
+    cp.recordUser({ user: 'u1', outcome: 'done' });
+    await cp.close();
+    const resume = await night('options-4', input, state);
+    expect(resume.info).toEqual([]);
+    expect(resume.summary.users).toMatchObject({ unchanged: 10, done: 0 });
+    // Nothing above changed a line: the record still answers.
+    expect((await night('options-5', input, state)).info).toHaveLength(1);
+  });
+
+  it('a night with a rejected row records no input: the next one reports the row again', async () => {
+    const state = statePath('rejected');
+    const input = await csv('rejected', [...rows(5), 'u9,,1,x,']);
+    const first = await night('rejected-1', input, state);
+    expect(first.summary.status).toBe('partial');
+    expect((await headerOf(state)).input).toBeUndefined();
+    const second = await night('rejected-2', input, state);
+    expect(second.info).toEqual([]);
+    expect(second.summary).toMatchObject({ status: 'partial', rows: { rejected: 1 }, failuresWritten: 1 });
+  });
+
+  it('a night with a user over a limit records no input', async () => {
+    const state = statePath('limit');
+    const tooMany = Array.from({ length: 21 }, (_, g) => `u7,G${g},1,x${g},`);
+    const input = await csv('limit', [...rows(5), ...tooMany]);
+    const first = await night('limit-1', input, state);
+    expect(first.summary.status).toBe('partial');
+    expect((await headerOf(state)).input).toBeUndefined();
+    const second = await night('limit-2', input, state);
+    expect(second.info).toEqual([]);
+    expect(second.summary.status).toBe('partial');
+  });
+
+  it('a night stopped part way drops the record: the last settled export is read again, not trusted', async () => {
+    const state = statePath('stopped');
+    const a = await csv('stopped-a', rows(30));
+    await night('stopped-1', a, state);
+    expect((await headerOf(state)).input).toBeDefined();
+    // Night 2 moves every user to other conversations and is stopped after a few writes.
+    const b = await csv('stopped-b', rows(30, 0, 'q'));
+    const stop = new AbortController();
+    const slow = createEndpointLimiters({ rate: 20 });
+    const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+    const before = writes();
+    const watch = setInterval(() => {
+      if (writes() - before >= 5) stop.abort();
+    }, 5);
+    const second = await night('stopped-2', b, state, {
+      scheduler: slow,
+      signal: stop.signal,
+      maxDelete: { kind: 'percent', value: 100 },
+    }).finally(
+      async () => {
+        clearInterval(watch);
+        await slow.stop();
+      },
+    );
+    expect(writes() - before).toBeLessThan(30);
+    expect(second.summary.status).toBe('interrupted');
+    expect((await headerOf(state)).input).toBeUndefined();
+    // Night 3 is night 1's export again: read, and the app ends exactly as it says.
+    const third = await night('stopped-3', a, state, { maxDelete: { kind: 'percent', value: 100 } });
+    expect(third.info).toEqual([]);
+    expect(t.state()).toEqual(expectedState(a));
+  });
+
+  it('a run that died before saving (its mark left) drops the record', async () => {
+    const state = statePath('died');
+    const input = await csv('died', rows(10));
+    await night('died-1', input, state);
+    const checkpoint = join(dir.path, 'died-x.ndjson');
+    const cp = await openCheckpoint(checkpoint, {
+      identity: { inputDigest: 'x'.repeat(64), mode: 'mirror', assumeEmpty: false, options: {} },
+      toolVersion: 'test',
+    });
+    await cp.begin('u2');
+    await cp.close();
+    await markStateUnsaved(state, checkpoint);
+    const second = await night('died-2', input, state);
+    expect(second.info).toEqual([]);
+    expect(second.summary.users).toMatchObject({ done: 1, unchanged: 9 });
+    expect(existsSync(`${state}.unsaved`)).toBe(false);
+    // Settled in full again: recorded, and the next night is answered.
+    expect((await night('died-3', input, state)).info).toHaveLength(1);
+  });
+
+  it('a record that does not parse is ignored (the rows are read)', async () => {
+    const state = statePath('broken');
+    const input = await csv('broken', rows(4));
+    await night('broken-1', input, state);
+    const [first, ...rest] = (await readFile(state, 'utf8')).split('\n');
+    const header = JSON.parse(first as string) as { input: Record<string, unknown> };
+    header.input.users = -1;
+    await writeFile(state, [JSON.stringify(header), ...rest].join('\n'));
+    expect((await openStateFile(state, { mode: 'mirror', shard: null })).lastInput).toBeUndefined();
+    const second = await night('broken-2', input, state);
+    expect(second.info).toEqual([]);
+    expect(second.summary.users).toMatchObject({ unchanged: 4 });
+  });
+});
