@@ -14,9 +14,9 @@ import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { countInputUsers, type InputTotals } from './input-totals.js';
+import { isLastInput, type LastInput, readerFingerprint } from './last-input.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
-import { isLastInput, type LastInput, readerFingerprint } from './last-input.js';
 import { openStateFile, type StateIdentity, type StateSource } from './state-file.js';
 import { clearStateMark, markStateUnsaved, repairUnsavedState } from './state-marker.js';
 
@@ -269,7 +269,10 @@ async function openInput(
  * The snapshot's last input, when `options.input` is that file again (same bytes, same reader
  * options; last-input.ts) and `--refresh` does not ask to distrust the snapshot.
  */
-async function unchangedInput(options: ApplyJobOptions, snapshot: StateSource): Promise<LastInput | undefined> {
+async function unchangedInput(
+  options: ApplyJobOptions,
+  snapshot: StateSource,
+): Promise<LastInput | undefined> {
   const last = snapshot.lastInput;
   if (last === undefined || options.refresh === true) return undefined;
   const same = await isLastInput(options.input, last, readerFingerprint(options), options.signal);

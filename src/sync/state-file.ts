@@ -352,7 +352,11 @@ export class StateFileWriter {
   }
 
   /** `lastInput`: the run settled every user of that input (last-input.ts); recorded in the header. */
-  static async create(path: string, identity: StateIdentity, lastInput?: LastInput): Promise<StateFileWriter> {
+  static async create(
+    path: string,
+    identity: StateIdentity,
+    lastInput?: LastInput,
+  ): Promise<StateFileWriter> {
     let tmp: string;
     let writer: LineFileWriter;
     try {

@@ -140,7 +140,9 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       const quick = await night(`same-${mode}-quick`, input, state, { mode });
       const full = await night(`same-${mode}-full`, input, joined, { mode });
       expect(quick.info).toHaveLength(1);
-      expect(quick.info[0]).toMatch(/the input is the one its last run settled in full \(100 rows.*40 users are unchanged/);
+      expect(quick.info[0]).toMatch(
+        /the input is the one its last run settled in full \(100 rows.*40 users are unchanged/,
+      );
       expect(full.info).toEqual([]);
       expect(comparable(quick)).toEqual(comparable(full));
       expect(quick.summary.users?.unchanged).toBe(40);
@@ -248,12 +250,10 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       scheduler: slow,
       signal: stop.signal,
       maxDelete: { kind: 'percent', value: 100 },
-    }).finally(
-      async () => {
-        clearInterval(watch);
-        await slow.stop();
-      },
-    );
+    }).finally(async () => {
+      clearInterval(watch);
+      await slow.stop();
+    });
     expect(writes() - before).toBeLessThan(30);
     expect(second.summary.status).toBe('interrupted');
     expect((await headerOf(state)).input).toBeUndefined();
