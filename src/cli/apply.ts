@@ -9,6 +9,7 @@ import type { Shard } from '../planner/shard.js';
 import { type ApplyJobResult, runApplyJob } from '../sync/apply-job.js';
 import { type ApplyStatus, applyStatus, applySummary } from '../sync/apply-summary.js';
 import type { MaxDelete } from '../sync/guard.js';
+import { lastInputPathFor } from '../sync/last-input.js';
 import { markerPathFor } from '../sync/state-marker.js';
 import type { ConnectionFlags } from './config.js';
 import { type Connection, connect } from './connect.js';
@@ -82,6 +83,11 @@ export function applyPaths(input: string, args: ApplyArgs): RunPath[] {
           {
             flag: "--state's mark of a run not saved",
             path: markerPathFor(args.state),
+            role: 'output' as const,
+          },
+          {
+            flag: "--state's record of its last input",
+            path: lastInputPathFor(args.state),
             role: 'output' as const,
           },
         ]),

@@ -14,7 +14,13 @@ import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { countInputUsers, type InputTotals } from './input-totals.js';
-import { isLastInput, type LastInput, readerFingerprint } from './last-input.js';
+import {
+  isLastInput,
+  type LastInput,
+  readerFingerprint,
+  readLastInput,
+  recordLastInput,
+} from './last-input.js';
 import { type PlannedUser, planUsers } from './plan-users.js';
 import { countReads } from './read-progress.js';
 import { openStateFile, type StateIdentity, type StateSource } from './state-file.js';
@@ -143,24 +149,25 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
     // (read again next time); the others keep theirs.
     let stateSaved = false;
     if (snapshot !== undefined && options.state !== undefined) {
-      const settled = options.signal?.aborted !== true && allSettled(run, base.rejectedRows, chosen);
-      const input = !settled
-        ? undefined
-        : (last ??
-          (scan === undefined
-            ? undefined
-            : {
-                sha256: scan.summary.inputDigest,
-                bytes: scan.summary.bytes,
-                reader: readerFingerprint(options),
-                rows: scan.summary.rows,
-                users: chosen.input.users,
-                memberships: chosen.input.memberships,
-                header: scan.summary.header,
-              }));
-      await chosen.save(identity, input);
+      const generation = await chosen.save(identity);
       await clearStateMark(options.state);
       stateSaved = true;
+      const settled = options.signal?.aborted !== true && allSettled(run, base.rejectedRows, chosen);
+      // An input answered from its record leaves the snapshot and the record as they were.
+      if (settled && scan !== undefined && generation !== undefined) {
+        await recordLastInput(options.state, generation, {
+          sha256: scan.summary.inputDigest,
+          bytes: scan.summary.bytes,
+          reader: readerFingerprint(options),
+          rows: scan.summary.rows,
+          users: chosen.input.users,
+          memberships: chosen.input.memberships,
+          header: scan.summary.header,
+        }).catch((err: unknown) => {
+          // It only saves the next run time: the run itself is done and saved.
+          options.onWarning?.(`${(err as Error).message}; the next run reads its input in full`);
+        });
+      }
     }
     return {
       ...base,
@@ -273,8 +280,9 @@ async function unchangedInput(
   options: ApplyJobOptions,
   snapshot: StateSource,
 ): Promise<LastInput | undefined> {
-  const last = snapshot.lastInput;
-  if (last === undefined || options.refresh === true) return undefined;
+  if (options.refresh === true || !snapshot.current) return undefined;
+  const last = await readLastInput(snapshot.path, snapshot.generation);
+  if (last === undefined) return undefined;
   const same = await isLastInput(options.input, last, readerFingerprint(options), options.signal);
   return same ? last : undefined;
 }

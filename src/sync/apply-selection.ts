@@ -183,12 +183,10 @@ export class UserSelection {
     this.input.memberships = last.memberships;
   }
 
-  /**
-   * Writes the new snapshot (the write phase ended). `lastInput`: the run settled every user of its
-   * input, recorded in the header (the file is rewritten for it when the record differs).
-   */
-  async save(identity: StateIdentity, lastInput?: LastInput): Promise<void> {
-    if (this.#state !== undefined) await this.#changes?.save(this.#state, identity, lastInput);
+  /** Writes the new snapshot (the write phase ended); resolves with its generation. */
+  async save(identity: StateIdentity): Promise<string | undefined> {
+    if (this.#state === undefined) return undefined;
+    return this.#changes?.save(this.#state, identity);
   }
 
   /** Removes the working files of the bookkeeping. */

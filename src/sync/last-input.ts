@@ -1,16 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { LIMITS } from '../model.js';
 import { VERSION } from '../version.js';
 
 /**
- * The input of the run that saved a `--state` snapshot, recorded in its header when that run settled
- * every user of it: nothing rejected, no user failed or left unfinished, (mirror) every vanished user
- * emptied. The snapshot then holds exactly the digests of that input's users, so a later run of the
- * same bytes, with the same reader options, would find every user unchanged and none vanished: it is
- * answered from this record without reading the rows (STATE-FORMAT.md, "The last input").
+ * `<state>.input`: the last input a `--state` run settled in full (nothing rejected, no user failed or
+ * left unfinished, in mirror mode no user of the snapshot missing from it), written after the
+ * snapshot was saved and naming that snapshot's generation (its header's random name). The snapshot
+ * then holds exactly the digests of that input's users, so a later run of the same bytes and reader
+ * options would find every user unchanged and none vanished: it is answered from this record without
+ * reading a row (STATE-FORMAT.md, "The last input"). Any rewrite of the snapshot (a run that changed
+ * a line, the repair after a death, a copy of another file) gives it another generation, and the
+ * record then holds for nothing: it is never trusted for lines it did not see.
  */
 export interface LastInput {
   /** sha256 (hex) of the input's bytes, as the reader computes it (`inputDigest`). */
@@ -39,7 +43,48 @@ export function readerFingerprint(options: { readonly groupNameLimit?: number })
   });
 }
 
-/** The record of a header, or undefined when it has none or a malformed one (then it is not used). */
+export function lastInputPathFor(state: string): string {
+  return `${state}.input`;
+}
+
+const FORMAT = 'cgsync-state-input';
+
+/**
+ * The record beside `state` if it names `generation` (the snapshot's, as read); undefined when there is
+ * none, it names another file, or it does not parse (it only ever saves time: nothing is refused).
+ */
+export async function readLastInput(
+  state: string,
+  generation: string | undefined,
+): Promise<LastInput | undefined> {
+  if (generation === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(lastInputPathFor(state), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const v = value as Record<string, unknown> | null;
+  if (v?.format !== FORMAT || v.version !== 1 || v.generation !== generation) return undefined;
+  return parseLastInput(v.input);
+}
+
+/** Records `input` beside `state`, for the snapshot of `generation` (atomic, mode 0600). */
+export async function recordLastInput(state: string, generation: string, input: LastInput): Promise<void> {
+  const path = lastInputPathFor(state);
+  try {
+    await writeFileAtomic(path, `${JSON.stringify({ format: FORMAT, version: 1, generation, input })}\n`);
+  } catch (err) {
+    throw new SyncError(
+      'IO',
+      `state file ${state}: cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { path },
+      { cause: err },
+    );
+  }
+}
+
+/** A record as read, or undefined when it is malformed. */
 export function parseLastInput(value: unknown): LastInput | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
@@ -66,21 +111,6 @@ export function parseLastInput(value: unknown): LastInput | undefined {
     memberships: v.memberships,
     header: v.header as string[],
   };
-}
-
-/** Whether two records say the same. */
-export function sameLastInput(a: LastInput | undefined, b: LastInput | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return (
-    a.sha256 === b.sha256 &&
-    a.bytes === b.bytes &&
-    a.reader === b.reader &&
-    a.rows === b.rows &&
-    a.users === b.users &&
-    a.memberships === b.memberships &&
-    a.header.length === b.header.length &&
-    a.header.every((cell, i) => cell === b.header[i])
-  );
 }
 
 /**

@@ -3,7 +3,6 @@ import { ExternalSorter } from '../planner/external-sort.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { userOrderKey } from '../reader/index.js';
 import { BatchCursor } from './batch-cursor.js';
-import { type LastInput, sameLastInput } from './last-input.js';
 import { fileLines } from './line-reader.js';
 import {
   formatRecord,
@@ -108,18 +107,15 @@ export class StateChanges {
    * Writes the new snapshot to `identity`'s file: old records merged with this run's changes. When the
    * run noted no change and `old` is current (version 2, this mode and shard, read to its end line by
    * the merge-join), the new snapshot would be the old one byte for byte: the file is left as it is
-   * (an unchanged night then reads the snapshot once, instead of reading and rewriting it), unless
-   * `lastInput` is new: then the same lines are written under the header that records it. Without
-   * `lastInput` (the run did not settle every user), a file that is rewritten records none; one left
-   * as it is keeps its record, still true of its unchanged lines.
+   * (an unchanged night then reads the snapshot once, instead of reading and rewriting it).
+   * Resolves with the generation of the file now in place ({@link StateSource.generation}).
    */
-  async save(old: StateSource, identity: StateIdentity, lastInput?: LastInput): Promise<void> {
+  async save(old: StateSource, identity: StateIdentity): Promise<string | undefined> {
     await this.close();
     this.#flushDone();
     await this.#doneChain;
-    const recorded = lastInput === undefined || sameLastInput(old.lastInput, lastInput);
-    if (this.#noted === 0 && old.current && recorded) return;
-    const out = await StateFileWriter.create(old.path, identity, lastInput);
+    if (this.#noted === 0 && old.current) return old.generation;
+    const out = await StateFileWriter.create(old.path, identity);
     try {
       const olds = await BatchCursor.open(old.batches());
       const done = this.#done.sorted();
@@ -146,6 +142,7 @@ export class StateChanges {
       await out.abort();
       throw err;
     }
+    return out.generation;
   }
 
   async dispose(): Promise<void> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { commitTemp, createTemp, discardTemp } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
@@ -5,7 +6,6 @@ import type { Mode } from '../model.js';
 import { LineFileWriter } from '../planner/line-file.js';
 import { escapeValue, unescapeValue, userOrderKey, userOrderKeyEscaped } from '../reader/index.js';
 import { describeTarget, type Target } from './connection.js';
-import { type LastInput, parseLastInput } from './last-input.js';
 import { fileLineBatches, fileLines } from './line-reader.js';
 
 /**
@@ -58,10 +58,10 @@ export interface StateSource {
    */
   readonly current: boolean;
   /**
-   * The input of the run that saved it, when that run settled every user of it (last-input.ts); only
-   * in a current file.
+   * A random name the header gives each version 2 file written (absent in older ones): a record kept
+   * beside the file about its lines (last-input.ts) names it, and holds for no other file.
    */
-  readonly lastInput: LastInput | undefined;
+  readonly generation: string | undefined;
   /**
    * The records in canonical order, a batch at a time (one per piece of the file read: a merge-join
    * awaits once per batch, see batch-cursor.ts); none when the file is missing or was written in
@@ -77,16 +77,9 @@ function source(
   version: number,
   current: boolean,
   batches: () => AsyncGenerator<readonly StateRecord[]>,
-  lastInput?: LastInput,
+  generation?: string,
 ): StateSource {
-  return {
-    path,
-    version,
-    current,
-    lastInput: current ? lastInput : undefined,
-    batches,
-    records: () => flatten(batches()),
-  };
+  return { path, version, current, generation, batches, records: () => flatten(batches()) };
 }
 
 const FORMAT = 'cgsync-state';
@@ -223,7 +216,8 @@ export async function openStateFile(path: string, expect: StateIdentity): Promis
   if (header.order !== ORDER) throw damaged(path, 1, `unknown order "${String(header.order)}"`);
   // Without its target recorded, not current: the run writes it once with the target.
   const current = recorded !== undefined || expect.target === undefined;
-  return source(path, STATE_VERSION, current, () => streamRecordBatches(path), parseLastInput(header.input));
+  const generation = typeof header.generation === 'string' ? header.generation : undefined;
+  return source(path, STATE_VERSION, current, () => streamRecordBatches(path), generation);
 }
 
 async function* noRecords(): AsyncGenerator<readonly StateRecord[]> {}
@@ -340,6 +334,8 @@ async function convertVersion1(path: string): Promise<StateSource> {
  */
 export class StateFileWriter {
   readonly path: string;
+  /** The file's random name in its header ({@link StateSource.generation}). */
+  readonly generation = randomBytes(16).toString('hex');
   readonly #tmp: string;
   readonly #writer: LineFileWriter;
   #previous = '';
@@ -351,12 +347,7 @@ export class StateFileWriter {
     this.#writer = writer;
   }
 
-  /** `lastInput`: the run settled every user of that input (last-input.ts); recorded in the header. */
-  static async create(
-    path: string,
-    identity: StateIdentity,
-    lastInput?: LastInput,
-  ): Promise<StateFileWriter> {
+  static async create(path: string, identity: StateIdentity): Promise<StateFileWriter> {
     let tmp: string;
     let writer: LineFileWriter;
     try {
@@ -379,7 +370,7 @@ export class StateFileWriter {
         ...(identity.target === undefined
           ? {}
           : { target: { sdkAppId: identity.target.sdkAppId, host: identity.target.host } }),
-        ...(lastInput === undefined ? {} : { input: lastInput }),
+        generation: state.generation,
       }),
     );
     return state;

@@ -91,6 +91,11 @@ describe('outputs that name an input or another output', () => {
       flags: /--failures and --state/,
     },
     {
+      name: "--backup = --state's record of its last input",
+      args: apply('export.csv', '--mode', 'mirror', '--backup', 'state.json.input', '--state', 'state.json'),
+      flags: /--backup and --state's record of its last input/,
+    },
+    {
       name: '--checkpoint = the input',
       args: ['apply', 'export.csv', '--checkpoint', 'export.csv'],
       flags: /the input and --checkpoint/,

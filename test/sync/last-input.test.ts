@@ -7,6 +7,7 @@ import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import { applyStatus, applySummary } from '../../src/sync/apply-summary.js';
 import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
+import { lastInputPathFor, readLastInput } from '../../src/sync/last-input.js';
 import { openStateFile } from '../../src/sync/state-file.js';
 import { markStateUnsaved } from '../../src/sync/state-marker.js';
 import { TencentClient } from '../../src/tencent/client.js';
@@ -104,17 +105,16 @@ async function night(
 
 const statePath = (name: string): string => join(dir.path, `${name}.state`);
 
-/** The header line of a snapshot, parsed. */
-async function headerOf(path: string): Promise<Record<string, unknown>> {
-  return JSON.parse((await readFile(path, 'utf8')).split('\n')[0] as string) as Record<string, unknown>;
+/** The record of the snapshot's last input, as written (undefined when there is none). */
+async function recordOf(state: string): Promise<Record<string, unknown> | undefined> {
+  if (!existsSync(lastInputPathFor(state))) return undefined;
+  return JSON.parse(await readFile(lastInputPathFor(state), 'utf8')) as Record<string, unknown>;
 }
 
-/** A copy of the snapshot at `from` without its last input: the next run must read the rows. */
-async function withoutRecord(from: string, to: string): Promise<void> {
-  const [first, ...rest] = (await readFile(from, 'utf8')).split('\n');
-  const header = JSON.parse(first as string) as Record<string, unknown>;
-  delete header.input;
-  await writeFile(to, [JSON.stringify(header), ...rest].join('\n'));
+/** The generation in a snapshot's header. */
+async function generationOf(state: string): Promise<unknown> {
+  return (JSON.parse((await readFile(state, 'utf8')).split('\n')[0] as string) as { generation?: unknown })
+    .generation;
 }
 
 /** What two runs said, apart from how long they took. */
@@ -129,14 +129,15 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       const first = await night(`same-${mode}-1`, input, state, { mode });
       expect(first.summary.status).toBe('ok');
       expect(first.info).toEqual([]);
-      expect(await headerOf(state)).toMatchObject({
+      expect(await recordOf(state)).toMatchObject({
+        generation: await generationOf(state),
         input: { bytes: (await stat(input)).size, rows: 100, users: 40, memberships: 100 },
       });
       // The same night twice: once answered from the record, once with the record taken away.
       const joined = statePath(`same-${mode}-joined`);
-      await withoutRecord(state, joined);
-      await copyFile(state, statePath(`same-${mode}-quick`));
-      const before = await stat(state);
+      await copyFile(state, joined);
+      const record = await readFile(lastInputPathFor(state), 'utf8');
+      const before = [await stat(state), await stat(lastInputPathFor(state))];
       const quick = await night(`same-${mode}-quick`, input, state, { mode });
       const full = await night(`same-${mode}-full`, input, joined, { mode });
       expect(quick.info).toHaveLength(1);
@@ -153,10 +154,11 @@ describe('--state: an export byte for byte the last one settled in full', () => 
           await readFile(join(dir.path, `same-${mode}-full.${file}`), 'utf8'),
         );
       }
-      // The snapshot is left as it was; the joined one is written once, with the record.
-      const after = await stat(state);
-      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+      // The snapshot and its record are left as they were; the joined copy gets the same record.
+      const after = [await stat(state), await stat(lastInputPathFor(state))];
+      expect(after.map((s) => [s.ino, s.mtimeMs])).toEqual(before.map((s) => [s.ino, s.mtimeMs]));
       expect(await readFile(joined, 'utf8')).toEqual(await readFile(state, 'utf8'));
+      expect(await readFile(lastInputPathFor(joined), 'utf8')).toEqual(record);
       expect(t.state()).toEqual(expectedState(input));
     },
   );
@@ -190,7 +192,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     expect(limit.info).toEqual([]);
     expect(limit.summary.users).toMatchObject({ unchanged: 10 });
     // A checkpoint of the same input with users done counts them apart, as a resumed run does.
-    const { sha256 } = (await headerOf(state)).input as { sha256: string };
+    const { sha256 } = ((await recordOf(state)) as { input: { sha256: string } }).input;
     const cp = await openCheckpoint(join(dir.path, 'options-4.ndjson'), {
       identity: {
         inputDigest: sha256,
@@ -214,7 +216,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const input = await csv('rejected', [...rows(5), 'u9,,1,x,']);
     const first = await night('rejected-1', input, state);
     expect(first.summary.status).toBe('partial');
-    expect((await headerOf(state)).input).toBeUndefined();
+    expect(await recordOf(state)).toBeUndefined();
     const second = await night('rejected-2', input, state);
     expect(second.info).toEqual([]);
     expect(second.summary).toMatchObject({ status: 'partial', rows: { rejected: 1 }, failuresWritten: 1 });
@@ -226,17 +228,17 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const input = await csv('limit', [...rows(5), ...tooMany]);
     const first = await night('limit-1', input, state);
     expect(first.summary.status).toBe('partial');
-    expect((await headerOf(state)).input).toBeUndefined();
+    expect(await recordOf(state)).toBeUndefined();
     const second = await night('limit-2', input, state);
     expect(second.info).toEqual([]);
     expect(second.summary.status).toBe('partial');
   });
 
-  it('a night stopped part way drops the record: the last settled export is read again, not trusted', async () => {
+  it('a night stopped part way rewrites the snapshot: the record of the last settled export no longer holds', async () => {
     const state = statePath('stopped');
     const a = await csv('stopped-a', rows(30));
     await night('stopped-1', a, state);
-    expect((await headerOf(state)).input).toBeDefined();
+    expect(await recordOf(state)).toBeDefined();
     // Night 2 moves every user to other conversations and is stopped after a few writes.
     const b = await csv('stopped-b', rows(30, 0, 'q'));
     const stop = new AbortController();
@@ -256,14 +258,15 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     });
     expect(writes() - before).toBeLessThan(30);
     expect(second.summary.status).toBe('interrupted');
-    expect((await headerOf(state)).input).toBeUndefined();
+    // The snapshot was rewritten: the record names the file before it.
+    expect((await recordOf(state))?.generation).not.toEqual(await generationOf(state));
     // Night 3 is night 1's export again: read, and the app ends exactly as it says.
     const third = await night('stopped-3', a, state, { maxDelete: { kind: 'percent', value: 100 } });
     expect(third.info).toEqual([]);
     expect(t.state()).toEqual(expectedState(a));
   });
 
-  it('a run that died before saving (its mark left) drops the record', async () => {
+  it('a run that died before saving (its mark left): the repaired snapshot is not answered by the record', async () => {
     const state = statePath('died');
     const input = await csv('died', rows(10));
     await night('died-1', input, state);
@@ -287,13 +290,35 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const state = statePath('broken');
     const input = await csv('broken', rows(4));
     await night('broken-1', input, state);
-    const [first, ...rest] = (await readFile(state, 'utf8')).split('\n');
-    const header = JSON.parse(first as string) as { input: Record<string, unknown> };
-    header.input.users = -1;
-    await writeFile(state, [JSON.stringify(header), ...rest].join('\n'));
-    expect((await openStateFile(state, { mode: 'mirror', shard: null })).lastInput).toBeUndefined();
+    const record = (await recordOf(state)) as { input: Record<string, unknown> };
+    record.input.users = -1;
+    await writeFile(lastInputPathFor(state), JSON.stringify(record));
+    const source = await openStateFile(state, { mode: 'mirror', shard: null });
+    expect(await readLastInput(state, source.generation)).toBeUndefined();
     const second = await night('broken-2', input, state);
     expect(second.info).toEqual([]);
     expect(second.summary.users).toMatchObject({ unchanged: 4 });
+  });
+
+  it('a snapshot put back from a copy is not answered by the record of another file', async () => {
+    const state = statePath('restored');
+    const a = await csv('restored-a', rows(10));
+    await night('restored-1', a, state);
+    await copyFile(state, `${state}.copy`);
+    // Night 2 changes u1 and u4 and settles: its record names the new snapshot.
+    const b = await csv('restored-b', [
+      ...rows(10).filter((r) => !/^u[14],Family/.test(r)),
+      'u1,Family,1,z1,',
+      'u4,Family,1,z4,',
+    ]);
+    const all = { maxDelete: { kind: 'percent', value: 100 } } as const;
+    const second = await night('restored-2', b, state, all);
+    expect(second.summary.users).toMatchObject({ done: 2, unchanged: 8 });
+    // The operator puts night 1's snapshot back (a backup), and night 2's export comes again.
+    await copyFile(`${state}.copy`, state);
+    const third = await night('restored-3', b, state, all);
+    expect(third.info).toEqual([]);
+    expect(third.summary.users).toMatchObject({ done: 2, unchanged: 8 });
+    expect(t.state()).toEqual(expectedState(b));
   });
 });
