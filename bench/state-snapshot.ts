@@ -8,13 +8,16 @@
  *   env: STATE_SIZES=50000,200000,1000000 (unchanged nights), STATE_CHANGED=0 (FULL=1: 10000000; a
  *   night of that many users with 1% changed), GUARD_USERS=1000000
  *
+ * Each unchanged night runs three times: read in full with Node's defaults, read in full with the
+ * nightly job's node flags, and the same bytes again (answered from `<state>.input`, no row read).
+ *
  * Data is synthetic and made here, fast: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot
  * holds every user's digest (computed as cgsync does) in the canonical order, written with the
  * snapshot writer of src/sync. Each run is `cgsync apply <csv> --mode mirror --state <file>` as its own
  * process against an emulator process; the bench fails unless the calls counted at the emulator are
  * exactly the expected ones.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,6 +26,7 @@ import { desiredDigestOf } from '../src/planner/index.js';
 import { compareUserOrder, userOrderKey } from '../src/reader/index.js';
 import { hash32 } from '../src/reader/stage/order-tracker.js';
 import { targetOf } from '../src/sync/connection.js';
+import { lastInputPathFor } from '../src/sync/last-input.js';
 import { StateFileWriter } from '../src/sync/state-file.js';
 import { type EmulatorProcess, startEmulatorProcess } from './lib/emulator-process.js';
 import { lastJsonLine, type MeasuredRun, runNode } from './lib/measure.js';
@@ -136,6 +140,8 @@ interface Night {
   readonly raw: MeasuredRun;
   /** An unchanged night again, with the node flags of jobs/nightly-sync.sh. */
   readonly asJob?: MeasuredRun;
+  /** The same export a third time: answered from `<state>.input` (src/sync/last-input.ts). */
+  readonly again?: MeasuredRun;
 }
 
 /** csv-parse alone over `csv` (arrays, for-await), as a process: the time of reading the CSV once. */
@@ -236,10 +242,20 @@ async function main(): Promise<void> {
           'it was rewritten',
         );
       }
+      // Read in full: the synthetic snapshot has no record of this export. The night settles every
+      // user, so it records it beside the snapshot.
+      check(
+        `the ${size}-user night's reading`,
+        !r.run.stderr.includes('no row was read') && existsSync(lastInputPathFor(state)),
+        r.run.stderr.slice(-1500),
+      );
       const raw = await rawRead(csv, size);
       let asJob: MeasuredRun | undefined;
+      let again: MeasuredRun | undefined;
       if (changed === 0) {
         note(`night: ${int(size)} users, unchanged, with node ${jobFlags.join(' ')}`);
+        // Without the record, so that this night too reads every row.
+        await rm(lastInputPathFor(state));
         const j = await night(emulator, `state-${size}`, csv, state, [], jobFlags);
         check(
           `the ${size}-user night as the job runs it`,
@@ -249,6 +265,18 @@ async function main(): Promise<void> {
         const calls = Object.values(j.calls).reduce((a, b) => a + b, 0);
         check(`the ${size}-user night as the job runs it: calls`, calls === 0, JSON.stringify(j.calls));
         asJob = j.run;
+        note(`night: ${int(size)} users, the same export again`);
+        const a = await night(emulator, `state-${size}`, csv, state);
+        const unchangedAgain = Number((a.summary.users as Record<string, unknown> | undefined)?.unchanged);
+        check(
+          `the ${size}-user export again`,
+          a.exitCode === 0 &&
+            a.run.stderr.includes('no row was read') &&
+            unchangedAgain === size &&
+            Object.values(a.calls).every((n) => n === 0),
+          `exit ${a.exitCode}, ${unchangedAgain} unchanged, ${JSON.stringify(a.calls)}: ${a.run.stderr.slice(-1500)}`,
+        );
+        again = a.run;
       }
       rows.push({
         name: `state-${size}`,
@@ -257,9 +285,11 @@ async function main(): Promise<void> {
         ...r,
         raw,
         ...(asJob === undefined ? {} : { asJob }),
+        ...(again === undefined ? {} : { again }),
       });
       await rm(csv, { force: true });
       await rm(state, { force: true });
+      await rm(lastInputPathFor(state), { force: true });
     }
     const g = await makeData(`guard-${guardUsers}`, guardUsers, 1, () => true, emulator);
     note(`guard: ${int(guardUsers)} users in the snapshot, 1 in the export`);
@@ -313,6 +343,9 @@ async function main(): Promise<void> {
         'wall / csv-parse',
         'as the nightly job runs it: wall',
         'peak RSS',
+        'the same bytes again: wall',
+        'peak RSS',
+        'wall / csv-parse',
       ],
       rows.map((r) => [
         int(r.users),
@@ -325,11 +358,15 @@ async function main(): Promise<void> {
         `${(r.run.wallMs / r.raw.wallMs).toFixed(1)}x`,
         r.asJob === undefined ? '—' : secs(r.asJob.wallMs),
         r.asJob === undefined ? '—' : mb(r.asJob.peakRssBytes),
+        r.again === undefined ? '—' : secs(r.again.wallMs),
+        r.again === undefined ? '—' : mb(r.again.peakRssBytes),
+        r.again === undefined ? '—' : `${(r.again.wallMs / r.raw.wallMs).toFixed(1)}x`,
       ]),
     ),
     '',
     `Unchanged nights, peak RSS: ${unchanged.map((r) => `${int(r.users)} users ${mb(r.run.peakRssBytes)}`).join(', ')}.${flat}`,
     `"As the nightly job runs it": the same unchanged night again with the node flags jobs/nightly-sync.sh uses by default (\`node ${jobFlags.join(' ')}\`: 4 MiB semi-spaces and an old generation that grows in smaller steps; by default V8 enlarges both as a run goes on, so the peak follows the run's length, not what it holds).`,
+    '"The same bytes again": the export a third time, byte for byte the one the night before settled in full: the run hashes the file (sha256, once), finds it recorded in `<state>.input` for this snapshot, and answers every user unchanged without reading a row (src/sync/last-input.ts); the first two nights read every row (no record: an export with the same rows in other bytes reads them the same way).',
     'csv-parse once: bench/raw-parse.ts over the same CSV as its own process (wall, start-up included), the time of reading the file once; cgsync reads it, stages and reads back its rows, and streams the snapshot beside them.',
     `Mirror guard, ${int(guardUsers)} users in the snapshot and 1 (changed) in the export: refused (exit ${guard.exitCode}) after ${secs(guard.run.wallMs)} of wall time, peak RSS ${mb(guard.run.peakRssBytes)}, ${int((guard.calls.get_contact_group ?? 0) - CHECK)} user read (the exported user; none of the ${int(guardUsers - 1)} vanished users), plus the credentials check.`,
     `${loadLine()} at end.`,

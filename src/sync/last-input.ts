@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { LIMITS } from '../model.js';
@@ -136,14 +135,30 @@ export async function isLastInput(
   }
   if (size !== last.bytes) return false;
   const hash = createHash('sha256');
-  const stream = createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
+  // One buffer read into again and again: memory stays the same whatever the file's size.
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  let file: FileHandle | undefined;
   try {
-    for await (const chunk of stream) hash.update(chunk as Buffer);
-  } catch (err) {
-    if (signal?.aborted === true) {
-      throw new SyncError('INTERRUPTED', `Reading ${path} was interrupted`, { path }, { cause: err });
+    file = await open(path, 'r');
+    for (;;) {
+      if (signal?.aborted === true) {
+        throw new SyncError(
+          'INTERRUPTED',
+          `Reading ${path} was interrupted`,
+          { path },
+          { cause: signal.reason },
+        );
+      }
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
     }
+  } catch (err) {
+    if (err instanceof SyncError) throw err;
+    // The scan says what is wrong with the file, in its own words.
     return false;
+  } finally {
+    await file?.close();
   }
   return hash.digest('hex') === last.sha256;
 }

@@ -321,4 +321,21 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     expect(third.summary.users).toMatchObject({ done: 2, unchanged: 8 });
     expect(t.state()).toEqual(expectedState(b));
   });
+
+  it('a signal while the export is hashed stops the run before any write, as during a scan', async () => {
+    const state = statePath('signal');
+    const input = await csv('signal', rows(10));
+    await night('signal-1', input, state);
+    const stop = new AbortController();
+    await expect(
+      night('signal-2', input, state, {
+        signal: stop.signal,
+        onPhase: (p) => {
+          if (p === 'scan') stop.abort();
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    // Nothing changed: the next night is answered from the record.
+    expect((await night('signal-3', input, state)).info).toHaveLength(1);
+  });
 });
