@@ -54,7 +54,7 @@ export interface StateSource {
   readonly version: number;
   /**
    * The file is a version 2 snapshot of this run's mode and shard: a run that changes nothing in it
-   * leaves it as it is (rewriting it would give the same bytes).
+   * leaves it as it is (rewriting it would give the same lines).
    */
   readonly current: boolean;
   /**
