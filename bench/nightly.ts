@@ -11,7 +11,7 @@
  * documented 200/s). Setup: the unlimited client (clients/unlimited.ts) writes night 0 into the emulator,
  * as the initial migration would have. Then, each a `cgsync apply --mode mirror` process:
  *   1. night 0, --state: reads everyone, writes nothing, saves the snapshot
- *   2. night 0 again, --state: the unchanged export
+ *   2. night 0 again, --state: the unchanged export (the same bytes: answered from `<state>.input`)
  *   3. night 1, no --state: the full read-and-diff
  *   (setup: the changed users' night-0 rows in mirror mode put them back as they were)
  *   4. night 1, --state: the incremental run, from the same app state as run 3
@@ -177,7 +177,7 @@ async function main(): Promise<void> {
       ]),
     ),
     '',
-    `Estimate against the real duration (run 3): \`cgsync plan <night 1> --mode mirror --rate ${rate} --json\` just before it (same app state) estimated ${secs(estimate.estimatedSeconds * 1000)} (reading every user first: ${secs(estimate.estimatedReadSeconds * 1000)}; latency ${estimate.latencyMs} ms, the median of the plan's own reads; 60 users in flight; at most the ${estimate.observedCallsPerSecond.toFixed(0)} reads/s the plan reached; plan's wall time ${secs(estimate.run.wallMs)}); run 3 took ${secs(full.run.wallMs)} of wall time (start-up and the CSV scan included), ${ratio.toFixed(2)}× the estimate; without the ${secs(noCalls)} that run 2 (no call) spent starting and scanning, ${callsRatio.toFixed(2)}×. The estimate counts the rate, the latency, the calls in flight and what the plan's reads reached; the CPU time a loaded machine stretches differently from one run to the next is what is left.`,
+    `Estimate against the real duration (run 3): \`cgsync plan <night 1> --mode mirror --rate ${rate} --json\` just before it (same app state) estimated ${secs(estimate.estimatedSeconds * 1000)} (reading every user first: ${secs(estimate.estimatedReadSeconds * 1000)}; latency ${estimate.latencyMs} ms, the median of the plan's own reads; 60 users in flight; at most the ${estimate.observedCallsPerSecond.toFixed(0)} reads/s the plan reached; plan's wall time ${secs(estimate.run.wallMs)}); run 3 took ${secs(full.run.wallMs)} of wall time (start-up and the CSV scan included), ${ratio.toFixed(2)}× the estimate; without the ${secs(noCalls)} that run 2 (no call) spent starting and hashing its export (answered from `<state>.input`: the same bytes as run 1, settled in full), ${callsRatio.toFixed(2)}×. The estimate counts the rate, the latency, the calls in flight and what the plan's reads reached; the CPU time a loaded machine stretches differently from one run to the next is what is left.`,
     '',
     `Reads in the full run: ${(full.endpoints.get_contact_group.calls / (full.run.wallMs / 1000)).toFixed(0)} per second of wall time at \`--rate ${rate}\` (start-up and CSV scan included).`,
     `Runs 3 and 4 start from the same app state and leave the same end state: ${sameEnd ? 'yes' : '**NO**'}. ${loadLine()} at end.`,
