@@ -230,6 +230,8 @@ describe('nightly sync: mirror, guard, state', () => {
       '--json',
     ]);
     expect(again.code).toBe(0);
+    // The same bytes as night 2, which settled every user: answered from state.json.input.
+    expect(again.err).toContain('no row was read');
     // Not a single call, not even the credentials check (it runs before the first real call).
     expect(t.totalAccepted()).toBe(third);
     expect(JSON.parse(again.out).users.unchanged).toBe(20);

@@ -227,6 +227,38 @@ describe('- reads standard input', () => {
     expect(await readdir(spool)).toEqual([]);
   }, 120_000);
 
+  it('apply - --state twice: the same export piped again is answered from <state>.input (mode 0600)', async () => {
+    t.emulator.reset();
+    const clean = 'user,group,type,peer\nann,Family,1,bob\nann,Work,2,@TGS#w\nbob,Family,1,ann\n';
+    const args = (cp: string) => [
+      'apply',
+      '-',
+      '--mode',
+      'mirror',
+      '--state',
+      'piped.state',
+      '--checkpoint',
+      cp,
+      '--json',
+    ];
+    const first = await cgsync(args('piped-1.ndjson'), { stdin: clean });
+    expect(first.code, first.err).toBe(0);
+    expect(await mode('piped.state.input')).toBe(0o600);
+    const before = t.totalAccepted();
+    const second = await cgsync(args('piped-2.ndjson'), { stdin: clean });
+    expect(second.code, second.err).toBe(0);
+    expect(second.err).toMatch(
+      /piped\.state: the input is the one its last run settled in full \(3 rows.*its 2 users are unchanged, no row was read/,
+    );
+    expect(JSON.parse(second.out).users).toMatchObject({ unchanged: 2, done: 0 });
+    expect(t.totalAccepted()).toBe(before);
+    // Another export: read in full.
+    const third = await cgsync(args('piped-3.ndjson'), { stdin: `${clean}bob,Work,1,ann\n` });
+    expect(third.code, third.err).toBe(0);
+    expect(third.err).not.toContain('no row was read');
+    expect(JSON.parse(third.out).users).toMatchObject({ unchanged: 1, done: 1 });
+  });
+
   it('a plan file from standard input is applied; a terminal is refused', async () => {
     t.emulator.reset();
     expect(await runCli(['plan', 'in.csv', '--out', 'piped.ndjson'], memoryIo(t.env, dir))).toBe(0);
