@@ -105,40 +105,53 @@ export function serializeHeader(h: PlanHeader): string {
 
 /**
  * One user's line. Keys in a fixed order; `user` is not repeated inside operations and violations;
- * conversations are written as their keys (`1:alice`, `2:@TGS#…`).
+ * conversations are written as their keys (`1:alice`, `2:@TGS#…`). Written as text, not built as an
+ * object and stringified (a plan of 10M rows writes a line per user on the thread that plans): the
+ * same bytes as `JSON.stringify` of the object form, which test/planner/plan-line.test.ts holds it to.
  */
 export function serializeUserPlan(plan: UserPlan): string {
-  const line = {
-    user: plan.user,
-    desiredDigest: plan.desiredDigest,
-    // Not read: the app was taken as empty, and that is what apply checks before writing.
-    remoteDigest: plan.remoteDigest ?? EMPTY_REMOTE_DIGEST,
-    operations: plan.operations.map(serializeOperation),
-    violations: plan.violations.map((v) => ({
-      limit: v.limit,
-      count: v.count,
-      max: v.max,
-      message: v.message,
-    })),
-    stats: serializeStats(plan.stats),
-    ...(plan.downgradedToMerge === true ? { downgradedToMerge: true } : {}),
-    ...(plan.duplicateGroups !== undefined && plan.duplicateGroups.length > 0
-      ? { duplicateGroups: plan.duplicateGroups.map((d) => ({ name: d.name, groupIds: [...d.groupIds] })) }
-      : {}),
-  };
-  return JSON.stringify(line);
+  let ops = '';
+  for (let i = 0; i < plan.operations.length; i++) {
+    if (i > 0) ops += ',';
+    ops += operationText(plan.operations[i] as Operation);
+  }
+  const violations =
+    plan.violations.length === 0
+      ? '[]'
+      : JSON.stringify(
+          plan.violations.map((v) => ({ limit: v.limit, count: v.count, max: v.max, message: v.message })),
+        );
+  let stats = '';
+  for (const k of STATS_KEYS) {
+    const v = plan.stats[k];
+    if (v !== undefined) stats += `${stats === '' ? '' : ','}"${k}":${JSON.stringify(v)}`;
+  }
+  let tail = `{${stats}}`;
+  if (plan.downgradedToMerge === true) tail += ',"downgradedToMerge":true';
+  if (plan.duplicateGroups !== undefined && plan.duplicateGroups.length > 0) {
+    const groups = plan.duplicateGroups.map((d) => ({ name: d.name, groupIds: [...d.groupIds] }));
+    tail += `,"duplicateGroups":${JSON.stringify(groups)}`;
+  }
+  return `{"user":${JSON.stringify(plan.user)},"desiredDigest":${JSON.stringify(plan.desiredDigest)},"remoteDigest":${JSON.stringify(plan.remoteDigest ?? EMPTY_REMOTE_DIGEST)},"operations":[${ops}],"violations":${violations},"stats":${tail}}`;
 }
 
-const keys = (cs: readonly Conversation[]): string[] => cs.map(conversationKey);
-
-function serializeOperation(op: Operation): object {
-  if (op.kind === 'create') return { id: op.id, kind: op.kind, group: op.group, add: keys(op.add) };
-  if (op.kind === 'update') {
-    return { id: op.id, kind: op.kind, group: op.group, add: keys(op.add), remove: keys(op.remove) };
+/** `["1:a","2:@TGS#b"]`: the keys of `cs`, as JSON. */
+function keysText(cs: readonly Conversation[]): string {
+  if (cs.length === 0) return '[]';
+  let out = '[';
+  for (let i = 0; i < cs.length; i++) {
+    if (i > 0) out += ',';
+    out += JSON.stringify(conversationKey(cs[i] as Conversation));
   }
-  return op.held === undefined
-    ? { id: op.id, kind: op.kind, group: op.group }
-    : { id: op.id, kind: op.kind, group: op.group, held: keys(op.held) };
+  return `${out}]`;
+}
+
+/** One operation as JSON text: what `JSON.stringify(serializeOperation(op))` gives. */
+function operationText(op: Operation): string {
+  const head = `{"id":${JSON.stringify(op.id)},"kind":"${op.kind}","group":${JSON.stringify(op.group)}`;
+  if (op.kind === 'create') return `${head},"add":${keysText(op.add)}}`;
+  if (op.kind === 'update') return `${head},"add":${keysText(op.add)},"remove":${keysText(op.remove)}}`;
+  return op.held === undefined ? `${head}}` : `${head},"held":${keysText(op.held)}}`;
 }
 
 /** The stats keys in the order they are written; the optional ones last. */
@@ -153,15 +166,6 @@ export const STATS_KEYS = [
   'desiredConversations',
   'desiredMemberships',
 ] as const satisfies readonly (keyof UserPlanStats)[];
-
-function serializeStats(stats: UserPlanStats): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of STATS_KEYS) {
-    const v = stats[k];
-    if (v !== undefined) out[k] = v;
-  }
-  return out;
-}
 
 /** The line before the last. The summary is written as built (its keys come in a fixed order). */
 export function serializeSummary(summary: PlanSummary): string {
