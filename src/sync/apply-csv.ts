@@ -1,16 +1,15 @@
 import { tmpdir } from 'node:os';
 import type { UserWork } from '../executor/apply-user.js';
-import { type Checkpoint, openCheckpoint } from '../executor/log/checkpoint.js';
+import type { Checkpoint } from '../executor/log/checkpoint.js';
 import { judgeFailure } from '../executor/retry.js';
 import type { RunResult } from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';
 import { type InputScan, scanInput } from '../reader/index.js';
-import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { planMirror } from './apply-mirror.js';
 import { UserSelection } from './apply-selection.js';
 import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites, withJobFigures, workOf } from './apply-writes.js';
+import { applyOptions, openJobCheckpoint, runWrites, withJobFigures, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
 import { countInputUsers, type InputTotals } from './input-totals.js';
@@ -230,16 +229,7 @@ async function openInput(
   let last = snapshot === undefined ? undefined : await unchangedInput(options, snapshot);
   let scan = last === undefined ? await scanCsv(options, failures, dir) : undefined;
   const digest = scan?.summary.inputDigest ?? (last as LastInput).sha256;
-  const checkpoint = await openCheckpoint(options.checkpoint, {
-    identity: {
-      inputDigest: digest,
-      mode: options.mode,
-      assumeEmpty: options.assumeEmpty,
-      options: { shard: shardText(options.shard) },
-    },
-    toolVersion: VERSION,
-    ...(options.target === undefined ? {} : { target: options.target }),
-  }).catch(async (err: unknown) => {
+  const checkpoint = await openJobCheckpoint(options, digest).catch(async (err: unknown) => {
     await scan?.dispose();
     throw err;
   });

@@ -1,6 +1,6 @@
 import { SyncError } from '../errors.js';
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import { type CheckpointStore, openCheckpoint } from '../executor/log/checkpoint.js';
+import type { CheckpointStore } from '../executor/log/checkpoint.js';
 import { readRemoteUser, reconcileOperation } from '../executor/reconcile.js';
 import { failureCode, failureMessage, judgeFailure } from '../executor/retry.js';
 import type { RunResult } from '../executor/run-apply.js';
@@ -9,9 +9,8 @@ import { readPlanFile } from '../planner/plan-file.js';
 import { digestRemote } from '../planner/remote-digest.js';
 import { inShard } from '../planner/shard.js';
 import type { Operation, UserPlan } from '../planner/types.js';
-import { VERSION } from '../version.js';
-import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites, workOf } from './apply-writes.js';
+import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { applyOptions, openJobCheckpoint, runWrites, workOf } from './apply-writes.js';
 import type { FailuresSink } from './failures-file.js';
 import { checkDeleteGuard, DEFAULT_MAX_DELETE, type GuardVerdict } from './guard.js';
 import { mapConcurrent } from './map-concurrent.js';
@@ -49,16 +48,7 @@ export async function applyPlanFile(
   }
   await planFile.validate(options.signal);
   failures.open();
-  const checkpoint = await openCheckpoint(options.checkpoint, {
-    identity: {
-      inputDigest: `plan:${planFile.header.inputDigest}`,
-      mode: options.mode,
-      assumeEmpty: options.assumeEmpty,
-      options: { shard: shardText(options.shard) },
-    },
-    toolVersion: VERSION,
-    ...(options.target === undefined ? {} : { target: options.target }),
-  });
+  const checkpoint = await openJobCheckpoint(options, `plan:${planFile.header.inputDigest}`);
   let guard: GuardVerdict | undefined;
   if (options.mode === 'mirror') {
     await options.onPhase?.('guard');

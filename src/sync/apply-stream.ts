@@ -3,7 +3,6 @@ import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { SyncError } from '../errors.js';
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import { openCheckpoint } from '../executor/log/checkpoint.js';
 import { conversationKey, type DesiredUser } from '../model.js';
 import { inShard } from '../planner/shard.js';
 import {
@@ -14,12 +13,11 @@ import {
   segmentsUnit,
   stagedUsers,
 } from '../reader/index.js';
-import { VERSION } from '../version.js';
 import { createWorkDir, removeWorkDir } from '../work-dir.js';
 import { mergeUsers, reportPlanned } from './apply-csv.js';
 import { UserSelection } from './apply-selection.js';
-import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-types.js';
-import { applyOptions, runWrites, withJobFigures } from './apply-writes.js';
+import type { ApplyJobOptions, ApplyJobResult } from './apply-types.js';
+import { applyOptions, openJobCheckpoint, runWrites, withJobFigures } from './apply-writes.js';
 import type { FailuresSink } from './failures-file.js';
 import { type PlanUsersOptions, planUsers } from './plan-users.js';
 
@@ -210,16 +208,7 @@ export async function applyStreaming(
   try {
     await options.onPhase?.('scan');
     const { digest, lines } = await fileDigest(options.input);
-    const checkpoint = await openCheckpoint(options.checkpoint, {
-      identity: {
-        inputDigest: digest,
-        mode: options.mode,
-        assumeEmpty: options.assumeEmpty,
-        options: { shard: shardText(options.shard) },
-      },
-      toolVersion: VERSION,
-      ...(options.target === undefined ? {} : { target: options.target }),
-    });
+    const checkpoint = await openJobCheckpoint(options, digest);
     const selection = new UserSelection(undefined, checkpoint, { mode: options.mode, dir });
     const feed = new SegmentFeed((user) => inShard(user, options.shard));
     // The scan stops with the run (a fatal error, a signal): it may wait for room that never comes.

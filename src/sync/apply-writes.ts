@@ -1,5 +1,5 @@
 import type { FailedItem, UserWork } from '../executor/apply-user.js';
-import type { Checkpoint } from '../executor/log/checkpoint.js';
+import { type Checkpoint, openCheckpoint } from '../executor/log/checkpoint.js';
 import {
   type ApplyOptions,
   type LiveStats,
@@ -9,9 +9,27 @@ import {
 } from '../executor/run-apply.js';
 import type { DesiredUser } from '../model.js';
 import type { UserPlan } from '../planner/types.js';
-import type { ApplyJobOptions } from './apply-types.js';
+import { VERSION } from '../version.js';
+import { type ApplyJobOptions, shardText } from './apply-types.js';
 import { BackupFile } from './backup-file.js';
 import type { FailuresSink } from './failures-file.js';
+
+/**
+ * The job's checkpoint for an input of `inputDigest`: its identity is the input, the mode,
+ * `assumeEmpty` and the shard (another run's file is refused), and it records the target.
+ */
+export function openJobCheckpoint(options: ApplyJobOptions, inputDigest: string): Promise<Checkpoint> {
+  return openCheckpoint(options.checkpoint, {
+    identity: {
+      inputDigest,
+      mode: options.mode,
+      assumeEmpty: options.assumeEmpty,
+      options: { shard: shardText(options.shard) },
+    },
+    toolVersion: VERSION,
+    ...(options.target === undefined ? {} : { target: options.target }),
+  });
+}
 
 /** What the executor is given for a planned user. */
 export function workOf(plan: UserPlan, desired?: DesiredUser): UserWork {
