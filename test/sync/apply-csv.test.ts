@@ -1,56 +1,33 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
-import { TencentClient } from '../../src/tencent/client.js';
-import { tempDir, writeFaultCsv } from '../faults/fixtures.js';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
+import { writeFaultCsv } from '../faults/fixtures.js';
+import { useJobHarness } from '../helpers/job-harness.js';
 
 /**
  * Mirror plans every user before the first write, into a plan file: in the run's working directory
  * (a `cgsync-*` directory under the temporary folder, removed however the job ends), never loose in
  * the temporary folder.
  */
-let t: TestEmulator;
-let dir: Awaited<ReturnType<typeof tempDir>>;
+const h = useJobHarness('apply-csv', { emulator: { rateLimit: 10_000 }, rate: 1000 });
 let tmp: string;
 let input: string;
 const savedTmp = process.env.TMPDIR;
 
 beforeAll(async () => {
-  t = await startTestEmulator({ rateLimit: 10_000 });
-  dir = await tempDir('apply-csv');
-  input = join(dir.path, 'input.csv');
+  input = join(h.dir.path, 'input.csv');
   await writeFaultCsv(input, { users: 30, rowsPerUser: 3, seed: 5 });
   // The job's working directories go to os.tmpdir(): a directory of our own, to see them go.
-  tmp = join(dir.path, 'tmp');
+  tmp = join(h.dir.path, 'tmp');
   await mkdir(tmp);
   process.env.TMPDIR = tmp;
 });
 
-afterAll(async () => {
+afterAll(() => {
   if (savedTmp === undefined) delete process.env.TMPDIR;
   else process.env.TMPDIR = savedTmp;
-  await t?.close();
-  await dir?.remove();
-});
-
-let api: TencentClient;
-let scheduler: ReturnType<typeof createEndpointLimiters>;
-beforeEach(() => {
-  t.emulator.reset();
-  api = new TencentClient({
-    sdkAppId: Number(t.env.TENCENT_SDKAPPID),
-    secretKey: t.secretKey,
-    endpoint: t.emulator.url,
-  });
-  scheduler = createEndpointLimiters({ rate: 1000 });
-});
-afterEach(async () => {
-  await scheduler.stop();
-  await api.close();
 });
 
 /** Every file under `root`, relative to it. */
@@ -62,11 +39,11 @@ async function files(root: string): Promise<string[]> {
 function options(name: string, extra: Partial<ApplyJobOptions> = {}): ApplyJobOptions {
   return {
     input,
-    checkpoint: join(dir.path, `${name}.ndjson`),
+    checkpoint: join(h.dir.path, `${name}.ndjson`),
     mode: 'mirror',
     assumeEmpty: false,
-    api,
-    scheduler,
+    api: h.api,
+    scheduler: h.scheduler,
     ...extra,
   };
 }
@@ -112,7 +89,7 @@ describe('mirror’s plan file', () => {
 
 /** A CSV of the same users with no rows left but one: mirroring it removes nearly everything. */
 async function emptyInput(): Promise<string> {
-  const path = join(dir.path, 'one.csv');
+  const path = join(h.dir.path, 'one.csv');
   await writeFaultCsv(path, { users: 1, rowsPerUser: 1, seed: 5 });
   return path;
 }

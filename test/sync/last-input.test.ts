@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { copyFile, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../../src/executor/log/checkpoint.js';
 import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
@@ -10,44 +10,17 @@ import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
 import { lastInputPathFor, readLastInput } from '../../src/sync/last-input.js';
 import { openStateFile } from '../../src/sync/state-file.js';
 import { markStateUnsaved } from '../../src/sync/state-marker.js';
-import { TencentClient } from '../../src/tencent/client.js';
 import { VERSION } from '../../src/version.js';
-import { tempDir } from '../faults/fixtures.js';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { expectedState } from '../helpers/expected-state.js';
+import { useJobHarness } from '../helpers/job-harness.js';
 
 /**
  * The snapshot's last input (src/sync/last-input.ts): an export byte for byte the one the last run
- * settled in full is answered from the snapshot's header, with the result the full join gives; any
+ * settled in full is answered from `<state>.input`, with the result the full join gives; any
  * doubt (other bytes, other reader options, --refresh, a resumed checkpoint, a night that did not
  * settle everything, a run that died before saving) reads the rows as before.
  */
-let t: TestEmulator;
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let api: TencentClient;
-let scheduler: ReturnType<typeof createEndpointLimiters>;
-
-beforeAll(async () => {
-  t = await startTestEmulator({ rateLimit: 10_000 });
-  dir = await tempDir('last-input');
-});
-afterAll(async () => {
-  await t?.close();
-  await dir?.remove();
-});
-beforeEach(() => {
-  t.emulator.reset();
-  api = new TencentClient({
-    sdkAppId: Number(t.env.TENCENT_SDKAPPID),
-    secretKey: t.secretKey,
-    endpoint: t.emulator.url,
-  });
-  scheduler = createEndpointLimiters({ rate: 5000 });
-});
-afterEach(async () => {
-  await scheduler.stop();
-  await api.close();
-});
+const h = useJobHarness('last-input', { emulator: { rateLimit: 10_000 } });
 
 const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
 
@@ -61,7 +34,7 @@ function rows(n: number, from = 0, peer = 'p'): string[] {
 }
 
 async function csv(name: string, lines: readonly string[]): Promise<string> {
-  const path = join(dir.path, `${name}.csv`);
+  const path = join(h.dir.path, `${name}.csv`);
   await writeFile(path, `${[HEADER, ...lines].join('\n')}\n`);
   return path;
 }
@@ -83,16 +56,16 @@ async function night(
 ): Promise<Night> {
   const info: string[] = [];
   const phases: string[] = [];
-  const before = t.totalAccepted();
+  const before = h.t.totalAccepted();
   const result = await runApplyJob({
     input,
-    checkpoint: join(dir.path, `${name}.ndjson`),
-    failures: join(dir.path, `${name}.failures.csv`),
+    checkpoint: join(h.dir.path, `${name}.ndjson`),
+    failures: join(h.dir.path, `${name}.failures.csv`),
     mode: 'mirror',
     assumeEmpty: false,
     state,
-    api,
-    scheduler,
+    api: h.api,
+    scheduler: h.scheduler,
     onInfo: (m) => info.push(m),
     onPhase: (p) => {
       phases.push(p);
@@ -100,10 +73,10 @@ async function night(
     ...extra,
   });
   const summary = applySummary(result, applyStatus(result));
-  return { summary, info, phases, calls: t.totalAccepted() - before };
+  return { summary, info, phases, calls: h.t.totalAccepted() - before };
 }
 
-const statePath = (name: string): string => join(dir.path, `${name}.state`);
+const statePath = (name: string): string => join(h.dir.path, `${name}.state`);
 
 /** The record of the snapshot's last input, as written (undefined when there is none). */
 async function recordOf(state: string): Promise<Record<string, unknown> | undefined> {
@@ -150,8 +123,8 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       expect(quick.calls + full.calls).toBe(0);
       expect(quick.phases).toEqual(full.phases);
       for (const file of ['ndjson', 'failures.csv']) {
-        expect(await readFile(join(dir.path, `same-${mode}-quick.${file}`), 'utf8')).toEqual(
-          await readFile(join(dir.path, `same-${mode}-full.${file}`), 'utf8'),
+        expect(await readFile(join(h.dir.path, `same-${mode}-quick.${file}`), 'utf8')).toEqual(
+          await readFile(join(h.dir.path, `same-${mode}-full.${file}`), 'utf8'),
         );
       }
       // The snapshot and its record are left as they were; the joined copy gets the same record.
@@ -159,7 +132,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       expect(after.map((s) => [s.ino, s.mtimeMs])).toEqual(before.map((s) => [s.ino, s.mtimeMs]));
       expect(await readFile(joined, 'utf8')).toEqual(await readFile(state, 'utf8'));
       expect(await readFile(lastInputPathFor(joined), 'utf8')).toEqual(record);
-      expect(t.state()).toEqual(expectedState(input));
+      expect(h.t.state()).toEqual(expectedState(input));
     },
   );
 
@@ -173,7 +146,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const second = await night('byte-2', input, state);
     expect(second.info).toEqual([]);
     expect(second.summary.users).toMatchObject({ done: 1, unchanged: 9 });
-    expect(t.state()).toEqual(expectedState(input));
+    expect(h.t.state()).toEqual(expectedState(input));
     // Settled in full: the new bytes are recorded, and answer the next night.
     const third = await night('byte-3', input, state);
     expect(third.info).toHaveLength(1);
@@ -193,7 +166,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     expect(limit.summary.users).toMatchObject({ unchanged: 10 });
     // A checkpoint of the same input with users done counts them apart, as a resumed run does.
     const { sha256 } = ((await recordOf(state)) as { input: { sha256: string } }).input;
-    const cp = await openCheckpoint(join(dir.path, 'options-4.ndjson'), {
+    const cp = await openCheckpoint(join(h.dir.path, 'options-4.ndjson'), {
       identity: {
         inputDigest: sha256,
         mode: 'mirror',
@@ -243,7 +216,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const b = await csv('stopped-b', rows(30, 0, 'q'));
     const stop = new AbortController();
     const slow = createEndpointLimiters({ rate: 20 });
-    const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+    const writes = () => h.t.emulator.stats().endpoints.update_contact_group.accepted;
     const before = writes();
     const watch = setInterval(() => {
       if (writes() - before >= 5) stop.abort();
@@ -263,14 +236,14 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     // Night 3 is night 1's export again: read, and the app ends exactly as it says.
     const third = await night('stopped-3', a, state, { maxDelete: { kind: 'percent', value: 100 } });
     expect(third.info).toEqual([]);
-    expect(t.state()).toEqual(expectedState(a));
+    expect(h.t.state()).toEqual(expectedState(a));
   });
 
   it('a run that died before saving (its mark left): the repaired snapshot is not answered by the record', async () => {
     const state = statePath('died');
     const input = await csv('died', rows(10));
     await night('died-1', input, state);
-    const checkpoint = join(dir.path, 'died-x.ndjson');
+    const checkpoint = join(h.dir.path, 'died-x.ndjson');
     const cp = await openCheckpoint(checkpoint, {
       identity: { inputDigest: 'x'.repeat(64), mode: 'mirror', assumeEmpty: false, options: {} },
       toolVersion: 'test',
@@ -319,7 +292,7 @@ describe('--state: an export byte for byte the last one settled in full', () => 
     const third = await night('restored-3', b, state, all);
     expect(third.info).toEqual([]);
     expect(third.summary.users).toMatchObject({ done: 2, unchanged: 8 });
-    expect(t.state()).toEqual(expectedState(b));
+    expect(h.t.state()).toEqual(expectedState(b));
   });
 
   it('a signal while the export is hashed stops the run before any write, as during a scan', async () => {

@@ -1,46 +1,20 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createEndpointLimiters } from '../../src/executor/rate/limiters.js';
 import { runApplyJob } from '../../src/sync/apply-job.js';
 import type { ApplyJobOptions } from '../../src/sync/apply-types.js';
 import { openStateFile, type StateRecord } from '../../src/sync/state-file.js';
 import { TencentClient } from '../../src/tencent/client.js';
-import { tempDir } from '../faults/fixtures.js';
-import { startTestEmulator, type TestEmulator } from '../helpers/emulator.js';
 import { expectedState } from '../helpers/expected-state.js';
+import { useJobHarness } from '../helpers/job-harness.js';
 
 /**
  * The `--state` snapshot merge-joined with the input (users on both sides, only in the input, only
  * in the snapshot), and mirror's guard decided from the snapshot before any vanished user is read.
  * Reads are counted at the emulator.
  */
-let t: TestEmulator;
-let dir: Awaited<ReturnType<typeof tempDir>>;
-let api: TencentClient;
-let scheduler: ReturnType<typeof createEndpointLimiters>;
-
-beforeAll(async () => {
-  t = await startTestEmulator({ rateLimit: 10_000 });
-  dir = await tempDir('state-join');
-});
-afterAll(async () => {
-  await t?.close();
-  await dir?.remove();
-});
-beforeEach(() => {
-  t.emulator.reset();
-  api = new TencentClient({
-    sdkAppId: Number(t.env.TENCENT_SDKAPPID),
-    secretKey: t.secretKey,
-    endpoint: t.emulator.url,
-  });
-  scheduler = createEndpointLimiters({ rate: 5000 });
-});
-afterEach(async () => {
-  await scheduler.stop();
-  await api.close();
-});
+const h = useJobHarness('state-join', { emulator: { rateLimit: 10_000 } });
 
 const HEADER = 'From_Account,GroupName,Type,To_Account,ToGroupId';
 /** `user: [conversations of Family]` (plus one group Work with one conversation for even users). */
@@ -52,24 +26,24 @@ function rowsOf(users: Record<string, readonly string[]>): string[] {
 }
 
 async function night(name: string, rows: readonly string[], extra: Partial<ApplyJobOptions> = {}) {
-  const input = join(dir.path, `${name}.csv`);
+  const input = join(h.dir.path, `${name}.csv`);
   await writeFile(input, `${[HEADER, ...rows].join('\n')}\n`);
-  const reads = t.emulator.stats().endpoints.get_contact_group.accepted;
+  const reads = h.t.emulator.stats().endpoints.get_contact_group.accepted;
   const result = await runApplyJob({
     input,
-    checkpoint: join(dir.path, `${name}.ndjson`),
+    checkpoint: join(h.dir.path, `${name}.ndjson`),
     mode: 'mirror',
     assumeEmpty: false,
     state: statePath(name),
-    api,
-    scheduler,
+    api: h.api,
+    scheduler: h.scheduler,
     ...extra,
   });
-  return { input, result, reads: t.emulator.stats().endpoints.get_contact_group.accepted - reads };
+  return { input, result, reads: h.t.emulator.stats().endpoints.get_contact_group.accepted - reads };
 }
 
 /** One state file per test: the night's name up to its last `-`. */
-const statePath = (name: string): string => join(dir.path, `${name.slice(0, name.lastIndexOf('-'))}.state`);
+const statePath = (name: string): string => join(h.dir.path, `${name.slice(0, name.lastIndexOf('-'))}.state`);
 
 async function snapshot(
   name: string,
@@ -102,22 +76,22 @@ describe('--state: the snapshot merge-joined with the input', () => {
       if (mode === 'mirror') {
         // Read: u5, n1 and the four vanished users; nobody else.
         expect(second.reads).toBe(6);
-        expect(t.state()).toEqual(expectedState(second.input));
+        expect(h.t.state()).toEqual(expectedState(second.input));
         expect([...state.keys()].sort()).toEqual(['n1', 'u0', 'u1', 'u2', 'u3', 'u4', 'u5']);
       } else {
         expect(second.reads).toBe(2);
-        expect(t.state().u7).toEqual({ Family: ['1:p7a', '1:p7b'] });
+        expect(h.t.state().u7).toEqual({ Family: ['1:p7a', '1:p7b'] });
         expect([...state.keys()].sort()).toEqual(['n1', ...Object.keys(users(10))].sort());
       }
       expect(state.get('u5')).toMatchObject({ memberships: 2, groups: 1 });
       expect(state.get('n1')).toMatchObject({ memberships: 1, groups: 1 });
       // Night 3, the same export: no call at all.
-      const before = t.totalAccepted();
+      const before = h.t.totalAccepted();
       const third = await night(`${mode}-3`, rowsOf({ ...users(5), u5: ['p5a', 'p5c'], n1: ['q'] }), {
         mode,
       });
       expect(third.result.unchangedUsers).toBe(7);
-      expect(t.totalAccepted() - before).toBe(0);
+      expect(h.t.totalAccepted() - before).toBe(0);
     },
   );
 
@@ -169,10 +143,10 @@ describe('--state: the snapshot merge-joined with the input', () => {
     };
     for (const [user, r] of await snapshot('v1-1')) v1.users[user] = r.digest;
     await writeFile(path, JSON.stringify(v1));
-    const before = t.totalAccepted();
+    const before = h.t.totalAccepted();
     const second = await night('v1-2', rowsOf(users(6)));
     expect(second.result.unchangedUsers).toBe(6);
-    expect(t.totalAccepted() - before).toBe(0);
+    expect(h.t.totalAccepted() - before).toBe(0);
     expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] ?? '')).toMatchObject({ version: 2 });
     expect((await snapshot('v1-2')).get('u4')).toMatchObject({ memberships: 3, groups: 2 });
   });
@@ -192,7 +166,7 @@ describe('--state: the guard decides before reading users that vanished', () => 
     );
     expect(second.reads).toBe(1);
     expect(await readFile(path, 'utf8')).toBe(before);
-    expect(t.state()).toEqual(expectedState(first.input));
+    expect(h.t.state()).toEqual(expectedState(first.input));
   });
 
   it('once it passes, the vanished users are read and emptied as before, and the guard decided again', async () => {
@@ -200,8 +174,8 @@ describe('--state: the guard decides before reading users that vanished', () => 
     const second = await night('pass-2', rowsOf(users(19)), { maxDelete: { kind: 'count', value: 3 } });
     expect(second.result.guard).toMatchObject({ ok: true, removed: 2 });
     expect(second.reads).toBe(1);
-    expect(t.state()).toEqual(expectedState(second.input));
-    expect(t.state().u19).toBeUndefined();
+    expect(h.t.state()).toEqual(expectedState(second.input));
+    expect(h.t.state().u19).toBeUndefined();
   });
 });
 
@@ -217,14 +191,14 @@ describe('--state: a night that stops part way', () => {
   async function stoppedNight(name: string, how: 'interrupted' | 'fatal') {
     const stop = new AbortController();
     const slow = createEndpointLimiters({ rate: 20 });
-    const writes = () => t.emulator.stats().endpoints.update_contact_group.accepted;
+    const writes = () => h.t.emulator.stats().endpoints.update_contact_group.accepted;
     const before = writes();
     const wrongKey = new TencentClient({
-      sdkAppId: Number(t.env.TENCENT_SDKAPPID),
+      sdkAppId: Number(h.t.env.TENCENT_SDKAPPID),
       secretKey: 'not-the-key',
-      endpoint: t.emulator.url,
+      endpoint: h.t.emulator.url,
     });
-    const failing = new Proxy(api, {
+    const failing = new Proxy(h.api, {
       get: (target, key) => {
         const real = writes() - before >= 5 ? wrongKey : target;
         const value: unknown = Reflect.get(real, key);
@@ -260,7 +234,7 @@ describe('--state: a night that stops part way', () => {
       // Night 3, another day (another checkpoint), the export of night 1 again.
       const third = await night(`stop-${how}-3`, a);
       expect(third.result.run?.fatal).toBeUndefined();
-      expect(t.state()).toEqual(expectedState(third.input));
+      expect(h.t.state()).toEqual(expectedState(third.input));
       // Only users night 2 never got to are trusted to the snapshot.
       expect(third.result.unchangedUsers).toBeLessThanOrEqual(30 - changed);
     },
@@ -276,7 +250,7 @@ describe('--state: a night that stops part way', () => {
         maxDelete: { kind: 'percent', value: 100 },
       });
       expect(third.result.run?.fatal).toBeUndefined();
-      expect(t.state()).toEqual(expectedState(third.input));
+      expect(h.t.state()).toEqual(expectedState(third.input));
     },
   );
 });
@@ -293,7 +267,7 @@ describe('--state: the snapshot is bound to the app it was applied to', () => {
     expect(JSON.parse((await readFile(path, 'utf8')).split('\n')[0] ?? '')).toMatchObject({
       target: { sdkAppId: 1400000000, host: 'chat.example:443' },
     });
-    const before = t.totalAccepted();
+    const before = h.t.totalAccepted();
     for (const other of [app('other.example:443'), { sdkAppId: 1400000001, host: 'chat.example:443' }]) {
       await expect(night('target-3', rowsOf(users(4)), { target: other })).rejects.toMatchObject({
         code: 'CONFIG',
@@ -302,10 +276,10 @@ describe('--state: the snapshot is bound to the app it was applied to', () => {
         ),
       });
     }
-    expect(t.totalAccepted() - before).toBe(0);
+    expect(h.t.totalAccepted() - before).toBe(0);
     // The same target again: unchanged, no call.
     const again = await night('target-4', rowsOf(users(4)), { target: app('chat.example:443') });
     expect(again.result.unchangedUsers).toBe(4);
-    expect(t.totalAccepted() - before).toBe(0);
+    expect(h.t.totalAccepted() - before).toBe(0);
   });
 });
