@@ -12,10 +12,12 @@ import { type ApplyJobOptions, type ApplyJobResult, shardText } from './apply-ty
 import { applyOptions, openJobCheckpoint, runWrites, withJobFigures, workOf } from './apply-writes.js';
 import { limitFailures, userFailures } from './failure-items.js';
 import type { FailuresSink } from './failures-file.js';
+import { inputFacts } from './input-facts.js';
 import { countInputUsers, type InputTotals } from './input-totals.js';
 import {
-  isLastInput,
+  type InputMatch,
   type LastInput,
+  matchLastInput,
   readerFingerprint,
   readLastInput,
   recordLastInput,
@@ -154,15 +156,7 @@ export async function applyCsv(options: ApplyJobOptions, failures: FailuresSink)
       const settled = options.signal?.aborted !== true && allSettled(run, base.rejectedRows, chosen);
       // An input answered from its record leaves the snapshot and the record as they were.
       if (settled && scan !== undefined && generation !== undefined) {
-        await recordLastInput(options.state, generation, {
-          sha256: scan.summary.inputDigest,
-          bytes: scan.summary.bytes,
-          reader: readerFingerprint(options),
-          rows: scan.summary.rows,
-          users: chosen.input.users,
-          memberships: chosen.input.memberships,
-          header: scan.summary.header,
-        }).catch((err: unknown) => {
+        await recordInput(options.state, generation, options, scan, chosen.input).catch((err: unknown) => {
           // It only saves the next run time: the run itself is done and saved.
           options.onWarning?.(`${(err as Error).message}; the next run reads its input in full`);
         });
@@ -226,9 +220,10 @@ async function openInput(
   dir: string,
 ): Promise<OpenedInput> {
   await options.onPhase?.('scan');
-  let last = snapshot === undefined ? undefined : await unchangedInput(options, snapshot);
+  const answered = snapshot === undefined ? undefined : await unchangedInput(options, snapshot);
+  let last = answered?.last;
   let scan = last === undefined ? await scanCsv(options, failures, dir) : undefined;
-  const digest = scan?.summary.inputDigest ?? (last as LastInput).sha256;
+  const digest = scan?.summary.inputDigest ?? (answered as { match: InputMatch }).match.sha256;
   const checkpoint = await openJobCheckpoint(options, digest).catch(async (err: unknown) => {
     await scan?.dispose();
     throw err;
@@ -242,8 +237,12 @@ async function openInput(
     if (scan === undefined) {
       const known = last as LastInput;
       failures.open(known.header);
+      const how =
+        answered?.match.kind === 'reordered'
+          ? 'has the lines of the one its last run settled in full, in another order'
+          : 'is the one its last run settled in full';
       options.onInfo?.(
-        `state file ${options.state}: the input is the one its last run settled in full (${known.rows} rows, sha256 ${digest.slice(0, 12)}…): its ${known.users} users are unchanged, no row was read`,
+        `state file ${options.state}: the input ${how} (${known.rows} rows, sha256 ${digest.slice(0, 12)}…): its ${known.users} users are unchanged, no row was read`,
       );
       return { scan, last, checkpoint, totals: { users: known.users, doneBefore: 0 } };
     }
@@ -269,12 +268,38 @@ async function openInput(
 async function unchangedInput(
   options: ApplyJobOptions,
   snapshot: StateSource,
-): Promise<LastInput | undefined> {
+): Promise<{ last: LastInput; match: InputMatch } | undefined> {
   if (options.refresh === true || !snapshot.current) return undefined;
   const last = await readLastInput(snapshot.path, snapshot.generation);
   if (last === undefined) return undefined;
-  const same = await isLastInput(options.input, last, readerFingerprint(options), options.signal);
-  return same ? last : undefined;
+  const match = await matchLastInput(options.input, last, readerFingerprint(options), options.signal);
+  return match === undefined ? undefined : { last, match };
+}
+
+/**
+ * Records the input of a run that settled every user of it beside the snapshot of `generation`,
+ * after reading it once more for its lines (input-facts.ts). A file whose bytes changed while the
+ * run read it is not recorded: what the snapshot holds is not known to be that file's.
+ */
+async function recordInput(
+  state: string,
+  generation: string,
+  options: ApplyJobOptions,
+  scan: InputScan,
+  input: { readonly users: number; readonly memberships: number },
+): Promise<void> {
+  const facts = await inputFacts(options.input);
+  if (facts.sha256 !== scan.summary.inputDigest) return;
+  await recordLastInput(state, generation, {
+    sha256: facts.sha256,
+    bytes: facts.bytes,
+    reader: readerFingerprint(options),
+    rows: scan.summary.rows,
+    users: input.users,
+    memberships: input.memberships,
+    header: scan.summary.header,
+    ...(facts.lines === undefined ? {} : { lines: facts.lines }),
+  });
 }
 
 /**

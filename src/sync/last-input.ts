@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import { type FileHandle, open, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../atomic-file.js';
 import { SyncError } from '../errors.js';
 import { LIMITS } from '../model.js';
 import { VERSION } from '../version.js';
+import { inputFacts, type LineSet } from './input-facts.js';
 
 /**
  * `<state>.input`: the last input a `--state` run settled in full (nothing rejected, no user failed or
@@ -11,7 +11,8 @@ import { VERSION } from '../version.js';
  * snapshot was saved and naming that snapshot's generation (its header's random name). The snapshot
  * then holds exactly the digests of that input's users, so a later run of the same bytes and reader
  * options would find every user unchanged and none vanished: it is answered from this record without
- * reading a row (STATE-FORMAT.md, "The last input"). Any rewrite of the snapshot (a run that changed
+ * reading a row (STATE-FORMAT.md, "The last input"); so is a file without a double quote that has
+ * the same header line and the same lines in another order (input-facts.ts). Any rewrite of the snapshot (a run that changed
  * a line, the repair after a death, a copy of another file) gives it another generation, and the
  * record then holds for nothing: it is never trusted for lines it did not see.
  */
@@ -28,6 +29,15 @@ export interface LastInput {
   readonly memberships: number;
   /** The input's header cells, for the failures file (opened with them, as after a scan). */
   readonly header: readonly string[];
+  /** Its lines as a multiset, when it has no double quote (input-facts.ts). */
+  readonly lines?: LineSet;
+}
+
+/** How a file matched the last input: byte for byte, or the same lines in another order. */
+export interface InputMatch {
+  readonly kind: 'same' | 'reordered';
+  /** The file's own sha256 (the checkpoint's input digest). */
+  readonly sha256: string;
 }
 
 /**
@@ -101,6 +111,7 @@ export function parseLastInput(value: unknown): LastInput | undefined {
   ) {
     return undefined;
   }
+  const lines = parseLineSet(v.lines);
   return {
     sha256: v.sha256,
     bytes: v.bytes,
@@ -109,56 +120,50 @@ export function parseLastInput(value: unknown): LastInput | undefined {
     users: v.users,
     memberships: v.memberships,
     header: v.header as string[],
+    ...(lines === undefined ? {} : { lines }),
   };
+}
+
+function parseLineSet(value: unknown): LineSet | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { first, count, sum } = value as Record<string, unknown>;
+  if (typeof first !== 'string' || !/^[0-9a-f]{64}$/.test(first)) return undefined;
+  if (!Number.isSafeInteger(count) || (count as number) < 0) return undefined;
+  if (typeof sum !== 'string' || !/^[0-9a-f]{32}$/.test(sum)) return undefined;
+  return { first, count: count as number, sum };
 }
 
 /**
  * Whether the file at `path` is `last`'s input: same reader fingerprint, a regular file of the same
- * size (checked first: most changed inputs stop there), then the same sha256, read once as a stream.
- * Rejects with `SyncError('INTERRUPTED')` when `signal` aborts.
+ * size (checked first: most changed inputs stop there), then, read once, the same sha256, or (both
+ * without a double quote) the same header line and the same other lines in another order.
+ * Rejects with `SyncError('INTERRUPTED')` when `signal` aborts; a file that cannot be read is no
+ * match (the scan then says what is wrong with it, in its own words).
  */
-export async function isLastInput(
+export async function matchLastInput(
   path: string,
   last: LastInput,
   reader: string,
   signal?: AbortSignal,
-): Promise<boolean> {
-  if (last.reader !== reader) return false;
-  let size: number;
+): Promise<InputMatch | undefined> {
+  if (last.reader !== reader) return undefined;
   try {
     const s = await stat(path);
-    if (!s.isFile()) return false;
-    size = s.size;
+    if (!s.isFile() || s.size !== last.bytes) return undefined;
   } catch {
-    // The scan says what is wrong with the file, in its own words.
-    return false;
+    return undefined;
   }
-  if (size !== last.bytes) return false;
-  const hash = createHash('sha256');
-  // One buffer read into again and again: memory stays the same whatever the file's size.
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  let file: FileHandle | undefined;
+  let facts: Awaited<ReturnType<typeof inputFacts>>;
   try {
-    file = await open(path, 'r');
-    for (;;) {
-      if (signal?.aborted === true) {
-        throw new SyncError(
-          'INTERRUPTED',
-          `Reading ${path} was interrupted`,
-          { path },
-          { cause: signal.reason },
-        );
-      }
-      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buffer.subarray(0, bytesRead));
-    }
+    facts = await inputFacts(path, signal);
   } catch (err) {
     if (err instanceof SyncError) throw err;
-    // The scan says what is wrong with the file, in its own words.
-    return false;
-  } finally {
-    await file?.close();
+    return undefined;
   }
-  return hash.digest('hex') === last.sha256;
+  if (facts.bytes !== last.bytes) return undefined;
+  if (facts.sha256 === last.sha256) return { kind: 'same', sha256: facts.sha256 };
+  const [now, then] = [facts.lines, last.lines];
+  if (now === undefined || then === undefined) return undefined;
+  const reordered = now.first === then.first && now.count === then.count && now.sum === then.sum;
+  return reordered ? { kind: 'reordered', sha256: facts.sha256 } : undefined;
 }

@@ -94,28 +94,55 @@ async function generationOf(state: string): Promise<unknown> {
 const comparable = (n: Night) => ({ ...n.summary, durationMs: undefined });
 
 describe('--state: an export byte for byte the last one settled in full', () => {
-  it.each(['mirror', 'merge'] as const)(
-    '%s: answered from the snapshot with the result, checkpoint and files the full join gives',
-    async (mode) => {
-      const state = statePath(`same-${mode}`);
-      const input = await csv(`same-${mode}`, rows(40));
-      const first = await night(`same-${mode}-1`, input, state, { mode });
+  it.each([
+    ['mirror', 'same'],
+    ['merge', 'same'],
+    ['mirror', 'reordered'],
+    ['merge', 'reordered'],
+  ] as const)(
+    '%s, %s rows: answered with the result, checkpoint and files the full join gives',
+    async (mode, order) => {
+      const name = `${order}-${mode}`;
+      const state = statePath(name);
+      const input = await csv(name, rows(40));
+      const first = await night(`${name}-1`, input, state, { mode });
       expect(first.summary.status).toBe('ok');
       expect(first.info).toEqual([]);
       expect(await recordOf(state)).toMatchObject({
         generation: await generationOf(state),
-        input: { bytes: (await stat(input)).size, rows: 100, users: 40, memberships: 100 },
+        input: {
+          bytes: (await stat(input)).size,
+          rows: 100,
+          users: 40,
+          memberships: 100,
+          lines: { count: 100 },
+        },
       });
+      // Tonight's export: the same bytes, or the same rows in another order (reversed, then every
+      // third moved to the end).
+      const tonight =
+        order === 'same'
+          ? input
+          : await csv(`${name}-tonight`, [
+              ...rows(40)
+                .reverse()
+                .filter((_, i) => i % 3 !== 0),
+              ...rows(40)
+                .reverse()
+                .filter((_, i) => i % 3 === 0),
+            ]);
       // The same night twice: once answered from the record, once with the record taken away.
-      const joined = statePath(`same-${mode}-joined`);
+      const joined = statePath(`${name}-joined`);
       await copyFile(state, joined);
       const record = await readFile(lastInputPathFor(state), 'utf8');
       const before = [await stat(state), await stat(lastInputPathFor(state))];
-      const quick = await night(`same-${mode}-quick`, input, state, { mode });
-      const full = await night(`same-${mode}-full`, input, joined, { mode });
+      const quick = await night(`${name}-quick`, tonight, state, { mode });
+      const full = await night(`${name}-full`, tonight, joined, { mode });
       expect(quick.info).toHaveLength(1);
       expect(quick.info[0]).toMatch(
-        /the input is the one its last run settled in full \(100 rows.*40 users are unchanged/,
+        order === 'same'
+          ? /the input is the one its last run settled in full \(100 rows.*40 users are unchanged/
+          : /the input has the lines of the one its last run settled in full, in another order \(100 rows.*40 users are unchanged/,
       );
       expect(full.info).toEqual([]);
       expect(comparable(quick)).toEqual(comparable(full));
@@ -123,18 +150,63 @@ describe('--state: an export byte for byte the last one settled in full', () => 
       expect(quick.calls + full.calls).toBe(0);
       expect(quick.phases).toEqual(full.phases);
       for (const file of ['ndjson', 'failures.csv']) {
-        expect(await readFile(join(h.dir.path, `same-${mode}-quick.${file}`), 'utf8')).toEqual(
-          await readFile(join(h.dir.path, `same-${mode}-full.${file}`), 'utf8'),
+        expect(await readFile(join(h.dir.path, `${name}-quick.${file}`), 'utf8')).toEqual(
+          await readFile(join(h.dir.path, `${name}-full.${file}`), 'utf8'),
         );
       }
-      // The snapshot and its record are left as they were; the joined copy gets the same record.
+      // The snapshot and its record are left as they were; the joined copy gets a record of tonight's
+      // export (the same lines).
       const after = [await stat(state), await stat(lastInputPathFor(state))];
       expect(after.map((s) => [s.ino, s.mtimeMs])).toEqual(before.map((s) => [s.ino, s.mtimeMs]));
       expect(await readFile(joined, 'utf8')).toEqual(await readFile(state, 'utf8'));
-      expect(await readFile(lastInputPathFor(joined), 'utf8')).toEqual(record);
-      expect(h.t.state()).toEqual(expectedState(input));
+      const joinedRecord = (await recordOf(joined)) as { input: Record<string, unknown> };
+      const stateRecord = JSON.parse(record) as { input: Record<string, unknown> };
+      expect(joinedRecord.input.lines).toEqual(stateRecord.input.lines);
+      if (order === 'same') expect(JSON.stringify(joinedRecord)).toEqual(record.trim());
+      else expect(joinedRecord.input.sha256).not.toEqual(stateRecord.input.sha256);
+      expect(h.t.state()).toEqual(expectedState(tonight));
     },
   );
+
+  it.each([
+    [
+      'a line changed (same size)',
+      (r: string[]) => r.map((l) => (l === 'u3,Family,1,p3b,' ? 'u3,Family,1,p3c,' : l)),
+    ],
+    [
+      'a line in place of another of its length',
+      (r: string[]) => r.map((l) => (l === 'u3,Family,1,p3b,' ? 'u3,Family,1,p3a,' : l)),
+    ],
+  ])('reordered, %s: the rows are read and the app ends as they say', async (_, change) => {
+    const name = `other-${_.length}`;
+    const state = statePath(name);
+    await night(`${name}-1`, await csv(name, rows(10)), state, {
+      maxDelete: { kind: 'percent', value: 100 },
+    });
+    const tonight = await csv(`${name}-tonight`, change(rows(10)).reverse());
+    expect((await stat(tonight)).size).toBe((await stat(join(h.dir.path, `${name}.csv`))).size);
+    const second = await night(`${name}-2`, tonight, state, { maxDelete: { kind: 'percent', value: 100 } });
+    expect(second.info).toEqual([]);
+    expect(second.summary.users).toMatchObject({ done: 1, unchanged: 9 });
+    expect(h.t.state()).toEqual(expectedState(tonight));
+  });
+
+  it('reordered, quoted fields: answered while each line is a row; a quoted line break: the rows are read', async () => {
+    const state = statePath('quoted');
+    const lines = [...rows(10), 'u20,"Book, ""club""",1,p20,'];
+    await night('quoted-1', await csv('quoted', lines), state);
+    const answered = await night('quoted-2', await csv('quoted-tonight', [...lines].reverse()), state);
+    expect(answered.info[0]).toMatch(/in another order/);
+    expect(answered.summary.users).toMatchObject({ done: 0, unchanged: 11 });
+    // A group name with a line break: a row spans two lines, whose order then matters.
+    const split = [...rows(10), 'u21,"Two\nlines",1,p21,'];
+    const state2 = statePath('quoted-break');
+    await night('quoted-3', await csv('quoted-break', split), state2);
+    expect(((await recordOf(state2)) as { input: Record<string, unknown> }).input.lines).toBeUndefined();
+    const read = await night('quoted-4', await csv('quoted-break-tonight', [...split].reverse()), state2);
+    expect(read.info).toEqual([]);
+    expect(read.summary.users).toMatchObject({ done: 0, unchanged: 11 });
+  });
 
   it('a byte changed (same size) reads the rows and applies the change', async () => {
     const state = statePath('byte');
