@@ -8,8 +8,9 @@
  *   env: STATE_SIZES=50000,200000,1000000 (unchanged nights), STATE_CHANGED=0 (FULL=1: 10000000; a
  *   night of that many users with 1% changed), GUARD_USERS=1000000
  *
- * Each unchanged night runs three times: read in full with Node's defaults, read in full with the
- * nightly job's node flags, and the same bytes again (answered from `<state>.input`, no row read).
+ * Each unchanged night runs four times: read in full with Node's defaults, read in full with the
+ * nightly job's node flags, and the same bytes again (answered from `<state>.input`, no row read),
+ * then a fourth time with its rows reversed (answered from the record's multiset of lines).
  *
  * Data is synthetic and made here, fast: user `u<i>` has one row `u<i>,G<i%3>,1,p<i>,`; the snapshot
  * holds every user's digest (computed as cgsync does) in the canonical order, written with the
@@ -142,6 +143,8 @@ interface Night {
   readonly asJob?: MeasuredRun;
   /** The same export a third time: answered from `<state>.input` (src/sync/last-input.ts). */
   readonly again?: MeasuredRun;
+  /** Its rows in the reverse order: answered from `<state>.input`'s lines (src/sync/input-facts.ts). */
+  readonly reordered?: MeasuredRun;
 }
 
 /** csv-parse alone over `csv` (arrays, for-await), as a process: the time of reading the CSV once. */
@@ -191,6 +194,29 @@ async function night(
   const stats = await emulator.stats();
   const calls = Object.fromEntries(Object.entries(stats.endpoints).map(([e, s]) => [e, s.accepted]));
   return { run, calls, exitCode: run.exitCode, summary: lastJsonLine(run) };
+}
+
+/** An unchanged night answered from `<state>.input` (its message says `how`): checked, no call. */
+async function answeredNight(
+  emulator: EmulatorProcess,
+  name: string,
+  csv: string,
+  state: string,
+  users: number,
+  how: string,
+): Promise<MeasuredRun> {
+  const a = await night(emulator, name, csv, state);
+  const unchanged = Number((a.summary.users as Record<string, unknown> | undefined)?.unchanged);
+  check(
+    `the ${users}-user export answered (${how})`,
+    a.exitCode === 0 &&
+      a.run.stderr.includes(how) &&
+      a.run.stderr.includes('no row was read') &&
+      unchanged === users &&
+      Object.values(a.calls).every((n) => n === 0),
+    `exit ${a.exitCode}, ${unchanged} unchanged, ${JSON.stringify(a.calls)}: ${a.run.stderr.slice(-1500)}`,
+  );
+  return a.run;
 }
 
 function check(what: string, ok: boolean, detail: string): void {
@@ -252,6 +278,7 @@ async function main(): Promise<void> {
       const raw = await rawRead(csv, size);
       let asJob: MeasuredRun | undefined;
       let again: MeasuredRun | undefined;
+      let reordered: MeasuredRun | undefined;
       if (changed === 0) {
         note(`night: ${int(size)} users, unchanged, with node ${jobFlags.join(' ')}`);
         // Without the record, so that this night too reads every row.
@@ -266,17 +293,15 @@ async function main(): Promise<void> {
         check(`the ${size}-user night as the job runs it: calls`, calls === 0, JSON.stringify(j.calls));
         asJob = j.run;
         note(`night: ${int(size)} users, the same export again`);
-        const a = await night(emulator, `state-${size}`, csv, state);
-        const unchangedAgain = Number((a.summary.users as Record<string, unknown> | undefined)?.unchanged);
-        check(
-          `the ${size}-user export again`,
-          a.exitCode === 0 &&
-            a.run.stderr.includes('no row was read') &&
-            unchangedAgain === size &&
-            Object.values(a.calls).every((n) => n === 0),
-          `exit ${a.exitCode}, ${unchangedAgain} unchanged, ${JSON.stringify(a.calls)}: ${a.run.stderr.slice(-1500)}`,
-        );
-        again = a.run;
+        again = await answeredNight(emulator, `state-${size}`, csv, state, size, 'is the one');
+        note(`night: ${int(size)} users, the same rows in the reverse order`);
+        const reversed = join(DATA, `state-${size}-reversed.csv`);
+        await writeLines(reversed, async (write) => {
+          await write(HEADER);
+          for (let i = size - 1; i >= 0; i--) await write(rowOf(i, false));
+        });
+        reordered = await answeredNight(emulator, `state-${size}`, reversed, state, size, 'in another order');
+        await rm(reversed, { force: true });
       }
       rows.push({
         name: `state-${size}`,
@@ -286,6 +311,7 @@ async function main(): Promise<void> {
         raw,
         ...(asJob === undefined ? {} : { asJob }),
         ...(again === undefined ? {} : { again }),
+        ...(reordered === undefined ? {} : { reordered }),
       });
       await rm(csv, { force: true });
       await rm(state, { force: true });
@@ -346,6 +372,9 @@ async function main(): Promise<void> {
         'the same bytes again: wall',
         'peak RSS',
         'wall / csv-parse',
+        'the same rows reversed: wall',
+        'peak RSS',
+        'wall / csv-parse',
       ],
       rows.map((r) => [
         int(r.users),
@@ -361,12 +390,15 @@ async function main(): Promise<void> {
         r.again === undefined ? '—' : secs(r.again.wallMs),
         r.again === undefined ? '—' : mb(r.again.peakRssBytes),
         r.again === undefined ? '—' : `${(r.again.wallMs / r.raw.wallMs).toFixed(1)}x`,
+        r.reordered === undefined ? '—' : secs(r.reordered.wallMs),
+        r.reordered === undefined ? '—' : mb(r.reordered.peakRssBytes),
+        r.reordered === undefined ? '—' : `${(r.reordered.wallMs / r.raw.wallMs).toFixed(1)}x`,
       ]),
     ),
     '',
     `Unchanged nights, peak RSS: ${unchanged.map((r) => `${int(r.users)} users ${mb(r.run.peakRssBytes)}`).join(', ')}.${flat}`,
     `"As the nightly job runs it": the same unchanged night again with the node flags jobs/nightly-sync.sh uses by default (\`node ${jobFlags.join(' ')}\`: 4 MiB semi-spaces and an old generation that grows in smaller steps; by default V8 enlarges both as a run goes on, so the peak follows the run's length, not what it holds).`,
-    '"The same bytes again": the export a third time, byte for byte the one the night before settled in full: the run hashes the file (sha256, once), finds it recorded in `<state>.input` for this snapshot, and answers every user unchanged without reading a row (src/sync/last-input.ts); the first two nights read every row (no record: an export with the same rows in other bytes reads them the same way).',
+    '"The same bytes again": the export a third time, byte for byte the one the night before settled in full: the run hashes the file (sha256, once), finds it recorded in `<state>.input` for this snapshot, and answers every user unchanged without reading a row (src/sync/last-input.ts); the first two nights read every row (no record). "The same rows reversed": the export with its rows in the reverse order, a fourth time: other bytes, the same header line and the same lines, found in the same one pass (src/sync/input-facts.ts), answered too.',
     'csv-parse once: bench/raw-parse.ts over the same CSV as its own process (wall, start-up included), the time of reading the file once; cgsync reads it, stages and reads back its rows, and streams the snapshot beside them.',
     `Mirror guard, ${int(guardUsers)} users in the snapshot and 1 (changed) in the export: refused (exit ${guard.exitCode}) after ${secs(guard.run.wallMs)} of wall time, peak RSS ${mb(guard.run.peakRssBytes)}, ${int((guard.calls.get_contact_group ?? 0) - CHECK)} user read (the exported user; none of the ${int(guardUsers - 1)} vanished users), plus the credentials check.`,
     `${loadLine()} at end.`,
