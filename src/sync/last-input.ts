@@ -11,10 +11,11 @@ import { inputFacts, type LineSet } from './input-facts.js';
  * snapshot was saved and naming that snapshot's generation (its header's random name). The snapshot
  * then holds exactly the digests of that input's users, so a later run of the same bytes and reader
  * options would find every user unchanged and none vanished: it is answered from this record without
- * reading a row (STATE-FORMAT.md, "The last input"); so is a file without a double quote that has
- * the same header line and the same lines in another order (input-facts.ts). Any rewrite of the snapshot (a run that changed
- * a line, the repair after a death, a copy of another file) gives it another generation, and the
- * record then holds for nothing: it is never trusted for lines it did not see.
+ * reading a row (STATE-FORMAT.md, "The last input"); so is a file of one row a line that has the
+ * same header line and the same other lines in another order (input-facts.ts). Any rewrite of the
+ * snapshot (a run that changed a line, the repair after a death, a copy of another file) gives it
+ * another generation, and the record then holds for nothing: it is never trusted for lines it did
+ * not see.
  */
 export interface LastInput {
   /** sha256 (hex) of the input's bytes, as the reader computes it (`inputDigest`). */
@@ -29,7 +30,7 @@ export interface LastInput {
   readonly memberships: number;
   /** The input's header cells, for the failures file (opened with them, as after a scan). */
   readonly header: readonly string[];
-  /** Its lines as a multiset, when it has no double quote (input-facts.ts). */
+  /** Its lines as a multiset, when each line is one row (input-facts.ts). */
   readonly lines?: LineSet;
 }
 
@@ -52,6 +53,7 @@ export function readerFingerprint(options: { readonly groupNameLimit?: number })
   });
 }
 
+/** Where the record of `state`'s last input is kept. */
 export function lastInputPathFor(state: string): string {
   return `${state}.input`;
 }
@@ -94,7 +96,7 @@ export async function recordLastInput(state: string, generation: string, input: 
 }
 
 /** A record as read, or undefined when it is malformed. */
-export function parseLastInput(value: unknown): LastInput | undefined {
+function parseLastInput(value: unknown): LastInput | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   const count = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
@@ -136,7 +138,7 @@ function parseLineSet(value: unknown): LineSet | undefined {
 /**
  * Whether the file at `path` is `last`'s input: same reader fingerprint, a regular file of the same
  * size (checked first: most changed inputs stop there), then, read once, the same sha256, or (both
- * without a double quote) the same header line and the same other lines in another order.
+ * files of one row a line) the same header line and the same other lines in another order.
  * Rejects with `SyncError('INTERRUPTED')` when `signal` aborts; a file that cannot be read is no
  * match (the scan then says what is wrong with it, in its own words).
  */
