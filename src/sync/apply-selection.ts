@@ -28,7 +28,10 @@ export class UserSelection {
    * would trip a percentage, and a resumed run would judge its rest against a smaller base).
    */
   unchangedMemberships = 0;
-  /** With a snapshot: the input's users met (of the shard) and their memberships, for its `LastInput`. */
+  /**
+   * With a snapshot: the input's users the join met (of the shard) and their memberships, recorded as
+   * its `LastInput` when the run settles them all.
+   */
   readonly input = { users: 0, memberships: 0 };
   /**
    * Mirror: users of the snapshot missing from the export that an earlier run of this checkpoint
@@ -179,8 +182,6 @@ export class UserSelection {
   settleAsUnchanged(last: LastInput): void {
     this.unchangedUsers = last.users;
     this.unchangedMemberships = last.memberships;
-    this.input.users = last.users;
-    this.input.memberships = last.memberships;
   }
 
   /** Writes the new snapshot (the write phase ended); resolves with its generation. */
